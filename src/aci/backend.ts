@@ -1,0 +1,177 @@
+/**
+ * The container backend: the five ARM calls Burst makes on container groups, through
+ * the real @azure/arm-containerinstance client (Azure, or the emulator in local runs).
+ * Errors are classified here, once: retryable platform trouble vs. permanent.
+ */
+import type { ContainerGroup, ContainerInstanceManagementClient } from "@azure/arm-containerinstance";
+import pLimit from "p-limit";
+import { PermanentLaunchError, RetryablePlatformError, errorMessage } from "../errors.js";
+
+export interface GroupRef {
+  subscriptionId: string;
+  resourceGroup: string;
+  name: string;
+}
+
+export interface GroupEvent {
+  name?: string;
+  message?: string;
+  type?: string;
+  firstTimestamp?: string;
+  lastTimestamp?: string;
+  count?: number;
+}
+
+export interface GroupView {
+  provisioningState?: string;
+  /** instanceView.state: Pending, Running, Succeeded, Failed, Stopped. */
+  state?: string;
+  containerState?: string;
+  exitCode?: number;
+  startTime?: string;
+  finishTime?: string;
+  detailStatus?: string;
+  restartCount: number;
+  /** Earliest "Pulling" event: ACI starts billing here. */
+  pullStartedAt?: string;
+  events: GroupEvent[];
+  ip?: string;
+  fqdn?: string;
+  ports: number[];
+  tags: Record<string, string>;
+}
+
+export interface GroupSummary {
+  name: string;
+  resourceGroup: string;
+  tags: Record<string, string>;
+}
+
+export interface ContainerBackend {
+  /** Sends the PUT only (no waiting for provisioning); "existed" when it was an update of an existing group. */
+  create(ref: GroupRef, group: ContainerGroup): Promise<"created" | "existed">;
+  get(ref: GroupRef): Promise<GroupView | undefined>;
+  logs(ref: GroupRef, container: string, tail?: number): Promise<string>;
+  stop(ref: GroupRef): Promise<void>;
+  /** Deletes; a group already gone is fine. */
+  delete(ref: GroupRef): Promise<void>;
+  list(subscriptionId: string, resourceGroup: string): AsyncIterable<GroupSummary>;
+}
+
+const iso = (d: Date | string | undefined) => (d === undefined ? undefined : new Date(d).toISOString());
+
+export function classifyArmError(err: unknown): Error {
+  const e = err as { statusCode?: number; code?: string; message?: string };
+  const status = e?.statusCode;
+  const message = errorMessage(err);
+  const code = e?.code;
+  if (status === undefined || status === 429 || status >= 500) return new RetryablePlatformError(`ARM ${status ?? "network error"}: ${message}`, code);
+  if (/quota|not available in the location|capacity|ServiceUnavailable|SkuNotAvailable/i.test(`${code} ${message}`)) {
+    return new RetryablePlatformError(`ARM ${status} ${code ?? ""}: ${message}`.trim(), code);
+  }
+  return new PermanentLaunchError(`ARM ${status} ${code ?? ""}: ${message}`.replace(/\s+/g, " "), code);
+}
+
+export function toView(g: ContainerGroup): GroupView {
+  const c = g.containers?.[0];
+  const cv = c?.instanceView;
+  const events: GroupEvent[] = [...(g.instanceView?.events ?? []), ...(cv?.events ?? [])].map((ev) => ({
+    name: ev.name, message: ev.message, type: ev.type, count: ev.count,
+    firstTimestamp: iso(ev.firstTimestamp), lastTimestamp: iso(ev.lastTimestamp),
+  }));
+  const pulls = events.filter((ev) => ev.name === "Pulling" && ev.firstTimestamp).map((ev) => ev.firstTimestamp!).sort();
+  return {
+    provisioningState: g.provisioningState,
+    state: g.instanceView?.state,
+    containerState: cv?.currentState?.state,
+    exitCode: cv?.currentState?.exitCode,
+    startTime: iso(cv?.currentState?.startTime),
+    finishTime: iso(cv?.currentState?.finishTime),
+    detailStatus: cv?.currentState?.detailStatus,
+    restartCount: cv?.restartCount ?? 0,
+    pullStartedAt: pulls[0],
+    events,
+    ip: g.ipAddress?.ip,
+    fqdn: g.ipAddress?.fqdn,
+    ports: (g.ipAddress?.ports ?? []).map((p) => p.port),
+    tags: g.tags ?? {},
+  };
+}
+
+export class AciBackend implements ContainerBackend {
+  readonly #limit: ReturnType<typeof pLimit>;
+  readonly #clients = new Map<string, ContainerInstanceManagementClient>();
+
+  /** `maxConcurrent` bounds this process's own parallel ARM calls; it is not the pool's slot limit. */
+  constructor(private readonly clientFor: (subscriptionId: string) => ContainerInstanceManagementClient, maxConcurrent: number) {
+    this.#limit = pLimit(maxConcurrent);
+  }
+
+  #client(subscriptionId: string): ContainerInstanceManagementClient {
+    let c = this.#clients.get(subscriptionId);
+    if (!c) {
+      c = this.clientFor(subscriptionId);
+      this.#clients.set(subscriptionId, c);
+    }
+    return c;
+  }
+
+  async #call<T>(f: () => Promise<T>): Promise<T> {
+    try {
+      return await this.#limit(f);
+    } catch (err) {
+      throw classifyArmError(err);
+    }
+  }
+
+  async create(ref: GroupRef, group: ContainerGroup): Promise<"created" | "existed"> {
+    let status = 0;
+    await this.#call(() => this.#client(ref.subscriptionId).containerGroups.beginCreateOrUpdate(ref.resourceGroup, ref.name, group, {
+      onResponse: (raw) => { status ||= raw.status; },
+    }));
+    return status === 201 ? "created" : "existed";
+  }
+
+  async get(ref: GroupRef): Promise<GroupView | undefined> {
+    try {
+      return toView(await this.#limit(() => this.#client(ref.subscriptionId).containerGroups.get(ref.resourceGroup, ref.name)));
+    } catch (err) {
+      if ((err as { statusCode?: number }).statusCode === 404) return undefined;
+      throw classifyArmError(err);
+    }
+  }
+
+  async logs(ref: GroupRef, container: string, tail?: number): Promise<string> {
+    const r = await this.#call(() => this.#client(ref.subscriptionId).containers.listLogs(ref.resourceGroup, ref.name, container, { tail, timestamps: true }));
+    return r.content ?? "";
+  }
+
+  async stop(ref: GroupRef): Promise<void> {
+    try {
+      await this.#limit(() => this.#client(ref.subscriptionId).containerGroups.stop(ref.resourceGroup, ref.name));
+    } catch (err) {
+      if ((err as { statusCode?: number }).statusCode === 404) return;
+      throw classifyArmError(err);
+    }
+  }
+
+  async delete(ref: GroupRef): Promise<void> {
+    try {
+      await this.#limit(() => this.#client(ref.subscriptionId).containerGroups.beginDeleteAndWait(ref.resourceGroup, ref.name, { updateIntervalInMs: 1000 }));
+    } catch (err) {
+      if ((err as { statusCode?: number }).statusCode === 404) return;
+      throw classifyArmError(err);
+    }
+  }
+
+  async *list(subscriptionId: string, resourceGroup: string): AsyncIterable<GroupSummary> {
+    try {
+      for await (const g of this.#client(subscriptionId).containerGroups.listByResourceGroup(resourceGroup)) {
+        yield { name: g.name!, resourceGroup, tags: g.tags ?? {} };
+      }
+    } catch (err) {
+      if ((err as { statusCode?: number }).statusCode === 404) return;
+      throw classifyArmError(err);
+    }
+  }
+}

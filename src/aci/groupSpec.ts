@@ -1,0 +1,58 @@
+/** Builds the ACI container group for one attempt of a job. */
+import type { ContainerGroup } from "@azure/arm-containerinstance";
+import type { JobSpec } from "../jobSpec.js";
+import type { PoolConfig } from "../config.js";
+
+export const CONTAINER_NAME = "job";
+
+export const TAGS = {
+  managed: "burst-managed",
+  job: "burst-job",
+  pool: "burst-pool",
+  attempt: "burst-attempt",
+  created: "burst-created",
+} as const;
+
+export function buildGroup(args: {
+  jobId: string;
+  attempt: number;
+  spec: JobSpec;
+  secureEnv: Record<string, string>;
+  pool: PoolConfig;
+  now: Date;
+}): ContainerGroup {
+  const { spec, pool } = args;
+  const env = [
+    ...Object.entries(spec.env ?? {}).map(([name, value]) => ({ name, value })),
+    ...Object.entries(args.secureEnv).map(([name, secureValue]) => ({ name, secureValue })),
+  ];
+  const group: ContainerGroup = {
+    location: pool.region,
+    tags: {
+      [TAGS.managed]: "true",
+      [TAGS.job]: args.jobId,
+      [TAGS.pool]: pool.name,
+      [TAGS.attempt]: String(args.attempt),
+      [TAGS.created]: args.now.toISOString(),
+    },
+    osType: "Linux",
+    restartPolicy: "Never",
+    sku: pool.sku,
+    containers: [{
+      name: CONTAINER_NAME,
+      image: spec.image,
+      command: spec.command,
+      environmentVariables: env.length ? env : undefined,
+      resources: { requests: { cpu: spec.cpu, memoryInGB: spec.memoryGb } },
+      ports: spec.ports?.map((port) => ({ port, protocol: "TCP" })),
+    }],
+  };
+  // A private IP would need a VNet subnet; without publicIp the ports are only declared.
+  if (spec.publicIp && spec.ports?.length) {
+    group.ipAddress = {
+      type: "Public",
+      ports: spec.ports.map((port) => ({ port, protocol: "TCP" })),
+    };
+  }
+  return group;
+}

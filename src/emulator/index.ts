@@ -1,0 +1,130 @@
+/**
+ * The ACI emulator: a local HTTP server speaking the ARM protocol of
+ * Microsoft.ContainerInstance api-version 2023-05-01, so the real
+ * @azure/arm-containerinstance client works against it unchanged.
+ *
+ *   const emulator = await startEmulator({ runtime: "sim", timings: { pullDelayMs: 50 } });
+ *   const client = createAciClient({ subscriptionId: "sub", endpoint: emulator.url });
+ *   …
+ *   await emulator.close();
+ */
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import { handleAdmin } from "./admin.js";
+import { handleArm } from "./arm.js";
+import { realClock, type Clock } from "./clock.js";
+import {
+  applyLimits, applyTimings, buildFaults, DEFAULT_LIMITS, DEFAULT_TIMINGS,
+  type EmulatorLimits, type EmulatorTimings, type FaultConfig, type FaultsInput, type LimitsPatch, type TimingsPatch,
+} from "./config.js";
+import { ProcessRuntime } from "./runtime/process.js";
+import type { ContainerRuntime, RuntimeKind } from "./runtime/runtime.js";
+import { SimRuntime } from "./runtime/sim.js";
+import { AciService } from "./service.js";
+import { buildStats, type EmulatorStats } from "./stats.js";
+
+export type { EmulatorLimits, EmulatorTimings, FaultConfig, FaultsInput, LimitsPatch, TimingsPatch } from "./config.js";
+export type { EmulatorStats, BillingEntry, AliveGroup } from "./stats.js";
+export type { RuntimeKind } from "./runtime/runtime.js";
+export { API_VERSION } from "./arm.js";
+
+export interface EmulatorOptions {
+  /** TCP port; 0 or absent picks a free one. */
+  port?: number;
+  /** Address to listen on (default 127.0.0.1). */
+  host?: string;
+  /** `process` runs commands as local child processes (default); `sim` interprets a shell subset with timers. */
+  runtime?: RuntimeKind | ContainerRuntime;
+  /** Drives lifecycle timers, throttling windows, billing and log timestamps. */
+  clock?: Clock;
+  limits?: LimitsPatch;
+  timings?: TimingsPatch;
+  faults?: FaultsInput;
+}
+
+export interface GroupTarget {
+  subscriptionId: string;
+  resourceGroup: string;
+  name: string;
+}
+
+export interface RunningEmulator {
+  /** Base URL to give createAciClient as `endpoint`, e.g. http://127.0.0.1:41234 */
+  readonly url: string;
+  readonly port: number;
+  readonly runtime: RuntimeKind;
+  /** Deletes every group, kills every process, stops the server. */
+  close(): Promise<void>;
+  /** Deletes every group and kills processes; zeroes counters, meters and throttling. Keeps faults, limits, timings. */
+  reset(): Promise<void>;
+  stats(): EmulatorStats;
+  faults(): FaultConfig;
+  /** Replaces the fault configuration; anything not given is off. */
+  setFaults(faults: FaultsInput): FaultConfig;
+  limits(): EmulatorLimits;
+  /** Merges into the current limits. */
+  setLimits(limits: LimitsPatch): EmulatorLimits;
+  timings(): EmulatorTimings;
+  setTimings(timings: TimingsPatch): EmulatorTimings;
+  /** The platform kills and restarts a running container (the first running one unless named). */
+  platformRestart(target: GroupTarget & { container?: string }): boolean;
+  /** Evicts a running Spot group; it comes back after timings.spotRestartDelayMs. */
+  evict(target: GroupTarget): Promise<boolean>;
+}
+
+export async function startEmulator(options: EmulatorOptions = {}): Promise<RunningEmulator> {
+  const clock = options.clock ?? realClock;
+  const runtime: ContainerRuntime =
+    typeof options.runtime === "object" ? options.runtime : options.runtime === "sim" ? new SimRuntime() : new ProcessRuntime();
+  const service = new AciService({
+    runtime,
+    clock,
+    limits: applyLimits(DEFAULT_LIMITS, options.limits),
+    timings: applyTimings(DEFAULT_TIMINGS, options.timings),
+    faults: buildFaults(options.faults, clock.now()),
+  });
+
+  const server = http.createServer((req, res) => {
+    const url = new URL(req.url ?? "/", "http://emulator");
+    const handle = url.pathname === "/_emulator" || url.pathname.startsWith("/_emulator/") ? handleAdmin : handleArm;
+    handle(service, req, res, url).catch((err: unknown) => {
+      if (!res.headersSent) res.writeHead(500, { "content-type": "text/plain" });
+      res.end(String(err));
+    });
+  });
+  const host = options.host ?? "127.0.0.1";
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(options.port ?? 0, host, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  const find = (t: GroupTarget) => service.find(t.subscriptionId, t.resourceGroup, t.name);
+  let closed: Promise<void> | undefined;
+
+  return {
+    url: `http://${host.includes(":") ? `[${host}]` : host}:${port}`,
+    port,
+    runtime: runtime.kind,
+    close: () =>
+      (closed ??= (async () => {
+        const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+        server.closeAllConnections();
+        await service.reset();
+        await runtime.close();
+        await stopped;
+      })()),
+    reset: () => service.reset(),
+    stats: () => buildStats(runtime.kind, service.counters, service.groups.values(), service.ledger, clock.now()),
+    faults: () => service.faults,
+    setFaults: (f) => service.setFaults(f),
+    limits: () => service.limits,
+    setLimits: (l) => service.setLimits(l),
+    timings: () => service.timings,
+    setTimings: (t) => service.setTimings(t),
+    platformRestart: (t) => find(t).platformRestart(t.container),
+    evict: (t) => find(t).evict(),
+  };
+}

@@ -1,0 +1,51 @@
+/**
+ * Standalone ACI emulator: `npm run emulator -- --runtime sim --port 8780`.
+ * Prints its URL, and on SIGINT/SIGTERM deletes every group (killing their processes)
+ * before exiting.
+ */
+import { CliError, HELP, parseCli } from "./cli.js";
+import { ConfigError } from "./config.js";
+import { startEmulator } from "./index.js";
+
+async function main(): Promise<void> {
+  let parsed;
+  try {
+    parsed = parseCli(process.argv.slice(2));
+  } catch (err) {
+    if (err instanceof CliError) {
+      process.stderr.write(`aci-emulator: ${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  if (parsed.help) {
+    process.stdout.write(HELP);
+    return;
+  }
+  let emulator;
+  try {
+    emulator = await startEmulator(parsed.options);
+  } catch (err) {
+    const reason = err instanceof ConfigError ? err.message : (err as NodeJS.ErrnoException).code === "EADDRINUSE" ? `port ${parsed.options.port} is already in use` : String(err);
+    process.stderr.write(`aci-emulator: ${reason}\n`);
+    process.exit(1);
+  }
+  process.stdout.write(`ACI emulator (api-version 2023-05-01, runtime ${emulator.runtime}) listening on ${emulator.url}\n`);
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    process.stdout.write(`aci-emulator: ${signal}, deleting all container groups\n`);
+    emulator.close().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        process.stderr.write(`aci-emulator: error while stopping: ${String(err)}\n`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on("SIGINT", () => stop("SIGINT"));
+  process.on("SIGTERM", () => stop("SIGTERM"));
+}
+
+void main();
