@@ -1,0 +1,13 @@
+import { app } from "@azure/functions";
+import { appNames, STORAGE_CONNECTION } from "../src/appNames.js";
+import { deps, handleQueueMessage, messageMeta, specSource } from "../src/functionSupport.js";
+import { dispatchMessage } from "../src/scheduler/dispatch.js";
+
+const queueName = appNames().jobsQueue;
+
+app.storageQueue("dispatch", {
+  queueName,
+  connection: STORAGE_CONNECTION,
+  handler: (message, context) =>
+    handleQueueMessage(queueName, context, () => dispatchMessage(deps(), specSource(), message, messageMeta(context))),
+});

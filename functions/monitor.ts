@@ -1,0 +1,14 @@
+import { app } from "@azure/functions";
+import { appNames, STORAGE_CONNECTION } from "../src/appNames.js";
+import { deps, handleQueueMessage } from "../src/functionSupport.js";
+import { readInternal } from "../src/scheduler/messages.js";
+import { pollJob } from "../src/scheduler/monitor.js";
+
+const queueName = appNames().monitorQueue;
+
+app.storageQueue("monitor", {
+  queueName,
+  connection: STORAGE_CONNECTION,
+  handler: (message, context) =>
+    handleQueueMessage(queueName, context, () => pollJob(deps(), readInternal("monitor", message))),
+});

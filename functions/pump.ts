@@ -1,0 +1,14 @@
+import { app } from "@azure/functions";
+import { appNames, STORAGE_CONNECTION } from "../src/appNames.js";
+import { deps, handleQueueMessage } from "../src/functionSupport.js";
+import { readInternal } from "../src/scheduler/messages.js";
+import { pumpPool } from "../src/scheduler/pump.js";
+
+const queueName = appNames().pumpQueue;
+
+app.storageQueue("pump", {
+  queueName,
+  connection: STORAGE_CONNECTION,
+  handler: (message, context) =>
+    handleQueueMessage(queueName, context, () => pumpPool(deps(), readInternal("pump", message).pool)),
+});

@@ -1,0 +1,13 @@
+import { app } from "@azure/functions";
+import { deps } from "../src/functionSupport.js";
+import { reconcile } from "../src/scheduler/reconcile.js";
+
+// The safety net: admission normally happens on events (submit, finish); this catches anything a crash left behind.
+app.timer("reconcile", {
+  schedule: process.env.BURST_RECONCILE_SCHEDULE || "*/30 * * * * *",
+  runOnStartup: true,
+  handler: async (_timer, context) => {
+    const report = await reconcile(deps());
+    if (report.actions > 0) context.log(`reconcile: ${JSON.stringify(report)}`);
+  },
+});

@@ -1,0 +1,158 @@
+/**
+ * The one config loader. App settings come from the environment (Azure Functions app
+ * settings, or local.settings.json locally). Everything is validated when loaded, and
+ * an error quotes the setting and the bad value.
+ */
+import { readFileSync } from "node:fs";
+import { z } from "zod";
+import { parse as parseYaml } from "yaml";
+import { POOL_NAME, specErrors } from "./jobSpec.js";
+import { BUILT_IN_PRICES, type PriceTable } from "./pricing.js";
+
+const priceSchema = z.strictObject({
+  vcpuSecondUsd: z.number().nonnegative(),
+  gbSecondUsd: z.number().nonnegative(),
+  source: z.string().min(1),
+  date: z.string().min(1),
+});
+
+export const poolSchema = z.strictObject({
+  maxConcurrency: z.number().int().min(1).max(250),
+  budget: z.strictObject({
+    dailyUsd: z.number().positive().optional(),
+    monthlyUsd: z.number().positive().optional(),
+  }).default({}),
+  subscriptionId: z.string().min(1).default("00000000-0000-0000-0000-000000000000"),
+  resourceGroup: z.string().regex(/^[-\w._()]{1,90}$/).default("burst"),
+  region: z.string().regex(/^[a-z0-9]+$/).default("eastus"),
+  sku: z.enum(["Standard"]).default("Standard"),
+  prices: priceSchema.optional(),
+  /** Waiting jobs allowed before submissions get 429. */
+  maxWaiting: z.number().int().min(1).default(10_000),
+  /** The share of the subscription's ARM read rate (25/s) this pool's polling may use. */
+  armReadsPerSecond: z.number().positive().max(25).default(20),
+  /** Retries for Azure's failures (capacity, pull, 5xx, eviction), apart from the job's own `retries`. */
+  maxPlatformRetries: z.number().int().min(0).max(20).default(3),
+  minPollSeconds: z.number().positive().default(1),
+  maxPollSeconds: z.number().positive().default(15),
+  /** Allowance for noticing a deadline by polling; reserved on top of each job's worst case. */
+  enforcementSlackSeconds: z.number().nonnegative().default(20),
+});
+
+export type PoolConfigInput = z.input<typeof poolSchema>;
+export interface PoolConfig extends Omit<z.output<typeof poolSchema>, "prices"> {
+  name: string;
+  prices: PriceTable;
+}
+
+export interface StorageNames {
+  jobsQueue: string;
+  launchQueue: string;
+  monitorQueue: string;
+  pumpQueue: string;
+  jobsTable: string;
+  ledgerTable: string;
+  logsContainer: string;
+  specsContainer: string;
+}
+
+export interface BurstConfig {
+  storageConnection: string;
+  names: StorageNames;
+  pools: Map<string, PoolConfig>;
+  /** Unset means real Azure Resource Manager with DefaultAzureCredential. */
+  armEndpoint?: string;
+  secretKey?: Buffer;
+  maxArmConcurrency: number;
+}
+
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+export function storageNames(prefix: string): StorageNames {
+  if (!/^[a-z][a-z0-9-]{0,30}$/.test(prefix)) {
+    throw new ConfigError(`BURST_STORAGE_PREFIX must be a lowercase letter followed by up to 30 lowercase letters, digits or dashes, got ${JSON.stringify(prefix)}`);
+  }
+  const table = prefix.replace(/-/g, "");
+  return {
+    jobsQueue: `${prefix}-jobs`,
+    launchQueue: `${prefix}-launch`,
+    monitorQueue: `${prefix}-monitor`,
+    pumpQueue: `${prefix}-pump`,
+    jobsTable: `${table}Jobs`,
+    ledgerTable: `${table}Ledger`,
+    logsContainer: `${prefix}-logs`,
+    specsContainer: `${prefix}-specs`,
+  };
+}
+
+export const DEFAULT_POOLS: Record<string, PoolConfigInput> = {
+  default: { maxConcurrency: 10, resourceGroup: "burst-local" },
+};
+
+export function parsePools(doc: unknown, where: string): Map<string, PoolConfig> {
+  const root = doc as { pools?: unknown } | null;
+  if (!root || typeof root !== "object" || typeof root.pools !== "object" || root.pools === null || Array.isArray(root.pools)) {
+    throw new ConfigError(`${where}: must have a "pools" object mapping pool names to settings`);
+  }
+  const out = new Map<string, PoolConfig>();
+  for (const [name, raw] of Object.entries(root.pools as Record<string, unknown>)) {
+    if (!POOL_NAME.test(name)) throw new ConfigError(`${where}: pool name ${JSON.stringify(name)} must be 1-32 lowercase letters, digits or dashes`);
+    const r = poolSchema.safeParse(raw);
+    if (!r.success) {
+      const e = specErrors(r.error)[0]!;
+      throw new ConfigError(`${where}: pools.${name}.${e.field}: ${e.rule}`);
+    }
+    const { prices: given, ...rest } = r.data;
+    const prices = given ?? BUILT_IN_PRICES[`${rest.region}/${rest.sku}`];
+    if (!prices) {
+      throw new ConfigError(`${where}: pools.${name}.prices is required: there is no built-in price table for ${rest.region}/${rest.sku} (built in: ${Object.keys(BUILT_IN_PRICES).join(", ")})`);
+    }
+    out.set(name, { ...rest, name, prices });
+  }
+  if (out.size === 0) throw new ConfigError(`${where}: "pools" must name at least one pool`);
+  return out;
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): BurstConfig {
+  const storageConnection = env.AzureWebJobsStorage;
+  if (!storageConnection) throw new ConfigError("AzureWebJobsStorage is not set: it must hold the storage connection string");
+  let pools: Map<string, PoolConfig>;
+  if (env.BURST_POOLS_FILE) {
+    let text: string;
+    try {
+      text = readFileSync(env.BURST_POOLS_FILE, "utf8");
+    } catch (err) {
+      throw new ConfigError(`BURST_POOLS_FILE=${JSON.stringify(env.BURST_POOLS_FILE)} cannot be read: ${(err as Error).message}`);
+    }
+    pools = parsePools(parseYaml(text), `BURST_POOLS_FILE (${env.BURST_POOLS_FILE})`);
+  } else if (env.BURST_POOLS) {
+    let doc: unknown;
+    try {
+      doc = parseYaml(env.BURST_POOLS);
+    } catch (err) {
+      throw new ConfigError(`BURST_POOLS is not valid JSON or YAML: ${(err as Error).message}`);
+    }
+    pools = parsePools(doc, "BURST_POOLS");
+  } else {
+    pools = parsePools({ pools: DEFAULT_POOLS }, "default pools");
+  }
+  let secretKey: Buffer | undefined;
+  if (env.BURST_SECRET_KEY) {
+    secretKey = Buffer.from(env.BURST_SECRET_KEY, "base64");
+    if (secretKey.length !== 32) throw new ConfigError("BURST_SECRET_KEY must be 32 random bytes, base64-encoded (e.g. `openssl rand -base64 32`)");
+  }
+  const maxArm = Number(env.BURST_MAX_ARM_CONCURRENCY ?? "16");
+  if (!Number.isInteger(maxArm) || maxArm < 1) throw new ConfigError(`BURST_MAX_ARM_CONCURRENCY must be a whole number ≥ 1, got ${JSON.stringify(env.BURST_MAX_ARM_CONCURRENCY)}`);
+  const armEndpoint = env.BURST_ARM_ENDPOINT || undefined;
+  if (armEndpoint && !/^https?:\/\//.test(armEndpoint)) throw new ConfigError(`BURST_ARM_ENDPOINT must be an http(s) URL, got ${JSON.stringify(armEndpoint)}`);
+  return {
+    storageConnection,
+    names: storageNames(env.BURST_STORAGE_PREFIX || "burst"),
+    pools,
+    armEndpoint,
+    secretKey,
+    maxArmConcurrency: maxArm,
+  };
+}

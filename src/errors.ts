@@ -1,0 +1,48 @@
+/**
+ * Error classes whose names say what happens next, and the one place unknown thrown
+ * values become them.
+ */
+
+/** Azure's fault and worth another try later: capacity, quota, throttling, 5xx, network. */
+export class RetryablePlatformError extends Error {
+  override name = "RetryablePlatformError";
+  constructor(message: string, readonly code?: string) {
+    super(message);
+  }
+}
+
+/** The request itself is wrong (inaccessible image, invalid group): retrying cannot help. */
+export class PermanentLaunchError extends Error {
+  override name = "PermanentLaunchError";
+  constructor(message: string, readonly code?: string) {
+    super(message);
+  }
+}
+
+/** The job spec or request is invalid; nothing was changed. */
+export class RejectedSpec extends Error {
+  override name = "RejectedSpec";
+  constructor(readonly errors: { field: string; rule: string }[]) {
+    super(errors.map((e) => `${e.field}: ${e.rule}`).join("; "));
+  }
+}
+
+/** A pool's waiting line is full; try again later (HTTP 429). */
+export class PoolBusy extends Error {
+  override name = "PoolBusy";
+}
+
+/** The message cannot be read at all; it belongs in the poison queue. */
+export class UnreadableMessage extends Error {
+  override name = "UnreadableMessage";
+}
+
+export function errorMessage(err: unknown): string {
+  if (err instanceof Error) return err.message;
+  if (typeof err === "string") return err;
+  try {
+    return JSON.stringify(err);
+  } catch {
+    return String(err);
+  }
+}

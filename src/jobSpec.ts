@@ -1,0 +1,144 @@
+/**
+ * The job spec: one zod schema, used for queue messages, HTTP bodies, CLI files and
+ * runner profiles. Every error names the field and the rule.
+ */
+import { z } from "zod";
+import { parseAllDocuments } from "yaml";
+import type { SpecError } from "./model.js";
+
+/** ACI limits per container group (Standard SKU) — see the ACI quotas page. */
+export const ACI_MAX_CPU = 31;
+export const ACI_MAX_MEMORY_GB = 240;
+/** ACI allows at most 5 ports per IP address. */
+export const ACI_MAX_PORTS = 5;
+
+// name[:tag][@digest] with an optional registry host[:port]; lowercase path components.
+const IMAGE_REF =
+  /^(?:(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)(?:\.(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?))*(?::[0-9]+)?\/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*(?::[\w][\w.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$/;
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const LABEL_KEY = /^[A-Za-z0-9][A-Za-z0-9._/-]{0,62}$/;
+export const POOL_NAME = /^[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?$/;
+const PRINTABLE = /^[\x20-\x7E]+$/;
+
+const envMap = (what: string) =>
+  z.record(z.string().regex(ENV_NAME, { error: `${what} names must match ${ENV_NAME.source}` }),
+    z.string({ error: "must be a string" }).max(32_768, { error: "must be at most 32768 characters" }))
+    .refine((m) => Object.keys(m).length <= 100, { error: "must have at most 100 entries" });
+
+const decimals = (n: number, places: number) => Math.abs(n * 10 ** places - Math.round(n * 10 ** places)) < 1e-9;
+
+export const jobSpecSchema = z.strictObject({
+  image: z.string({ error: "is required and must be a string" })
+    .max(512, { error: "must be at most 512 characters" })
+    .regex(IMAGE_REF, { error: "must be an image reference like registry/name:tag or name@sha256:<digest>" }),
+  command: z.array(z.string({ error: "must be a string" }).max(32_768, { error: "must be at most 32768 characters" }), { error: "must be an array of strings" })
+    .max(256, { error: "must have at most 256 items" }).optional(),
+  env: envMap("env").optional(),
+  secureEnv: envMap("secureEnv").optional(),
+  cpu: z.number({ error: "must be a number" })
+    .min(0.1, { error: "must be at least 0.1 vCPU" })
+    .max(ACI_MAX_CPU, { error: `must be at most ${ACI_MAX_CPU} vCPU (ACI's per-group limit)` })
+    .refine((n) => decimals(n, 2), { error: "must have at most 2 decimal places" })
+    .default(1),
+  memoryGb: z.number({ error: "must be a number" })
+    .min(0.1, { error: "must be at least 0.1 GB" })
+    .max(ACI_MAX_MEMORY_GB, { error: `must be at most ${ACI_MAX_MEMORY_GB} GB (ACI's per-group limit)` })
+    .refine((n) => decimals(n, 1), { error: "must be a multiple of 0.1 GB" })
+    .default(1.5),
+  timeoutSeconds: z.number({ error: "must be a number" }).int({ error: "must be a whole number of seconds" })
+    .min(1, { error: "must be at least 1" }).max(30 * 86_400, { error: "must be at most 2592000 (30 days)" }).optional(),
+  maxCostUsd: z.number({ error: "must be a number" }).gt(0, { error: "must be greater than 0" }).max(1_000_000, { error: "must be at most 1000000" }).optional(),
+  retries: z.number({ error: "must be a number" }).int({ error: "must be a whole number" })
+    .min(0, { error: "must be at least 0" }).max(10, { error: "must be at most 10" }).default(0),
+  pool: z.string({ error: "must be a string" }).regex(POOL_NAME, { error: "must be 1-32 lowercase letters, digits or dashes" }).default("default"),
+  priority: z.number({ error: "must be a number" }).int({ error: "must be a whole number" })
+    .min(-1000, { error: "must be at least -1000" }).max(1000, { error: "must be at most 1000" }).default(0),
+  name: z.string({ error: "must be a string" }).min(1, { error: "must not be empty" }).max(128, { error: "must be at most 128 characters" })
+    .regex(/^[^\x00-\x1F\x7F]+$/, { error: "must not contain control characters" }).optional(),
+  labels: z.record(z.string().regex(LABEL_KEY, { error: `label keys must match ${LABEL_KEY.source}` }),
+    z.string({ error: "must be a string" }).max(256, { error: "must be at most 256 characters" }))
+    .refine((m) => Object.keys(m).length <= 20, { error: "must have at most 20 labels" }).default({}),
+  idempotencyKey: z.string({ error: "must be a string" }).min(1, { error: "must not be empty" }).max(128, { error: "must be at most 128 characters" })
+    .regex(PRINTABLE, { error: "must be printable ASCII" }).optional(),
+  ports: z.array(z.number({ error: "must be a number" }).int({ error: "must be a whole number" }).min(1, { error: "must be a TCP port (1-65535)" }).max(65535, { error: "must be a TCP port (1-65535)" }), { error: "must be an array of port numbers" })
+    .max(ACI_MAX_PORTS, { error: `must have at most ${ACI_MAX_PORTS} ports (ACI's per-IP limit)` }).optional(),
+  publicIp: z.boolean({ error: "must be true or false" }).optional(),
+}).superRefine((spec, ctx) => {
+  if (spec.publicIp && !(spec.ports && spec.ports.length > 0)) {
+    ctx.addIssue({ code: "custom", path: ["ports"], message: "must list at least one port when publicIp is true" });
+  }
+  const clash = Object.keys(spec.env ?? {}).filter((k) => spec.secureEnv && k in spec.secureEnv);
+  for (const k of clash) ctx.addIssue({ code: "custom", path: ["secureEnv", k], message: "must not repeat a name that is also in env" });
+});
+
+export type JobSpec = z.output<typeof jobSpecSchema>;
+export type JobSpecInput = z.input<typeof jobSpecSchema>;
+
+function fieldOf(path: PropertyKey[]): string {
+  let out = "";
+  for (const p of path) {
+    if (typeof p === "number") out += `[${p}]`;
+    else out += out ? `.${String(p)}` : String(p);
+  }
+  return out || "(spec)";
+}
+
+/** Turns zod issues into field/rule pairs, one per problem. */
+export function specErrors(error: z.ZodError): SpecError[] {
+  const out: SpecError[] = [];
+  for (const issue of error.issues) {
+    if (issue.code === "unrecognized_keys") {
+      for (const k of issue.keys) out.push({ field: fieldOf([...issue.path, k]), rule: "is not a known field" });
+    } else if (issue.code === "invalid_key") {
+      const inner = (issue as { issues?: { message: string }[] }).issues?.[0]?.message;
+      out.push({ field: fieldOf(issue.path), rule: inner ?? "is not a valid key" });
+    } else if (issue.code === "invalid_type" && issue.path.length === 0) {
+      out.push({ field: "(spec)", rule: "must be an object" });
+    } else {
+      out.push({ field: fieldOf(issue.path), rule: issue.message });
+    }
+  }
+  return out;
+}
+
+export type SpecResult = { ok: true; spec: JobSpec } | { ok: false; errors: SpecError[] };
+
+export function validateSpec(input: unknown): SpecResult {
+  const r = jobSpecSchema.safeParse(input);
+  return r.success ? { ok: true, spec: r.data } : { ok: false, errors: specErrors(r.error) };
+}
+
+/** Parses JSON or YAML text holding one spec, an array of specs, or several YAML documents. */
+export function parseSpecText(text: string): { ok: true; values: unknown[] } | { ok: false; errors: SpecError[] } {
+  const trimmed = text.trim();
+  if (trimmed === "") return { ok: false, errors: [{ field: "(spec)", rule: "must not be empty" }] };
+  if (trimmed.startsWith("{") || trimmed.startsWith("[")) {
+    try {
+      const v: unknown = JSON.parse(trimmed);
+      return { ok: true, values: Array.isArray(v) ? v : [v] };
+    } catch (err) {
+      return { ok: false, errors: [{ field: "(spec)", rule: `must be valid JSON: ${(err as Error).message}` }] };
+    }
+  }
+  const docs = parseAllDocuments(trimmed);
+  const list = Array.isArray(docs) ? docs : [docs];
+  const values: unknown[] = [];
+  for (const d of list) {
+    if (d.errors.length > 0) return { ok: false, errors: [{ field: "(spec)", rule: `must be valid YAML: ${d.errors[0]!.message.split("\n")[0]}` }] };
+    let v: unknown;
+    try {
+      v = d.toJS({ maxAliasCount: 100 });
+    } catch (err) {
+      return { ok: false, errors: [{ field: "(spec)", rule: `must be valid YAML: ${(err as Error).message}` }] };
+    }
+    if (Array.isArray(v)) values.push(...v);
+    else if (v !== null && v !== undefined) values.push(v);
+  }
+  return { ok: true, values };
+}
+
+/** The spec as stored: secure values dropped, their names kept so people can see what was set. */
+export function redactSpec(spec: JobSpec): JobSpec & { secureEnvNames?: string[] } {
+  const { secureEnv, ...rest } = spec;
+  return secureEnv ? { ...rest, secureEnvNames: Object.keys(secureEnv) } : rest;
+}

@@ -1,0 +1,104 @@
+/**
+ * Glossary — the words Burst uses, defined once.
+ *
+ * - **Job**: one unit of work a user submits: an image, a command and limits (a job
+ *   spec). It has an id, a state (see jobState.ts) and a record of every attempt.
+ * - **Attempt**: one try at running a job: exactly one container group, named from the
+ *   job id and the attempt number. A job that fails and has retries left gets a new
+ *   attempt; the old attempt's record is kept.
+ * - **Pool**: a named set of limits and a target: max concurrency, budget windows,
+ *   the subscription / resource group / region its groups go to, and the price table.
+ * - **Slot**: the right to have one container group alive in a pool. A job holds a
+ *   slot from admission until its group is deleted.
+ * - **Budget window**: a UTC day or month with a USD limit. Admission reserves a job's
+ *   worst-case cost in its windows; completion settles it to the actual cost.
+ * - **Container group**: the ACI resource that runs an attempt. Burst creates it,
+ *   polls it, copies its logs and deletes it.
+ * - **Ledger**: per pool, in one Table partition: who holds slots with what
+ *   reservation, the spent totals per window, the waiting line, and a cost row per job.
+ * - **Runner profile**: a mapping from GitHub Actions runner labels to a job template,
+ *   for CI agents on demand.
+ */
+
+export const JOB_STATES = [
+  "Waiting", "Admitted", "Launching", "Running", "Finishing",
+  "Succeeded", "Failed", "TimedOut", "Canceled", "Rejected",
+] as const;
+export type JobState = (typeof JOB_STATES)[number];
+
+export const FINAL_STATES: ReadonlySet<JobState> = new Set(["Succeeded", "Failed", "TimedOut", "Canceled", "Rejected"]);
+
+/** How an attempt ended. PlatformError is Azure's fault (capacity, pull, 5xx, eviction), not the job's. */
+export type AttemptOutcome = "Succeeded" | "Failed" | "TimedOut" | "Canceled" | "PlatformError";
+
+export interface Attempt {
+  n: number;
+  group: string;
+  launchedAt?: string;
+  /** Start of the image pull: billing starts here. */
+  pullStartedAt?: string;
+  startedAt?: string;
+  finishedAt?: string;
+  /** When billing stopped: the container finished, or Burst stopped the group. */
+  stoppedAt?: string;
+  exitCode?: number;
+  outcome?: AttemptOutcome;
+  reason?: string;
+  restartCount?: number;
+  billedSeconds?: number;
+  costUsd?: number;
+  reservedUsd?: number;
+}
+
+export interface SpecError {
+  field: string;
+  rule: string;
+}
+
+export interface LogInfo {
+  lines: number;
+  bytes: number;
+  /** Set when ACI dropped output before Burst could copy it (see README). */
+  truncated?: boolean;
+}
+
+export interface JobRecord {
+  id: string;
+  name?: string;
+  pool: string;
+  priority: number;
+  labels: Record<string, string>;
+  idempotencyKey?: string;
+  state: JobState;
+  /** Why the job is in its state, for people. */
+  reason?: string;
+  errors?: SpecError[];
+  createdAt: string;
+  updatedAt: string;
+  /** The spec without secure values (their names are kept). */
+  spec?: import("./jobSpec.js").JobSpec;
+  /** secureEnv, sealed with the app's secret key (AES-256-GCM). */
+  sealedSecureEnv?: string;
+  attempts: Attempt[];
+  /** Platform failures so far, counted apart from the job's own retries. */
+  platformFailures: number;
+  /** Own failures so far (non-zero exits). */
+  ownFailures: number;
+  cancelRequested?: boolean;
+  /** Earliest time the next attempt may be admitted (retry backoff). */
+  notBefore?: string;
+  /** Monitor chain token: only the message carrying the current value acts. */
+  monitorSeq: number;
+  lastPolledAt?: string;
+  lastLogReadAt?: string;
+  nextLogReadAt?: string;
+  log: LogInfo;
+  costUsd: number;
+  exitCode?: number;
+  startedAt?: string;
+  finishedAt?: string;
+  /** Links back to where the job came from (e.g. a GitHub workflow job). */
+  source?: Record<string, string | number>;
+  /** Reachable address for groups with a public IP. */
+  address?: { ip?: string; fqdn?: string; ports?: number[] };
+}

@@ -1,0 +1,50 @@
+/**
+ * Timing arithmetic for monitoring and retries, pure.
+ *
+ * A poll of a running job costs one ARM read (GET with the instance view); reading
+ * its log costs another. The pool's polls must stay within its share of the
+ * subscription's ARM read rate, so the interval never drops below
+ * maxConcurrency ÷ armReadsPerSecond. Within that, polls are frequent early (most jobs
+ * are short) and spread out as a job keeps running, and a poll always lands on the
+ * job's deadline.
+ */
+
+export interface PollPolicy {
+  maxConcurrency: number;
+  armReadsPerSecond: number;
+  minPollSeconds: number;
+  maxPollSeconds: number;
+}
+
+/** The floor that keeps a full pool's polling inside its ARM read share. */
+export function readBudgetFloorSeconds(p: PollPolicy): number {
+  return p.maxConcurrency / p.armReadsPerSecond;
+}
+
+export function pollDelaySeconds(p: PollPolicy, elapsedSeconds: number, provisioning: boolean, secondsToDeadline?: number): number {
+  // While the image is pulled nothing needs watching closely; once running, start tight and relax slowly.
+  const wanted = provisioning ? 2 : p.minPollSeconds + Math.max(0, elapsedSeconds) / 30;
+  let d = Math.min(p.maxPollSeconds, Math.max(p.minPollSeconds, readBudgetFloorSeconds(p), wanted));
+  if (secondsToDeadline !== undefined) d = Math.min(d, Math.max(0.2, secondsToDeadline));
+  return d;
+}
+
+/**
+ * When to read the log next. ACI keeps only the last 1,000 lines / 16 KB once a group
+ * stops, so Burst reads before a chatty job could overflow that (aiming at a third of
+ * it), and at least every `maxSeconds` so followers see fresh output.
+ */
+export function logReadDelaySeconds(linesSinceLast: number, bytesSinceLast: number, secondsSinceLast: number, pollSeconds: number, maxSeconds = 30): number {
+  if (secondsSinceLast <= 0) return pollSeconds;
+  const lineRate = linesSinceLast / secondsSinceLast;
+  const byteRate = bytesSinceLast / secondsSinceLast;
+  const byLines = lineRate > 0 ? 333 / lineRate : Infinity;
+  const byBytes = byteRate > 0 ? (16 * 1024) / 3 / byteRate : Infinity;
+  return Math.max(pollSeconds, Math.min(maxSeconds, byLines, byBytes));
+}
+
+/** Exponential backoff with ±20 % jitter: 5 s, 10 s, 20 s … capped at 5 minutes. */
+export function retryBackoffSeconds(failures: number, random: () => number = Math.random): number {
+  const base = Math.min(300, 5 * 2 ** Math.max(0, failures - 1));
+  return base * (0.8 + 0.4 * random());
+}

@@ -1,0 +1,45 @@
+/**
+ * The composition root: builds the scheduler's dependencies from app settings — the
+ * real Azure SDK clients for Storage and ACI (pointed at Azurite and the emulator in
+ * local runs). Built once per process and shared by every function.
+ */
+import { QueueServiceClient } from "@azure/storage-queue";
+import { BlobServiceClient } from "@azure/storage-blob";
+import { loadConfig, type BurstConfig } from "./config.js";
+import { tableClient } from "./store/tables.js";
+import { TableJobStore } from "./store/jobStore.js";
+import { LedgerStore } from "./store/ledgerStore.js";
+import { LogStore } from "./store/logStore.js";
+import { QueueOutbox } from "./store/outbox.js";
+import { AciBackend } from "./aci/backend.js";
+import { createAciClient } from "./aci/client.js";
+import { systemClock, type Deps, type Logger } from "./scheduler/deps.js";
+
+export const consoleLogger: Logger = {
+  info: (m) => console.log(m),
+  warn: (m) => console.warn(m),
+  error: (m) => console.error(m),
+};
+
+export function buildDeps(config: BurstConfig, log: Logger = consoleLogger): Deps {
+  const queues = QueueServiceClient.fromConnectionString(config.storageConnection);
+  const blobs = BlobServiceClient.fromConnectionString(config.storageConnection);
+  return {
+    config,
+    jobs: new TableJobStore(tableClient(config.storageConnection, config.names.jobsTable)),
+    ledger: new LedgerStore(tableClient(config.storageConnection, config.names.ledgerTable)),
+    logs: new LogStore(blobs.getContainerClient(config.names.logsContainer)),
+    outbox: new QueueOutbox(queues, config.names),
+    aci: new AciBackend((subscriptionId) => createAciClient({ subscriptionId, endpoint: config.armEndpoint }), config.maxArmConcurrency),
+    clock: systemClock,
+    log,
+  };
+}
+
+let shared: Deps | undefined;
+
+/** The process-wide dependencies, built on first use from the environment. */
+export function deps(): Deps {
+  shared ??= buildDeps(loadConfig());
+  return shared;
+}

@@ -1,0 +1,40 @@
+/** What the scheduler's steps need from the outside world, behind small interfaces. */
+import type { BurstConfig, PoolConfig } from "../config.js";
+import type { JobStore } from "../store/jobStore.js";
+import type { LedgerStore } from "../store/ledgerStore.js";
+import type { LogStore } from "../store/logStore.js";
+import type { Outbox } from "../store/outbox.js";
+import type { ContainerBackend } from "../aci/backend.js";
+
+export interface Clock {
+  now(): Date;
+}
+
+export const systemClock: Clock = { now: () => new Date() };
+
+export interface Logger {
+  info(message: string): void;
+  warn(message: string): void;
+  error(message: string): void;
+}
+
+export interface Deps {
+  config: BurstConfig;
+  jobs: JobStore;
+  ledger: LedgerStore;
+  logs: LogStore;
+  outbox: Outbox;
+  aci: ContainerBackend;
+  clock: Clock;
+  log: Logger;
+}
+
+export class UnknownPool extends Error {
+  override name = "UnknownPool";
+}
+
+export function poolOf(deps: Deps, name: string): PoolConfig {
+  const p = deps.config.pools.get(name);
+  if (!p) throw new UnknownPool(`pool ${JSON.stringify(name)} is not configured (configured: ${[...deps.config.pools.keys()].join(", ")})`);
+  return p;
+}

@@ -1,0 +1,109 @@
+/**
+ * Completion. `toFinishing` records how an attempt ended — outcome, exit code, times,
+ * and its cost as ACI bills it — in the same write that moves the job to Finishing.
+ * `finishJob` then does the cleanup, each step safe to repeat after a crash: delete the
+ * group, settle the slot and reservation to the actual cost, and decide: done, or
+ * another attempt after a backoff. Last, it pumps the pool so the freed slot is handed
+ * on at once.
+ */
+import type { Attempt, AttemptOutcome, JobRecord, JobState } from "../model.js";
+import { transition, announce } from "../jobState.js";
+import { mutateJob } from "../store/jobStore.js";
+import { billedSeconds, costUsd, roundUsd } from "../pricing.js";
+import { retryBackoffSeconds } from "../polling.js";
+import { waitKey } from "../admission.js";
+import { worstCaseUsd } from "../pricing.js";
+import { poolOf, type Deps } from "./deps.js";
+import { refFor } from "./launch.js";
+import { pumpPool } from "./pump.js";
+
+export interface AttemptEnd {
+  outcome: AttemptOutcome;
+  reason: string;
+  exitCode?: number;
+  pullStartedAt?: string;
+  startedAt?: string;
+  finishedAt?: string;
+  /** When billing stopped; without it, the attempt never reached ACI and costs nothing. */
+  stoppedAt?: string;
+  restartCount?: number;
+}
+
+export function attemptCost(job: JobRecord, attempt: Attempt, end: AttemptEnd, deps: Deps): { billedSeconds: number; costUsd: number } {
+  if (!end.stoppedAt || !job.spec) return { billedSeconds: 0, costUsd: 0 };
+  const start = end.pullStartedAt ?? attempt.pullStartedAt ?? attempt.launchedAt;
+  if (!start) return { billedSeconds: 0, costUsd: 0 };
+  const seconds = billedSeconds(Date.parse(start), Date.parse(end.stoppedAt));
+  const pool = poolOf(deps, job.pool);
+  return { billedSeconds: seconds, costUsd: costUsd(seconds, job.spec.cpu, job.spec.memoryGb, pool.prices) };
+}
+
+/** Records the attempt's end and moves the job to Finishing; a no-op if that already happened. */
+export async function toFinishing(deps: Deps, jobId: string, attemptN: number, end: AttemptEnd): Promise<void> {
+  const now = deps.clock.now();
+  const r = await mutateJob(deps.jobs, jobId, (job) => {
+    const current = job.attempts.at(-1);
+    if (!current || current.n !== attemptN) return undefined;
+    if (!(job.state === "Launching" || job.state === "Running" || job.state === "Admitted")) return undefined;
+    const cost = attemptCost(job, current, end, deps);
+    const attempt: Attempt = {
+      ...current,
+      outcome: end.outcome, reason: end.reason, exitCode: end.exitCode,
+      pullStartedAt: end.pullStartedAt ?? current.pullStartedAt, startedAt: end.startedAt ?? current.startedAt,
+      finishedAt: end.finishedAt ?? now.toISOString(), stoppedAt: end.stoppedAt,
+      restartCount: end.restartCount ?? current.restartCount,
+      billedSeconds: cost.billedSeconds, costUsd: cost.costUsd,
+    };
+    return transition(job, "Finishing", { attempts: [...job.attempts.slice(0, -1), attempt], reason: end.reason }, now).job;
+  });
+  if (r?.changed) announce({ jobId, from: r.before.state, to: "Finishing", at: now.toISOString(), reason: end.reason, attempt: attemptN });
+}
+
+function finalStateFor(outcome: AttemptOutcome): JobState {
+  return outcome === "PlatformError" ? "Failed" : outcome;
+}
+
+export async function finishJob(deps: Deps, jobId: string): Promise<void> {
+  const got = await deps.jobs.get(jobId);
+  if (!got || got.value.state !== "Finishing") return;
+  const job = got.value;
+  const attempt = job.attempts.at(-1)!;
+  const pool = poolOf(deps, job.pool);
+
+  await deps.aci.delete(refFor(deps, job, attempt.n));
+  await deps.ledger.settle(pool.name, job.id, attempt.n, attempt.costUsd ?? 0, attempt.billedSeconds ?? 0, deps.clock.now());
+
+  const now = deps.clock.now();
+  let retryAt: string | undefined;
+  const r = await mutateJob(deps.jobs, jobId, (j) => {
+    if (j.state !== "Finishing") return undefined;
+    const a = j.attempts.at(-1)!;
+    const total = roundUsd(j.attempts.reduce((s, x) => s + (x.costUsd ?? 0), 0));
+    const common = { costUsd: total, exitCode: a.exitCode, startedAt: j.startedAt ?? a.startedAt };
+    const own = a.outcome === "Failed" && a.exitCode !== undefined;
+    const platform = a.outcome === "PlatformError";
+    const ownFailures = j.ownFailures + (own ? 1 : 0);
+    const platformFailures = j.platformFailures + (platform ? 1 : 0);
+    const canRetry = !j.cancelRequested && ((own && ownFailures <= (j.spec?.retries ?? 0)) || (platform && platformFailures <= pool.maxPlatformRetries));
+    if (canRetry) {
+      const wait = retryBackoffSeconds(own ? ownFailures : platformFailures);
+      retryAt = new Date(now.getTime() + wait * 1000).toISOString();
+      return transition(j, "Waiting", {
+        ...common, ownFailures, platformFailures, notBefore: retryAt,
+        reason: `attempt ${a.n} ${own ? `exited with ${a.exitCode}` : "hit a platform failure"}; retrying after ${Math.round(wait)} s (${a.reason})`,
+      }, now).job;
+    }
+    const final = j.cancelRequested && a.outcome !== "Succeeded" ? "Canceled" : finalStateFor(a.outcome!);
+    return transition(j, final, { ...common, ownFailures, platformFailures, reason: a.reason }, now).job;
+  });
+  if (r?.changed) {
+    announce({ jobId, from: "Finishing", to: r.after.state, at: now.toISOString(), reason: r.after.reason, attempt: attempt.n });
+    deps.log.info(`job ${jobId}: ${r.after.state} (${r.after.reason ?? ""}) cost $${r.after.costUsd}`);
+    if (r.after.state === "Waiting" && r.after.spec) {
+      const worst = worstCaseUsd(r.after.spec, pool.prices, pool.enforcementSlackSeconds) ?? 0;
+      await deps.ledger.addWaiting(pool.name, { key: waitKey(r.after.priority, r.after.createdAt, jobId), jobId, worstUsd: worst, notBefore: retryAt });
+      await deps.outbox.send("pump", { pool: pool.name }, (Date.parse(retryAt!) - now.getTime()) / 1000);
+    }
+  }
+  await pumpPool(deps, pool.name);
+}

@@ -1,0 +1,94 @@
+/**
+ * Launch: creates the container group for a job's next attempt — at most once per
+ * attempt. The attempt is claimed on the job record (ETag) before the PUT, the group
+ * name is deterministic, and whoever resumes a launch looks for the group before
+ * creating it, so redelivered or duplicated launch messages adopt instead of launching
+ * again.
+ */
+import type { Attempt, JobRecord } from "../model.js";
+import { transition, announce } from "../jobState.js";
+import { mutateJob } from "../store/jobStore.js";
+import { open } from "../secrets.js";
+import { buildGroup } from "../aci/groupSpec.js";
+import { PermanentLaunchError, RetryablePlatformError } from "../errors.js";
+import { groupName } from "./ids.js";
+import { poolOf, type Deps } from "./deps.js";
+import { finishJob, toFinishing } from "./finish.js";
+import { startMonitoring } from "./monitor.js";
+import type { GroupRef } from "../aci/backend.js";
+
+/** A launch claim older than this is taken over (its launcher is presumed dead). */
+export const LAUNCH_CLAIM_SECONDS = 45;
+
+export function refFor(deps: Deps, job: JobRecord, attempt: number): GroupRef {
+  const pool = poolOf(deps, job.pool);
+  return { subscriptionId: pool.subscriptionId, resourceGroup: pool.resourceGroup, name: groupName(job.id, attempt) };
+}
+
+export async function launchJob(deps: Deps, jobId: string): Promise<void> {
+  const now = deps.clock.now();
+  let claimed: JobRecord | undefined;
+  let takeover = false;
+  const r = await mutateJob(deps.jobs, jobId, (job) => {
+    claimed = undefined;
+    if (job.state === "Waiting" || job.state === "Admitted") {
+      // Waiting here means the pump admitted it but died before recording that.
+      const admitted = job.state === "Waiting" ? transition(job, "Admitted", {}, now).job : job;
+      const n = admitted.attempts.length + 1;
+      const attempt: Attempt = { n, group: groupName(job.id, n), launchedAt: now.toISOString() };
+      claimed = transition(admitted, "Launching", { attempts: [...admitted.attempts, attempt], reason: "creating the container group" }, now).job;
+      takeover = false;
+      return claimed;
+    }
+    if (job.state === "Launching") {
+      const current = job.attempts.at(-1)!;
+      const age = (now.getTime() - Date.parse(current.launchedAt ?? job.updatedAt)) / 1000;
+      if (age < LAUNCH_CLAIM_SECONDS) return undefined;
+      claimed = { ...job, updatedAt: now.toISOString(), attempts: [...job.attempts.slice(0, -1), { ...current, launchedAt: now.toISOString() }] };
+      takeover = true;
+      return claimed;
+    }
+    return undefined;
+  });
+  if (!r) return;
+  if (r.after.state === "Finishing") return finishJob(deps, jobId);
+  if (!r.changed || !claimed) return;
+  if (!takeover) announce({ jobId, from: r.before.state, to: "Launching", at: now.toISOString(), attempt: claimed.attempts.length });
+  const job = claimed;
+  const attempt = job.attempts.at(-1)!;
+  const ref = refFor(deps, job, attempt.n);
+
+  if (job.cancelRequested) {
+    await toFinishing(deps, jobId, attempt.n, { outcome: "Canceled", reason: "canceled before launch" });
+    return finishJob(deps, jobId);
+  }
+  try {
+    // A resumed launch may find the group its predecessor made: adopt it, never make a second.
+    const existing = takeover ? await deps.aci.get(ref) : undefined;
+    if (!existing) await createGroup(deps, job, attempt.n, ref);
+  } catch (err) {
+    if (err instanceof RetryablePlatformError) {
+      // The PUT may have landed despite the error; only a group that is really absent means the attempt failed.
+      const landed = await deps.aci.get(ref).catch(() => undefined);
+      if (!landed) {
+        await toFinishing(deps, jobId, attempt.n, { outcome: "PlatformError", reason: `could not create the container group: ${err.message}` });
+        return finishJob(deps, jobId);
+      }
+    } else if (err instanceof PermanentLaunchError) {
+      await toFinishing(deps, jobId, attempt.n, { outcome: "Failed", reason: `ACI refused the container group: ${err.message}` });
+      return finishJob(deps, jobId);
+    } else {
+      throw err;
+    }
+  }
+  await startMonitoring(deps, jobId, attempt.n);
+}
+
+async function createGroup(deps: Deps, job: JobRecord, attempt: number, ref: GroupRef): Promise<void> {
+  const pool = poolOf(deps, job.pool);
+  const secureEnv = job.sealedSecureEnv ? open(job.sealedSecureEnv, deps.config.secretKey, job.id) : {};
+  const group = buildGroup({ jobId: job.id, attempt, spec: job.spec!, secureEnv, pool, now: deps.clock.now() });
+  const outcome = await deps.aci.create(ref, group);
+  deps.log.info(`job ${job.id}: attempt ${attempt} container group ${ref.name} ${outcome === "created" ? "created" : "already existed"}`);
+}
+

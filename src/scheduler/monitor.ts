@@ -1,0 +1,161 @@
+/**
+ * Monitoring: one poll per delayed queue message, so no invocation outlives a poll.
+ * A poll reads the group (one ARM read), copies new log lines into the job's append
+ * blob when due (another read), enforces the deadline, cost cap and cancellation, and
+ * either schedules the next poll or records the attempt's end.
+ *
+ * The job's `monitorSeq` is the chain token: a poll acts only if its message carries
+ * the current value, and bumps it when it schedules the next. Duplicated or
+ * redelivered messages therefore never fork the chain into two.
+ */
+import type { JobRecord } from "../model.js";
+import { transition, announce } from "../jobState.js";
+import { mutateJob } from "../store/jobStore.js";
+import { effectiveLimitSeconds } from "../pricing.js";
+import { pollDelaySeconds, logReadDelaySeconds } from "../polling.js";
+import { formatLines, mayBeCutAfterStop, newLinesSince, parseTimestamped } from "../logCursor.js";
+import { CONTAINER_NAME } from "../aci/groupSpec.js";
+import type { GroupRef, GroupView } from "../aci/backend.js";
+import type { MonitorMessage } from "../store/outbox.js";
+import { poolOf, type Deps } from "./deps.js";
+import { refFor } from "./launch.js";
+import { finishJob, toFinishing, type AttemptEnd } from "./finish.js";
+
+const STOPPED_STATES = new Set(["Succeeded", "Failed", "Stopped"]);
+
+/** Launching → Running, and the first poll. */
+export async function startMonitoring(deps: Deps, jobId: string, attemptN: number): Promise<void> {
+  const now = deps.clock.now();
+  const r = await mutateJob(deps.jobs, jobId, (job) => {
+    if (job.state !== "Launching" || job.attempts.at(-1)?.n !== attemptN) return undefined;
+    return transition(job, "Running", { monitorSeq: job.monitorSeq + 1, reason: "container group created", lastPolledAt: now.toISOString() }, now).job;
+  });
+  if (!r?.changed) return;
+  announce({ jobId, from: "Launching", to: "Running", at: now.toISOString(), attempt: attemptN });
+  const pool = poolOf(deps, r.after.pool);
+  await deps.outbox.send("monitor", { jobId, attempt: attemptN, seq: r.after.monitorSeq }, pollDelaySeconds(pool, 0, true));
+}
+
+function deadlineOf(deps: Deps, job: JobRecord): { at?: number; why?: string } {
+  const pool = poolOf(deps, job.pool);
+  const launched = Date.parse(job.attempts.at(-1)?.launchedAt ?? job.updatedAt);
+  const limit = effectiveLimitSeconds(job.spec!, pool.prices);
+  if (limit === undefined) return {};
+  const byTimeout = job.spec!.timeoutSeconds !== undefined && limit === job.spec!.timeoutSeconds;
+  return { at: launched + limit * 1000, why: byTimeout ? `timeoutSeconds (${job.spec!.timeoutSeconds} s) reached` : `maxCostUsd ($${job.spec!.maxCostUsd}) reached` };
+}
+
+/** Copies log lines newer than the blob's tail; returns what it stored. */
+export async function captureLogs(deps: Deps, job: JobRecord, ref: GroupRef, stopped: boolean): Promise<{ lines: number; bytes: number; gap: boolean }> {
+  const attempt = job.attempts.at(-1)!.n;
+  for (let i = 0; i < 5; i++) {
+    const raw = await deps.aci.logs(ref, CONTAINER_NAME);
+    const window = parseTimestamped(raw, stopped);
+    const tail = await deps.logs.tail(job.id, attempt);
+    const { lines, gap } = newLinesSince(window, tail.cursor);
+    const firstRead = !tail.cursor;
+    const cut = gap || (firstRead && stopped && mayBeCutAfterStop(raw, window.length));
+    if (lines.length === 0) return { lines: 0, bytes: 0, gap: cut };
+    const text = formatLines(lines);
+    if (await deps.logs.append(job.id, attempt, lines.map((l) => `${l.ts} ${l.text}\n`), tail.size)) {
+      return { lines: lines.length, bytes: Buffer.byteLength(text), gap: cut };
+    }
+    // Another poll appended first; read the tail again.
+  }
+  throw new Error(`job ${job.id}: could not append logs after repeated races`);
+}
+
+function endOf(view: GroupView, outcome: AttemptEnd["outcome"], reason: string, stoppedAt: string): AttemptEnd {
+  return { outcome, reason, exitCode: view.exitCode, pullStartedAt: view.pullStartedAt, startedAt: view.startTime, finishedAt: view.finishTime ?? stoppedAt, stoppedAt, restartCount: view.restartCount };
+}
+
+export async function pollJob(deps: Deps, msg: MonitorMessage): Promise<void> {
+  const got = await deps.jobs.get(msg.jobId);
+  if (!got) return;
+  const job = got.value;
+  if (job.state === "Finishing" && job.attempts.at(-1)?.n === msg.attempt) return finishJob(deps, job.id);
+  if (job.state !== "Running" || job.attempts.at(-1)?.n !== msg.attempt || job.monitorSeq !== msg.seq) return;
+
+  const pool = poolOf(deps, job.pool);
+  const ref = refFor(deps, job, msg.attempt);
+  const view = await deps.aci.get(ref);
+  const now = deps.clock.now();
+  if (!view) {
+    await toFinishing(deps, job.id, msg.attempt, { outcome: "PlatformError", reason: "the container group disappeared", stoppedAt: now.toISOString() });
+    return finishJob(deps, job.id);
+  }
+  const terminated = view.containerState === "Terminated" && STOPPED_STATES.has(view.state ?? "");
+  const deadline = deadlineOf(deps, job);
+  const overdue = deadline.at !== undefined && now.getTime() >= deadline.at;
+  const mustStop = !terminated && (job.cancelRequested || overdue);
+  const logDue = terminated || mustStop || !job.nextLogReadAt || now.getTime() >= Date.parse(job.nextLogReadAt);
+
+  let captured = { lines: 0, bytes: 0, gap: false };
+  if (logDue && view.containerState !== undefined && view.containerState !== "Waiting") {
+    captured = await captureLogs(deps, job, ref, terminated);
+  }
+  if (mustStop) {
+    await deps.aci.stop(ref);
+    const stoppedAt = deps.clock.now().toISOString();
+    // Lines written between the read above and the stop are still in ACI's after-stop window.
+    const last = await captureLogs(deps, job, ref, true);
+    captured = { lines: captured.lines + last.lines, bytes: captured.bytes + last.bytes, gap: captured.gap };
+    const outcome = job.cancelRequested ? "Canceled" : "TimedOut";
+    const reason = job.cancelRequested ? "canceled" : deadline.why!;
+    await recordLogs(deps, job.id, captured);
+    await toFinishing(deps, job.id, msg.attempt, endOf(view, outcome, reason, stoppedAt));
+    return finishJob(deps, job.id);
+  }
+  if (terminated) {
+    await recordLogs(deps, job.id, captured);
+    const ok = view.exitCode === 0;
+    const outcome = view.exitCode === undefined ? "PlatformError" : ok ? "Succeeded" : "Failed";
+    const reason = view.exitCode === undefined ? `the container group ended ${view.state} without an exit code (${view.detailStatus ?? "no detail"})` : `exited with code ${view.exitCode}`;
+    await toFinishing(deps, job.id, msg.attempt, endOf(view, outcome, reason, view.finishTime ?? now.toISOString()));
+    return finishJob(deps, job.id);
+  }
+
+  const attempt = job.attempts.at(-1)!;
+  const launched = Date.parse(attempt.launchedAt ?? job.updatedAt);
+  const provisioning = view.containerState === undefined || view.containerState === "Waiting";
+  const started = view.startTime ? Date.parse(view.startTime) : undefined;
+  const elapsed = started ? (now.getTime() - started) / 1000 : 0;
+  const delay = pollDelaySeconds(pool, elapsed, provisioning, deadline.at !== undefined ? (deadline.at - now.getTime()) / 1000 : undefined);
+  const lastLogAt = job.lastLogReadAt ? Date.parse(job.lastLogReadAt) : launched;
+  const nextLog = logDue
+    ? now.getTime() + 1000 * logReadDelaySeconds(captured.lines, captured.bytes, (now.getTime() - lastLogAt) / 1000, delay)
+    : Date.parse(job.nextLogReadAt!);
+  const restarted = view.restartCount > (attempt.restartCount ?? 0);
+  const r = await mutateJob(deps.jobs, job.id, (j) => {
+    if (j.state !== "Running" || j.monitorSeq !== msg.seq) return undefined;
+    const a = j.attempts.at(-1)!;
+    return {
+      ...j,
+      monitorSeq: j.monitorSeq + 1,
+      lastPolledAt: now.toISOString(),
+      lastLogReadAt: logDue ? now.toISOString() : j.lastLogReadAt,
+      nextLogReadAt: new Date(nextLog).toISOString(),
+      startedAt: j.startedAt ?? view.startTime,
+      log: { lines: j.log.lines + captured.lines, bytes: j.log.bytes + captured.bytes, truncated: j.log.truncated || captured.gap || undefined },
+      address: view.ip ? { ip: view.ip, fqdn: view.fqdn, ports: view.ports } : j.address,
+      reason: provisioning ? "container group provisioning" : "running",
+      attempts: [...j.attempts.slice(0, -1), {
+        ...a,
+        pullStartedAt: a.pullStartedAt ?? view.pullStartedAt,
+        startedAt: a.startedAt ?? view.startTime,
+        restartCount: view.restartCount,
+        reason: restarted ? `the platform restarted the container (restartCount ${view.restartCount})` : a.reason,
+      }],
+    };
+  });
+  if (restarted) deps.log.warn(`job ${job.id}: ACI restarted the container (restartCount ${view.restartCount})`);
+  if (r?.changed) await deps.outbox.send("monitor", { jobId: job.id, attempt: msg.attempt, seq: r.after.monitorSeq }, delay);
+}
+
+async function recordLogs(deps: Deps, jobId: string, captured: { lines: number; bytes: number; gap: boolean }): Promise<void> {
+  if (captured.lines === 0 && !captured.gap) return;
+  await mutateJob(deps.jobs, jobId, (j) => ({
+    ...j,
+    log: { lines: j.log.lines + captured.lines, bytes: j.log.bytes + captured.bytes, truncated: j.log.truncated || captured.gap || undefined },
+  }));
+}

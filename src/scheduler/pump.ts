@@ -1,0 +1,86 @@
+/**
+ * The pump: admits waiting jobs of a pool while it has free slots and budget, in
+ * priority-then-FIFO order. It runs wherever capacity may have changed — after a
+ * submission, when a job finishes (handing its slot on), on a delayed pump message for
+ * retry backoffs, and from the reconciler's timer as a safety net. Any number of pumps
+ * may run at once: admission is one ETag-guarded ledger transaction.
+ */
+import { decideAdmission, windowsOf, type Holder } from "../admission.js";
+import { transition, announce, isFinal } from "../jobState.js";
+import { mutateJob } from "../store/jobStore.js";
+import type { WaitingEntry } from "../store/ledgerStore.js";
+import { launchJob } from "./launch.js";
+import { poolOf, type Deps } from "./deps.js";
+import { errorMessage } from "../errors.js";
+
+/** How long the backup launch message waits; the inline launch normally gets there first. */
+export const BACKUP_LAUNCH_DELAY_SECONDS = 60;
+
+export async function pumpPool(deps: Deps, poolName: string): Promise<string[]> {
+  const pool = poolOf(deps, poolName);
+  const admittedIds: string[] = [];
+  for (let round = 0; round < 50; round++) {
+    const now = deps.clock.now();
+    const snap = await deps.ledger.snapshot(pool.name, now);
+    const free = pool.maxConcurrency - Object.keys(snap.holders).length;
+    if (free <= 0) break;
+    // Read a little past the free slots: entries in backoff are skipped, not waited on.
+    const line = await deps.ledger.waiting(pool.name, free + 16);
+    if (line.length === 0) break;
+
+    const decision = decideAdmission(snap, pool, line, now);
+    // Entries whose job no longer waits (admitted, canceled, finished) are dropped, not admitted.
+    const chosen: { entry: WaitingEntry; holder: Holder }[] = [];
+    let dropped = 0;
+    for (const entry of decision.admit) {
+      const job = await deps.jobs.get(entry.jobId);
+      if (!job || job.value.state !== "Waiting") {
+        await deps.ledger.removeWaiting(pool.name, entry.key);
+        dropped++;
+        continue;
+      }
+      const { day, month } = windowsOf(now);
+      chosen.push({ entry, holder: { attempt: job.value.attempts.length + 1, reservedUsd: entry.worstUsd, day, month, since: now.toISOString() } });
+    }
+    for (const e of line) if (e.jobId in snap.holders) { await deps.ledger.removeWaiting(pool.name, e.key); dropped++; }
+    if (chosen.length === 0) {
+      if (dropped > 0) continue;
+      await scheduleNextDue(deps, pool.name, line, now);
+      break;
+    }
+    if (!(await deps.ledger.admit(snap, chosen))) continue; // another instance changed the ledger: decide again
+    const ids = chosen.map((c) => c.entry.jobId);
+    admittedIds.push(...ids);
+    await Promise.all(ids.map((id) => markAdmitted(deps, id, pool.name)));
+  }
+  return admittedIds;
+}
+
+/** Waiting → Admitted, then launch inline; a delayed launch message backs that up should this instance die. */
+async function markAdmitted(deps: Deps, jobId: string, pool: string): Promise<void> {
+  const now = deps.clock.now();
+  const r = await mutateJob(deps.jobs, jobId, (job) => {
+    if (job.state !== "Waiting") return undefined;
+    return transition(job, "Admitted", { reason: `admitted to pool ${pool}`, notBefore: undefined }, now).job;
+  });
+  if (r?.changed) announce({ jobId, from: "Waiting", to: "Admitted", at: now.toISOString(), attempt: r.after.attempts.length + 1 });
+  if (!r || isFinal(r.after.state)) {
+    // Canceled (or gone) between the check and the admission: give the slot straight back.
+    const attempt = (r?.after.attempts.length ?? 0) + 1;
+    await deps.ledger.settle(pool, jobId, attempt, 0, 0, now);
+    return;
+  }
+  await deps.outbox.send("launch", { jobId }, BACKUP_LAUNCH_DELAY_SECONDS);
+  try {
+    await launchJob(deps, jobId);
+  } catch (err) {
+    deps.log.warn(`job ${jobId}: inline launch failed, the backup launch message will retry: ${errorMessage(err)}`);
+  }
+}
+
+/** When the line holds only jobs in retry backoff, wake the pool when the first is due. */
+async function scheduleNextDue(deps: Deps, pool: string, line: WaitingEntry[], now: Date): Promise<void> {
+  const due = line.map((e) => (e.notBefore ? Date.parse(e.notBefore) : NaN)).filter((t) => t > now.getTime());
+  if (due.length === 0) return;
+  await deps.outbox.send("pump", { pool }, (Math.min(...due) - now.getTime()) / 1000);
+}

@@ -1,0 +1,107 @@
+/**
+ * The reconciler: makes storage and ACI agree again, whatever crashed where. Safe to
+ * run at any time and any number of times at once — every repair goes through the
+ * same idempotent, ETag-guarded steps the normal path uses.
+ *
+ * - Orphans: container groups tagged by Burst whose job does not own them any more
+ *   (finished, gone, or a different attempt) are deleted, after a grace period that
+ *   protects groups being created right now.
+ * - Stuck jobs: Waiting jobs missing from their pool's line are put back; Admitted or
+ *   Launching ones are (re)launched; Running ones whose monitor chain broke get a poll;
+ *   Finishing ones are finished. A restarted poll also enforces a missed deadline.
+ * - Ledgers: slot holders whose job no longer holds a slot are settled.
+ * - Then every pool is pumped.
+ */
+import type { JobRecord } from "../model.js";
+import { isFinal } from "../jobState.js";
+import { waitKey } from "../admission.js";
+import { worstCaseUsd } from "../pricing.js";
+import { TAGS } from "../aci/groupSpec.js";
+import { errorMessage } from "../errors.js";
+import { groupName } from "./ids.js";
+import { launchJob, LAUNCH_CLAIM_SECONDS } from "./launch.js";
+import { finishJob } from "./finish.js";
+import { pumpPool } from "./pump.js";
+import type { Deps } from "./deps.js";
+
+export const ORPHAN_GRACE_SECONDS = 120;
+
+export interface ReconcileReport {
+  orphansDeleted: number;
+  requeued: number;
+  relaunched: number;
+  repolled: number;
+  finished: number;
+  holdersRepaired: number;
+  errors: number;
+  actions: number;
+}
+
+const age = (now: Date, iso?: string) => (iso ? (now.getTime() - Date.parse(iso)) / 1000 : Infinity);
+
+export async function reconcile(deps: Deps, opts: { orphanGraceSeconds?: number } = {}): Promise<ReconcileReport> {
+  const r: ReconcileReport = { orphansDeleted: 0, requeued: 0, relaunched: 0, repolled: 0, finished: 0, holdersRepaired: 0, errors: 0, actions: 0 };
+  const now = deps.clock.now();
+  const safely = async (what: string, f: () => Promise<void>) => {
+    try {
+      await f();
+    } catch (err) {
+      r.errors++;
+      deps.log.warn(`reconcile: ${what}: ${errorMessage(err)}`);
+    }
+  };
+  const live = new Map<string, JobRecord>();
+  for await (const job of deps.jobs.scan({ states: ["Waiting", "Admitted", "Launching", "Running", "Finishing"] })) live.set(job.id, job);
+
+  for (const job of live.values()) {
+    const pool = deps.config.pools.get(job.pool);
+    if (!pool) continue;
+    await safely(`job ${job.id}`, async () => {
+      if (job.state === "Waiting" && job.spec) {
+        const worst = worstCaseUsd(job.spec, pool.prices, pool.enforcementSlackSeconds) ?? 0;
+        await deps.ledger.addWaiting(pool.name, { key: waitKey(job.priority, job.createdAt, job.id), jobId: job.id, worstUsd: worst, notBefore: job.notBefore });
+        r.requeued++;
+      } else if ((job.state === "Admitted" && age(now, job.updatedAt) > 30) || (job.state === "Launching" && age(now, job.attempts.at(-1)?.launchedAt) > LAUNCH_CLAIM_SECONDS)) {
+        await launchJob(deps, job.id);
+        r.relaunched++;
+      } else if (job.state === "Running" && age(now, job.lastPolledAt) > Math.max(60, 3 * pool.maxPollSeconds)) {
+        await deps.outbox.send("monitor", { jobId: job.id, attempt: job.attempts.at(-1)!.n, seq: job.monitorSeq });
+        r.repolled++;
+      } else if (job.state === "Finishing" && age(now, job.updatedAt) > 30) {
+        await finishJob(deps, job.id);
+        r.finished++;
+      }
+    });
+  }
+
+  for (const pool of deps.config.pools.values()) {
+    await safely(`pool ${pool.name} ledger`, async () => {
+      const snap = await deps.ledger.snapshot(pool.name, now);
+      for (const [jobId, holder] of Object.entries(snap.holders)) {
+        const job = live.get(jobId) ?? (await deps.jobs.get(jobId))?.value;
+        // A holder is legitimate while its job is live on that attempt (Waiting counts: admitted, not yet marked).
+        const holds = job && !isFinal(job.state) && (job.attempts.length + (job.state === "Waiting" || job.state === "Admitted" ? 1 : 0)) === holder.attempt;
+        if (holds || age(now, holder.since) < 60) continue;
+        const attempt = job?.attempts.find((a) => a.n === holder.attempt);
+        await deps.ledger.settle(pool.name, jobId, holder.attempt, attempt?.costUsd ?? 0, attempt?.billedSeconds ?? 0, now);
+        r.holdersRepaired++;
+      }
+    });
+    await safely(`pool ${pool.name} orphans`, async () => {
+      for await (const g of deps.aci.list(pool.subscriptionId, pool.resourceGroup)) {
+        if (g.tags[TAGS.managed] !== "true" || g.tags[TAGS.pool] !== pool.name) continue;
+        if (age(now, g.tags[TAGS.created]) < (opts.orphanGraceSeconds ?? ORPHAN_GRACE_SECONDS)) continue;
+        const jobId = g.tags[TAGS.job] ?? "";
+        const job = live.get(jobId) ?? (await deps.jobs.get(jobId))?.value;
+        const current = job && !isFinal(job.state) && job.state !== "Finishing" && job.attempts.length > 0 && groupName(job.id, job.attempts.at(-1)!.n) === g.name;
+        if (current) continue;
+        await deps.aci.delete({ subscriptionId: pool.subscriptionId, resourceGroup: pool.resourceGroup, name: g.name });
+        deps.log.warn(`reconcile: deleted orphaned container group ${g.name} (job ${jobId || "unknown"} ${job ? job.state : "not found"})`);
+        r.orphansDeleted++;
+      }
+    });
+    await safely(`pool ${pool.name} pump`, async () => { await pumpPool(deps, pool.name); });
+  }
+  r.actions = r.orphansDeleted + r.relaunched + r.repolled + r.finished + r.holdersRepaired;
+  return r;
+}

@@ -1,0 +1,124 @@
+/**
+ * Submission: turns one job spec into a job record in Waiting (or Rejected, with every
+ * error named), puts it in its pool's waiting line and pumps the pool. Idempotent: the
+ * same message, or the same idempotencyKey, always lands on the same job.
+ */
+import { validateSpec, redactSpec } from "../jobSpec.js";
+import type { JobRecord, SpecError } from "../model.js";
+import { transition, announce } from "../jobState.js";
+import { worstCaseUsd } from "../pricing.js";
+import { neverFits, waitKey } from "../admission.js";
+import { seal, SecretKeyMissing } from "../secrets.js";
+import { PoolBusy } from "../errors.js";
+import { jobIdForKey, newJobId } from "./ids.js";
+import { pumpPool } from "./pump.js";
+import type { Deps } from "./deps.js";
+
+export interface SubmitOrigin {
+  /** Fixed id (queue messages derive it from the message id). */
+  jobId?: string;
+  /** Refuse with PoolBusy when the pool's waiting line is full (HTTP); queue submissions wait instead. */
+  enforceWaitingLimit?: boolean;
+  source?: Record<string, string | number>;
+}
+
+export interface SubmitResult {
+  job: JobRecord;
+  /** False when the submission found an existing job (redelivery or idempotencyKey). */
+  created: boolean;
+}
+
+function baseRecord(id: string, now: string): JobRecord {
+  return {
+    id, pool: "default", priority: 0, labels: {}, state: "Waiting", createdAt: now, updatedAt: now,
+    attempts: [], platformFailures: 0, ownFailures: 0, monitorSeq: 0, log: { lines: 0, bytes: 0 }, costUsd: 0,
+  };
+}
+
+function displayFields(input: unknown): Partial<JobRecord> {
+  // Rejected records keep only harmless, well-typed fields for display — never env or secureEnv.
+  const o = (input && typeof input === "object" ? input : {}) as Record<string, unknown>;
+  const str = (v: unknown, n: number) => (typeof v === "string" ? v.slice(0, n) : undefined);
+  return { name: str(o.name, 128), pool: str(o.pool, 32) ?? "default" };
+}
+
+async function reject(deps: Deps, id: string, input: unknown, errors: SpecError[], reason: string, origin: SubmitOrigin): Promise<SubmitResult> {
+  const now = deps.clock.now();
+  const { job, event } = transition(undefined, "Rejected", { ...baseRecord(id, now.toISOString()), ...displayFields(input), errors, reason, source: origin.source }, now);
+  const created = await deps.jobs.create(job);
+  if (!created) return { job: (await deps.jobs.get(id))!.value, created: false };
+  announce(event);
+  deps.log.warn(`job ${id} rejected: ${reason}`);
+  return { job, created: true };
+}
+
+export async function submitJob(deps: Deps, input: unknown, origin: SubmitOrigin = {}): Promise<SubmitResult> {
+  const now = deps.clock.now();
+  const checked = validateSpec(input);
+  const fallbackId = origin.jobId ?? newJobId(now);
+  if (!checked.ok) {
+    return reject(deps, fallbackId, input, checked.errors, `invalid job spec: ${checked.errors.map((e) => `${e.field} ${e.rule}`).join("; ")}`, origin);
+  }
+  const spec = checked.spec;
+  const id = spec.idempotencyKey ? jobIdForKey(spec.pool, spec.idempotencyKey) : fallbackId;
+
+  const existing = await deps.jobs.get(id);
+  if (existing) {
+    await resumeSubmission(deps, existing.value);
+    return { job: existing.value, created: false };
+  }
+
+  const pool = deps.config.pools.get(spec.pool);
+  if (!pool) {
+    const errors = [{ field: "pool", rule: `must name a configured pool (${[...deps.config.pools.keys()].join(", ")})` }];
+    return reject(deps, id, input, errors, `pool ${JSON.stringify(spec.pool)} is not configured`, origin);
+  }
+  const worst = worstCaseUsd(spec, pool.prices, pool.enforcementSlackSeconds);
+  const never = neverFits(worst, pool.budget);
+  if (never) {
+    const field = worst === undefined ? "timeoutSeconds" : "maxCostUsd";
+    return reject(deps, id, input, [{ field, rule: never }], `can never run in pool ${pool.name}: ${never}`, origin);
+  }
+  let sealed: string | undefined;
+  if (spec.secureEnv && Object.keys(spec.secureEnv).length > 0) {
+    try {
+      sealed = seal(spec.secureEnv, deps.config.secretKey, id);
+    } catch (err) {
+      if (!(err instanceof SecretKeyMissing)) throw err;
+      return reject(deps, id, input, [{ field: "secureEnv", rule: err.message }], err.message, origin);
+    }
+  }
+  if (origin.enforceWaitingLimit && (await deps.ledger.countWaiting(pool.name, pool.maxWaiting + 1)) > pool.maxWaiting) {
+    throw new PoolBusy(`pool ${pool.name} already has ${pool.maxWaiting} jobs waiting; try again later`);
+  }
+
+  const { job, event } = transition(undefined, "Waiting", {
+    ...baseRecord(id, now.toISOString()),
+    name: spec.name, pool: pool.name, priority: spec.priority, labels: spec.labels, idempotencyKey: spec.idempotencyKey,
+    spec: redactSpec(spec), sealedSecureEnv: sealed, source: origin.source,
+    reason: "waiting for a slot",
+  }, now);
+  if (!(await deps.jobs.create(job))) {
+    // Lost a race with a concurrent submission of the same job: that one stands.
+    const winner = (await deps.jobs.get(id))!.value;
+    await resumeSubmission(deps, winner);
+    return { job: winner, created: false };
+  }
+  announce(event);
+  await resumeSubmission(deps, job);
+  return { job, created: true };
+}
+
+/**
+ * Puts a Waiting job in its pool's line (harmless if it is there, or if it was admitted
+ * meanwhile: the pump drops stale entries) and pumps the pool. Safe to repeat, which is
+ * what makes a crash between creating the record and queueing it harmless.
+ */
+export async function resumeSubmission(deps: Deps, job: JobRecord): Promise<void> {
+  if (job.state !== "Waiting" || !job.spec) return;
+  const pool = deps.config.pools.get(job.pool);
+  if (!pool) return;
+  const worst = worstCaseUsd(job.spec, pool.prices, pool.enforcementSlackSeconds) ?? 0;
+  await deps.ledger.addWaiting(pool.name, { key: waitKey(job.priority, job.createdAt, job.id), jobId: job.id, worstUsd: worst, notBefore: job.notBefore });
+  await pumpPool(deps, pool.name);
+}

@@ -1,0 +1,205 @@
+/**
+ * The pool ledger: one Table partition per pool holding the admission entity (slot
+ * holders and their reservations), spent totals per UTC day and month, the waiting
+ * line, and one cost row per settled attempt. Keeping them in one partition lets
+ * admission and settlement be single atomic transactions guarded by the admission
+ * entity's ETag, so any number of instances can admit and settle at once.
+ */
+import type { TableClient, TransactionAction } from "@azure/data-tables";
+import { reservedIn, windowsOf, type Holder, type Candidate } from "../admission.js";
+import { roundUsd } from "../pricing.js";
+import { ensureTable, isConflict, isNotFound, odataString, statusOf } from "./tables.js";
+
+const ADMISSION = "admission";
+
+export interface LedgerSnapshot {
+  pool: string;
+  holders: Record<string, Holder>;
+  etag?: string;
+  day: string;
+  month: string;
+  spentDayUsd: number;
+  spentMonthUsd: number;
+  dayEtag?: string;
+  monthEtag?: string;
+}
+
+export interface WaitingEntry extends Candidate {}
+
+export interface CostRow {
+  jobId: string;
+  attempt: number;
+  pool: string;
+  costUsd: number;
+  billedSeconds: number;
+  day: string;
+  month: string;
+  settledAt: string;
+}
+
+export type SettleResult = "settled" | "alreadySettled" | "notHolder";
+
+export class LedgerStore {
+  constructor(private readonly table: TableClient) {}
+
+  async #row(pool: string, rowKey: string): Promise<{ e: Record<string, unknown>; etag: string } | undefined> {
+    try {
+      const e = await this.table.getEntity<Record<string, unknown>>(pool, rowKey);
+      return { e, etag: e.etag };
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+  }
+
+  async snapshot(pool: string, now: Date): Promise<LedgerSnapshot> {
+    await ensureTable(this.table);
+    const { day, month } = windowsOf(now);
+    const [adm, d, m] = await Promise.all([this.#row(pool, ADMISSION), this.#row(pool, `day-${day}`), this.#row(pool, `month-${month}`)]);
+    return {
+      pool,
+      holders: adm ? (JSON.parse(String(adm.e.holders ?? "{}")) as Record<string, Holder>) : {},
+      etag: adm?.etag,
+      day,
+      month,
+      spentDayUsd: Number(d?.e.spentUsd ?? 0),
+      spentMonthUsd: Number(m?.e.spentUsd ?? 0),
+      dayEtag: d?.etag,
+      monthEtag: m?.etag,
+    };
+  }
+
+  /** The first `limit` entries of the waiting line, in admission order. */
+  async waiting(pool: string, limit: number): Promise<WaitingEntry[]> {
+    await ensureTable(this.table);
+    const filter = `PartitionKey eq ${odataString(pool)} and RowKey ge 'wait-' and RowKey lt 'wait.'`;
+    const pages = this.table.listEntities<Record<string, unknown>>({ queryOptions: { filter } }).byPage({ maxPageSize: limit });
+    const out: WaitingEntry[] = [];
+    for await (const page of pages) {
+      for (const e of page) {
+        out.push({ key: e.rowKey!, jobId: String(e.jobId), worstUsd: Number(e.worstUsd ?? 0), notBefore: (e.notBefore as string) || undefined });
+        if (out.length >= limit) return out;
+      }
+    }
+    return out;
+  }
+
+  async countWaiting(pool: string, upTo: number): Promise<number> {
+    return (await this.waiting(pool, upTo)).length;
+  }
+
+  /** Adds a job to the waiting line; an entry already there is left as it is. */
+  async addWaiting(pool: string, entry: WaitingEntry): Promise<void> {
+    await ensureTable(this.table);
+    try {
+      await this.table.createEntity({ partitionKey: pool, rowKey: entry.key, jobId: entry.jobId, worstUsd: entry.worstUsd, notBefore: entry.notBefore ?? "" });
+    } catch (err) {
+      if (!isConflict(err)) throw err;
+    }
+  }
+
+  /** Takes a job out of the waiting line; false when it was not there (already admitted or removed). */
+  async removeWaiting(pool: string, key: string): Promise<boolean> {
+    try {
+      await this.table.deleteEntity(pool, key);
+      return true;
+    } catch (err) {
+      if (isNotFound(err)) return false;
+      throw err;
+    }
+  }
+
+  /**
+   * Gives the candidates slots: adds them as holders and removes their waiting entries,
+   * in one transaction conditional on the snapshot's ETag. False when another instance
+   * changed the ledger first (read again and decide again).
+   */
+  async admit(snapshot: LedgerSnapshot, admitted: { entry: WaitingEntry; holder: Holder }[]): Promise<boolean> {
+    const holders = { ...snapshot.holders };
+    for (const a of admitted) holders[a.entry.jobId] = a.holder;
+    const actions: TransactionAction[] = [this.#admissionWrite(snapshot, holders)];
+    for (const a of admitted) actions.push(["delete", { partitionKey: snapshot.pool, rowKey: a.entry.key }]);
+    return this.#submit(actions);
+  }
+
+  /**
+   * Releases a job's slot and settles its reservation to the actual cost: removes the
+   * holder, adds the cost to its day and month totals, and writes the attempt's cost
+   * row — all or nothing. Running it twice is harmless.
+   */
+  async settle(pool: string, jobId: string, attempt: number, costUsd: number, billedSeconds: number, now: Date): Promise<SettleResult> {
+    await ensureTable(this.table);
+    for (let i = 0; i < 30; i++) {
+      const snap = await this.snapshot(pool, now);
+      const holder = snap.holders[jobId];
+      if (!holder || holder.attempt !== attempt) {
+        return (await this.#row(pool, costKey(jobId, attempt))) ? "alreadySettled" : "notHolder";
+      }
+      const holders = { ...snap.holders };
+      delete holders[jobId];
+      const actions: TransactionAction[] = [this.#admissionWrite(snap, holders)];
+      for (const w of [{ key: `day-${holder.day}` }, { key: `month-${holder.month}` }]) {
+        const row = await this.#row(pool, w.key);
+        const spent = roundUsd(Number(row?.e.spentUsd ?? 0) + costUsd);
+        const jobs = Number(row?.e.jobs ?? 0) + 1;
+        actions.push(row
+          ? ["update", { partitionKey: pool, rowKey: w.key, spentUsd: spent, jobs }, "Merge", { etag: row.etag }]
+          : ["create", { partitionKey: pool, rowKey: w.key, spentUsd: spent, jobs }]);
+      }
+      const cost: CostRow = { jobId, attempt, pool, costUsd: roundUsd(costUsd), billedSeconds, day: holder.day, month: holder.month, settledAt: now.toISOString() };
+      actions.push(["create", { partitionKey: pool, rowKey: costKey(jobId, attempt), ...cost }]);
+      if (await this.#submit(actions)) return "settled";
+      await new Promise((r) => setTimeout(r, Math.random() * 15 * (i + 1)));
+    }
+    throw new Error(`pool ${pool}: could not settle job ${jobId} attempt ${attempt} after many concurrent updates`);
+  }
+
+  /** Replaces the holders wholesale (reconciler repair), guarded by the ETag. */
+  async replaceHolders(snapshot: LedgerSnapshot, holders: Record<string, Holder>): Promise<boolean> {
+    return this.#submit([this.#admissionWrite(snapshot, holders)]);
+  }
+
+  async *costRows(pool: string): AsyncIterable<CostRow> {
+    await ensureTable(this.table);
+    const filter = `PartitionKey eq ${odataString(pool)} and RowKey ge 'cost-' and RowKey lt 'cost.'`;
+    for await (const e of this.table.listEntities<Record<string, unknown>>({ queryOptions: { filter } })) {
+      yield { jobId: String(e.jobId), attempt: Number(e.attempt), pool, costUsd: Number(e.costUsd), billedSeconds: Number(e.billedSeconds), day: String(e.day), month: String(e.month), settledAt: String(e.settledAt) };
+    }
+  }
+
+  async *totals(pool: string): AsyncIterable<{ window: string; spentUsd: number; jobs: number }> {
+    await ensureTable(this.table);
+    const filter = `PartitionKey eq ${odataString(pool)} and ((RowKey ge 'day-' and RowKey lt 'day.') or (RowKey ge 'month-' and RowKey lt 'month.'))`;
+    for await (const e of this.table.listEntities<Record<string, unknown>>({ queryOptions: { filter } })) {
+      yield { window: e.rowKey!, spentUsd: Number(e.spentUsd), jobs: Number(e.jobs) };
+    }
+  }
+
+  #admissionWrite(snap: LedgerSnapshot, holders: Record<string, Holder>): TransactionAction {
+    const entity = { partitionKey: snap.pool, rowKey: ADMISSION, holders: JSON.stringify(holders), slotsInUse: Object.keys(holders).length };
+    return snap.etag ? ["update", entity, "Replace", { etag: snap.etag }] : ["create", entity];
+  }
+
+  async #submit(actions: TransactionAction[]): Promise<boolean> {
+    try {
+      await this.table.submitTransaction(actions);
+      return true;
+    } catch (err) {
+      const s = statusOf(err);
+      if (s === 412 || s === 409 || s === 404) return false;
+      throw err;
+    }
+  }
+}
+
+export function costKey(jobId: string, attempt: number): string {
+  return `cost-${jobId}-${String(attempt).padStart(3, "0")}`;
+}
+
+export function usage(snap: LedgerSnapshot) {
+  return {
+    slotsInUse: Object.keys(snap.holders).length,
+    day: { window: snap.day, spentUsd: snap.spentDayUsd, reservedUsd: roundUsd(reservedIn(snap.holders, { day: snap.day })) },
+    month: { window: snap.month, spentUsd: snap.spentMonthUsd, reservedUsd: roundUsd(reservedIn(snap.holders, { month: snap.month })) },
+  };
+}

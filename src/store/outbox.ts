@@ -1,0 +1,43 @@
+/**
+ * Burst's own queue messages (launch, monitor, pump), written with the encoding the
+ * Functions host expects (base64, host.json messageEncoding) and an optional delay —
+ * delayed messages are how Burst waits without an invocation outliving one step.
+ */
+import type { QueueServiceClient } from "@azure/storage-queue";
+import type { StorageNames } from "../config.js";
+
+export type InternalQueue = "launch" | "monitor" | "pump";
+
+export interface LaunchMessage { jobId: string }
+export interface MonitorMessage { jobId: string; attempt: number; seq: number }
+export interface PumpMessage { pool: string }
+
+export interface Outbox {
+  send(queue: "launch", body: LaunchMessage, delaySeconds?: number): Promise<void>;
+  send(queue: "monitor", body: MonitorMessage, delaySeconds?: number): Promise<void>;
+  send(queue: "pump", body: PumpMessage, delaySeconds?: number): Promise<void>;
+}
+
+/** Queue messages can be delayed by at most 7 days. */
+const MAX_DELAY_SECONDS = 7 * 24 * 3600;
+
+export class QueueOutbox implements Outbox {
+  readonly #created = new Map<string, Promise<unknown>>();
+  constructor(private readonly service: QueueServiceClient, private readonly names: StorageNames) {}
+
+  queueName(queue: InternalQueue): string {
+    return { launch: this.names.launchQueue, monitor: this.names.monitorQueue, pump: this.names.pumpQueue }[queue];
+  }
+
+  async send(queue: InternalQueue, body: object, delaySeconds = 0): Promise<void> {
+    const client = this.service.getQueueClient(this.queueName(queue));
+    let ready = this.#created.get(client.name);
+    if (!ready) {
+      ready = client.createIfNotExists().catch((err) => { this.#created.delete(client.name); throw err; });
+      this.#created.set(client.name, ready);
+    }
+    await ready;
+    const text = Buffer.from(JSON.stringify(body), "utf8").toString("base64");
+    await client.sendMessage(text, { visibilityTimeout: Math.min(MAX_DELAY_SECONDS, Math.max(0, Math.ceil(delaySeconds))) });
+  }
+}

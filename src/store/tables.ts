@@ -1,0 +1,53 @@
+/** Small helpers over @azure/data-tables shared by the stores. */
+import { TableClient, type TableEntityResult } from "@azure/data-tables";
+
+export function tableClient(connection: string, table: string): TableClient {
+  // Azurite speaks plain http; the SDK refuses that unless told it is intended.
+  return TableClient.fromConnectionString(connection, table, { allowInsecureConnection: /DefaultEndpointsProtocol=http;|UseDevelopmentStorage=true/i.test(connection) });
+}
+
+export function statusOf(err: unknown): number | undefined {
+  return (err as { statusCode?: number })?.statusCode;
+}
+
+/** The write lost a race (ETag no longer current). */
+export function isConflict(err: unknown): boolean {
+  const s = statusOf(err);
+  return s === 412 || s === 409;
+}
+
+export function isNotFound(err: unknown): boolean {
+  return statusOf(err) === 404;
+}
+
+/** Table string properties hold at most 64 KiB (32 K UTF-16 units); longer JSON is split. */
+const CHUNK = 30_000;
+export const MAX_DOC_CHARS = CHUNK * 30;
+
+export function splitDoc(json: string): Record<string, string> {
+  if (json.length > MAX_DOC_CHARS) throw new Error(`record is ${json.length} characters; the limit is ${MAX_DOC_CHARS}`);
+  const out: Record<string, string> = {};
+  for (let i = 0, n = 0; i < json.length || n === 0; i += CHUNK, n++) out[`doc${n}`] = json.slice(i, i + CHUNK);
+  return out;
+}
+
+export function joinDoc(entity: TableEntityResult<Record<string, unknown>>): string {
+  let out = "";
+  for (let n = 0; typeof entity[`doc${n}`] === "string"; n++) out += entity[`doc${n}`] as string;
+  return out;
+}
+
+/** Creates the table once per client; a concurrent creator is fine. */
+const created = new WeakMap<TableClient, Promise<void>>();
+export function ensureTable(client: TableClient): Promise<void> {
+  let p = created.get(client);
+  if (!p) {
+    p = client.createTable().catch((err) => { if (statusOf(err) !== 409) { created.delete(client); throw err; } });
+    created.set(client, p);
+  }
+  return p;
+}
+
+export function odataString(s: string): string {
+  return `'${s.replace(/'/g, "''")}'`;
+}

@@ -1,0 +1,204 @@
+import { describe, expect, it } from "vitest";
+import fc from "fast-check";
+import { decideAdmission, neverFits, waitKey, type Holder } from "../../src/admission.js";
+import { billedSeconds, costUsd, worstCaseUsd, effectiveLimitSeconds, BUILT_IN_PRICES } from "../../src/pricing.js";
+import { pollDelaySeconds, logReadDelaySeconds, retryBackoffSeconds, readBudgetFloorSeconds } from "../../src/polling.js";
+import { cursorAfter, newLinesSince, normalizeTs, parseTimestamped } from "../../src/logCursor.js";
+import { transition, canTransition, IllegalTransition, TRANSITIONS, onTransition, announce } from "../../src/jobState.js";
+import { seal, open, SecretKeyMissing } from "../../src/secrets.js";
+import { JOB_STATES, type JobRecord } from "../../src/model.js";
+import { randomBytes } from "node:crypto";
+
+const prices = BUILT_IN_PRICES["eastus/Standard"]!;
+const now = new Date("2026-11-27T12:00:00Z");
+const holder = (reservedUsd: number, day = "2026-11-27"): Holder => ({ attempt: 1, reservedUsd, day, month: day.slice(0, 7), since: now.toISOString() });
+const cand = (jobId: string, worstUsd: number, notBefore?: string) => ({ jobId, worstUsd, notBefore, key: jobId });
+
+describe("admission", () => {
+  it("admits no more than the free slots", () => {
+    const d = decideAdmission({ holders: { a: holder(0), b: holder(0) }, spentDayUsd: 0, spentMonthUsd: 0 }, { maxConcurrency: 3, budget: {} }, [cand("c", 0), cand("d", 0)], now);
+    expect(d.admit.map((c) => c.jobId)).toEqual(["c"]);
+    expect(d.blocked).toBe("slots");
+  });
+
+  it("counts spent and reserved money against the window and lets the head block when the budget is short", () => {
+    const view = { holders: { a: holder(3) }, spentDayUsd: 5, spentMonthUsd: 5 };
+    const d = decideAdmission(view, { maxConcurrency: 10, budget: { dailyUsd: 10 } }, [cand("big", 2.5), cand("small", 0.1)], now);
+    expect(d.admit).toEqual([]);
+    expect(d.blocked).toBe("budget");
+    const ok = decideAdmission(view, { maxConcurrency: 10, budget: { dailyUsd: 10 } }, [cand("x", 2), cand("y", 0.5)], now);
+    expect(ok.admit.map((c) => c.jobId)).toEqual(["x"]);
+  });
+
+  it("ignores yesterday's reservations for today's window but not for the month", () => {
+    const view = { holders: { a: holder(9, "2026-11-26") }, spentDayUsd: 0, spentMonthUsd: 0 };
+    expect(decideAdmission(view, { maxConcurrency: 5, budget: { dailyUsd: 10 } }, [cand("x", 5)], now).admit).toHaveLength(1);
+    expect(decideAdmission(view, { maxConcurrency: 5, budget: { monthlyUsd: 10 } }, [cand("x", 5)], now).admit).toHaveLength(0);
+  });
+
+  it("skips jobs in retry backoff without letting them block", () => {
+    const d = decideAdmission({ holders: {}, spentDayUsd: 0, spentMonthUsd: 0 }, { maxConcurrency: 5, budget: {} }, [cand("later", 0, "2026-11-27T13:00:00Z"), cand("now", 0)], now);
+    expect(d.admit.map((c) => c.jobId)).toEqual(["now"]);
+  });
+
+  it("never admits beyond the cap or the budget, for any ledger and line", () => {
+    fc.assert(fc.property(
+      fc.integer({ min: 1, max: 20 }), fc.array(fc.float({ min: 0, max: 5, noNaN: true }), { maxLength: 20 }),
+      fc.array(fc.float({ min: 0, max: 5, noNaN: true }), { maxLength: 30 }), fc.float({ min: 1, max: 100, noNaN: true }), fc.float({ min: 0, max: 50, noNaN: true }),
+      (cap, held, line, daily, spent) => {
+        const holders = Object.fromEntries(held.slice(0, cap).map((r, i) => [`h${i}`, holder(r)]));
+        const d = decideAdmission({ holders, spentDayUsd: spent, spentMonthUsd: spent }, { maxConcurrency: cap, budget: { dailyUsd: daily } }, line.map((w, i) => cand(`c${i}`, w)), now);
+        expect(Object.keys(holders).length + d.admit.length).toBeLessThanOrEqual(cap);
+        const before = spent + Object.values(holders).reduce((s, h) => s + h.reservedUsd, 0);
+        if (d.admit.length > 0) expect(before + d.admit.reduce((s, c) => s + c.worstUsd, 0)).toBeLessThanOrEqual(daily + 1e-9);
+      }), { numRuns: 300 });
+  });
+
+  it("rejects jobs that can never fit, with the reason", () => {
+    expect(neverFits(undefined, { dailyUsd: 1 })).toMatch(/needs timeoutSeconds or maxCostUsd/);
+    expect(neverFits(2, { dailyUsd: 1 })).toMatch(/more than the pool's whole daily budget/);
+    expect(neverFits(2, { monthlyUsd: 1.5 })).toMatch(/monthly budget/);
+    expect(neverFits(undefined, {})).toBeUndefined();
+  });
+
+  it("orders the waiting line by priority, then arrival", () => {
+    const keys = [waitKey(0, "2026-11-27T10:00:00Z", "a"), waitKey(5, "2026-11-27T11:00:00Z", "b"), waitKey(0, "2026-11-27T09:00:00Z", "c"), waitKey(-3, "2026-11-27T08:00:00Z", "d")];
+    expect([...keys].sort().map((k) => k.slice(-1))).toEqual(["b", "c", "a", "d"]);
+  });
+});
+
+describe("cost", () => {
+  it("bills whole seconds from the pull to the stop, a started second counting", () => {
+    expect(billedSeconds(0, 10_000)).toBe(10);
+    expect(billedSeconds(0, 10_001)).toBe(11);
+    expect(billedSeconds(0, 0)).toBe(0);
+  });
+
+  it("prices vCPU-seconds and GB-seconds from the table", () => {
+    expect(costUsd(3600, 1, 0, prices)).toBeCloseTo(0.0405, 9);
+    expect(costUsd(3600, 0, 1, prices)).toBeCloseTo(0.00445, 9);
+    expect(costUsd(100, 2, 4, prices)).toBeCloseTo(100 * (2 * 0.0405 + 4 * 0.00445) / 3600, 9);
+  });
+
+  it("bounds the worst case by the timeout and by maxCostUsd, plus the enforcement slack", () => {
+    const rate = (0.0405 + 0.00445) / 3600;
+    expect(worstCaseUsd({ cpu: 1, memoryGb: 1, timeoutSeconds: 100 }, prices, 10)).toBeCloseTo(110 * rate, 9);
+    expect(worstCaseUsd({ cpu: 1, memoryGb: 1, timeoutSeconds: 100000, maxCostUsd: 0.01 }, prices, 0)).toBeCloseTo(0.01, 9);
+    expect(worstCaseUsd({ cpu: 1, memoryGb: 1 }, prices, 10)).toBeUndefined();
+    expect(effectiveLimitSeconds({ cpu: 1, memoryGb: 1, maxCostUsd: rate * 50 }, prices)).toBeCloseTo(50, 6);
+  });
+});
+
+describe("polling", () => {
+  const policy = { maxConcurrency: 40, armReadsPerSecond: 20, minPollSeconds: 1, maxPollSeconds: 15 };
+  it("never polls a full pool faster than its ARM read share allows", () => {
+    expect(readBudgetFloorSeconds(policy)).toBe(2);
+    fc.assert(fc.property(fc.float({ min: 0, max: 1e5, noNaN: true }), fc.boolean(), (elapsed, prov) => {
+      const d = pollDelaySeconds(policy, elapsed, prov);
+      expect(d).toBeGreaterThanOrEqual(2);
+      expect(d).toBeLessThanOrEqual(15);
+    }));
+  });
+
+  it("polls more slowly as a job runs longer, and lands on the deadline", () => {
+    const small = { ...policy, maxConcurrency: 1 };
+    expect(pollDelaySeconds(small, 0, false)).toBe(1);
+    expect(pollDelaySeconds(small, 300, false)).toBeGreaterThan(pollDelaySeconds(small, 30, false));
+    expect(pollDelaySeconds(small, 300, false, 0.5)).toBe(0.5);
+  });
+
+  it("reads the logs of a chatty job before ACI's after-stop window could overflow", () => {
+    expect(logReadDelaySeconds(1000, 20_000, 10, 1)).toBeLessThan(5);
+    expect(logReadDelaySeconds(0, 0, 10, 1)).toBe(30);
+  });
+
+  it("backs off retries exponentially with bounded jitter", () => {
+    expect(retryBackoffSeconds(1, () => 0.5)).toBe(5);
+    expect(retryBackoffSeconds(3, () => 0.5)).toBe(20);
+    expect(retryBackoffSeconds(30, () => 0.5)).toBe(300);
+  });
+});
+
+describe("log capture cursor", () => {
+  const line = (ts: string, text: string) => `${ts} ${text}\n`;
+  it("normalises timestamps so they compare in time order", () => {
+    expect(normalizeTs("2026-01-01T00:00:00.5Z")).toBe("2026-01-01T00:00:00.500000000Z");
+    expect(normalizeTs("2026-01-01T00:00:00Z")).toBe("2026-01-01T00:00:00.000000000Z");
+    expect(normalizeTs("nonsense")).toBeUndefined();
+  });
+
+  it("takes only lines after the cursor, even among equal timestamps", () => {
+    const t = "2026-01-01T00:00:01.000000000Z";
+    const stored = parseTimestamped(line(t, "a") + line(t, "b"), false);
+    const cursor = cursorAfter(stored);
+    expect(cursor).toEqual({ ts: t, n: 2 });
+    const window = parseTimestamped(line(t, "a") + line(t, "b") + line(t, "c") + line("2026-01-01T00:00:02Z", "d"), false);
+    expect(newLinesSince(window, cursor).lines.map((l) => l.text)).toEqual(["c", "d"]);
+    expect(newLinesSince(window, cursor).gap).toBe(false);
+  });
+
+  it("holds back a line still being written until the log is final", () => {
+    const text = line("2026-01-01T00:00:01Z", "done") + "2026-01-01T00:00:02Z partial";
+    expect(parseTimestamped(text, false).map((l) => l.text)).toEqual(["done"]);
+    expect(parseTimestamped(text, true).map((l) => l.text)).toEqual(["done", "partial"]);
+  });
+
+  it("reports a gap when the window no longer reaches the cursor", () => {
+    const cursor = { ts: normalizeTs("2026-01-01T00:00:01Z")!, n: 1 };
+    const window = parseTimestamped(line("2026-01-01T00:00:05Z", "later"), false);
+    expect(newLinesSince(window, cursor)).toEqual({ lines: [{ ts: normalizeTs("2026-01-01T00:00:05Z"), text: "later" }], gap: true });
+  });
+
+  it("stores every line exactly once however the log is sliced into windows", () => {
+    fc.assert(fc.property(fc.array(fc.integer({ min: 0, max: 3 }), { minLength: 1, maxLength: 60 }), fc.array(fc.integer({ min: 1, max: 60 }), { minLength: 1, maxLength: 10 }), (steps, cuts) => {
+      let t = 0;
+      const all = steps.map((s, i) => ({ ts: normalizeTs(new Date(1_700_000_000_000 + (t += s)).toISOString())!, text: `line ${i}` }));
+      const stored: typeof all = [];
+      for (const end of [...cuts.map((c) => Math.min(c, all.length)).sort((a, b) => a - b), all.length]) {
+        const window = all.slice(0, end);
+        stored.push(...newLinesSince(window, cursorAfter(stored)).lines);
+      }
+      expect(stored.map((l) => l.text)).toEqual(all.map((l) => l.text));
+    }), { numRuns: 300 });
+  });
+});
+
+describe("the job state machine", () => {
+  const base = { id: "j1", state: "Waiting", attempts: [] } as unknown as JobRecord;
+  it("allows exactly the transitions in its table", () => {
+    for (const from of JOB_STATES) for (const to of JOB_STATES) {
+      expect(canTransition(from, to)).toBe(TRANSITIONS[from].includes(to));
+      const job = { ...base, state: from };
+      if (canTransition(from, to)) expect(transition(job, to, {}, now).job.state).toBe(to);
+      else expect(() => transition(job, to, {}, now)).toThrow(IllegalTransition);
+    }
+  });
+
+  it("has no way out of a final state", () => {
+    for (const s of ["Succeeded", "Failed", "TimedOut", "Canceled", "Rejected"] as const) expect(TRANSITIONS[s]).toEqual([]);
+  });
+
+  it("tells listeners about announced transitions", () => {
+    const seen: string[] = [];
+    const off = onTransition((e) => seen.push(`${e.from}->${e.to}`));
+    announce(transition(base, "Admitted", {}, now).event);
+    off();
+    announce(transition(base, "Canceled", {}, now).event);
+    expect(seen).toEqual(["Waiting->Admitted"]);
+  });
+});
+
+describe("secure values", () => {
+  const key = randomBytes(32);
+  it("round-trip only for the same job and key", () => {
+    const sealed = seal({ TOKEN: "s3cret" }, key, "job-a");
+    expect(sealed).not.toContain("s3cret");
+    expect(open(sealed, key, "job-a")).toEqual({ TOKEN: "s3cret" });
+    expect(() => open(sealed, key, "job-b")).toThrow();
+    expect(() => open(sealed, randomBytes(32), "job-a")).toThrow();
+  });
+
+  it("refuse to seal without a key", () => {
+    expect(() => seal({ A: "b" }, undefined, "x")).toThrow(SecretKeyMissing);
+  });
+});
