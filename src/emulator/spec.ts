@@ -111,7 +111,7 @@ export function parseGroupBody(raw: unknown, groupName: string): GroupSpec {
     const path = issue.path.length ? issue.path.join(".") : "(body)";
     throw errors.invalidContent(`${path}: ${issue.message}`);
   }
-  const body = result.data;
+  const body = stripReadOnly(result.data);
   const p = body.properties;
   const seen = new Set<string>();
   for (const c of p.containers) {
@@ -145,6 +145,20 @@ export function parseGroupBody(raw: unknown, groupName: string): GroupSpec {
     cpu: round(containers.reduce((s, c) => s + c.cpu, 0)),
     memoryInGB: round(containers.reduce((s, c) => s + c.memoryInGB, 0)),
   };
+}
+
+/** Read-only fields a client may echo back from a GET; ARM ignores them on PUT. */
+function stripReadOnly(body: ContainerGroupBody): ContainerGroupBody {
+  const p = body.properties as Record<string, unknown>;
+  delete p.instanceView;
+  delete p.provisioningState;
+  for (const c of [...body.properties.containers, ...(body.properties.initContainers ?? [])]) delete (c.properties as Record<string, unknown>).instanceView;
+  if (body.properties.ipAddress) delete (body.properties.ipAddress as Record<string, unknown>).fqdn;
+  if (body.identity) {
+    delete (body.identity as Record<string, unknown>).principalId;
+    delete (body.identity as Record<string, unknown>).tenantId;
+  }
+  return body;
 }
 
 function round(n: number): number {

@@ -16,6 +16,9 @@ class Exit {
 
 export class Aborted extends Error {
   override name = "Aborted";
+  constructor() {
+    super("the container was killed");
+  }
 }
 
 const YIELD_EVERY = 500;
