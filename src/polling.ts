@@ -34,13 +34,13 @@ export function pollDelaySeconds(p: PollPolicy, elapsedSeconds: number, provisio
  * stops, so Burst reads before a chatty job could overflow that (aiming at a third of
  * it), and at least every `maxSeconds` so followers see fresh output.
  */
-export function logReadDelaySeconds(linesSinceLast: number, bytesSinceLast: number, secondsSinceLast: number, pollSeconds: number, maxSeconds = 30): number {
-  if (secondsSinceLast <= 0) return pollSeconds;
+export function logReadDelaySeconds(linesSinceLast: number, bytesSinceLast: number, secondsSinceLast: number, floorSeconds: number, maxSeconds = 30): number {
+  if (secondsSinceLast <= 0) return floorSeconds;
   const lineRate = linesSinceLast / secondsSinceLast;
   const byteRate = bytesSinceLast / secondsSinceLast;
   const byLines = lineRate > 0 ? 333 / lineRate : Infinity;
   const byBytes = byteRate > 0 ? (16 * 1024) / 3 / byteRate : Infinity;
-  return Math.max(pollSeconds, Math.min(maxSeconds, byLines, byBytes));
+  return Math.max(floorSeconds, Math.min(maxSeconds, byLines, byBytes));
 }
 
 /** Exponential backoff with ±20 % jitter: 5 s, 10 s, 20 s … capped at 5 minutes. */

@@ -12,7 +12,7 @@ import type { JobRecord } from "../model.js";
 import { transition, announce } from "../jobState.js";
 import { mutateJob } from "../store/jobStore.js";
 import { effectiveLimitSeconds } from "../pricing.js";
-import { pollDelaySeconds, logReadDelaySeconds } from "../polling.js";
+import { pollDelaySeconds, logReadDelaySeconds, readBudgetFloorSeconds } from "../polling.js";
 import { formatLines, mayBeCutAfterStop, newLinesSince, parseTimestamped } from "../logCursor.js";
 import { CONTAINER_NAME } from "../aci/groupSpec.js";
 import type { GroupRef, GroupView } from "../aci/backend.js";
@@ -120,11 +120,15 @@ export async function pollJob(deps: Deps, msg: MonitorMessage): Promise<void> {
   const provisioning = view.containerState === undefined || view.containerState === "Waiting";
   const started = view.startTime ? Date.parse(view.startTime) : undefined;
   const elapsed = started ? (now.getTime() - started) / 1000 : 0;
-  const delay = pollDelaySeconds(pool, elapsed, provisioning, deadline.at !== undefined ? (deadline.at - now.getTime()) / 1000 : undefined);
+  const pollDelay = pollDelaySeconds(pool, elapsed, provisioning, deadline.at !== undefined ? (deadline.at - now.getTime()) / 1000 : undefined);
+  // A poll that also reads the log costs two reads, so log-driven polls keep to twice the read floor.
+  const twoReadFloor = 2 * readBudgetFloorSeconds(pool);
   const lastLogAt = job.lastLogReadAt ? Date.parse(job.lastLogReadAt) : launched;
   const nextLog = logDue
-    ? now.getTime() + 1000 * logReadDelaySeconds(captured.lines, captured.bytes, (now.getTime() - lastLogAt) / 1000, delay)
+    ? now.getTime() + 1000 * logReadDelaySeconds(captured.lines, captured.bytes, (now.getTime() - lastLogAt) / 1000, twoReadFloor)
     : Date.parse(job.nextLogReadAt!);
+  // A chatty job is polled when its log is due, so ACI's after-stop window never has to hold more than it keeps.
+  const delay = Math.max(Math.min(pollDelay, twoReadFloor), Math.min(pollDelay, (nextLog - now.getTime()) / 1000));
   const restarted = view.restartCount > (attempt.restartCount ?? 0);
   const r = await mutateJob(deps.jobs, job.id, (j) => {
     if (j.state !== "Running" || j.monitorSeq !== msg.seq) return undefined;

@@ -21,3 +21,149 @@ describe("a job through the whole local stack (sim runtime)", () => {
     expect(stack.emulator.stats().aliveCount).toBe(0);
   });
 });
+
+describe("admission across scaled-out hosts", () => {
+  let stack: Stack;
+  const rg = `rg-cap-${Date.now()}`;
+  beforeAll(async () => {
+    stack = await startStack({ hosts: 2, pools: { default: { maxConcurrency: 3, resourceGroup: rg } } });
+  });
+  afterAll(async () => { await stack?.stop(); });
+
+  it("never has more live groups than the pool's cap, with two hosts sharing one storage account", async () => {
+    const ids = await Promise.all(Array.from({ length: 12 }, (_, i) => stack.enqueue({ image: "alpine", command: ["sh", "-c", `sleep 1; echo job ${i}`], timeoutSeconds: 60 })));
+    const jobs = await stack.waitForAll(ids);
+    expect(jobs.map((j) => j.state)).toEqual(Array(12).fill("Succeeded"));
+    const stats = stack.emulator.stats();
+    expect(stats.peak.byResourceGroup[rg.toLowerCase()]).toBeLessThanOrEqual(3);
+    expect(stats.peak.byResourceGroup[rg.toLowerCase()]).toBe(3);
+    expect(stats.aliveCount).toBe(0);
+    // Each attempt's group was created exactly once.
+    expect(Object.values(stats.createsByName).every((n) => n === 1)).toBe(true);
+    expect(Object.keys(stats.createsByName)).toHaveLength(12);
+    const snap = await stack.deps.ledger.snapshot("default", new Date());
+    expect(Object.keys(snap.holders)).toEqual([]);
+  });
+});
+
+describe("the money budget", () => {
+  let stack: Stack;
+  // 1 vCPU + 1 GB at eastus rates: $0.000012486/s. Each job reserves (timeout 20 s + slack 0) ≈ $0.00025.
+  const rate = (0.0405 + 0.00445) / 3600;
+  const daily = rate * 20 * 2.5; // room for two reservations at a time, not three
+  beforeAll(async () => {
+    stack = await startStack({ pools: { default: { maxConcurrency: 10, resourceGroup: `rg-budget-${Date.now()}`, budget: { dailyUsd: daily * 3 }, enforcementSlackSeconds: 0 } } });
+  });
+  afterAll(async () => { await stack?.stop(); });
+
+  it("holds jobs in Waiting while the budget is reserved, lets them proceed as costs settle, and never overshoots", async () => {
+    const spec = { image: "alpine", command: ["sh", "-c", "sleep 2"], cpu: 1, memoryGb: 1, timeoutSeconds: 20 };
+    const ids = await Promise.all(Array.from({ length: 8 }, () => stack.enqueue(spec)));
+    let sawWaitingWhileOthersRan = false;
+    let maxCommitted = 0;
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      const snap = await stack.deps.ledger.snapshot("default", new Date());
+      const reserved = Object.values(snap.holders).reduce((s, h) => s + h.reservedUsd, 0);
+      maxCommitted = Math.max(maxCommitted, snap.spentDayUsd + reserved);
+      const jobs = await Promise.all(ids.map(async (id) => (await stack.deps.jobs.get(id))?.value));
+      if (jobs.some((j) => j?.state === "Waiting") && Object.keys(snap.holders).length > 0) sawWaitingWhileOthersRan = true;
+      if (jobs.every((j) => j && ["Succeeded", "Failed", "Rejected", "Canceled", "TimedOut"].includes(j.state))) break;
+      if (Date.now() > deadline) throw new Error(`budget test timed out: ${jobs.map((j) => j?.state).join(",")}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const jobs = await stack.waitForAll(ids);
+    expect(jobs.every((j) => j.state === "Succeeded")).toBe(true);
+    expect(sawWaitingWhileOthersRan).toBe(true);
+    expect(maxCommitted).toBeLessThanOrEqual(daily * 3 + 1e-9);
+    const snap = await stack.deps.ledger.snapshot("default", new Date());
+    expect(snap.spentDayUsd).toBeCloseTo(jobs.reduce((s, j) => s + j.costUsd, 0), 9);
+  });
+
+  it("rejects a job whose worst case can never fit, saying why", async () => {
+    const noTimeout = await stack.waitFor(await stack.enqueue({ image: "alpine", command: ["true"] }));
+    expect(noTimeout.state).toBe("Rejected");
+    expect(noTimeout.errors?.[0]).toMatchObject({ field: "timeoutSeconds" });
+    const tooBig = await stack.waitFor(await stack.enqueue({ image: "alpine", command: ["true"], timeoutSeconds: 86_400 }));
+    expect(tooBig.state).toBe("Rejected");
+    expect(tooBig.reason).toMatch(/whole daily budget/);
+  });
+});
+
+describe("logs, limits and bad input", () => {
+  let stack: Stack;
+  beforeAll(async () => { stack = await startStack({ pools: { default: { maxConcurrency: 4, resourceGroup: `rg-misc-${Date.now()}` } } }); });
+  afterAll(async () => { await stack?.stop(); });
+
+  it("keeps all 5,000 lines of a chatty job, in order and once each, beyond ACI's 1,000-line after-stop window", async () => {
+    // 250 lines a second: well past 1,000 lines in all, and well inside what per-poll capture keeps up with.
+    const id = await stack.enqueue({ image: "alpine", command: ["sh", "-c", "for i in $(seq 1 20); do seq 1 250; sleep 1; done"], timeoutSeconds: 120 });
+    const job = await stack.waitFor(id, undefined, 60_000);
+    expect(job.state).toBe("Succeeded");
+    const lines = (await stack.deps.logs.read(id, 1)).text.split("\n").filter(Boolean).map((l) => l.slice(l.indexOf(" ") + 1));
+    const expected = Array.from({ length: 20 }, () => Array.from({ length: 250 }, (_, i) => String(i + 1))).flat();
+    expect(lines.length).toBe(5000);
+    expect(lines).toEqual(expected);
+    expect(job.log.truncated).toBeFalsy();
+  });
+
+  it("says so when ACI dropped output before Burst could copy it", async () => {
+    const id = await stack.enqueue({ image: "alpine", command: ["sh", "-c", "seq 1 3000"], timeoutSeconds: 60 });
+    const job = await stack.waitFor(id);
+    expect(job.state).toBe("Succeeded");
+    expect(job.log.truncated).toBe(true);
+    const lines = (await stack.deps.logs.read(id, 1)).text.split("\n").filter(Boolean);
+    expect(lines.at(-1)).toMatch(/ 3000$/);
+  });
+
+  it("stops and deletes a job that reaches its timeout, as TimedOut", async () => {
+    const id = await stack.enqueue({ image: "alpine", command: ["sh", "-c", "echo start; sleep 60"], timeoutSeconds: 3 });
+    const job = await stack.waitFor(id);
+    expect(job.state).toBe("TimedOut");
+    expect(job.reason).toMatch(/timeoutSeconds/);
+    const meter = stack.emulator.stats().billing.find((b) => b.name === job.attempts[0]!.group)!;
+    expect(meter.deleted).toBe(true);
+    expect(meter.running).toBe(false);
+    expect(meter.seconds).toBeLessThan(10);
+    expect(Math.abs(job.attempts[0]!.billedSeconds! - meter.billedSeconds)).toBeLessThanOrEqual(1);
+  });
+
+  it("stops a job at its maxCostUsd, as TimedOut with the cost cap as the reason", async () => {
+    const rate = (0.0405 + 0.00445 * 1.5) / 3600;
+    const id = await stack.enqueue({ image: "alpine", command: ["sleep", "60"], maxCostUsd: rate * 3 });
+    const job = await stack.waitFor(id);
+    expect(job.state).toBe("TimedOut");
+    expect(job.reason).toMatch(/maxCostUsd/);
+    expect(stack.emulator.stats().alive.find((g) => g.name === job.attempts[0]!.group)).toBeUndefined();
+  });
+
+  it("retries a failing job as often as its retries allow and keeps every attempt", async () => {
+    const id = await stack.enqueue({ image: "alpine", command: ["sh", "-c", "echo trying; exit 3"], retries: 1, timeoutSeconds: 30 });
+    const job = await stack.waitFor(id, undefined, 60_000);
+    expect(job.state).toBe("Failed");
+    expect(job.exitCode).toBe(3);
+    expect(job.attempts.map((a) => [a.n, a.outcome, a.exitCode])).toEqual([[1, "Failed", 3], [2, "Failed", 3]]);
+    expect(new Set(job.attempts.map((a) => a.group)).size).toBe(2);
+  });
+
+  it("turns a spec that fails validation into a Rejected job naming each field", async () => {
+    const id = await stack.enqueue({ image: "NOT AN IMAGE", cpu: 100, secureEnv: { TOKEN: "never-store-me" } });
+    const job = await stack.waitFor(id);
+    expect(job.state).toBe("Rejected");
+    expect(job.errors?.map((e) => e.field)).toEqual(expect.arrayContaining(["image", "cpu"]));
+    expect(JSON.stringify(job)).not.toContain("never-store-me");
+  });
+
+  it("moves a message that cannot be read at all to the poison queue", async () => {
+    const { QueueServiceClient } = await import("@azure/storage-queue");
+    const poison = QueueServiceClient.fromConnectionString(stack.env.AzureWebJobsStorage!).getQueueClient(`${stack.deps.config.names.jobsQueue}-poison`);
+    const text = Buffer.from("42").toString("base64");
+    await stack.enqueueRaw(text);
+    let found = false;
+    for (let i = 0; i < 100 && !found; i++) {
+      found = (await poison.peekMessages({ numberOfMessages: 32 }).catch(() => ({ peekedMessageItems: [] }))).peekedMessageItems.some((m) => m.messageText === text);
+      if (!found) await new Promise((r) => setTimeout(r, 200));
+    }
+    expect(found).toBe(true);
+  });
+});
