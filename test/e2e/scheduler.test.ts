@@ -167,3 +167,77 @@ describe("logs, limits and bad input", () => {
     expect(found).toBe(true);
   });
 });
+
+describe("at-least-once delivery and cancellation", () => {
+  let stack: Stack;
+  beforeAll(async () => { stack = await startStack({ pools: { default: { maxConcurrency: 2, resourceGroup: `rg-dup-${Date.now()}` } } }); });
+  afterAll(async () => { await stack?.stop(); });
+
+  it("launches a redelivered or duplicated submission once", async () => {
+    const { dispatchMessage } = await import("../../src/scheduler/dispatch.js");
+    const spec = { image: "alpine", command: ["sh", "-c", "sleep 1"], timeoutSeconds: 30 };
+    const meta = { id: "5c4a6d4e-0000-4000-8000-000000000001", insertionTime: new Date() };
+    const source = { readSpecBlob: async () => undefined };
+    // The same queue message delivered twice, at once, as at-least-once delivery allows.
+    const [a, b] = await Promise.all([dispatchMessage(stack.deps, source, spec, meta), dispatchMessage(stack.deps, source, spec, meta)]);
+    expect(a[0]!.job.id).toBe(b[0]!.job.id);
+    // Two different messages carrying the same idempotencyKey.
+    const keyed = { ...spec, idempotencyKey: `dup-${stack.prefix}` };
+    const [k1, k2] = await Promise.all([stack.enqueue(keyed), stack.enqueue(keyed)]);
+    const jobs = await stack.waitForAll([a[0]!.job.id]);
+    const keyedJob = (await stack.deps.jobs.get((await import("../../src/scheduler/ids.js")).jobIdForKey("default", keyed.idempotencyKey)))!.value;
+    await stack.waitFor(keyedJob.id);
+    expect(jobs[0]!.state).toBe("Succeeded");
+    // Extra launch messages for a job that is already running or done change nothing.
+    await stack.deps.outbox.send("launch", { jobId: a[0]!.job.id });
+    await new Promise((r) => setTimeout(r, 1500));
+    const creates = stack.emulator.stats().createsByName;
+    expect(creates[`burst-${a[0]!.job.id}-1`]).toBe(1);
+    expect(creates[`burst-${keyedJob.id}-1`]).toBe(1);
+    expect(Object.keys(creates).filter((n) => n.includes(a[0]!.job.id) || n.includes(keyedJob.id))).toHaveLength(2);
+    expect([k1, k2]).toHaveLength(2);
+  });
+
+  it("cancels a running job, deleting its group, and a waiting job without launching it", async () => {
+    const long = { image: "alpine", command: ["sleep", "120"], timeoutSeconds: 300 };
+    const all = await Promise.all([stack.enqueue(long), stack.enqueue(long), stack.enqueue(long)]);
+    // The pool has two slots: two run, one waits.
+    let seen: string[] = [];
+    for (let i = 0; i < 200; i++) {
+      seen = await Promise.all(all.map(async (id) => (await stack.deps.jobs.get(id))?.value.state ?? "not yet dispatched"));
+      if (seen.filter((s) => s === "Running").length === 2) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect([...seen].sort()).toEqual(["Running", "Running", "Waiting"]);
+    const w = all[seen.indexOf("Waiting")]!;
+    const [r1, r2] = all.filter((id) => id !== w) as [string, string];
+    const { cancelJob } = await import("../../src/scheduler/cancel.js");
+    expect((await cancelJob(stack.deps, w)).outcome).toBe("canceled");
+    await cancelJob(stack.deps, r1);
+    await cancelJob(stack.deps, r2);
+    const [c1, c2, c3] = await stack.waitForAll([r1, r2, w]);
+    expect([c1!.state, c2!.state, c3!.state]).toEqual(["Canceled", "Canceled", "Canceled"]);
+    expect(c3!.attempts).toHaveLength(0);
+    expect(stack.emulator.stats().alive.filter((g) => [r1, r2, w].some((id) => g.name.includes(id)))).toEqual([]);
+    expect((await cancelJob(stack.deps, r1)).outcome).toBe("finished");
+  });
+});
+
+describe("the process runtime", () => {
+  let stack: Stack;
+  beforeAll(async () => { stack = await startStack({ runtime: "process", pools: { default: { maxConcurrency: 2, resourceGroup: `rg-proc-${Date.now()}` } } }); });
+  afterAll(async () => { await stack?.stop(); });
+
+  it("runs a real process with its environment and secure environment, and never stores the secure value", async () => {
+    const secret = `s3cret-${stack.prefix}`;
+    const id = await stack.enqueue({ image: "alpine", command: ["sh", "-c", `echo "mode=$MODE"; test \${#TOKEN} -eq ${secret.length} && echo token-ok; exit 4`], env: { MODE: "batch" }, secureEnv: { TOKEN: secret }, timeoutSeconds: 60 });
+    const job = await stack.waitFor(id);
+    expect(job.state).toBe("Failed");
+    expect(job.exitCode).toBe(4);
+    const log = (await stack.deps.logs.read(id, 1)).text;
+    expect(log).toContain("mode=batch");
+    expect(log).toContain("token-ok");
+    expect(JSON.stringify(job)).not.toContain(secret);
+    expect(job.spec).toMatchObject({ secureEnvNames: ["TOKEN"] });
+  });
+});
