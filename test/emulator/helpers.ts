@@ -3,6 +3,7 @@
  * it, a container group body builder, and a poll-until helper (waits for a condition;
  * never asserts how fast it became true).
  */
+import { readFileSync } from "node:fs";
 import type { ContainerGroup, ContainerInstanceManagementClient } from "@azure/arm-containerinstance";
 import { createAciClient } from "../../src/aci/client.js";
 import { startEmulator, type EmulatorOptions, type RunningEmulator } from "../../src/emulator/index.js";
@@ -100,4 +101,18 @@ export async function http(url: string, method = "GET", body?: unknown): Promise
 export function armUrl(emulator: RunningEmulator, name?: string, suffix = ""): string {
   const base = `${emulator.url}/subscriptions/${SUB}/resourceGroups/${RG}/providers/Microsoft.ContainerInstance/containerGroups`;
   return `${base}${name ? `/${name}` : ""}${suffix}?api-version=2023-05-01`;
+}
+
+/** Running, not just present: a killed orphan can linger as a zombie until init reaps it. */
+export function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  try {
+    return readFileSync(`/proc/${pid}/stat`, "utf8").split(" ")[2] !== "Z";
+  } catch {
+    return true; // no /proc (not Linux): kill(pid, 0) is all we know
+  }
 }

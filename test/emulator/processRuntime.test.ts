@@ -1,8 +1,8 @@
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { group, POLL, RG, startTestEmulator, until, waitForState, type TestEmulator } from "./helpers.js";
+import { group, isRunning, POLL, RG, startTestEmulator, until, waitForState, type TestEmulator } from "./helpers.js";
 
 let t: TestEmulator;
 let scratch: string;
@@ -20,19 +20,7 @@ afterAll(async () => {
 
 const sh = (script: string) => ["/bin/sh", "-c", script];
 const logs = async (name: string) => (await t.client.containers.listLogs(RG, name, "main")).content ?? "";
-/** Running, not just present: a killed orphan can linger as a zombie until init reaps it. */
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  try {
-    return readFileSync(`/proc/${pid}/stat`, "utf8").split(" ")[2] !== "Z";
-  } catch {
-    return true;
-  }
-};
+const alive = isRunning;
 
 describe("process runtime", () => {
   it("gives the process its environment variables and secure values, and records its exit code", async () => {
