@@ -105,7 +105,7 @@ export function validateGroupName(name: string): void {
 }
 
 export function parseGroupBody(raw: unknown, groupName: string): GroupSpec {
-  const result = containerGroupBody.safeParse(raw);
+  const result = containerGroupBody.safeParse(raw, { error: (issue) => (issue.input === undefined ? "is required" : undefined) });
   if (!result.success) {
     const issue = result.error.issues[0]!;
     const path = issue.path.length ? issue.path.join(".") : "(body)";

@@ -79,7 +79,9 @@ describe("invalid requests", () => {
     });
     expect(noCpu.status).toBe(400);
     expect(noCpu.json.error.code).toBe("InvalidRequestContent");
-    expect(noCpu.json.error.message).toContain("properties.containers.0.properties.resources.requests.cpu");
+    expect(noCpu.json.error.message).toBe(
+      "The request content was invalid and could not be deserialized: properties.containers.0.properties.resources.requests.cpu: is required",
+    );
 
     const badPolicy = await http(armUrl(t.emulator, "bad"), "PUT", {
       location: "eastus",

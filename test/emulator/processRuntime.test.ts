@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { LoopbackAllocator } from "../../src/emulator/network.js";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { group, isRunning, POLL, RG, startTestEmulator, until, waitForState, type TestEmulator } from "./helpers.js";
 
@@ -84,6 +85,21 @@ describe("process runtime", () => {
     await until(async () => (await logs("hello")).includes('"GET / HTTP/1.1" 200'));
     await t.client.containerGroups.beginDeleteAndWait(RG, "hello");
     await expect(fetch(`http://${ip.ip}:${port}/`)).rejects.toThrow();
+  });
+
+  it("falls back to 127.0.0.1 and free ports when it cannot have its own loopback address", async () => {
+    const notLinux = new LoopbackAllocator(false);
+    const address = await notLinux.allocate([80, 8080]);
+    expect(address.ip).toBe("127.0.0.1");
+    expect(address.ports.map((p) => p.port)).toEqual([80, 8080]);
+    for (const p of address.ports) expect(p.hostPort).toBeGreaterThan(1023);
+  });
+
+  it.runIf(process.platform === "linux")("gives each group its own loopback address on Linux", async () => {
+    const linux = new LoopbackAllocator(true);
+    const own = await linux.allocate([8080]);
+    expect(own.ip).toMatch(/^127\.0\.0\.(?!1$)\d+$/);
+    expect((await linux.allocate([8080])).ip).not.toBe(own.ip);
   });
 
   it("runs the actions-runner stand-in, which reports its JIT configuration without printing it", async () => {
