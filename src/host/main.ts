@@ -59,7 +59,8 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     process.stdout.write(`burst-host: ${signal}, finishing running invocations\n`);
-    const force = setTimeout(() => process.exit(1), 30_000);
+    // Invocations are crash-safe, so a bounded wait is enough; their messages come back if cut short.
+    const force = setTimeout(() => process.exit(1), 10_000);
     force.unref();
     await host.stop();
     process.exit(0);

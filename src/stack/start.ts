@@ -1,0 +1,152 @@
+#!/usr/bin/env node
+/**
+ * `npm start`: the whole scheduler on one machine — Azurite (data in .burst/azurite),
+ * the ACI emulator (process runtime) and the local Functions host with the HTTP API —
+ * with one Ctrl-C to stop everything.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, writeFileSync, chmodSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import path from "node:path";
+import { parseArgs } from "node:util";
+import { startAzurite, type RunningAzurite } from "./azurite.js";
+import { waitForPort } from "./net.js";
+import { loadLocalSettings, DEFAULT_LOCAL_API_KEY } from "../host/settings.js";
+
+const ROOT = path.resolve(import.meta.dirname, "../../..");
+
+const HELP = `Usage: npm start [-- --help]
+
+Starts Burst locally: Azurite, the ACI emulator and the local Functions host.
+
+Environment (or local.settings.json Values):
+  BURST_API_PORT              HTTP API port (7071)
+  BURST_EMULATOR_PORT         ACI emulator port (4280)
+  BURST_EMULATOR_RUNTIME      process | sim (process)
+  BURST_AZURITE_BLOB_PORT     Azurite blob port (10000)
+  BURST_AZURITE_QUEUE_PORT    Azurite queue port (10001)
+  BURST_AZURITE_TABLE_PORT    Azurite table port (10002)
+  BURST_DATA_DIR              where local state lives (.burst)
+  BURST_API_KEY               API key (${DEFAULT_LOCAL_API_KEY})
+  BURST_POOLS / BURST_POOLS_FILE  pool configuration (a default pool otherwise)
+`;
+
+function port(name: string, fallback: number): number {
+  const text = process.env[name];
+  if (text === undefined || text === "") return fallback;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1 || n > 65535) throw new Error(`${name} must be a TCP port number, got ${JSON.stringify(text)}`);
+  return n;
+}
+
+/** A persistent local secret key for sealing secure values, created on first start. */
+function localSecretKey(dataDir: string): string {
+  const file = path.join(dataDir, "secret.key");
+  if (!existsSync(file)) {
+    writeFileSync(file, randomBytes(32).toString("base64"), { mode: 0o600 });
+    chmodSync(file, 0o600);
+  }
+  return readFileSync(file, "utf8").trim();
+}
+
+function child(name: string, script: string, args: string[], env: NodeJS.ProcessEnv): ChildProcess {
+  const c = spawn(process.execPath, [path.join(ROOT, script), ...args], { env, stdio: ["ignore", "pipe", "pipe"] });
+  const prefix = (line: string) => `${name.padEnd(8)}| ${line}\n`;
+  for (const stream of [c.stdout!, c.stderr!]) {
+    let buf = "";
+    stream.on("data", (d: Buffer) => {
+      buf += d.toString();
+      const lines = buf.split("\n");
+      buf = lines.pop()!;
+      for (const l of lines) process.stdout.write(prefix(l));
+    });
+  }
+  return c;
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({ options: { help: { type: "boolean", short: "h" } } });
+  if (values.help) {
+    process.stdout.write(HELP);
+    return;
+  }
+  loadLocalSettings(ROOT);
+  const apiPort = port("BURST_API_PORT", 7071);
+  const emulatorPort = port("BURST_EMULATOR_PORT", 4280);
+  const ports = { blob: port("BURST_AZURITE_BLOB_PORT", 10000), queue: port("BURST_AZURITE_QUEUE_PORT", 10001), table: port("BURST_AZURITE_TABLE_PORT", 10002) };
+  const runtime = process.env.BURST_EMULATOR_RUNTIME || "process";
+  if (runtime !== "process" && runtime !== "sim") throw new Error(`BURST_EMULATOR_RUNTIME must be "process" or "sim", got ${JSON.stringify(runtime)}`);
+  const dataDir = path.resolve(ROOT, process.env.BURST_DATA_DIR || ".burst");
+  mkdirSync(path.join(dataDir, "azurite"), { recursive: true });
+
+  const children: ChildProcess[] = [];
+  let azurite: RunningAzurite | undefined;
+  let stopping = false;
+  const stopAll = async (code: number) => {
+    if (stopping) return;
+    stopping = true;
+    process.stdout.write("\nstopping Burst…\n");
+    // The host first (it may still be talking to the others), then the emulator, then Azurite.
+    for (const c of [...children].reverse()) {
+      await new Promise<void>((resolve) => {
+        if (c.exitCode !== null || c.signalCode !== null) return resolve();
+        c.once("exit", () => resolve());
+        c.kill("SIGTERM");
+        setTimeout(() => c.kill("SIGKILL"), 15_000).unref();
+      });
+    }
+    await azurite?.stop();
+    process.exit(code);
+  };
+  process.on("SIGINT", () => void stopAll(0));
+  process.on("SIGTERM", () => void stopAll(0));
+
+  process.stdout.write(`starting Azurite (blob ${ports.blob}, queue ${ports.queue}, table ${ports.table}; data in ${path.relative(ROOT, dataDir) || "."}/azurite)…\n`);
+  azurite = await startAzurite({ ports, location: path.join(dataDir, "azurite") }).catch((err: Error) => {
+    throw new Error(`${err.message} (ports come from BURST_AZURITE_BLOB_PORT, BURST_AZURITE_QUEUE_PORT, BURST_AZURITE_TABLE_PORT)`);
+  });
+
+  process.stdout.write(`starting the ACI emulator (${runtime} runtime) on port ${emulatorPort}…\n`);
+  const emulator = child("aci", "dist/src/emulator/main.js", ["--port", String(emulatorPort), "--runtime", runtime], process.env);
+  children.push(emulator);
+  await waitForPort(emulatorPort, "127.0.0.1", 20_000);
+
+  const env = {
+    ...process.env,
+    AzureWebJobsStorage: process.env.AzureWebJobsStorage || azurite.connectionString,
+    BURST_ARM_ENDPOINT: process.env.BURST_ARM_ENDPOINT || `http://127.0.0.1:${emulatorPort}`,
+    BURST_SECRET_KEY: process.env.BURST_SECRET_KEY || localSecretKey(dataDir),
+  };
+  process.stdout.write(`starting the Functions host on port ${apiPort}…\n`);
+  const host = child("host", "dist/src/host/main.js", ["--port", String(apiPort)], env);
+  children.push(host);
+  await waitForPort(apiPort, "127.0.0.1", 30_000);
+
+  for (const c of children) {
+    c.once("exit", (code, signal) => {
+      if (stopping) return;
+      process.stdout.write(`a Burst process exited unexpectedly (${code ?? signal}); stopping the rest\n`);
+      void stopAll(1);
+    });
+  }
+  const key = process.env.BURST_API_KEY || DEFAULT_LOCAL_API_KEY;
+  process.stdout.write(`
+Burst is running.
+  HTTP API        http://localhost:${apiPort}/api   (key: ${key === DEFAULT_LOCAL_API_KEY ? `${key}, the local default` : "from BURST_API_KEY"})
+  ACI emulator    http://127.0.0.1:${emulatorPort}   (${runtime} runtime; containers run as local processes, without isolation)
+  Azurite         ${azurite.connectionString.split(";").filter((p) => p.includes("Endpoint")).join("  ")}
+
+Submit a first job:
+  npx burst run alpine -- sh -c 'echo hello from Burst'
+or
+  curl -s -X POST http://localhost:${apiPort}/api/jobs -H 'x-functions-key: ${key === DEFAULT_LOCAL_API_KEY ? key : "$BURST_API_KEY"}' \\
+       -H 'content-type: application/json' -d '{"image":"alpine","command":["sh","-c","echo hello"],"timeoutSeconds":60}'
+
+Press Ctrl-C to stop.
+`);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`burst: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});
