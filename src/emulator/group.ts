@@ -200,7 +200,7 @@ export class ContainerGroup {
 
   private beginPull(phase: Phase): void {
     const now = this.now();
-    if (phase === "create" && this.plan.capacityFailure) {
+    if ((phase === "create" || phase === "update") && this.plan.capacityFailure) {
       // Allocation failed: nothing was pulled, nothing is billed; the group stays behind.
       this.provisioningState = "Failed";
       this.operation?.fail(this.plan.capacityFailure, now);

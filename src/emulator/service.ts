@@ -94,7 +94,8 @@ export class AciService {
     const spec = parseGroupBody(body, name);
     const key = groupKey(subscriptionId, resourceGroup, name);
     const existing = this.groups.get(key);
-    if (existing && sameBody(existing.spec.body, spec.body)) {
+    // A repeat of a failed create tries again, as ARM does; any other repeat is a no-op.
+    if (existing && existing.provisioningState !== "Failed" && sameBody(existing.spec.body, spec.body)) {
       this.counters.idempotentPuts++;
       return { status: 200, group: existing, operation: existing.operation?.done ? undefined : existing.operation, headers: {} };
     }
@@ -105,6 +106,7 @@ export class AciService {
         throw new ArmError(409, "InvalidResourceLocation", `The resource '${name}' already exists in location '${existing.spec.region}' in resource group '${resourceGroup}'. A resource with the same name cannot be created in location '${spec.region}'. Please select a new resource name.`);
       }
       this.checkCores(subscriptionId, spec, existing);
+      existing.plan = { ...existing.plan, capacityFailure: this.capacityFault(spec, name) };
       const op = this.operations.add(new AsyncOperation(existing.ref.id, subscriptionId, spec.region, now));
       this.counters.updates++;
       await existing.update(spec, op);
@@ -257,15 +259,19 @@ export class AciService {
     }
   }
 
+  /** Throws the capacity error for a sync fault; returns it for an async one (the operation will fail). */
+  private capacityFault(spec: GroupSpec, name: string): ArmError | undefined {
+    const c = this.faults.capacity;
+    if (!c.regions.includes(spec.region) && !matchesName(c.groups, name) && !(c.rate > 0 && this.groupRng() < c.rate)) return undefined;
+    const error = errors.capacity(spec.cpu, spec.memoryInGB, spec.region);
+    if (c.mode === "sync") throw error;
+    return error;
+  }
+
   private planFaults(spec: GroupSpec, name: string): FaultPlan {
     const f = this.faults;
     const hit = (t: Targeting) => matchesName(t.groups, name) || (t.rate > 0 && this.groupRng() < t.rate);
-    const plan: FaultPlan = { extraPullMs: 0 };
-    if (f.capacity.regions.includes(spec.region) || hit(f.capacity)) {
-      const error = errors.capacity(spec.cpu, spec.memoryInGB, spec.region);
-      if (f.capacity.mode === "sync") throw error;
-      plan.capacityFailure = error;
-    }
+    const plan: FaultPlan = { extraPullMs: 0, capacityFailure: this.capacityFault(spec, name) };
     if (hit(f.slowProvisioning)) plan.extraPullMs = f.slowProvisioning.extraMs;
     if (hit(f.platformRestart)) plan.platformRestartAfterMs = f.platformRestart.afterMs;
     if (spec.priority === "Spot" && hit(f.spotEviction)) plan.spotEvictionAfterMs = f.spotEviction.afterMs;

@@ -40,6 +40,19 @@ describe("injected capacity errors", () => {
   });
 });
 
+describe("retrying a failed create", () => {
+  it("provisions again when the same PUT is repeated after the capacity came back", async () => {
+    t.emulator.setFaults({ capacity: { groups: ["retry-me"], mode: "async" } });
+    const body = group({ command: sh("sleep 60") });
+    await expect(create("retry-me", body)).rejects.toThrow(/ServiceUnavailable/);
+    t.emulator.setFaults({});
+    const retried = await create("retry-me", body);
+    expect(retried.provisioningState).toBe("Succeeded");
+    await waitForState(t.client, "retry-me", ["Running"]);
+    expect(t.emulator.stats().counts).toMatchObject({ creates: 1, updates: 1, idempotentPuts: 0 });
+  });
+});
+
 describe("injected HTTP errors", () => {
   it("answers a seeded fraction of calls with 500/503 and the SDK's retries still get through", async () => {
     await create("flaky-api");

@@ -1,6 +1,7 @@
 import pLimit from "p-limit";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { runnerStandInOutput } from "../../src/emulator/images.js";
+import { lookupImage, runnerStandInOutput } from "../../src/emulator/images.js";
+import { SimRuntime } from "../../src/emulator/runtime/sim.js";
 import { group, POLL, RG, startTestEmulator, until, waitForState, type TestEmulator } from "./helpers.js";
 
 let sim: TestEmulator;
@@ -68,6 +69,15 @@ describe("sim runtime", () => {
     const g = await sim.client.containerGroups.get(RG, "web");
     expect(g.instanceView?.state).toBe("Stopped");
     expect(g.containers[0]!.instanceView?.currentState?.exitCode).toBe(143);
+  });
+
+  it("can kill a stand-in before it has even started", async () => {
+    const runtime = new SimRuntime();
+    const exit = new Promise<number>((resolve) => {
+      const c = runtime.launch({ label: "rg/g/main", run: { kind: "standIn", entry: lookupImage("nginx")! }, env: {}, onLine: () => {}, onExit: resolve });
+      void c.kill(0);
+    });
+    expect(await exit).toBe(143);
   });
 
   it("prints the same runner stand-in lines as the process runtime", async () => {

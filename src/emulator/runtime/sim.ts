@@ -40,7 +40,10 @@ export class SimRuntime implements ContainerRuntime {
           return exitCode;
         }
         write(`listening on port ${launch.network?.ports[0]?.port ?? 80}\n`);
-        await new Promise<void>((_, reject) => controller.signal.addEventListener("abort", () => reject(new Aborted()), { once: true }));
+        await new Promise<void>((_, reject) => {
+          if (controller.signal.aborted) reject(new Aborted());
+          controller.signal.addEventListener("abort", () => reject(new Aborted()), { once: true });
+        });
         return 0;
       }
       let script: Script;
