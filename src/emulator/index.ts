@@ -23,7 +23,10 @@ import { SimRuntime } from "./runtime/sim.js";
 import { AciService } from "./service.js";
 import { buildStats, type EmulatorStats } from "./stats.js";
 
-export type { EmulatorLimits, EmulatorTimings, FaultConfig, FaultsInput, LimitsPatch, TimingsPatch } from "./config.js";
+export type { EmulatorLimits, EmulatorTimings, FaultConfig, FaultsInput, LimitsPatch, TimingsPatch, Targeting } from "./config.js";
+export { DEFAULT_LIMITS, DEFAULT_TIMINGS, NO_FAULTS, ConfigError } from "./config.js";
+export { ManualClock, realClock, type Clock } from "./clock.js";
+export type { ContainerRuntime, Launch, RunningContainer, GroupAddress } from "./runtime/runtime.js";
 export type { EmulatorStats, BillingEntry, AliveGroup } from "./stats.js";
 export type { RuntimeKind } from "./runtime/runtime.js";
 export { API_VERSION } from "./arm.js";
