@@ -109,6 +109,8 @@ export class ContainerGroup {
 
   update(spec: GroupSpec, op: AsyncOperation): Promise<void> {
     return this.replace(async () => {
+      // The new spec may be a different size: its billing starts with its own pull.
+      this.closeBilling();
       this.spec = spec;
       this.containers = spec.containers.map((c) => new Container(c, this.deps.logBytes()));
       this.provision("update", op);
