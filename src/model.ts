@@ -41,6 +41,8 @@ export interface Attempt {
   finishedAt?: string;
   /** When billing stopped: the container finished, or Burst stopped the group. */
   stoppedAt?: string;
+  /** When Burst noticed the end (for detection latency). */
+  detectedAt?: string;
   exitCode?: number;
   outcome?: AttemptOutcome;
   reason?: string;

@@ -50,7 +50,7 @@ export async function toFinishing(deps: Deps, jobId: string, attemptN: number, e
       ...current,
       outcome: end.outcome, reason: end.reason, exitCode: end.exitCode,
       pullStartedAt: end.pullStartedAt ?? current.pullStartedAt, startedAt: end.startedAt ?? current.startedAt,
-      finishedAt: end.finishedAt ?? now.toISOString(), stoppedAt: end.stoppedAt,
+      finishedAt: end.finishedAt ?? now.toISOString(), stoppedAt: end.stoppedAt, detectedAt: now.toISOString(),
       restartCount: end.restartCount ?? current.restartCount,
       billedSeconds: cost.billedSeconds, costUsd: cost.costUsd,
     };
