@@ -74,15 +74,15 @@ export class LogStore {
     return true;
   }
 
-  /** The stored text of one attempt from a byte offset (for the API and follow). */
-  async read(jobId: string, attempt: number, offset = 0): Promise<{ text: string; size: number }> {
+  /** The stored text of one attempt from a byte offset, at most `maxBytes` of it (for the API and follow). */
+  async read(jobId: string, attempt: number, offset = 0, maxBytes = Number.MAX_SAFE_INTEGER): Promise<{ text: string; size: number }> {
     await this.#ensure();
     const blob = this.container.getAppendBlobClient(logBlobName(jobId, attempt));
     try {
       const props = await blob.getProperties();
       const size = props.contentLength ?? 0;
       if (offset >= size) return { text: "", size };
-      return { text: (await blob.downloadToBuffer(offset, size - offset)).toString("utf8"), size };
+      return { text: (await blob.downloadToBuffer(offset, Math.min(size - offset, maxBytes))).toString("utf8"), size };
     } catch (err) {
       if (isNotFound(err)) return { text: "", size: 0 };
       throw err;
