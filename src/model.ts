@@ -34,7 +34,10 @@ export type AttemptOutcome = "Succeeded" | "Failed" | "TimedOut" | "Canceled" | 
 export interface Attempt {
   n: number;
   group: string;
+  /** When the attempt was first claimed for launch; part of the group's tags, so it never changes. */
   launchedAt?: string;
+  /** The latest launch claim (a takeover renews it). */
+  claimedAt?: string;
   /** Start of the image pull: billing starts here. */
   pullStartedAt?: string;
   startedAt?: string;

@@ -27,24 +27,33 @@ export function refFor(deps: Deps, job: JobRecord, attempt: number): GroupRef {
 
 export async function launchJob(deps: Deps, jobId: string): Promise<void> {
   const now = deps.clock.now();
+  const before = await deps.jobs.get(jobId);
+  if (!before) return;
+  // A Waiting job may launch only if the ledger shows it admitted for its next attempt
+  // (the pump died before recording it); a stale launch message must never bypass admission.
+  if (before.value.state === "Waiting") {
+    const snap = await deps.ledger.snapshot(before.value.pool, now);
+    if (snap.holders[jobId]?.attempt !== before.value.attempts.length + 1) return;
+  }
   let claimed: JobRecord | undefined;
   let takeover = false;
   const r = await mutateJob(deps.jobs, jobId, (job) => {
     claimed = undefined;
-    if (job.state === "Waiting" || job.state === "Admitted") {
-      // Waiting here means the pump admitted it but died before recording that.
+    if ((job.state === "Waiting" && job.attempts.length === before.value.attempts.length) || job.state === "Admitted") {
       const admitted = job.state === "Waiting" ? transition(job, "Admitted", {}, now).job : job;
       const n = admitted.attempts.length + 1;
-      const attempt: Attempt = { n, group: groupName(job.id, n), launchedAt: now.toISOString() };
+      const at = now.toISOString();
+      const attempt: Attempt = { n, group: groupName(job.id, n), launchedAt: at, claimedAt: at };
       claimed = transition(admitted, "Launching", { attempts: [...admitted.attempts, attempt], reason: "creating the container group" }, now).job;
       takeover = false;
       return claimed;
     }
     if (job.state === "Launching") {
       const current = job.attempts.at(-1)!;
-      const age = (now.getTime() - Date.parse(current.launchedAt ?? job.updatedAt)) / 1000;
+      const age = (now.getTime() - Date.parse(current.claimedAt ?? current.launchedAt ?? job.updatedAt)) / 1000;
       if (age < LAUNCH_CLAIM_SECONDS) return undefined;
-      claimed = { ...job, updatedAt: now.toISOString(), attempts: [...job.attempts.slice(0, -1), { ...current, launchedAt: now.toISOString() }] };
+      // The previous launcher is presumed dead: take its claim over (launchedAt stays, so the PUT body is identical).
+      claimed = { ...job, updatedAt: now.toISOString(), attempts: [...job.attempts.slice(0, -1), { ...current, claimedAt: now.toISOString() }] };
       takeover = true;
       return claimed;
     }
@@ -69,7 +78,8 @@ export async function launchJob(deps: Deps, jobId: string): Promise<void> {
   } catch (err) {
     if (err instanceof RetryablePlatformError) {
       // The PUT may have landed despite the error; only a group that is really absent means the attempt failed.
-      const landed = await deps.aci.get(ref).catch(() => undefined);
+      // If even that cannot be told (the GET fails too), nothing is concluded: the claim stands and a later launch resumes.
+      const landed = await deps.aci.get(ref);
       if (!landed) {
         await toFinishing(deps, jobId, attempt.n, { outcome: "PlatformError", reason: `could not create the container group: ${err.message}` });
         return finishJob(deps, jobId);
@@ -87,7 +97,8 @@ export async function launchJob(deps: Deps, jobId: string): Promise<void> {
 async function createGroup(deps: Deps, job: JobRecord, attempt: number, ref: GroupRef): Promise<void> {
   const pool = poolOf(deps, job.pool);
   const secureEnv = job.sealedSecureEnv ? open(job.sealedSecureEnv, deps.config.secretKey, job.id) : {};
-  const group = buildGroup({ jobId: job.id, attempt, spec: job.spec!, secureEnv, pool, now: deps.clock.now() });
+  const launchedAt = new Date(job.attempts.at(-1)!.launchedAt!);
+  const group = buildGroup({ jobId: job.id, attempt, spec: job.spec!, secureEnv, pool, now: launchedAt });
   const outcome = await deps.aci.create(ref, group);
   deps.log.info(`job ${job.id}: attempt ${attempt} container group ${ref.name} ${outcome === "created" ? "created" : "already existed"}`);
 }

@@ -84,6 +84,10 @@ export async function pollJob(deps: Deps, msg: MonitorMessage): Promise<void> {
     await toFinishing(deps, job.id, msg.attempt, { outcome: "PlatformError", reason: "the container group disappeared", stoppedAt: now.toISOString() });
     return finishJob(deps, job.id);
   }
+  if (view.provisioningState === "Failed") {
+    await toFinishing(deps, job.id, msg.attempt, { outcome: "PlatformError", reason: `ACI could not provision the container group (${view.events.at(-1)?.message ?? "no detail"})`, pullStartedAt: view.pullStartedAt, stoppedAt: view.pullStartedAt ? now.toISOString() : undefined });
+    return finishJob(deps, job.id);
+  }
   const terminated = view.containerState === "Terminated" && STOPPED_STATES.has(view.state ?? "");
   const deadline = deadlineOf(deps, job);
   const overdue = deadline.at !== undefined && now.getTime() >= deadline.at;

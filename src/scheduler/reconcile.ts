@@ -53,11 +53,18 @@ export async function reconcile(deps: Deps, opts: { orphanGraceSeconds?: number 
   const live = new Map<string, JobRecord>();
   for await (const job of deps.jobs.scan({ states: ["Waiting", "Admitted", "Launching", "Running", "Finishing"] })) live.set(job.id, job);
 
+  const holders = new Map<string, Record<string, { attempt: number }>>();
+  for (const pool of deps.config.pools.values()) holders.set(pool.name, (await deps.ledger.snapshot(pool.name, now)).holders);
+
   for (const job of live.values()) {
     const pool = deps.config.pools.get(job.pool);
     if (!pool) continue;
     await safely(`job ${job.id}`, async () => {
-      if (job.state === "Waiting" && job.spec) {
+      if (job.state === "Waiting" && holders.get(pool.name)?.[job.id]?.attempt === job.attempts.length + 1) {
+        // Admitted in the ledger, but the pump died before marking and launching it.
+        await launchJob(deps, job.id);
+        r.relaunched++;
+      } else if (job.state === "Waiting" && job.spec) {
         const worst = worstCaseUsd(job.spec, pool.prices, pool.enforcementSlackSeconds) ?? 0;
         await deps.ledger.addWaiting(pool.name, { key: waitKey(job.priority, job.createdAt, job.id), jobId: job.id, worstUsd: worst, notBefore: job.notBefore });
         r.requeued++;

@@ -5,15 +5,13 @@
  * with one Ctrl-C to stop everything.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, writeFileSync, chmodSync } from "node:fs";
-import { randomBytes } from "node:crypto";
+import { mkdirSync } from "node:fs";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { startAzurite, type RunningAzurite } from "./azurite.js";
 import { waitForPort } from "./net.js";
 import { loadLocalSettings, DEFAULT_LOCAL_API_KEY } from "../host/settings.js";
-
-const ROOT = path.resolve(import.meta.dirname, "../../..");
+import { ROOT, dataDir as localDataDir, localPorts, localSecretKey } from "./localEnv.js";
 
 const HELP = `Usage: npm start [-- --help]
 
@@ -30,24 +28,6 @@ Environment (or local.settings.json Values):
   BURST_API_KEY               API key (${DEFAULT_LOCAL_API_KEY})
   BURST_POOLS / BURST_POOLS_FILE  pool configuration (a default pool otherwise)
 `;
-
-function port(name: string, fallback: number): number {
-  const text = process.env[name];
-  if (text === undefined || text === "") return fallback;
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < 1 || n > 65535) throw new Error(`${name} must be a TCP port number, got ${JSON.stringify(text)}`);
-  return n;
-}
-
-/** A persistent local secret key for sealing secure values, created on first start. */
-function localSecretKey(dataDir: string): string {
-  const file = path.join(dataDir, "secret.key");
-  if (!existsSync(file)) {
-    writeFileSync(file, randomBytes(32).toString("base64"), { mode: 0o600 });
-    chmodSync(file, 0o600);
-  }
-  return readFileSync(file, "utf8").trim();
-}
 
 function child(name: string, script: string, args: string[], env: NodeJS.ProcessEnv): ChildProcess {
   const c = spawn(process.execPath, [path.join(ROOT, script), ...args], { env, stdio: ["ignore", "pipe", "pipe"] });
@@ -71,12 +51,10 @@ async function main(): Promise<void> {
     return;
   }
   loadLocalSettings(ROOT);
-  const apiPort = port("BURST_API_PORT", 7071);
-  const emulatorPort = port("BURST_EMULATOR_PORT", 4280);
-  const ports = { blob: port("BURST_AZURITE_BLOB_PORT", 10000), queue: port("BURST_AZURITE_QUEUE_PORT", 10001), table: port("BURST_AZURITE_TABLE_PORT", 10002) };
+  const { api: apiPort, emulator: emulatorPort, azurite: ports } = localPorts();
   const runtime = process.env.BURST_EMULATOR_RUNTIME || "process";
   if (runtime !== "process" && runtime !== "sim") throw new Error(`BURST_EMULATOR_RUNTIME must be "process" or "sim", got ${JSON.stringify(runtime)}`);
-  const dataDir = path.resolve(ROOT, process.env.BURST_DATA_DIR || ".burst");
+  const dataDir = localDataDir();
   mkdirSync(path.join(dataDir, "azurite"), { recursive: true });
 
   const children: ChildProcess[] = [];

@@ -1,0 +1,46 @@
+#!/usr/bin/env node
+/**
+ * `npm run reconcile`: runs the reconciler once, by hand, against the configured (or the
+ * local) stack — the same code the timer runs, safe alongside it.
+ */
+import { parseArgs } from "node:util";
+import { loadConfig } from "../config.js";
+import { buildDeps, consoleLogger } from "../runtime.js";
+import { reconcile, ORPHAN_GRACE_SECONDS } from "../scheduler/reconcile.js";
+import { applyLocalDefaults } from "../stack/localEnv.js";
+
+const HELP = `Usage: npm run reconcile -- [options]
+
+Makes storage and ACI agree again: deletes orphaned container groups, resumes stuck
+jobs, repairs pool ledgers, pumps every pool. Safe at any time, any number of times.
+
+Options:
+  --orphan-grace-seconds N   leave groups younger than this alone (default ${ORPHAN_GRACE_SECONDS})
+  -o, --output table|json    report format (default table)
+  -h, --help
+
+Settings come from the environment and local.settings.json, with the local stack's
+defaults (npm start) for the rest.
+`;
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: { "orphan-grace-seconds": { type: "string" }, output: { type: "string", short: "o" }, help: { type: "boolean", short: "h" } },
+  });
+  if (values.help) return void process.stdout.write(HELP);
+  const graceText = values["orphan-grace-seconds"] ?? String(ORPHAN_GRACE_SECONDS);
+  const grace = Number(graceText);
+  if (!Number.isFinite(grace) || grace < 0) throw new Error(`--orphan-grace-seconds must be a number of seconds ≥ 0, got ${JSON.stringify(graceText)}`);
+  const output = values.output ?? "table";
+  if (output !== "table" && output !== "json") throw new Error(`--output must be table or json, got ${JSON.stringify(output)}`);
+  const deps = buildDeps(loadConfig(applyLocalDefaults()), consoleLogger);
+  const report = await reconcile(deps, { orphanGraceSeconds: grace });
+  if (output === "json") process.stdout.write(`${JSON.stringify(report)}\n`);
+  else for (const [k, v] of Object.entries(report)) process.stdout.write(`${k.padEnd(18)}${v}\n`);
+  if (report.errors > 0) process.exitCode = 1;
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`reconcile: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

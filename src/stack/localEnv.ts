@@ -1,0 +1,52 @@
+/**
+ * The settings `npm start` gives the local host, so that admin commands run from another
+ * terminal (e.g. `npm run reconcile`) reach the same local stack without any setup.
+ * Explicit environment variables and local.settings.json still win.
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import path from "node:path";
+import { connectionStringFor } from "./azurite.js";
+import { loadLocalSettings } from "../host/settings.js";
+
+export const ROOT = path.resolve(import.meta.dirname, "../../..");
+
+export function envPort(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const text = env[name];
+  if (text === undefined || text === "") return fallback;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1 || n > 65535) throw new Error(`${name} must be a TCP port number, got ${JSON.stringify(text)}`);
+  return n;
+}
+
+export function localPorts(env: NodeJS.ProcessEnv = process.env) {
+  return {
+    api: envPort(env, "BURST_API_PORT", 7071),
+    emulator: envPort(env, "BURST_EMULATOR_PORT", 4280),
+    azurite: { blob: envPort(env, "BURST_AZURITE_BLOB_PORT", 10000), queue: envPort(env, "BURST_AZURITE_QUEUE_PORT", 10001), table: envPort(env, "BURST_AZURITE_TABLE_PORT", 10002) },
+  };
+}
+
+export function dataDir(env: NodeJS.ProcessEnv = process.env): string {
+  return path.resolve(ROOT, env.BURST_DATA_DIR || ".burst");
+}
+
+/** A persistent local secret key for sealing secure values, created on first use. */
+export function localSecretKey(dir: string): string {
+  const file = path.join(dir, "secret.key");
+  if (!existsSync(file)) {
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(file, randomBytes(32).toString("base64"), { mode: 0o600 });
+  }
+  return readFileSync(file, "utf8").trim();
+}
+
+/** Fills in the local stack's storage, ARM endpoint and secret key where nothing else set them. */
+export function applyLocalDefaults(env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  loadLocalSettings(ROOT, env);
+  const ports = localPorts(env);
+  env.AzureWebJobsStorage ||= connectionStringFor(ports.azurite);
+  env.BURST_ARM_ENDPOINT ||= `http://127.0.0.1:${ports.emulator}`;
+  env.BURST_SECRET_KEY ||= localSecretKey(dataDir(env));
+  return env;
+}
