@@ -8,8 +8,9 @@ import { randomBytes } from "node:crypto";
 import path from "node:path";
 import { connectionStringFor } from "./azurite.js";
 import { loadLocalSettings } from "../host/settings.js";
+import { ROOT } from "./root.js";
 
-export const ROOT = path.resolve(import.meta.dirname, "../../..");
+export { ROOT };
 
 export function envPort(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
   const text = env[name];
