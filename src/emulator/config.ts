@@ -87,8 +87,8 @@ export interface FaultConfig {
   throttleStorm: { activeUntil: number | null; retryAfterSeconds: number };
   /** Creates fail with the capacity error: all creates in `regions`, plus targeted groups. `sync` answers the PUT with 409; `async` fails the operation. */
   capacity: Targeting & { regions: string[]; mode: "sync" | "async" };
-  /** Adds `extraMs` to the image pull of targeted groups. */
-  slowProvisioning: Targeting & { extraMs: number };
+  /** Adds `extraMs`, plus a seeded uniform draw in [0, `jitterMs`), to the image pull of targeted groups. */
+  slowProvisioning: Targeting & { extraMs: number; jitterMs: number };
   /** The platform kills and restarts the first container `afterMs` after it started, once per targeted group. */
   platformRestart: Targeting & { afterMs: number };
   /** Spot groups are evicted `afterMs` after they started, once per targeted group, then restarted. */
@@ -102,7 +102,7 @@ export const NO_FAULTS: FaultConfig = {
   httpErrors: { rate: 0, lostResponseRate: 0, statusCodes: [500, 503] },
   throttleStorm: { activeUntil: null, retryAfterSeconds: 1 },
   capacity: { groups: [], rate: 0, regions: [], mode: "sync" },
-  slowProvisioning: { groups: [], rate: 0, extraMs: 0 },
+  slowProvisioning: { groups: [], rate: 0, extraMs: 0, jitterMs: 0 },
   platformRestart: { groups: [], rate: 0, afterMs: 500 },
   spotEviction: { groups: [], rate: 0, afterMs: 500 },
   inaccessibleImages: [],
@@ -163,7 +163,7 @@ const faultsInput = z.strictObject({
   capacity: z
     .strictObject({ ...targeting, regions: z.array(z.string().min(1)).optional(), mode: z.enum(["sync", "async"]).optional() })
     .optional(),
-  slowProvisioning: z.strictObject({ ...targeting, extraMs: ms.optional() }).optional(),
+  slowProvisioning: z.strictObject({ ...targeting, extraMs: ms.optional(), jitterMs: ms.optional() }).optional(),
   platformRestart: z.strictObject({ ...targeting, afterMs: ms.optional() }).optional(),
   spotEviction: z.strictObject({ ...targeting, afterMs: ms.optional() }).optional(),
   inaccessibleImages: z.array(z.string().min(1)).optional(),

@@ -74,6 +74,8 @@ export class ContainerGroup {
   operation?: AsyncOperation;
   address?: GroupAddress;
   deleted = false;
+  /** When the delete (or reset) happened: the end of the group's life, for benchmarks' busy-slot timelines. */
+  deletedAt?: number;
   private run = 0;
   private readonly timers = new Set<TimerHandle>();
   private readonly fired = { platformRestart: false, spotEviction: false };
@@ -142,6 +144,7 @@ export class ContainerGroup {
 
   async delete(): Promise<void> {
     this.deleted = true;
+    this.deletedAt ??= this.now();
     this.invalidate();
     this.operation?.cancel(this.now());
     this.closeBilling();

@@ -272,7 +272,11 @@ export class AciService {
     const f = this.faults;
     const hit = (t: Targeting) => matchesName(t.groups, name) || (t.rate > 0 && this.groupRng() < t.rate);
     const plan: FaultPlan = { extraPullMs: 0, capacityFailure: this.capacityFault(spec, name) };
-    if (hit(f.slowProvisioning)) plan.extraPullMs = f.slowProvisioning.extraMs;
+    if (hit(f.slowProvisioning)) {
+      // Drawn only when asked for, so configurations without jitter replay exactly as before.
+      const { extraMs, jitterMs } = f.slowProvisioning;
+      plan.extraPullMs = extraMs + (jitterMs > 0 ? Math.round(this.groupRng() * jitterMs) : 0);
+    }
     if (hit(f.platformRestart)) plan.platformRestartAfterMs = f.platformRestart.afterMs;
     if (spec.priority === "Spot" && hit(f.spotEviction)) plan.spotEvictionAfterMs = f.spotEviction.afterMs;
     return plan;

@@ -39,6 +39,9 @@ export interface BillingEntry {
   cpu: number;
   memoryInGB: number;
   deleted: boolean;
+  /** When the PUT that created the group was received, and when it was deleted (null while it exists). */
+  createdAt: string;
+  deletedAt: string | null;
   /** Still being billed now. */
   running: boolean;
   /** First pull start and last stop; null when never started / still running. */
@@ -190,6 +193,8 @@ function billingEntry(g: ContainerGroup, now: number): BillingEntry {
     cpu: g.spec.cpu,
     memoryInGB: g.spec.memoryInGB,
     deleted: g.deleted,
+    createdAt: iso(g.createdAt),
+    deletedAt: g.deletedAt === undefined ? null : iso(g.deletedAt),
     running: g.billingOpen,
     firstStart: first ? iso(first.start) : null,
     lastEnd: last?.end !== undefined ? iso(last.end) : null,
