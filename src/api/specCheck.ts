@@ -1,0 +1,32 @@
+/**
+ * Everything that would make submitJob reject a spec, checked up front so an HTTP
+ * submission either creates every job or none and answers 400 naming each field.
+ * (Queue submissions keep a Rejected record instead: there is nobody to answer.)
+ */
+import { validateSpec, type JobSpec } from "../jobSpec.js";
+import { worstCaseUsd } from "../pricing.js";
+import { neverFits } from "../admission.js";
+import type { Deps } from "../scheduler/deps.js";
+import type { FieldError } from "./http.js";
+
+export type SpecCheck = { ok: true; spec: JobSpec } | { ok: false; errors: FieldError[] };
+
+export function checkSpec(deps: Deps, input: unknown): SpecCheck {
+  const checked = validateSpec(input);
+  if (!checked.ok) return checked;
+  const spec = checked.spec;
+  const pool = deps.config.pools.get(spec.pool);
+  if (!pool) return { ok: false, errors: [{ field: "pool", rule: `must name a configured pool (${[...deps.config.pools.keys()].join(", ")})` }] };
+  const worst = worstCaseUsd(spec, pool.prices, pool.enforcementSlackSeconds);
+  const never = neverFits(worst, pool.budget);
+  if (never) return { ok: false, errors: [{ field: worst === undefined ? "timeoutSeconds" : "maxCostUsd", rule: never }] };
+  if (spec.secureEnv && Object.keys(spec.secureEnv).length > 0 && !deps.config.secretKey) {
+    return { ok: false, errors: [{ field: "secureEnv", rule: "cannot be accepted: the app has no BURST_SECRET_KEY to seal secure values with" }] };
+  }
+  return { ok: true, spec };
+}
+
+/** Prefixes each error's field with the spec's index in a list: `[2].cpu`. */
+export function atIndex(errors: FieldError[], index: number): FieldError[] {
+  return errors.map((e) => ({ field: e.field === "(spec)" ? `[${index}]` : `[${index}].${e.field}`, rule: e.rule }));
+}

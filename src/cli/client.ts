@@ -1,0 +1,78 @@
+/**
+ * The CLI's HTTP client for the Burst API. Every failure becomes a CliError whose
+ * message is one line a person can act on: the API is not running, the key is wrong,
+ * or what the API said was wrong (its error message already names each field).
+ */
+export const DEFAULT_URL = "http://localhost:7071";
+export const DEFAULT_KEY = "burst-local-key";
+
+export class CliError extends Error {
+  override name = "CliError";
+  /** `status` is the API's HTTP status when the API answered with an error. */
+  constructor(message: string, readonly exitCode = 1, readonly status?: number) {
+    super(message);
+  }
+}
+
+export interface ApiAnswer {
+  status: number;
+  headers: Headers;
+  text: string;
+}
+
+export interface ApiErrorBody {
+  error?: { code?: string; message?: string; details?: unknown[] };
+}
+
+export class ApiClient {
+  readonly base: string;
+
+  constructor(url: string, private readonly key: string) {
+    // Accept the API root with or without the /api prefix.
+    this.base = url.replace(/\/+$/, "").replace(/\/api$/, "");
+    try {
+      new URL(this.base);
+    } catch {
+      throw new CliError(`--url must be an http(s) URL like ${DEFAULT_URL}, got ${JSON.stringify(url)}`);
+    }
+  }
+
+  async call(method: string, path: string, options: { query?: Record<string, string | number | boolean | undefined>; body?: string; contentType?: string } = {}): Promise<ApiAnswer> {
+    const url = new URL(`${this.base}/api/${path}`);
+    for (const [k, v] of Object.entries(options.query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
+    const headers: Record<string, string> = { "x-functions-key": this.key };
+    if (options.contentType) headers["content-type"] = options.contentType;
+    let res: Response;
+    try {
+      res = await fetch(url, { method, headers, body: options.body });
+    } catch {
+      throw new CliError(`cannot reach the Burst API at ${this.base} — is \`npm start\` running?`);
+    }
+    const text = await res.text().catch(() => "");
+    if (res.status === 401) throw new CliError(`the Burst API at ${this.base} refused the key (401): set BURST_API_KEY or pass --key`);
+    if (res.status >= 400) throw new CliError(this.#describe(method, path, res.status, text), 1, res.status);
+    return { status: res.status, headers: res.headers, text };
+  }
+
+  async json<T>(method: string, path: string, options: Parameters<ApiClient["call"]>[2] = {}): Promise<T> {
+    const r = await this.call(method, path, options);
+    try {
+      return JSON.parse(r.text) as T;
+    } catch {
+      throw new CliError(`the Burst API at ${this.base} answered ${method} /api/${path} with something that is not JSON; is --url pointing at Burst?`);
+    }
+  }
+
+  #describe(method: string, path: string, status: number, text: string): string {
+    let body: ApiErrorBody | undefined;
+    try {
+      body = JSON.parse(text) as ApiErrorBody;
+    } catch {
+      // Not one of Burst's error bodies.
+    }
+    const message = body?.error?.message;
+    if (message) return message.replace(/\s*\n\s*/g, " ");
+    if (status === 404) return `the Burst API at ${this.base} has no ${method} /api/${path.split("?")[0]} (404); is --url pointing at Burst?`;
+    return `the Burst API at ${this.base} answered ${status} to ${method} /api/${path.split("?")[0]}`;
+  }
+}

@@ -1,0 +1,106 @@
+/** `burst ls`, `burst status ID`, `burst logs ID [-f]` and `burst cancel ID...`. */
+import { Command, Option } from "commander";
+import { JOB_STATES } from "../../model.js";
+import type { JobSummary, PublicJob } from "../../api/views.js";
+import { CliError } from "../client.js";
+import { contextOf, wholeNumber, withCommon } from "../common.js";
+import { followLog, readLog } from "../follow.js";
+import { fields, printJson, seconds, table, usd, when } from "../output.js";
+
+const jobPath = (id: string) => `jobs/${encodeURIComponent(id)}`;
+
+export function lsCommand(): Command {
+  return withCommon(new Command("ls"))
+    .alias("list")
+    .description("list jobs, filtered by state, pool or label")
+    .addOption(new Option("--state <state>", "only jobs in this state").choices(JOB_STATES))
+    .option("--pool <name>", "only jobs in this pool")
+    .option("--label <KEY[=VALUE]>", "only jobs with this label (and value)")
+    .option("--limit <n>", "at most this many jobs", wholeNumber, 50)
+    .addHelpText("after", `
+Examples:
+  burst ls --state Running
+  burst ls --label team=data --limit 200 -o json`)
+    .action(async (flags: { state?: string; pool?: string; label?: string; limit: number }, cmd: Command) => {
+      const { client, output } = contextOf(cmd);
+      if (flags.limit < 1) throw new CliError("--limit must be at least 1");
+      const jobs: JobSummary[] = [];
+      let token: string | undefined;
+      do {
+        const page = await client.json<{ jobs: JobSummary[]; continuationToken: string | null }>("GET", "jobs", {
+          query: { state: flags.state, pool: flags.pool, label: flags.label, limit: Math.min(1000, flags.limit - jobs.length), continuationToken: token },
+        });
+        jobs.push(...page.jobs);
+        token = page.continuationToken ?? undefined;
+      } while (token && jobs.length < flags.limit);
+      const shown = jobs.slice(0, flags.limit);
+      if (output === "json") return printJson(shown);
+      process.stdout.write(table(["ID", "NAME", "POOL", "STATE", "EXIT", "COST", "CREATED", "IMAGE"],
+        shown.map((j) => [j.id, j.name, j.pool, j.state, j.exitCode, usd(j.costUsd), when(j.createdAt), j.image])));
+    });
+}
+
+export function statusCommand(): Command {
+  return withCommon(new Command("status"))
+    .alias("show")
+    .description("show one job: state, times, cost and every attempt")
+    .argument("<id>", "job id")
+    .action(async (id: string, _flags: unknown, cmd: Command) => {
+      const { client, output } = contextOf(cmd);
+      const job = await client.json<PublicJob>("GET", jobPath(id));
+      if (output === "json") return printJson(job);
+      const address = job.address?.ip ? `${job.address.ip}${job.address.ports?.length ? ` ports ${job.address.ports.join(", ")}` : ""}` : undefined;
+      process.stdout.write(fields([
+        ["id", job.id], ["name", job.name], ["state", job.state], ["reason", job.reason], ["pool", job.pool],
+        ["image", job.spec?.image], ["command", job.spec?.command?.map((c) => JSON.stringify(c)).join(" ")],
+        ["labels", Object.entries(job.labels ?? {}).map(([k, v]) => (v ? `${k}=${v}` : k)).join(", ")],
+        ["created", when(job.createdAt)], ["started", when(job.startedAt)], ["finished", when(job.finishedAt)],
+        ["exit code", job.exitCode], ["cost", usd(job.costUsd)], ["address", address],
+        ["log", `${job.log.lines} lines${job.log.truncated ? " (ACI dropped some output before Burst copied it)" : ""}`],
+        ["errors", job.errors?.map((e) => `${e.field} ${e.rule}`).join("; ")],
+      ]));
+      if (job.attempts.length > 0) {
+        process.stdout.write(`\n${table(["ATTEMPT", "OUTCOME", "EXIT", "STARTED", "RAN", "COST", "REASON"], job.attempts.map((a) => [
+          a.n, a.outcome ?? "(current)", a.exitCode, when(a.startedAt),
+          a.startedAt && a.finishedAt ? seconds((Date.parse(a.finishedAt) - Date.parse(a.startedAt)) / 1000) : "", usd(a.costUsd), a.reason,
+        ]))}`);
+      }
+    });
+}
+
+export function logsCommand(): Command {
+  return withCommon(new Command("logs"))
+    .description("print a job's output (every attempt, separated, unless --attempt)")
+    .argument("<id>", "job id")
+    .option("-f, --follow", "keep printing new output until the job ends")
+    .option("-t, --timestamps", "prefix each line with the time ACI saw it")
+    .option("--attempt <n>", "only this attempt", wholeNumber)
+    .action(async (id: string, flags: { follow?: boolean; timestamps?: boolean; attempt?: number }, cmd: Command) => {
+      const { client } = contextOf(cmd);
+      const onText = (text: string) => void process.stdout.write(text);
+      if (flags.follow) await followLog(client, id, { timestamps: flags.timestamps, attempt: flags.attempt, onText });
+      else await readLog(client, id, { timestamps: flags.timestamps, attempt: flags.attempt, onText });
+    });
+}
+
+export function cancelCommand(): Command {
+  return withCommon(new Command("cancel"))
+    .description("cancel jobs: waiting jobs at once, running ones are stopped and deleted")
+    .argument("<ids...>", "job ids")
+    .action(async (ids: string[], _flags: unknown, cmd: Command) => {
+      const { client, output } = contextOf(cmd);
+      const results: { id: string; state: string }[] = [];
+      const failures: string[] = [];
+      for (const id of ids) {
+        try {
+          results.push(await client.json<{ id: string; state: string }>("DELETE", jobPath(id)));
+        } catch (err) {
+          if (!(err instanceof CliError) || err.status === undefined) throw err;
+          failures.push(err.message);
+        }
+      }
+      if (output === "json") printJson(results);
+      else if (results.length > 0) process.stdout.write(table(["ID", "STATE"], results.map((r) => [r.id, r.state])));
+      if (failures.length > 0) throw new CliError(failures.join("; "));
+    });
+}

@@ -1,0 +1,81 @@
+/** `burst pools` and `burst cost`. */
+import { Command, Option } from "commander";
+import { CliError } from "../client.js";
+import { contextOf, withCommon } from "../common.js";
+import { printJson, seconds, table, usd } from "../output.js";
+
+interface Window {
+  window: string;
+  limitUsd: number | null;
+  spentUsd: number;
+  reservedUsd: number;
+  remainingUsd: number | null;
+}
+
+interface Pool {
+  name: string;
+  maxConcurrency: number;
+  slotsInUse: number;
+  waiting: number;
+  maxWaiting: number;
+  budget: { day: Window; month: Window };
+}
+
+const money = (w: Window) => `${usd(w.spentUsd)} + ${usd(w.reservedUsd)} of ${w.limitUsd === null ? "no limit" : `${usd(w.limitUsd)} (${usd(w.remainingUsd)} left)`}`;
+
+export function poolsCommand(): Command {
+  return withCommon(new Command("pools"))
+    .description("show each pool's slots in use, waiting line and budget (spent + reserved of limit) today and this month")
+    .action(async (_flags: unknown, cmd: Command) => {
+      const { client, output } = contextOf(cmd);
+      const { pools } = await client.json<{ pools: Pool[] }>("GET", "pools");
+      if (output === "json") return printJson(pools);
+      process.stdout.write(table(["POOL", "SLOTS", "WAITING", "TODAY (spent + reserved)", "THIS MONTH (spent + reserved)"], pools.map((p) => [
+        p.name, `${p.slotsInUse}/${p.maxConcurrency}`, `${p.waiting}/${p.maxWaiting}`, money(p.budget.day), money(p.budget.month),
+      ])));
+    });
+}
+
+interface CostRow {
+  [key: string]: string | number;
+  costUsd: number;
+  billedSeconds: number;
+  jobs: number;
+  attempts: number;
+}
+
+interface CostAnswer {
+  by: "pool" | "day" | "job";
+  rows: CostRow[];
+  total: { costUsd: number; billedSeconds: number; jobs: number; attempts: number };
+}
+
+const DATE = /^\d{4}-\d{2}-\d{2}$/;
+
+export function costCommand(): Command {
+  return withCommon(new Command("cost"))
+    .description("what jobs cost, from the ledger, by pool, day or job, with totals")
+    .option("--since <date>", "from this UTC day (YYYY-MM-DD), inclusive")
+    .option("--until <date>", "to this UTC day (YYYY-MM-DD), inclusive")
+    .option("--pool <name>", "only this pool")
+    .addOption(new Option("--by <grouping>", "one row per pool, day or job").choices(["pool", "day", "job"]).default("pool"))
+    .addHelpText("after", `
+Examples:
+  burst cost
+  burst cost --by day --since 2026-01-01
+  burst cost --by job --pool default -o json`)
+    .action(async (flags: { since?: string; until?: string; pool?: string; by: string }, cmd: Command) => {
+      const { client, output } = contextOf(cmd);
+      for (const k of ["since", "until"] as const) {
+        if (flags[k] !== undefined && !DATE.test(flags[k]!)) throw new CliError(`--${k} must be a UTC date, YYYY-MM-DD`);
+      }
+      const answer = await client.json<CostAnswer>("GET", "costs", { query: { since: flags.since, until: flags.until, pool: flags.pool, by: flags.by } });
+      if (output === "json") return printJson(answer);
+      const key = answer.by.toUpperCase();
+      const extra = answer.by === "job" ? ["POOL"] : [];
+      const rows = answer.rows.map((r) => [r[answer.by], ...(answer.by === "job" ? [r.pool] : []), usd(r.costUsd), seconds(r.billedSeconds), r.jobs, r.attempts]);
+      const t = answer.total;
+      rows.push(["TOTAL", ...extra.map(() => ""), usd(t.costUsd), seconds(t.billedSeconds), t.jobs, t.attempts]);
+      process.stdout.write(table([key, ...extra, "COST", "BILLED", "JOBS", "ATTEMPTS"], rows));
+    });
+}
