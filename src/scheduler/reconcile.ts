@@ -39,9 +39,17 @@ export interface ReconcileReport {
 
 const age = (now: Date, iso?: string) => (iso ? (now.getTime() - Date.parse(iso)) / 1000 : Infinity);
 
-export async function reconcile(deps: Deps, opts: { orphanGraceSeconds?: number } = {}): Promise<ReconcileReport> {
+export interface ReconcileOptions {
+  /** Leave groups younger than this alone (they may be being created right now). */
+  orphanGraceSeconds?: number;
+  /** Treat a job as stuck after this long without progress (defaults per state, below). */
+  stuckAfterSeconds?: number;
+}
+
+export async function reconcile(deps: Deps, opts: ReconcileOptions = {}): Promise<ReconcileReport> {
   const r: ReconcileReport = { orphansDeleted: 0, requeued: 0, relaunched: 0, repolled: 0, finished: 0, holdersRepaired: 0, errors: 0, actions: 0 };
   const now = deps.clock.now();
+  const stuck = opts.stuckAfterSeconds;
   const safely = async (what: string, f: () => Promise<void>) => {
     try {
       await f();
@@ -68,13 +76,13 @@ export async function reconcile(deps: Deps, opts: { orphanGraceSeconds?: number 
         const worst = worstCaseUsd(job.spec, pool.prices, pool.enforcementSlackSeconds) ?? 0;
         await deps.ledger.addWaiting(pool.name, { key: waitKey(job.priority, job.createdAt, job.id), jobId: job.id, worstUsd: worst, notBefore: job.notBefore });
         r.requeued++;
-      } else if ((job.state === "Admitted" && age(now, job.updatedAt) > 30) || (job.state === "Launching" && age(now, job.attempts.at(-1)?.launchedAt) > LAUNCH_CLAIM_SECONDS)) {
+      } else if ((job.state === "Admitted" && age(now, job.updatedAt) > (stuck ?? 30)) || (job.state === "Launching" && age(now, job.attempts.at(-1)?.claimedAt) > LAUNCH_CLAIM_SECONDS)) {
         await launchJob(deps, job.id);
         r.relaunched++;
-      } else if (job.state === "Running" && age(now, job.lastPolledAt) > Math.max(60, 3 * pool.maxPollSeconds)) {
+      } else if (job.state === "Running" && age(now, job.lastPolledAt) > (stuck ?? Math.max(60, 3 * pool.maxPollSeconds))) {
         await deps.outbox.send("monitor", { jobId: job.id, attempt: job.attempts.at(-1)!.n, seq: job.monitorSeq });
         r.repolled++;
-      } else if (job.state === "Finishing" && age(now, job.updatedAt) > 30) {
+      } else if (job.state === "Finishing" && age(now, job.updatedAt) > (stuck ?? 30)) {
         await finishJob(deps, job.id);
         r.finished++;
       }
@@ -85,10 +93,11 @@ export async function reconcile(deps: Deps, opts: { orphanGraceSeconds?: number 
     await safely(`pool ${pool.name} ledger`, async () => {
       const snap = await deps.ledger.snapshot(pool.name, now);
       for (const [jobId, holder] of Object.entries(snap.holders)) {
-        const job = live.get(jobId) ?? (await deps.jobs.get(jobId))?.value;
+        // Read the job after the ledger, never from the earlier scan: a job may have moved on to a new attempt since.
+        const job = (await deps.jobs.get(jobId))?.value;
         // A holder is legitimate while its job is live on that attempt (Waiting counts: admitted, not yet marked).
         const holds = job && !isFinal(job.state) && (job.attempts.length + (job.state === "Waiting" || job.state === "Admitted" ? 1 : 0)) === holder.attempt;
-        if (holds || age(now, holder.since) < 60) continue;
+        if (holds || age(now, holder.since) < (stuck ?? 60)) continue;
         const attempt = job?.attempts.find((a) => a.n === holder.attempt);
         await deps.ledger.settle(pool.name, jobId, holder.attempt, attempt?.costUsd ?? 0, attempt?.billedSeconds ?? 0, now);
         r.holdersRepaired++;

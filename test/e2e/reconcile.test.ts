@@ -1,0 +1,82 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { QueueServiceClient } from "@azure/storage-queue";
+import { startStack, type Stack } from "../support/stack.js";
+import { createAciClient } from "../../src/aci/client.js";
+import { reconcile } from "../../src/scheduler/reconcile.js";
+import { TAGS } from "../../src/aci/groupSpec.js";
+import { windowsOf } from "../../src/admission.js";
+
+describe("the reconciler", () => {
+  let stack: Stack;
+  const rg = `rg-rec-${Date.now()}`;
+  const sub = "00000000-0000-0000-0000-000000000000";
+  beforeAll(async () => { stack = await startStack({ pools: { default: { maxConcurrency: 3, resourceGroup: rg } } }); });
+  afterAll(async () => { await stack?.stop(); });
+
+  const group = (tags: Record<string, string>) => ({
+    location: "eastus", tags, osType: "Linux", restartPolicy: "Never",
+    containers: [{ name: "job", image: "alpine", command: ["sleep", "300"], resources: { requests: { cpu: 0.5, memoryInGB: 0.5 } } }],
+  });
+
+  it("deletes tagged groups no live job owns, spares young ones and groups Burst did not make", async () => {
+    const aci = createAciClient({ subscriptionId: sub, endpoint: stack.emulator.url });
+    const old = new Date(Date.now() - 3600_000).toISOString();
+    const managed = { [TAGS.managed]: "true", [TAGS.pool]: "default", [TAGS.job]: "jnosuchjob", [TAGS.attempt]: "1" };
+    await aci.containerGroups.beginCreateOrUpdate(rg, "burst-jnosuchjob-1", group({ ...managed, [TAGS.created]: old }));
+    await aci.containerGroups.beginCreateOrUpdate(rg, "burst-jyoung-1", group({ ...managed, [TAGS.job]: "jyoung", [TAGS.created]: new Date().toISOString() }));
+    await aci.containerGroups.beginCreateOrUpdate(rg, "someone-elses", group({ owner: "not burst" }));
+    const report = await reconcile(stack.deps);
+    expect(report.orphansDeleted).toBe(1);
+    const names = stack.emulator.stats().alive.filter((g) => g.resourceGroup === rg).map((g) => g.name).sort();
+    expect(names).toEqual(["burst-jyoung-1", "someone-elses"]);
+    await aci.containerGroups.beginDeleteAndWait(rg, "burst-jyoung-1");
+    await aci.containerGroups.beginDeleteAndWait(rg, "someone-elses");
+  });
+
+  it("resumes a running job whose poll messages were lost, and still enforces its deadline", async () => {
+    const id = await stack.enqueue({ image: "alpine", command: ["sleep", "300"], timeoutSeconds: 4 });
+    await stack.waitFor(id, (j) => j.state === "Running");
+    // Lose the monitor chain: every poll message is gone.
+    await QueueServiceClient.fromConnectionString(stack.env.AzureWebJobsStorage!).getQueueClient(stack.deps.config.names.monitorQueue).clearMessages();
+    await new Promise((r) => setTimeout(r, 4500));
+    expect((await stack.deps.jobs.get(id))!.value.state).toBe("Running");
+    const report = await reconcile(stack.deps, { stuckAfterSeconds: 1 });
+    expect(report.repolled).toBeGreaterThanOrEqual(1);
+    const job = await stack.waitFor(id);
+    expect(job.state).toBe("TimedOut");
+    expect(stack.emulator.stats().alive.find((g) => g.name === job.attempts[0]!.group)).toBeUndefined();
+  });
+
+  it("frees a slot held for a job that no longer holds it", async () => {
+    const snap = await stack.deps.ledger.snapshot("default", new Date());
+    const { day, month } = windowsOf(new Date());
+    const long = new Date(Date.now() - 3600_000).toISOString();
+    expect(await stack.deps.ledger.admit(snap, [{ entry: { jobId: "jghost", key: "wait-ghost", worstUsd: 1 }, holder: { attempt: 1, reservedUsd: 1, day, month, since: long } }])).toBe(false);
+    // (The waiting entry must exist for admit to succeed; put it there, then admit for real.)
+    await stack.deps.ledger.addWaiting("default", { jobId: "jghost", key: "wait-ghost", worstUsd: 1 });
+    const fresh = await stack.deps.ledger.snapshot("default", new Date());
+    expect(await stack.deps.ledger.admit(fresh, [{ entry: { jobId: "jghost", key: "wait-ghost", worstUsd: 1 }, holder: { attempt: 1, reservedUsd: 1, day, month, since: long } }])).toBe(true);
+    expect(Object.keys((await stack.deps.ledger.snapshot("default", new Date())).holders)).toContain("jghost");
+    const report = await reconcile(stack.deps);
+    expect(report.holdersRepaired).toBe(1);
+    expect(Object.keys((await stack.deps.ledger.snapshot("default", new Date())).holders)).not.toContain("jghost");
+  });
+
+  it("is safe to run many times at once while jobs run", async () => {
+    const ids = await Promise.all(Array.from({ length: 6 }, (_, i) => stack.enqueue({ image: "alpine", command: ["sh", "-c", `sleep 1; echo ${i}`], timeoutSeconds: 60 })));
+    const runs: Promise<unknown>[] = [];
+    const deadline = Date.now() + 60_000;
+    let done = false;
+    const finished = stack.waitForAll(ids).then((jobs) => { done = true; return jobs; });
+    while (!done && Date.now() < deadline) {
+      runs.push(reconcile(stack.deps, { stuckAfterSeconds: 0 }), reconcile(stack.deps, { stuckAfterSeconds: 0 }), reconcile(stack.deps, { stuckAfterSeconds: 0 }));
+      await new Promise((r) => setTimeout(r, 300));
+    }
+    await Promise.all(runs);
+    const jobs = await finished;
+    expect(jobs.map((j) => j.state)).toEqual(Array(6).fill("Succeeded"));
+    const stats = stack.emulator.stats();
+    for (const j of jobs) expect(stats.createsByName[j.attempts[0]!.group]).toBe(1);
+    expect(stats.peak.byResourceGroup[rg.toLowerCase()]).toBeLessThanOrEqual(3);
+  });
+});
