@@ -3,11 +3,9 @@ import { appNames, STORAGE_CONNECTION } from "../src/appNames.js";
 import { deps, handleQueueMessage, messageMeta, specSource } from "../src/functionSupport.js";
 import { dispatchMessage } from "../src/scheduler/dispatch.js";
 
-const queueName = appNames().jobsQueue;
-
 app.storageQueue("dispatch", {
-  queueName,
+  queueName: appNames().jobsQueue,
   connection: STORAGE_CONNECTION,
   handler: (message, context) =>
-    handleQueueMessage(queueName, context, () => dispatchMessage(deps(), specSource(), message, messageMeta(context))),
+    handleQueueMessage(context, () => dispatchMessage(deps(), specSource(), message, messageMeta(context))),
 });

@@ -4,11 +4,9 @@ import { deps, handleQueueMessage } from "../src/functionSupport.js";
 import { readInternal } from "../src/scheduler/messages.js";
 import { launchJob } from "../src/scheduler/launch.js";
 
-const queueName = appNames().launchQueue;
-
 app.storageQueue("launch", {
-  queueName,
+  queueName: appNames().launchQueue,
   connection: STORAGE_CONNECTION,
   handler: (message, context) =>
-    handleQueueMessage(queueName, context, () => launchJob(deps(), readInternal("launch", message).jobId)),
+    handleQueueMessage(context, () => launchJob(deps(), readInternal("launch", message).jobId)),
 });

@@ -4,11 +4,9 @@ import { deps, handleQueueMessage } from "../src/functionSupport.js";
 import { readInternal } from "../src/scheduler/messages.js";
 import { pollJob } from "../src/scheduler/monitor.js";
 
-const queueName = appNames().monitorQueue;
-
 app.storageQueue("monitor", {
-  queueName,
+  queueName: appNames().monitorQueue,
   connection: STORAGE_CONNECTION,
   handler: (message, context) =>
-    handleQueueMessage(queueName, context, () => pollJob(deps(), readInternal("monitor", message))),
+    handleQueueMessage(context, () => pollJob(deps(), readInternal("monitor", message))),
 });

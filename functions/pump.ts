@@ -4,11 +4,9 @@ import { deps, handleQueueMessage } from "../src/functionSupport.js";
 import { readInternal } from "../src/scheduler/messages.js";
 import { pumpPool } from "../src/scheduler/pump.js";
 
-const queueName = appNames().pumpQueue;
-
 app.storageQueue("pump", {
-  queueName,
+  queueName: appNames().pumpQueue,
   connection: STORAGE_CONNECTION,
   handler: (message, context) =>
-    handleQueueMessage(queueName, context, () => pumpPool(deps(), readInternal("pump", message).pool)),
+    handleQueueMessage(context, () => pumpPool(deps(), readInternal("pump", message).pool)),
 });

@@ -1,10 +1,8 @@
 /**
  * Shared glue for the thin adapters in functions/: the process-wide dependencies, and
- * what to do with a message that cannot be read (straight to the poison queue, since
- * retrying it could only fail again).
+ * how a queue handler reports failure.
  */
 import type { InvocationContext } from "@azure/functions";
-import { QueueServiceClient } from "@azure/storage-queue";
 import { BlobServiceClient } from "@azure/storage-blob";
 import { UnreadableMessage, errorMessage } from "./errors.js";
 import { deps } from "./runtime.js";
@@ -13,22 +11,17 @@ import { isNotFound } from "./store/tables.js";
 
 export { deps };
 
-export async function poison(queueName: string, context: InvocationContext, err: UnreadableMessage): Promise<void> {
-  const d = deps();
-  const raw = String(context.triggerMetadata?.queueTrigger ?? "");
-  const queue = QueueServiceClient.fromConnectionString(d.config.storageConnection).getQueueClient(`${queueName}-poison`);
-  await queue.createIfNotExists();
-  await queue.sendMessage(Buffer.from(raw, "utf8").toString("base64"));
-  context.warn(`message ${context.triggerMetadata?.id} moved to ${queueName}-poison: ${err.message}`);
-}
-
-/** Runs a queue handler; unreadable messages are poisoned instead of retried. */
-export async function handleQueueMessage(queueName: string, context: InvocationContext, work: () => Promise<unknown>): Promise<void> {
+/**
+ * Runs a queue handler. A failure is rethrown so the host retries the message and, after
+ * maxDequeueCount tries, moves the original bytes to the poison queue. (The handler only
+ * sees the message parsed, so it could not copy it there faithfully itself.)
+ */
+export async function handleQueueMessage(context: InvocationContext, work: () => Promise<unknown>): Promise<void> {
   try {
     await work();
   } catch (err) {
-    if (err instanceof UnreadableMessage) return poison(queueName, context, err);
-    context.error(`failed (attempt ${context.triggerMetadata?.dequeueCount}): ${errorMessage(err)}`);
+    const what = err instanceof UnreadableMessage ? "unreadable message" : "failed";
+    context.error(`${what} (try ${context.triggerMetadata?.dequeueCount}): ${errorMessage(err)}`);
     throw err;
   }
 }

@@ -2,8 +2,8 @@
  * The jobs queue's message format, and its dispatch. A message holds one job spec or
  * an array of them, as JSON or YAML text, or `{"specBlob": "<name>"}` naming a blob in
  * the specs container for a spec too large for a queue message (64 KB). Specs that do
- * not validate become Rejected jobs; a message that cannot be read at all goes to the
- * poison queue at once (retrying could not help).
+ * not validate become Rejected jobs; a message that cannot be read at all fails, and the
+ * host moves it, byte for byte, to the poison queue after maxDequeueCount tries.
  */
 import { z } from "zod";
 import { parseSpecText } from "../jobSpec.js";
