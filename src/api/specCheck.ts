@@ -11,9 +11,23 @@ import type { FieldError } from "./http.js";
 
 export type SpecCheck = { ok: true; spec: JobSpec } | { ok: false; errors: FieldError[] };
 
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/**
+ * A malformed secureEnv name may be a value pasted in the wrong place ("TOKEN=abc…"),
+ * so errors name the field without repeating it. Valid names are shown: they are
+ * kept and shown anyway (secureEnvNames).
+ */
+function hideBadSecureNames(errors: FieldError[]): FieldError[] {
+  return errors.map((e) => {
+    const m = /^secureEnv\.(.*)$/s.exec(e.field);
+    return m && !ENV_NAME.test(m[1]!) ? { field: "secureEnv.<name not shown>", rule: e.rule } : e;
+  });
+}
+
 export function checkSpec(deps: Deps, input: unknown): SpecCheck {
   const checked = validateSpec(input);
-  if (!checked.ok) return checked;
+  if (!checked.ok) return { ok: false, errors: hideBadSecureNames(checked.errors) };
   const spec = checked.spec;
   const pool = deps.config.pools.get(spec.pool);
   if (!pool) return { ok: false, errors: [{ field: "pool", rule: `must name a configured pool (${[...deps.config.pools.keys()].join(", ")})` }] };
