@@ -118,7 +118,7 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
     const token = /^\/app\/installations\/(\d+)\/access_tokens$/.exec(url.pathname);
     if (token && method === "POST") {
       if (!appKey || !options.app) return notFound();
-      const jwt = /^Bearer (\S+)$/.exec(req.headers.authorization ?? "")?.[1];
+      const jwt = /^Bearer (\S+)$/i.exec(req.headers.authorization ?? "")?.[1];
       const problem = jwt ? verifyJwt(jwt, appKey, options.app.appId) : "A JSON web token could not be decoded";
       if (problem) return send(401, { message: problem, documentation_url: "https://docs.github.com/rest", status: "401" });
       const t = `ghs_${randomBytes(18).toString("base64url")}`;
