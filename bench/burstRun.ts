@@ -1,0 +1,120 @@
+/**
+ * Burst under test: one local Functions host process running the real functions/,
+ * against the shared Azurite and its own ACI emulator. Jobs are submitted as a user
+ * would: base64 JSON specs put on the jobs queue.
+ */
+import { randomBytes } from "node:crypto";
+import { QueueServiceClient } from "@azure/storage-queue";
+import pLimit from "p-limit";
+import { loadConfig } from "../src/config.js";
+import { buildDeps } from "../src/runtime.js";
+import { isFinal } from "../src/jobState.js";
+import type { JobRecord, JobState } from "../src/model.js";
+import { jobIdForMessage } from "../src/scheduler/ids.js";
+import { tableClient } from "../src/store/tables.js";
+import { ROOT, startHostProcess, type HostProcess } from "../src/stack/hostProcess.js";
+import { tryProcUsage, type ProcUsage } from "./procStats.js";
+import { JOB_CPU, JOB_IMAGE, JOB_MEMORY_GB, type JobPlan } from "./workload.js";
+
+export interface BurstSetup {
+  storageConnection: string;
+  armEndpoint: string;
+  cap: number;
+  subscriptionId: string;
+  resourceGroup: string;
+}
+
+export interface SubmittedJob {
+  index: number;
+  jobId: string;
+  /** Just before its queue message was sent. */
+  submittedAt: number;
+}
+
+export interface BurstOutput {
+  startedAt: number;
+  submitted: SubmittedJob[];
+  records: JobRecord[];
+  /** The host process: after start-up (before the first job) and after the last job. */
+  usageAtStart: ProcUsage;
+  usageAtEnd: ProcUsage;
+}
+
+export interface BurstUnderTest {
+  pid: number | undefined;
+  host: HostProcess;
+  run(jobs: JobPlan[], options: { timeoutMs: number; onProgress?: (done: number) => void }): Promise<BurstOutput>;
+  stop(): Promise<void>;
+}
+
+const quiet = { info() {}, warn() {}, error() {} };
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** A user's batch submitter sends a few messages at a time; enough to enqueue 5,000 in seconds. */
+const SUBMIT_PARALLELISM = 8;
+
+export async function startBurst(setup: BurstSetup): Promise<BurstUnderTest> {
+  const prefix = `bench${randomBytes(4).toString("hex")}`;
+  const pools = { default: { maxConcurrency: setup.cap, subscriptionId: setup.subscriptionId, resourceGroup: setup.resourceGroup, region: "eastus" } };
+  const env: Record<string, string> = {
+    AzureWebJobsStorage: setup.storageConnection,
+    BURST_STORAGE_PREFIX: prefix,
+    BURST_ARM_ENDPOINT: setup.armEndpoint,
+    BURST_POOLS: JSON.stringify({ pools }),
+    BURST_SECRET_KEY: randomBytes(32).toString("base64"),
+    BURST_HOST_ID: `host-${prefix}`,
+  };
+  const deps = buildDeps(loadConfig(env), quiet);
+  const jobsQueue = QueueServiceClient.fromConnectionString(setup.storageConnection).getQueueClient(deps.config.names.jobsQueue);
+  await jobsQueue.createIfNotExists();
+  const host = await startHostProcess({ appDir: ROOT, env });
+  const pid = host.child.pid;
+  const table = tableClient(setup.storageConnection, deps.config.names.jobsTable);
+
+  /** Jobs recorded and how many are final, reading only the state column. */
+  const progress = async (): Promise<{ total: number; final: number }> => {
+    let total = 0;
+    let final = 0;
+    try {
+      for await (const e of table.listEntities<{ state: JobState }>({ queryOptions: { select: ["state"] } })) {
+        total++;
+        if (isFinal(e.state)) final++;
+      }
+    } catch (err) {
+      if ((err as { statusCode?: number }).statusCode !== 404) throw err;
+    }
+    return { total, final };
+  };
+
+  return {
+    pid,
+    host,
+    async run(jobs, options) {
+      // Let the host settle after start-up, so the CPU it spends loading is not counted per job.
+      await sleep(1000);
+      const usageAtStart = tryProcUsage(pid)!;
+      const startedAt = Date.now();
+      const limit = pLimit(SUBMIT_PARALLELISM);
+      const submitted = await Promise.all(jobs.map((job) => limit(async (): Promise<SubmittedJob> => {
+        const spec = { name: `bench-${job.index}`, image: JOB_IMAGE, command: job.command, cpu: JOB_CPU, memoryGb: JOB_MEMORY_GB, timeoutSeconds: 3600 };
+        const submittedAt = Date.now();
+        const r = await jobsQueue.sendMessage(Buffer.from(JSON.stringify(spec)).toString("base64"));
+        return { index: job.index, jobId: jobIdForMessage(r.messageId, r.insertedOn), submittedAt };
+      })));
+      const deadline = startedAt + options.timeoutMs;
+      for (;;) {
+        const p = await progress();
+        options.onProgress?.(p.final);
+        if (p.total >= jobs.length && p.final >= jobs.length) break;
+        if (Date.now() > deadline) {
+          throw new Error(`Burst finished ${p.final} of ${jobs.length} jobs within ${options.timeoutMs / 1000} s\nhost output:\n${host.output().slice(-3000)}`);
+        }
+        await sleep(2000);
+      }
+      const usageAtEnd = tryProcUsage(pid)!;
+      const records: JobRecord[] = [];
+      for await (const j of deps.jobs.scan()) records.push(j);
+      return { startedAt, submitted, records, usageAtStart, usageAtEnd };
+    },
+    stop: () => host.stop(),
+  };
+}

@@ -1,0 +1,188 @@
+/**
+ * The default run: Burst and the naive baseline on the same seeded workload, each against
+ * its own instance of the ACI emulator with identical timings, limits and seed (so both
+ * see the same provisioning delays, in creation order, and their meters and ARM counters
+ * stay apart). By default both run at once, so the machine's noise hits both alike;
+ * `--sequential` runs Burst first, then the baseline.
+ */
+import type { LimitsPatch } from "../src/emulator/index.js";
+import { startBaselineProcess } from "./baselineProcess.js";
+import type { BaselineJob } from "./baseline.js";
+import { startBurst } from "./burstRun.js";
+import { startEmulatorProcess, type EmulatorProcess, type EmulatorSetup } from "./emulatorProcess.js";
+import { fifoMakespan, type CreateWindows } from "./ideal.js";
+import { machine, type Machine } from "./machine.js";
+import { burstOutcomes, metersByName, summarise, type JobOutcome, type RunSummary } from "./metrics.js";
+import type { BenchOptions } from "./options.js";
+import { tryProcUsage } from "./procStats.js";
+import { startStorage } from "./services.js";
+import { spread, type Spread } from "./stats.js";
+import { JOB_CPU, JOB_IMAGE, JOB_MEMORY_GB, LINES_PER_JOB, planWorkload, type DurationModel } from "./workload.js";
+
+export const SUBSCRIPTION = "00000000-0000-0000-0000-0000000b0001";
+export const BURST_RG = "bench-burst";
+export const BASELINE_RG = "bench-baseline";
+
+export interface ComparisonReport {
+  kind: "comparison";
+  date: string;
+  machine: Machine;
+  options: BenchOptions;
+  workload: { jobs: number; seed: number; model: DurationModel; plannedDurationSeconds: Spread; plannedSumSeconds: number };
+  emulator: EmulatorSetup;
+  burst: RunSummary;
+  baseline: RunSummary;
+  context: {
+    wallSeconds: number;
+    mode: "concurrent" | "sequential";
+    azuriteCpuSeconds: number | null;
+    emulatorCpuSeconds: { burst: number | null; baseline: number | null };
+    loadAverageAfter: number[];
+  };
+}
+
+/** Create and delete windows scaled to the run: on, but wide enough for one create and one delete per job with room to spare. */
+export function scaledLimits(jobs: number, cap: number): LimitsPatch {
+  const per5Min = Math.max(100, Math.ceil(1.5 * jobs));
+  return {
+    creates: { per5Min, perHour: 3 * per5Min },
+    deletes: { per5Min, perHour: 3 * per5Min },
+    containerGroupsPerRegion: Math.max(100, 2 * cap),
+    standardCoresPerRegion: Math.max(100, 2 * cap * JOB_CPU),
+    armThrottling: { enabled: true, reads: { capacity: 250, refillPerSecond: 25 }, writes: { capacity: 200, refillPerSecond: 10 }, deletes: { capacity: 200, refillPerSecond: 10 } },
+  };
+}
+
+export function windowsOf(limits: LimitsPatch): CreateWindows {
+  return { per5Min: limits.creates?.per5Min ?? 100, perHour: limits.creates?.perHour ?? 300 };
+}
+
+export function baselineOutcomes(results: { index: number; name: string; submittedAt: number; sawEndAt?: number; doneAt?: number; exitCode?: number; logLines?: number; error?: string; errorStatus?: number }[], meters: ReturnType<typeof metersByName>): JobOutcome[] {
+  return results.map((r) => ({
+    index: r.index,
+    submittedAt: r.submittedAt,
+    groups: meters.get(r.name) ?? [],
+    detectedAt: r.sawEndAt,
+    doneAt: r.doneAt,
+    succeeded: r.error === undefined && r.exitCode === 0 && r.doneAt !== undefined,
+    error: r.error,
+    failedBy429: r.errorStatus === 429,
+    logLines: r.logLines,
+  }));
+}
+
+export type Log = (line: string) => void;
+
+export async function runComparison(options: BenchOptions, log: Log): Promise<ComparisonReport> {
+  const began = Date.now();
+  const model: DurationModel = { kind: "lognormal", medianSeconds: options.medianSeconds, sigma: options.sigma };
+  const jobs = planWorkload(options.jobs, options.seed, model);
+  const limits = scaledLimits(options.jobs, options.cap);
+  const setup: EmulatorSetup = { pullDelayMs: options.pullDelayMs, pullJitterMs: options.pullJitterMs, startDelayMs: options.startDelayMs, seed: options.seed, limits };
+  // Generous: five times a zero-overhead FIFO schedule of the planned work, plus start-up.
+  const provisioning = (options.pullDelayMs + options.pullJitterMs + options.startDelayMs) / 1000;
+  const timeoutMs = (5 * fifoMakespan(jobs.map((j) => j.durationSeconds + provisioning), options.cap) + 120) * 1000;
+
+  const storage = await startStorage();
+  const emulators: EmulatorProcess[] = [];
+  const cleanups: (() => Promise<void> | void)[] = [];
+  try {
+    const burstEmulator = await startEmulatorProcess(setup);
+    emulators.push(burstEmulator);
+    const baselineEmulator = await startEmulatorProcess(setup);
+    emulators.push(baselineEmulator);
+    const burst = await startBurst({ storageConnection: storage.connectionString, armEndpoint: burstEmulator.url, cap: options.cap, subscriptionId: SUBSCRIPTION, resourceGroup: BURST_RG });
+    cleanups.push(() => burst.stop());
+    const baselineJobs: BaselineJob[] = jobs.map((j) => ({ index: j.index, name: `base-${j.index}`, command: j.command }));
+    const baseline = await startBaselineProcess({
+      endpoint: baselineEmulator.url,
+      subscriptionId: SUBSCRIPTION,
+      settings: { resourceGroup: BASELINE_RG, location: "eastus", image: JOB_IMAGE, cpu: JOB_CPU, memoryInGB: JOB_MEMORY_GB, cap: options.cap, pollMs: 2000 },
+      jobs: baselineJobs,
+    });
+    cleanups.push(() => baseline.kill());
+
+    const mode = options.sequential ? "sequential" : "concurrent";
+    log(`running ${options.jobs} jobs, cap ${options.cap}, ${mode}: Burst (host pid ${burst.pid}) and the baseline (pid ${baseline.pid})…`);
+    let lastShown = 0;
+    const onProgress = (done: number) => {
+      if (done - lastShown >= Math.max(10, options.jobs / 10) || done === options.jobs) {
+        lastShown = done;
+        log(`  Burst: ${done}/${options.jobs} done after ${((Date.now() - began) / 1000).toFixed(0)} s`);
+      }
+    };
+    let burstOut;
+    let baseOut;
+    if (options.sequential) {
+      burstOut = await burst.run(jobs, { timeoutMs, onProgress });
+      baseline.go();
+      baseOut = await withTimeout(baseline.done, timeoutMs, "the baseline");
+    } else {
+      const b = burst.run(jobs, { timeoutMs, onProgress });
+      baseline.go();
+      [burstOut, baseOut] = await Promise.all([b, withTimeout(baseline.done, timeoutMs, "the baseline")]);
+    }
+    log(`  baseline: done in ${((baseOut.endedAt - baseOut.startedAt) / 1000).toFixed(0)} s`);
+
+    const [burstStats, baseStats] = await Promise.all([burstEmulator.stats(), baselineEmulator.stats()]);
+    const emulatorCpu = emulators.map((e) => tryProcUsage(e.child.pid)?.cpuSeconds ?? null);
+    const azuriteCpu = tryProcUsage(storage.process.pid)?.cpuSeconds ?? null;
+    const windows = windowsOf(limits);
+    const burstSummary = summarise({
+      label: "Burst",
+      outcomes: burstOutcomes(burstOut.submitted, burstOut.records, metersByName(burstStats, BURST_RG)),
+      startedAt: burstOut.startedAt,
+      cap: options.cap,
+      windows,
+      stats: burstStats,
+      resourceGroup: BURST_RG,
+      expectedLinesPerJob: LINES_PER_JOB,
+      process: { what: "local Functions host process", atStart: burstOut.usageAtStart, atEnd: burstOut.usageAtEnd },
+    });
+    const baselineSummary = summarise({
+      label: "baseline",
+      outcomes: baselineOutcomes(baseOut.results, metersByName(baseStats, BASELINE_RG)),
+      startedAt: baseOut.startedAt,
+      cap: options.cap,
+      windows,
+      stats: baseStats,
+      resourceGroup: BASELINE_RG,
+      expectedLinesPerJob: LINES_PER_JOB,
+      process: { what: "dispatcher process", atStart: baseOut.usageAtStart, atEnd: baseOut.usageAtEnd },
+    });
+    return {
+      kind: "comparison",
+      date: new Date(began).toISOString(),
+      machine: machine(),
+      options,
+      workload: {
+        jobs: options.jobs,
+        seed: options.seed,
+        model,
+        plannedDurationSeconds: spread(jobs.map((j) => j.durationSeconds)),
+        plannedSumSeconds: jobs.reduce((t, j) => t + j.durationSeconds, 0),
+      },
+      emulator: setup,
+      burst: burstSummary,
+      baseline: baselineSummary,
+      context: {
+        wallSeconds: (Date.now() - began) / 1000,
+        mode,
+        azuriteCpuSeconds: azuriteCpu,
+        emulatorCpuSeconds: { burst: emulatorCpu[0] ?? null, baseline: emulatorCpu[1] ?? null },
+        loadAverageAfter: machine().loadAverage,
+      },
+    };
+  } finally {
+    for (const c of cleanups.reverse()) await c();
+    await Promise.all(emulators.map((e) => e.stop()));
+    await storage.stop();
+  }
+}
+
+export function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const t = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`${what} did not finish within ${ms / 1000} s`)), ms); });
+  return Promise.race([p, t]).finally(() => clearTimeout(timer));
+}
+

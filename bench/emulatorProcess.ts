@@ -1,0 +1,64 @@
+/**
+ * Runs an ACI emulator (sim runtime) as a child process, so its CPU is not mixed with the
+ * process being measured, and reads its ground truth over the admin API.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import path from "node:path";
+import { ROOT } from "../src/stack/root.js";
+import type { EmulatorStats, FaultsInput, LimitsPatch } from "../src/emulator/index.js";
+
+export interface EmulatorSetup {
+  /** Image pull: every group's base delay, plus a seeded uniform extra in [0, pullJitterMs). */
+  pullDelayMs: number;
+  pullJitterMs: number;
+  startDelayMs: number;
+  seed: number;
+  limits: LimitsPatch;
+}
+
+export interface EmulatorProcess {
+  url: string;
+  child: ChildProcess;
+  stats(): Promise<EmulatorStats>;
+  stop(): Promise<void>;
+}
+
+export function emulatorArgs(s: EmulatorSetup): string[] {
+  const faults: FaultsInput = { seed: s.seed, slowProvisioning: { rate: s.pullJitterMs > 0 ? 1 : 0, extraMs: 0, jitterMs: s.pullJitterMs } };
+  return [
+    "--runtime", "sim", "--port", "0",
+    "--pull-delay-ms", String(s.pullDelayMs), "--start-delay-ms", String(s.startDelayMs), "--schedule-delay-ms", "0",
+    "--faults", JSON.stringify(faults), "--limits", JSON.stringify(s.limits),
+  ];
+}
+
+export async function startEmulatorProcess(setup: EmulatorSetup): Promise<EmulatorProcess> {
+  const child = spawn(process.execPath, [path.join(ROOT, "dist/src/emulator/main.js"), ...emulatorArgs(setup)], { stdio: ["ignore", "pipe", "pipe"] });
+  let out = "";
+  child.stdout!.on("data", (d: Buffer) => { if (out.length < 20_000) out += d.toString(); });
+  child.stderr!.on("data", (d: Buffer) => { if (out.length < 20_000) out += d.toString(); });
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`emulator did not start within 20 s:\n${out}`)), 20_000);
+    child.stdout!.on("data", () => {
+      const m = /listening on (http:\/\/\S+)/.exec(out);
+      if (m) { clearTimeout(timer); resolve(m[1]!); }
+    });
+    void exited.then(() => { clearTimeout(timer); reject(new Error(`emulator exited during start-up:\n${out}`)); });
+  });
+  return {
+    url,
+    child,
+    async stats() {
+      const res = await fetch(`${url}/_emulator/stats`);
+      if (!res.ok) throw new Error(`emulator stats: HTTP ${res.status}`);
+      return (await res.json()) as EmulatorStats;
+    },
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
+      const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}

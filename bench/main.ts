@@ -1,0 +1,46 @@
+/**
+ * `npm run bench`: Burst vs a naive dispatcher vs the ideal bound on one seeded workload
+ * (or, with --scale, Burst alone at growing N). See bench/README.md.
+ */
+import { runComparison } from "./comparison.js";
+import { HELP, parseOptions, UsageError } from "./options.js";
+import { printComparison, printScale, writeComparison, writeScale } from "./report.js";
+import { runScale } from "./scale.js";
+
+async function main(): Promise<void> {
+  let options;
+  try {
+    options = parseOptions(process.argv.slice(2));
+  } catch (err) {
+    if (err instanceof UsageError) {
+      process.stderr.write(`bench: ${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  if (options === "help") {
+    process.stdout.write(HELP);
+    return;
+  }
+  const log = (line: string) => process.stderr.write(`${line}\n`);
+  if (options.scale) {
+    const report = await runScale(options, log);
+    process.stdout.write(`${printScale(report)}\n`);
+    if (options.write) log(`wrote ${writeScale(report, options.outDir)}`);
+    return;
+  }
+  const report = await runComparison(options, log);
+  process.stdout.write(`${printComparison(report)}\n`);
+  if (options.write) {
+    const files = writeComparison(report, options.outDir);
+    log(`wrote ${files.json} and ${files.svg}`);
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    process.stderr.write(`bench: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,124 @@
+/** The benchmark's command line: `npm run bench -- [flags]`. */
+import { parseArgs } from "node:util";
+
+export interface BenchOptions {
+  jobs: number;
+  cap: number;
+  seed: number;
+  medianSeconds: number;
+  sigma: number;
+  pullDelayMs: number;
+  pullJitterMs: number;
+  startDelayMs: number;
+  /** Burst, then the baseline, instead of both at once. */
+  sequential: boolean;
+  scale: boolean;
+  scaleSizes: number[];
+  scaleCap: number;
+  outDir: string;
+  /** Write results and chart (off in the harness test's tiny runs unless asked). */
+  write: boolean;
+  quiet: boolean;
+}
+
+export const DEFAULTS: BenchOptions = {
+  jobs: 200,
+  cap: 40,
+  seed: 1,
+  medianSeconds: 15,
+  sigma: 0.6,
+  pullDelayMs: 2000,
+  pullJitterMs: 4000,
+  startDelayMs: 500,
+  sequential: false,
+  scale: false,
+  scaleSizes: [200, 1000, 5000],
+  scaleCap: 50,
+  outDir: "bench/results",
+  write: true,
+  quiet: false,
+};
+
+export const HELP = `Usage: npm run bench -- [options]
+
+Runs Burst (queue → local Functions host → ACI emulator) and a naive p-limit dispatcher
+on the same seeded workload, both at once against identical emulators, and compares them
+with the ideal makespan. Prints a table; writes bench/results/<date>.json and a busy-slot
+chart (<date>-slots.svg).
+
+Workload
+  --jobs N              jobs (default ${DEFAULTS.jobs})
+  --cap C               pool cap / p-limit concurrency (default ${DEFAULTS.cap})
+  --seed S              seed of durations and provisioning delays (default ${DEFAULTS.seed})
+  --median S            median job duration, seconds (default ${DEFAULTS.medianSeconds})
+  --sigma X             lognormal sigma of durations (default ${DEFAULTS.sigma})
+  --pull-ms N           image pull per group, ms (default ${DEFAULTS.pullDelayMs})
+  --pull-jitter-ms N    plus a seeded uniform extra in [0, N) per group (default ${DEFAULTS.pullJitterMs})
+  --start-ms N          pulled → started, ms (default ${DEFAULTS.startDelayMs})
+
+Modes
+  --sequential          run Burst, then the baseline (about twice as long)
+  --scale               scaling run instead: Burst alone at N = 200, 1,000, 5,000 with 1–2 s jobs
+  --scale-sizes A,B,C   sizes of the scaling run (default ${DEFAULTS.scaleSizes.join(",")})
+  --scale-cap C         pool cap of the scaling run (default ${DEFAULTS.scaleCap})
+
+Output
+  --out DIR             results folder (default ${DEFAULTS.outDir})
+  --no-write            print only
+  -h, --help            show this help
+`;
+
+export class UsageError extends Error {
+  override name = "UsageError";
+}
+
+export function parseOptions(argv: string[]): BenchOptions | "help" {
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        jobs: { type: "string" }, cap: { type: "string" }, seed: { type: "string" },
+        median: { type: "string" }, sigma: { type: "string" },
+        "pull-ms": { type: "string" }, "pull-jitter-ms": { type: "string" }, "start-ms": { type: "string" },
+        sequential: { type: "boolean" }, scale: { type: "boolean" },
+        "scale-sizes": { type: "string" }, "scale-cap": { type: "string" },
+        out: { type: "string" }, "no-write": { type: "boolean" },
+        help: { type: "boolean", short: "h" },
+      },
+    }));
+  } catch (err) {
+    throw new UsageError(`${err instanceof Error ? err.message : String(err)} (see --help)`);
+  }
+  if (values.help) return "help";
+  const num = (flag: string, fallback: number, check: (n: number) => boolean, what: string): number => {
+    const raw = values[flag] as string | undefined;
+    if (raw === undefined) return fallback;
+    const n = Number(raw);
+    if (raw.trim() === "" || !Number.isFinite(n) || !check(n)) throw new UsageError(`--${flag}: expected ${what}, got '${raw}'`);
+    return n;
+  };
+  const whole = (n: number) => Number.isInteger(n) && n >= 1;
+  const cap = num("cap", DEFAULTS.cap, (n) => whole(n) && n <= 250, "a whole number 1–250 (a pool's maxConcurrency)");
+  const sizes = ((values["scale-sizes"] as string | undefined) ?? DEFAULTS.scaleSizes.join(",")).split(",").map((s) => Number(s.trim()));
+  if (sizes.some((n) => !whole(n))) throw new UsageError(`--scale-sizes: expected whole numbers separated by commas, got '${values["scale-sizes"]}'`);
+  return {
+    jobs: num("jobs", DEFAULTS.jobs, whole, "a whole number ≥ 1"),
+    cap,
+    seed: num("seed", DEFAULTS.seed, Number.isInteger, "an integer"),
+    medianSeconds: num("median", DEFAULTS.medianSeconds, (n) => n > 0, "seconds > 0"),
+    sigma: num("sigma", DEFAULTS.sigma, (n) => n >= 0, "a number ≥ 0"),
+    pullDelayMs: num("pull-ms", DEFAULTS.pullDelayMs, (n) => n >= 0, "milliseconds ≥ 0"),
+    pullJitterMs: num("pull-jitter-ms", DEFAULTS.pullJitterMs, (n) => n >= 0, "milliseconds ≥ 0"),
+    startDelayMs: num("start-ms", DEFAULTS.startDelayMs, (n) => n >= 0, "milliseconds ≥ 0"),
+    sequential: Boolean(values.sequential),
+    scale: Boolean(values.scale),
+    scaleSizes: sizes,
+    scaleCap: num("scale-cap", DEFAULTS.scaleCap, (n) => whole(n) && n <= 250, "a whole number 1–250"),
+    outDir: (values.out as string | undefined) ?? DEFAULTS.outDir,
+    write: !values["no-write"],
+    quiet: false,
+  };
+}

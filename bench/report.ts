@@ -1,0 +1,188 @@
+/**
+ * The report: a plain-text table for the terminal, the target-by-target verdict, and the
+ * files under bench/results/ (JSON without the per-group intervals, and the chart).
+ */
+import { mkdirSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { busySlotsSvg } from "./chart.js";
+import type { ComparisonReport } from "./comparison.js";
+import type { RunSummary } from "./metrics.js";
+import type { ScaleReport } from "./scale.js";
+
+export interface Verdict {
+  target: string;
+  measured: string;
+  met: boolean | null;
+}
+
+const f = (n: number | null | undefined, digits = 2) => (n === null || n === undefined || !Number.isFinite(n) ? "–" : n.toFixed(digits));
+const ratio = (a: number, b: number) => (b === 0 || !Number.isFinite(a / b) ? "–" : (a / b).toFixed(2));
+
+export function table(rows: string[][]): string {
+  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? "").length)));
+  const line = (r: string[]) => `| ${r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join(" | ")} |`;
+  return [line(rows[0]!), `|${widths.map((w, c) => (c === 0 ? "-".repeat(w + 2) : `${"-".repeat(w + 1)}:`)).join("|")}|`, ...rows.slice(1).map(line)].join("\n");
+}
+
+export function comparisonRows(r: ComparisonReport): string[][] {
+  const b = r.burst;
+  const n = r.baseline;
+  const row = (name: string, x: (s: RunSummary) => number | null, digits = 2, showRatio = true): string[] => {
+    const bx = x(b);
+    const nx = x(n);
+    return [name, f(bx, digits), f(nx, digits), showRatio && bx !== null && nx !== null ? ratio(bx, nx) : ""];
+  };
+  return [
+    ["metric", "Burst", "baseline", "Burst ÷ baseline"],
+    row("jobs succeeded", (s) => s.succeeded, 0, false),
+    row("makespan (s)", (s) => s.makespanSeconds, 1),
+    row("ideal bound (s)", (s) => s.ideal.seconds, 1, false),
+    row("efficiency (ideal ÷ makespan)", (s) => s.efficiency),
+    row("FIFO zero-overhead bound (s)", (s) => s.ideal.fifo, 1, false),
+    row("efficiency vs FIFO bound", (s) => s.efficiencyVsFifo),
+    row("mean slot utilisation (live groups)", (s) => s.slotUtilisation),
+    row("mean billed utilisation (pull → exit)", (s) => s.billedUtilisation),
+    row("peak live groups", (s) => s.peakLiveGroups, 0, false),
+    row("enqueue → create p50 (s)", (s) => s.enqueueToCreateSeconds.p50),
+    row("enqueue → create p99 (s)", (s) => s.enqueueToCreateSeconds.p99),
+    row("exit → detection p50 (s)", (s) => s.detectionSeconds.p50),
+    row("exit → detection p99 (s)", (s) => s.detectionSeconds.p99),
+    row("exit → detection max (s)", (s) => s.detectionSeconds.max),
+    row("ARM PUTs / job", (s) => s.arm.puts),
+    row("ARM reads / job (GET + LRO polls)", (s) => s.arm.reads),
+    row("  of which LRO operation polls", (s) => s.arm.operationReads),
+    row("ARM log reads / job", (s) => s.arm.logReads),
+    row("ARM deletes / job", (s) => s.arm.deletes),
+    row("ARM lists / job", (s) => s.arm.lists),
+    row("ARM read-bucket calls / job (all)", (s) => s.arm.allReads),
+    row("429s received", (s) => s.throttled429, 0),
+    ["jobs failed (of which by a 429)", `${b.failed} (${b.failedBy429})`, `${n.failed} (${n.failedBy429})`, ""],
+    [" ", "", "", ""],
+    ["cost error max (billed s / job)", f(b.cost.maxAbsSecondsError, 0), "no cost accounting", ""],
+    ["cost error max ($ / job)", f(b.cost.maxAbsUsdError, 8), "no cost accounting", ""],
+    ["recorded cost ÷ meter ($)", b.cost.recordedUsd === null ? "–" : `${f(b.cost.recordedUsd, 4)} ÷ ${f(b.cost.meterUsd, 4)}`, `– ÷ ${f(n.cost.meterUsd, 4)}`, ""],
+    ["log lines stored / printed", `${b.logLines.stored}/${b.logLines.expected}`, `${n.logLines.stored}/${n.logLines.expected}`, ""],
+    row(`peak RSS (MB)`, (s) => s.process.peakRssMb, 1),
+    row(`CPU during the run (s)`, (s) => s.process.cpuSeconds, 2),
+    row(`CPU per job (ms)`, (s) => s.process.cpuMsPerJob, 1),
+  ];
+}
+
+export function comparisonVerdicts(r: ComparisonReport): Verdict[] {
+  const b = r.burst;
+  const n = r.baseline;
+  const readRatio = b.arm.reads / n.arm.reads;
+  const allRatio = b.arm.allReads / n.arm.allReads;
+  return [
+    { target: "efficiency ≥ 0.95", measured: `${f(b.efficiency)} (makespan ${f(b.makespanSeconds, 1)} s vs ideal ${f(b.ideal.seconds, 1)} s; ${f(b.efficiencyVsFifo)} of the FIFO zero-overhead bound ${f(b.ideal.fifo, 1)} s)`, met: b.efficiency >= 0.95 },
+    {
+      target: "detection p99 ≤ 2 s with reads inside the ARM read bucket",
+      measured: `p99 ${f(b.detectionSeconds.p99)} s (p50 ${f(b.detectionSeconds.p50)} s); read 429s ${b.armTotals.throttled.reads}`,
+      met: b.detectionSeconds.p99 <= 2 && b.armTotals.throttled.reads === 0,
+    },
+    { target: "ARM reads per job ≤ ½ the baseline's", measured: `${f(b.arm.reads)} vs ${f(n.arm.reads)} (ratio ${f(readRatio)}); all read-bucket calls ${f(b.arm.allReads)} vs ${f(n.arm.allReads)} (ratio ${f(allRatio)})`, met: readRatio <= 0.5 },
+    { target: "no job failed by a 429", measured: `${b.failedBy429} of ${b.jobs} (429s received: ${b.throttled429}); baseline ${n.failedBy429} (429s: ${n.throttled429})`, met: b.failedBy429 === 0 && b.succeeded === b.jobs },
+    { target: "cost error ≤ 1 billed second per job", measured: b.cost.accounted ? `max ${f(b.cost.maxAbsSecondsError, 0)} s, mean ${f(b.cost.meanAbsSecondsError, 3)} s, ${b.cost.jobsOffByMoreThanOneSecond} jobs off by > 1 s; baseline keeps no cost accounts` : "Burst recorded no cost", met: b.cost.accounted && (b.cost.maxAbsSecondsError ?? Infinity) <= 1 },
+    { target: "Burst makespan ≤ 0.85 × baseline's", measured: `${f(b.makespanSeconds, 1)} s vs ${f(n.makespanSeconds, 1)} s (ratio ${ratio(b.makespanSeconds, n.makespanSeconds)})`, met: b.makespanSeconds <= 0.85 * n.makespanSeconds },
+  ];
+}
+
+export function verdictLines(vs: Verdict[]): string {
+  return vs.map((v) => `${v.met === null ? "n/a " : v.met ? "MET " : "MISS"}  ${v.target}: ${v.measured}`).join("\n");
+}
+
+export function printComparison(r: ComparisonReport): string {
+  const w = r.workload;
+  const model = w.model.kind === "lognormal" ? `lognormal, median ${w.model.medianSeconds} s, σ ${w.model.sigma}` : `uniform ${w.model.minSeconds}–${w.model.maxSeconds} s`;
+  return [
+    `Burst benchmark — ${r.date} — ${r.machine.nproc} × ${r.machine.cpuModel}, node ${r.machine.node}, load ${r.machine.loadAverage.join(" ")}`,
+    `workload: ${w.jobs} jobs (${model}; planned p50 ${f(w.plannedDurationSeconds.p50, 1)} s, p99 ${f(w.plannedDurationSeconds.p99, 1)} s, max ${f(w.plannedDurationSeconds.max, 1)} s), cap ${r.options.cap}, seed ${w.seed}; ` +
+      `pull ${r.emulator.pullDelayMs} ms + U[0, ${r.emulator.pullJitterMs}) ms, start ${r.emulator.startDelayMs} ms; runs ${r.context.mode}`,
+    "",
+    table(comparisonRows(r)),
+    "",
+    `ideal bound: max(Σ occupancy / C = ${f(r.burst.ideal.workPerSlot, 1)} s, longest = ${f(r.burst.ideal.longestJob, 1)} s, create windows = ${f(r.burst.ideal.createRate, 1)} s)`,
+    `context: wall ${f(r.context.wallSeconds, 0)} s; Azurite CPU ${f(r.context.azuriteCpuSeconds, 1)} s (Burst's storage; the baseline uses none); emulator CPU ${f(r.context.emulatorCpuSeconds.burst, 1)} s / ${f(r.context.emulatorCpuSeconds.baseline, 1)} s`,
+    "",
+    verdictLines(comparisonVerdicts(r)),
+    "  host CPU per job and peak memory flat from N = 200 to 5,000: see `npm run bench -- --scale`",
+  ].join("\n");
+}
+
+/** The JSON on disk: the summaries without the per-group intervals (the chart has them). */
+export function comparisonJson(r: ComparisonReport): unknown {
+  const strip = (s: RunSummary) => ({ ...s, liveIntervals: undefined, billedIntervals: undefined });
+  return { ...r, burst: strip(r.burst), baseline: strip(r.baseline), verdicts: comparisonVerdicts(r) };
+}
+
+export function writeComparison(r: ComparisonReport, outDir: string): { json: string; svg: string } {
+  mkdirSync(outDir, { recursive: true });
+  const day = r.date.slice(0, 10);
+  const json = path.join(outDir, `${day}.json`);
+  const svg = path.join(outDir, `${day}-slots.svg`);
+  writeFileSync(json, JSON.stringify(comparisonJson(r), null, 2) + "\n");
+  writeFileSync(svg, busySlotsSvg({
+    title: `Busy slots: ${r.workload.jobs} jobs, cap ${r.options.cap}, seed ${r.workload.seed} (${r.date.slice(0, 16)}Z)`,
+    cap: r.options.cap,
+    idealSeconds: r.burst.ideal.seconds,
+    series: [
+      { label: "Burst", color: "#1f5fbf", intervals: r.burst.liveIntervals, makespan: r.burst.makespanSeconds },
+      { label: "baseline (p-limit)", color: "#d2691e", intervals: r.baseline.liveIntervals, makespan: r.baseline.makespanSeconds },
+    ],
+  }));
+  return { json, svg };
+}
+
+export function scaleRows(r: ScaleReport): string[][] {
+  return [
+    ["N", "makespan (s)", "jobs/s", "efficiency", "detect p50/p99 (s)", "reads/job", "all reads/job", "429s", "failed", "host CPU (s)", "CPU ms/job", "peak RSS (MB)", "cost err max (s)"],
+    ...r.steps.map((s) => [
+      String(s.jobs),
+      f(s.summary.makespanSeconds, 1),
+      f(s.jobs / s.summary.makespanSeconds, 2),
+      f(s.summary.efficiency),
+      `${f(s.summary.detectionSeconds.p50)}/${f(s.summary.detectionSeconds.p99)}`,
+      f(s.summary.arm.reads),
+      f(s.summary.arm.allReads),
+      String(s.summary.throttled429),
+      String(s.summary.failed),
+      f(s.summary.process.cpuSeconds, 1),
+      f(s.summary.process.cpuMsPerJob, 1),
+      f(s.summary.process.peakRssMb, 1),
+      f(s.summary.cost.maxAbsSecondsError, 0),
+    ]),
+  ];
+}
+
+export function scaleVerdicts(r: ScaleReport): Verdict[] {
+  const first = r.steps[0];
+  const last = r.steps.at(-1);
+  if (!first || !last || first === last) return [{ target: "host CPU per job and peak memory flat", measured: "needs at least two sizes", met: null }];
+  const cpu = last.summary.process.cpuMsPerJob / first.summary.process.cpuMsPerJob;
+  const rss = last.summary.process.peakRssMb / first.summary.process.peakRssMb;
+  return [
+    { target: `host CPU per job flat (N ${first.jobs} → ${last.jobs}, within 1.25×)`, measured: `${f(first.summary.process.cpuMsPerJob, 1)} → ${f(last.summary.process.cpuMsPerJob, 1)} ms/job (×${f(cpu)})`, met: cpu <= 1.25 },
+    { target: `host peak memory flat (N ${first.jobs} → ${last.jobs}, within 1.25×)`, measured: `${f(first.summary.process.peakRssMb, 1)} → ${f(last.summary.process.peakRssMb, 1)} MB (×${f(rss)})`, met: rss <= 1.25 },
+  ];
+}
+
+export function printScale(r: ScaleReport): string {
+  return [
+    `Burst scaling run — ${r.date} — ${r.machine.nproc} × ${r.machine.cpuModel}, node ${r.machine.node}`,
+    `jobs: uniform ${r.model.kind === "uniform" ? `${r.model.minSeconds}–${r.model.maxSeconds}` : "?"} s, cap ${r.cap}, pull ${r.emulator.pullDelayMs} ms + U[0, ${r.emulator.pullJitterMs}) ms, start ${r.emulator.startDelayMs} ms; ` +
+      `create/delete windows raised to ${r.emulator.limits.creates?.per5Min} per 5 min; ARM token buckets on (reads 250, 25/s)`,
+    "",
+    table(scaleRows(r)),
+    "",
+    verdictLines(scaleVerdicts(r)),
+    `wall time of the scaling run: ${f(r.wallSeconds / 60, 1)} min`,
+  ].join("\n");
+}
+
+export function writeScale(r: ScaleReport, outDir: string): string {
+  mkdirSync(outDir, { recursive: true });
+  const file = path.join(outDir, `${r.date.slice(0, 10)}-scale.json`);
+  const steps = r.steps.map((s) => ({ ...s, summary: { ...s.summary, liveIntervals: undefined, billedIntervals: undefined } }));
+  writeFileSync(file, JSON.stringify({ ...r, steps, verdicts: scaleVerdicts(r) }, null, 2) + "\n");
+  return file;
+}

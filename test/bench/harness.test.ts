@@ -1,0 +1,84 @@
+/**
+ * The benchmark harness on a tiny workload: it must run both schedulers to the end and
+ * produce a well-formed report whose counts add up. No timing is asserted — figures from
+ * six jobs mean nothing; only the report's shape and bookkeeping are checked.
+ * Needs `npm run build` first (the harness starts dist/ processes).
+ */
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { runComparison, type ComparisonReport } from "../../bench/comparison.js";
+import { DEFAULTS, parseOptions } from "../../bench/options.js";
+import { comparisonRows, comparisonVerdicts, printComparison, writeComparison } from "../../bench/report.js";
+import type { RunSummary } from "../../bench/metrics.js";
+
+const JOBS = 6;
+
+function expectWellFormed(s: RunSummary): void {
+  expect(s.jobs).toBe(JOBS);
+  expect(s.succeeded).toBe(JOBS);
+  expect(s.failed).toBe(0);
+  expect(s.failedBy429).toBe(0);
+  // One group per job, created once and deleted once, each with its own billing meter.
+  expect(s.armTotals.creates).toBe(JOBS);
+  expect(s.armTotals.deletes).toBe(JOBS);
+  expect(s.cost.meters).toBe(JOBS);
+  expect(s.liveIntervals).toHaveLength(JOBS);
+  expect(s.enqueueToCreateSeconds.n).toBe(JOBS);
+  expect(s.detectionSeconds.n).toBe(JOBS);
+  expect(s.logLines.stored).toBe(s.logLines.expected);
+  expect(s.peakLiveGroups).toBeLessThanOrEqual(3);
+  for (const v of [
+    s.makespanSeconds, s.ideal.seconds, s.ideal.fifo, s.efficiency, s.efficiencyVsFifo, s.slotUtilisation, s.billedUtilisation,
+    s.enqueueToCreateSeconds.p50, s.enqueueToCreateSeconds.p99, s.detectionSeconds.p50, s.detectionSeconds.p99,
+    s.arm.puts, s.arm.reads, s.arm.logReads, s.arm.deletes, s.arm.lists, s.arm.allReads, s.throttled429,
+    s.process.peakRssMb, s.process.cpuSeconds, s.process.cpuMsPerJob,
+  ]) expect(Number.isFinite(v)).toBe(true);
+  expect(s.ideal.seconds).toBeGreaterThan(0);
+  expect(s.makespanSeconds).toBeGreaterThan(0);
+  expect(s.slotUtilisation).toBeGreaterThan(0);
+  expect(s.slotUtilisation).toBeLessThanOrEqual(1);
+  expect(s.process.peakRssMb).toBeGreaterThan(0);
+}
+
+describe("benchmark harness", () => {
+  it("parses its flags and refuses bad ones", () => {
+    expect(parseOptions(["--jobs", "10", "--cap", "4", "--seed", "7"])).toMatchObject({ jobs: 10, cap: 4, seed: 7 });
+    expect(parseOptions(["--help"])).toBe("help");
+    expect(() => parseOptions(["--cap", "0"])).toThrow("--cap");
+  });
+
+  it("runs Burst and the baseline on a tiny workload and reports every metric", async () => {
+    const report: ComparisonReport = await runComparison(
+      { ...DEFAULTS, jobs: JOBS, cap: 3, medianSeconds: 1, sigma: 0.3, pullDelayMs: 200, pullJitterMs: 300, startDelayMs: 50, write: false },
+      () => {},
+    );
+    expectWellFormed(report.burst);
+    expectWellFormed(report.baseline);
+    expect(report.burst.cost.accounted).toBe(true);
+    expect(Number.isFinite(report.burst.cost.maxAbsSecondsError)).toBe(true);
+    expect(report.baseline.cost.accounted).toBe(false);
+    expect(report.workload.jobs).toBe(JOBS);
+
+    const rows = comparisonRows(report);
+    for (const r of rows) expect(r).toHaveLength(4);
+    expect(rows.flat().join(" ")).not.toMatch(/NaN|undefined/);
+    const verdicts = comparisonVerdicts(report);
+    expect(verdicts).toHaveLength(6);
+    for (const v of verdicts) expect(typeof v.met).toBe("boolean");
+    expect(printComparison(report)).toContain("efficiency");
+
+    const dir = mkdtempSync(path.join(tmpdir(), "bench-test-"));
+    try {
+      const files = writeComparison(report, dir);
+      const json = JSON.parse(readFileSync(files.json, "utf8"));
+      expect(json.burst.succeeded).toBe(JOBS);
+      expect(json.baseline.succeeded).toBe(JOBS);
+      expect(json.verdicts).toHaveLength(6);
+      expect(readFileSync(files.svg, "utf8")).toMatch(/^<svg[\s\S]*<\/svg>\n$/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 180_000);
+});
