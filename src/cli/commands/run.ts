@@ -95,7 +95,8 @@ Examples:
   burst run --public-ip -p 80 mcr.microsoft.com/azuredocs/aci-helloworld`)
     .action(async (image: string, command: string[], flags: RunFlags, cmd: Command) => {
       const { client, output } = contextOf(cmd);
-      const spec = specOf(image, command, flags);
+      // With options passed through after IMAGE, commander keeps the "--" separator itself: drop it.
+      const spec = specOf(image, command[0] === "--" ? command.slice(1) : command, flags);
       const submitted = await client.json<{ id: string; state: string }>("POST", "jobs", { body: JSON.stringify(spec), contentType: "application/json" });
       const id = submitted.id;
       if (flags.detach) {
