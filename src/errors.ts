@@ -11,6 +11,14 @@ export class RetryablePlatformError extends Error {
   }
 }
 
+/** ARM throttled the call (429) or it did not finish in time: wait, then try again; not a failure of the job. */
+export class ThrottledError extends RetryablePlatformError {
+  override name = "ThrottledError";
+  constructor(message: string, readonly retryAfterSeconds: number) {
+    super(message, "Throttled");
+  }
+}
+
 /** The request itself is wrong (inaccessible image, invalid group): retrying cannot help. */
 export class PermanentLaunchError extends Error {
   override name = "PermanentLaunchError";

@@ -38,6 +38,8 @@ export interface Attempt {
   launchedAt?: string;
   /** The latest launch claim (a takeover renews it). */
   claimedAt?: string;
+  /** ARM throttled the create: the launch resumes at this time, still holding the slot. */
+  deferredUntil?: string;
   /** Start of the image pull: billing starts here. */
   pullStartedAt?: string;
   startedAt?: string;

@@ -5,7 +5,14 @@
  */
 import type { ContainerGroup, ContainerInstanceManagementClient } from "@azure/arm-containerinstance";
 import pLimit from "p-limit";
-import { PermanentLaunchError, RetryablePlatformError, errorMessage } from "../errors.js";
+import { PermanentLaunchError, RetryablePlatformError, ThrottledError, errorMessage } from "../errors.js";
+
+/**
+ * The SDK sleeps through a 429's Retry-After inside the call; ACI's create windows can
+ * ask for minutes. A create that has not finished in this time gives up, and Burst
+ * defers the launch instead of holding an invocation.
+ */
+export const CREATE_TIMEOUT_MS = 30_000;
 
 export interface GroupRef {
   subscriptionId: string;
@@ -60,11 +67,19 @@ export interface ContainerBackend {
 
 const iso = (d: Date | string | undefined) => (d === undefined ? undefined : new Date(d).toISOString());
 
+function retryAfterSeconds(err: unknown): number | undefined {
+  const header = (err as { response?: { headers?: { get(name: string): string | undefined } } })?.response?.headers?.get("retry-after");
+  const n = header === undefined ? NaN : Number(header);
+  return Number.isFinite(n) && n >= 0 ? n : undefined;
+}
+
 export function classifyArmError(err: unknown): Error {
-  const e = err as { statusCode?: number; code?: string; message?: string };
+  const e = err as { statusCode?: number; code?: string; message?: string; name?: string };
   const status = e?.statusCode;
   const message = errorMessage(err);
   const code = e?.code;
+  if (status === 429) return new ThrottledError(`ARM 429 ${code ?? ""}: ${message}`.replace(/\s+/g, " "), retryAfterSeconds(err) ?? 10);
+  if (e?.name === "AbortError") return new ThrottledError(`ARM call did not finish in time: ${message}`, 15);
   if (status === undefined || status === 429 || status >= 500) return new RetryablePlatformError(`ARM ${status ?? "network error"}: ${message}`, code);
   if (/quota|not available in the location|capacity|ServiceUnavailable|SkuNotAvailable/i.test(`${code} ${message}`)) {
     return new RetryablePlatformError(`ARM ${status} ${code ?? ""}: ${message}`.trim(), code);
@@ -128,6 +143,7 @@ export class AciBackend implements ContainerBackend {
     let status = 0;
     await this.#call(() => this.#client(ref.subscriptionId).containerGroups.beginCreateOrUpdate(ref.resourceGroup, ref.name, group, {
       onResponse: (raw) => { status ||= raw.status; },
+      abortSignal: AbortSignal.timeout(CREATE_TIMEOUT_MS),
     }));
     return status === 201 ? "created" : "existed";
   }

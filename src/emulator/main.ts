@@ -46,6 +46,11 @@ async function main(): Promise<void> {
   };
   process.on("SIGINT", () => stop("SIGINT"));
   process.on("SIGTERM", () => stop("SIGTERM"));
+  // Started by a supervisor (npm start): don't outlive it if it dies without stopping us.
+  if (process.env.BURST_EXIT_WITH_PARENT) {
+    const parent = process.ppid;
+    setInterval(() => { if (process.ppid !== parent) stop("supervisor exited"); }, 1000).unref();
+  }
 }
 
 void main();

@@ -67,6 +67,11 @@ async function main(): Promise<void> {
   };
   process.on("SIGINT", () => void stop("SIGINT"));
   process.on("SIGTERM", () => void stop("SIGTERM"));
+  // Started by a supervisor (npm start, tests, chaos): don't outlive it if it dies without stopping us.
+  if (process.env.BURST_EXIT_WITH_PARENT) {
+    const parent = process.ppid;
+    setInterval(() => { if (process.ppid !== parent) void stop("supervisor exited"); }, 1000).unref();
+  }
 }
 
 main().catch((err: unknown) => {

@@ -10,7 +10,7 @@ import { transition, announce } from "../jobState.js";
 import { mutateJob } from "../store/jobStore.js";
 import { open } from "../secrets.js";
 import { buildGroup } from "../aci/groupSpec.js";
-import { PermanentLaunchError, RetryablePlatformError } from "../errors.js";
+import { PermanentLaunchError, RetryablePlatformError, ThrottledError } from "../errors.js";
 import { groupName } from "./ids.js";
 import { poolOf, type Deps } from "./deps.js";
 import { finishJob, toFinishing } from "./finish.js";
@@ -51,9 +51,10 @@ export async function launchJob(deps: Deps, jobId: string): Promise<void> {
     if (job.state === "Launching") {
       const current = job.attempts.at(-1)!;
       const age = (now.getTime() - Date.parse(current.claimedAt ?? current.launchedAt ?? job.updatedAt)) / 1000;
-      if (age < LAUNCH_CLAIM_SECONDS) return undefined;
+      const deferred = current.deferredUntil !== undefined;
+      if (deferred ? now.getTime() < Date.parse(current.deferredUntil!) : age < LAUNCH_CLAIM_SECONDS) return undefined;
       // The previous launcher is presumed dead: take its claim over (launchedAt stays, so the PUT body is identical).
-      claimed = { ...job, updatedAt: now.toISOString(), attempts: [...job.attempts.slice(0, -1), { ...current, claimedAt: now.toISOString() }] };
+      claimed = { ...job, updatedAt: now.toISOString(), attempts: [...job.attempts.slice(0, -1), { ...current, claimedAt: now.toISOString(), deferredUntil: undefined }] };
       takeover = true;
       return claimed;
     }
@@ -77,9 +78,14 @@ export async function launchJob(deps: Deps, jobId: string): Promise<void> {
     if (!existing) await createGroup(deps, job, attempt.n, ref);
   } catch (err) {
     if (err instanceof RetryablePlatformError) {
-      // The PUT may have landed despite the error; only a group that is really absent means the attempt failed.
+      // The PUT may have landed despite the error; only a group that is really absent means it did not.
       // If even that cannot be told (the GET fails too), nothing is concluded: the claim stands and a later launch resumes.
       const landed = await deps.aci.get(ref);
+      if (!landed && err instanceof ThrottledError) {
+        // Throttled, not failed: keep the slot, and come back when ARM says to.
+        await deferLaunch(deps, jobId, attempt.n, err.retryAfterSeconds);
+        return;
+      }
       if (!landed) {
         await toFinishing(deps, jobId, attempt.n, { outcome: "PlatformError", reason: `could not create the container group: ${err.message}` });
         return finishJob(deps, jobId);
@@ -92,6 +98,16 @@ export async function launchJob(deps: Deps, jobId: string): Promise<void> {
     }
   }
   await startMonitoring(deps, jobId, attempt.n);
+}
+
+async function deferLaunch(deps: Deps, jobId: string, attemptN: number, afterSeconds: number): Promise<void> {
+  const until = new Date(deps.clock.now().getTime() + afterSeconds * 1000).toISOString();
+  await mutateJob(deps.jobs, jobId, (job) => {
+    const a = job.attempts.at(-1);
+    if (job.state !== "Launching" || a?.n !== attemptN) return undefined;
+    return { ...job, reason: `ARM throttled the create; retrying at ${until}`, attempts: [...job.attempts.slice(0, -1), { ...a, deferredUntil: until }] };
+  });
+  await deps.outbox.send("launch", { jobId }, afterSeconds);
 }
 
 async function createGroup(deps: Deps, job: JobRecord, attempt: number, ref: GroupRef): Promise<void> {

@@ -26,7 +26,7 @@ export function uniqueName(prefix: string): string {
  */
 export async function startHostProcess(options: { appDir: string; env: Record<string, string> }): Promise<HostProcess> {
   const child = spawn(process.execPath, [path.join(ROOT, "dist/src/host/main.js"), "--port", "0", "--app-dir", options.appDir], {
-    env: { ...process.env, ...options.env },
+    env: { ...process.env, BURST_EXIT_WITH_PARENT: "1", ...options.env },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let out = "";

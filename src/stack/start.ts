@@ -30,7 +30,7 @@ Environment (or local.settings.json Values):
 `;
 
 function child(name: string, script: string, args: string[], env: NodeJS.ProcessEnv): ChildProcess {
-  const c = spawn(process.execPath, [path.join(ROOT, script), ...args], { env, stdio: ["ignore", "pipe", "pipe"] });
+  const c = spawn(process.execPath, [path.join(ROOT, script), ...args], { env: { ...env, BURST_EXIT_WITH_PARENT: "1" }, stdio: ["ignore", "pipe", "pipe"] });
   const prefix = (line: string) => `${name.padEnd(8)}| ${line}\n`;
   for (const stream of [c.stdout!, c.stderr!]) {
     let buf = "";
