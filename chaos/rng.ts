@@ -1,13 +1,4 @@
-/** A small seeded PRNG (mulberry32), so a chaos run replays from its seed. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The chaos run's seeded randomness: the emulator's PRNG, so a run replays from its seed. */
+export { createRng as rng } from "../src/emulator/rng.js";
 
 export const between = (r: () => number, lo: number, hi: number) => lo + (hi - lo) * r();
