@@ -39,7 +39,8 @@ export function seconds(n: number | null | undefined): string {
   if (n === null || n === undefined) return "";
   if (n < 60) return `${Math.round(n * 10) / 10}s`;
   const m = Math.floor(n / 60);
-  return m < 60 ? `${m}m${Math.round(n % 60)}s` : `${Math.floor(m / 60)}h${m % 60}m`;
+  const pad = (x: number) => String(x).padStart(2, "0");
+  return m < 60 ? `${m}m${pad(Math.floor(n % 60))}s` : `${Math.floor(m / 60)}h${pad(m % 60)}m`;
 }
 
 export class Progress {

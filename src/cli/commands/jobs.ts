@@ -1,6 +1,6 @@
 /** `burst ls`, `burst status ID`, `burst logs ID [-f]` and `burst cancel ID...`. */
 import { Command, Option } from "commander";
-import { JOB_STATES } from "../../model.js";
+import { FINAL_STATES, JOB_STATES, type JobState } from "../../model.js";
 import type { JobSummary, PublicJob } from "../../api/views.js";
 import { CliError } from "../client.js";
 import { contextOf, wholeNumber, withCommon } from "../common.js";
@@ -56,7 +56,7 @@ export function statusCommand(): Command {
         ["labels", Object.entries(job.labels ?? {}).map(([k, v]) => (v ? `${k}=${v}` : k)).join(", ")],
         ["created", when(job.createdAt)], ["started", when(job.startedAt)], ["finished", when(job.finishedAt)],
         ["exit code", job.exitCode], ["cost", usd(job.costUsd)], ["address", address],
-        ["log", `${job.log.lines} lines${job.log.truncated ? " (ACI dropped some output before Burst copied it)" : ""}`],
+        ["log", `${job.log.lines} line${job.log.lines === 1 ? "" : "s"}${job.log.truncated ? " (ACI dropped some output before Burst copied it)" : ""}`],
         ["errors", job.errors?.map((e) => `${e.field} ${e.rule}`).join("; ")],
       ]));
       if (job.attempts.length > 0) {
@@ -100,7 +100,8 @@ export function cancelCommand(): Command {
         }
       }
       if (output === "json") printJson(results);
-      else if (results.length > 0) process.stdout.write(table(["ID", "STATE"], results.map((r) => [r.id, r.state])));
+      // A running job answers 202 in its current state: it is being stopped.
+      else if (results.length > 0) process.stdout.write(table(["ID", "STATE"], results.map((r) => [r.id, FINAL_STATES.has(r.state as JobState) ? r.state : `${r.state} (canceling)`])));
       if (failures.length > 0) throw new CliError(failures.join("; "));
     });
 }

@@ -21,7 +21,7 @@ interface Pool {
   budget: { day: Window; month: Window };
 }
 
-const money = (w: Window) => `${usd(w.spentUsd)} + ${usd(w.reservedUsd)} of ${w.limitUsd === null ? "no limit" : `${usd(w.limitUsd)} (${usd(w.remainingUsd)} left)`}`;
+const money = (w: Window) => `${usd(w.spentUsd)} + ${usd(w.reservedUsd)}${w.limitUsd === null ? " (no limit)" : ` of ${usd(w.limitUsd)} (${usd(w.remainingUsd)} left)`}`;
 
 export function poolsCommand(): Command {
   return withCommon(new Command("pools"))
