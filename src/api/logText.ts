@@ -92,7 +92,10 @@ export async function readLogChunk(
       if (nl >= 0) {
         text = text.slice(0, nl + 1);
         consumed = Buffer.byteLength(text);
+      } else if (out !== "") {
+        break; // Not even one line fits in what is left of this answer: it starts the next one.
       }
+      // Otherwise a single line longer than a whole answer goes out in pieces (cannot happen with the default cap).
     }
     out += opts.timestamps ? text : stripTimestamps(text);
     cursor += consumed;
