@@ -44,8 +44,8 @@ export interface FakeGitHub {
   requests: FakeRequest[];
   /** The JIT configuration requests that succeeded (each registered a runner). */
   mints(): FakeRequest[];
-  /** Makes the next `count` JIT requests fail with `status`. */
-  failNextMints(count: number, status?: number): void;
+  /** Makes the next `count` JIT requests ("mint") or runner GET/DELETEs ("runner") fail with `status`. */
+  failNext(what: "mint" | "runner", count: number, status?: number): void;
   setBusy(runnerId: number, busy: boolean): void;
   close(): Promise<void>;
 }
@@ -88,7 +88,13 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
   const installationTokens = new Map<string, number>();
   const appKey = options.app ? (typeof options.app.publicKey === "string" ? createPublicKey(options.app.publicKey) : options.app.publicKey) : undefined;
   let nextRunnerId = 1000;
-  let failures: { count: number; status: number } = { count: 0, status: 500 };
+  const failures = { mint: { count: 0, status: 500 }, runner: { count: 0, status: 500 } };
+  const failing = (what: "mint" | "runner") => {
+    const f = failures[what];
+    if (f.count <= 0) return undefined;
+    f.count--;
+    return f.status;
+  };
 
   const authorized = (auth: string | undefined) => {
     const token = /^(?:Bearer|token) (\S+)$/i.exec(auth ?? "")?.[1];
@@ -136,10 +142,8 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
     if (!authorized(req.headers.authorization)) return send(401, { message: "Bad credentials", documentation_url: "https://docs.github.com/rest", status: "401" });
     const scope = m[3] ? `org:${m[3]}` : `repo:${m[1]}/${m[2]}`;
     if (m[4] === "generate-jitconfig" && method === "POST") {
-      if (failures.count > 0) {
-        failures.count--;
-        return send(failures.status, { message: "Server Error", documentation_url: DOCS, status: String(failures.status) });
-      }
+      const failure = failing("mint");
+      if (failure) return send(failure, { message: "Server Error", documentation_url: DOCS, status: String(failure) });
       const b = (body ?? {}) as { name?: unknown; runner_group_id?: unknown; labels?: unknown; work_folder?: unknown };
       const invalid =
         typeof b.name !== "string" || b.name === "" ? "name" :
@@ -159,6 +163,8 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
     }
     const id = m[4] && /^\d+$/.test(m[4]) ? Number(m[4]) : undefined;
     const runner = id !== undefined ? runners.get(id) : undefined;
+    const failure = id !== undefined ? failing("runner") : undefined;
+    if (failure) return send(failure, { message: "Server Error", documentation_url: DOCS, status: String(failure) });
     if (id !== undefined && method === "GET") {
       if (!runner || runner.scope !== scope) return notFound();
       return send(200, { id: runner.id, name: runner.name, os: "Linux", status: runner.status, busy: runner.busy, labels: runner.labels.map((name, i) => ({ id: i + 1, name, type: "custom" })) });
@@ -177,8 +183,8 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
     runners,
     requests,
     mints: () => requests.filter((r) => r.method === "POST" && r.path.endsWith("/generate-jitconfig") && r.status === 201),
-    failNextMints(count, status = 500) {
-      failures = { count, status };
+    failNext(what, count, status = 500) {
+      failures[what] = { count, status };
     },
     setBusy(runnerId, busy) {
       const r = runners.get(runnerId);

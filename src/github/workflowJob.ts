@@ -193,7 +193,8 @@ export async function onCompleted(g: GitHubDeps, e: WorkflowJobEvent): Promise<O
   const closed = await closeClaim(g, e);
   if (!closed) return { status: 200, outcome: "ignored", reason: "no runner of Burst's was launched for this workflow job" };
   const { before } = closed;
-  if (!before?.jobId || before.status === "closed") return { status: 200, outcome: "closed" };
+  // Already closed is no reason to stop here: a redelivered `completed` retries a stop that failed (all steps are idempotent).
+  if (!before?.jobId) return { status: 200, outcome: "closed" };
   const job = (await g.deps.jobs.get(before.jobId))?.value;
   if (!job) {
     // Minted but never submitted: only the registration is left to remove.

@@ -60,7 +60,7 @@ describe("as a GitHub App, for an organisation", () => {
 
   it("answers 502 when GitHub fails the mint, and launches on the redelivery", async () => {
     const id = ++ids;
-    g.github.failNextMints(1, 503);
+    g.github.failNext("mint", 1, 503);
     const failed = await deliver(g, { payload: queued(id) });
     expect(failed.status).toBe(502);
     expect(String(failed.body.error)).toMatch(/HTTP 503/);

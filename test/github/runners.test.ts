@@ -231,6 +231,22 @@ describe("in_progress and completed", () => {
     expect(g.stack.emulator.stats().billing.find((b) => b.name === `burst-${jobId}-1`)?.deleted).toBe(true);
   });
 
+  it("answers 502 when GitHub fails while stopping an idle runner, and a redelivered completed finishes the job", async () => {
+    const id = nextId();
+    const jobId = jobIdFor("idle", id);
+    expect((await deliver(g, { payload: idle(id) })).status).toBe(201);
+    await g.stack.waitFor(jobId, (j) => j.state === "Running");
+    const completed = { payload: workflowJobPayload("completed", { id, labels: ["self-hosted", "idle"], repository: REPO, runnerName: null, runnerId: null, conclusion: "cancelled" }), delivery: "c0ffee00-0000-4000-8000-000000000001" };
+    g.github.failNext("runner", 1, 502);
+    const failed = await deliver(g, completed);
+    expect(failed.status).toBe(502);
+    expect((await g.stack.deps.jobs.get(jobId))!.value.state).toBe("Running");
+
+    const again = await deliver(g, completed);
+    expect(again).toMatchObject({ status: 200, body: { outcome: expect.stringMatching(/^cancel/) } });
+    expect((await g.stack.waitFor(jobId)).state).toBe("Canceled");
+  });
+
   it("keeps a runner that took another workflow job, records what it runs, and stops it only by other means", async () => {
     const x = nextId();
     const y = nextId();
