@@ -15,7 +15,7 @@ import type { EmulatorTimings } from "./config.js";
 import { errors, type ArmError } from "./errors.js";
 import { EventLog, stateTime, type ContainerStateView } from "./events.js";
 import type { BillingInterval } from "./billing.js";
-import { lookupImage } from "./images.js";
+import { lookupImage, lookupProgram } from "./images.js";
 import { LogBuffer } from "./logs.js";
 import type { AsyncOperation } from "./operations.js";
 import type { ContainerRuntime, GroupAddress, Launch, RunningContainer } from "./runtime/runtime.js";
@@ -352,6 +352,8 @@ export class ContainerGroup {
 
 /** The group's command, or the image map's stand-in (its presence was checked at PUT). */
 function runFor(spec: ContainerSpec): Launch["run"] {
+  const program = lookupProgram(spec.image, spec.command);
+  if (program) return { kind: "standIn", entry: program };
   if (spec.command) return { kind: "argv", argv: spec.command };
   const entry = lookupImage(spec.image);
   if (!entry) throw new Error(`no command and no stand-in for image '${spec.image}'`);

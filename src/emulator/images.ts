@@ -7,7 +7,8 @@
  * |----------------------------------------------|-----------------------------------------------------|
  * | mcr.microsoft.com/azuredocs/aci-helloworld   | web: welcome page on the group's IP and port        |
  * | nginx                                        | web: "Welcome to nginx!" page                       |
- * | ghcr.io/actions/actions-runner               | runner: reports its JIT configuration, exits 0      |
+ * | ghcr.io/actions/actions-runner               | runner: reports its JIT configuration, exits 0;     |
+ * |                                              | also for the command /home/runner/run.sh (any args) |
  * | alpine, busybox, ubuntu, debian              | exit0: their default shell exits at once (no TTY)   |
  */
 import { existsSync } from "node:fs";
@@ -21,12 +22,14 @@ export interface ImageEntry {
   standIn: StandIn;
   /** Page title for web stand-ins. */
   title?: string;
+  /** Programs inside the image that the stand-in also plays when a command names them. */
+  programs?: string[];
 }
 
 export const IMAGE_MAP: readonly ImageEntry[] = [
   { repository: "mcr.microsoft.com/azuredocs/aci-helloworld", standIn: "web", title: "Welcome to Azure Container Instances!" },
   { repository: "nginx", standIn: "web", title: "Welcome to nginx!" },
-  { repository: "ghcr.io/actions/actions-runner", standIn: "runner" },
+  { repository: "ghcr.io/actions/actions-runner", standIn: "runner", programs: ["/home/runner/run.sh", "./run.sh", "run.sh"] },
   { repository: "alpine", standIn: "exit0" },
   { repository: "busybox", standIn: "exit0" },
   { repository: "ubuntu", standIn: "exit0" },
@@ -51,6 +54,12 @@ export function imageRepository(image: string): string {
 export function lookupImage(image: string): ImageEntry | undefined {
   const repo = imageRepository(image);
   return IMAGE_MAP.find((e) => e.repository === repo);
+}
+
+/** The stand-in for a command that runs one of the image's own programs (which the emulator cannot run). */
+export function lookupProgram(image: string, command: readonly string[] | undefined): ImageEntry | undefined {
+  const entry = lookupImage(image);
+  return command?.[0] !== undefined && entry?.programs?.includes(command[0]) ? entry : undefined;
 }
 
 /** What the runner stand-in prints; shared by both runtimes so they say the same. */

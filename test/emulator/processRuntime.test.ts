@@ -111,4 +111,11 @@ describe("process runtime", () => {
     expect(content).toContain(`received JIT configuration in ACTIONS_RUNNER_INPUT_JITCONFIG (${jit.length} characters)`);
     expect(content).not.toContain(jit);
   });
+
+  it("plays the runner image's own run.sh when a group's command names it", async () => {
+    const body = group({ image: "ghcr.io/actions/actions-runner:2.321.0", command: ["/home/runner/run.sh"], env: [{ name: "ACTIONS_RUNNER_INPUT_JITCONFIG", secureValue: "abc" }] });
+    await t.client.containerGroups.beginCreateOrUpdateAndWait(RG, "runner-cmd", body, POLL);
+    await waitForState(t.client, "runner-cmd", ["Succeeded"]);
+    expect(await logs("runner-cmd")).toContain("received JIT configuration in ACTIONS_RUNNER_INPUT_JITCONFIG (3 characters)");
+  });
 });
