@@ -38,6 +38,8 @@ export interface BaselineJobResult {
   sawEndAt?: number;
   /** Deleted: the job is done as far as the dispatcher is concerned. */
   doneAt?: number;
+  /** Its p-limit slot was released (done, or given up after an error). */
+  endedAt?: number;
   exitCode?: number;
   logLines?: number;
   error?: string;
@@ -93,6 +95,7 @@ export async function runNaiveDispatcher(client: ContainerInstanceManagementClie
       r.error = err instanceof Error ? err.message : String(err);
       r.errorStatus = (err as { statusCode?: number }).statusCode;
     }
+    r.endedAt = Date.now();
     return r;
   })));
 }

@@ -35,8 +35,9 @@ const esc = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replac
 export function busySlotsSvg(input: ChartInput): string {
   const tMax = Math.max(input.idealSeconds, ...input.series.map((s) => s.makespan), 1) * 1.03;
   const yMax = Math.max(input.cap, ...input.series.flatMap((s) => stepSeries(s.intervals).map((p) => p.n))) * 1.1;
-  const x = (t: number) => M.left + (Math.max(0, t) / tMax) * (W - M.left - M.right);
-  const y = (n: number) => H - M.bottom - (n / yMax) * (H - M.top - M.bottom);
+  const r1 = (v: number) => Math.round(v * 10) / 10;
+  const x = (t: number) => r1(M.left + (Math.max(0, t) / tMax) * (W - M.left - M.right));
+  const y = (n: number) => r1(H - M.bottom - (n / yMax) * (H - M.top - M.bottom));
   const out: string[] = [];
   out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`);
   out.push(`<rect width="${W}" height="${H}" fill="white"/>`);

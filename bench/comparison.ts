@@ -7,7 +7,7 @@
  */
 import type { LimitsPatch } from "../src/emulator/index.js";
 import { startBaselineProcess } from "./baselineProcess.js";
-import type { BaselineJob } from "./baseline.js";
+import type { BaselineJob, BaselineJobResult } from "./baseline.js";
 import { startBurst } from "./burstRun.js";
 import { startEmulatorProcess, type EmulatorProcess, type EmulatorSetup } from "./emulatorProcess.js";
 import { fifoMakespan, type CreateWindows } from "./ideal.js";
@@ -57,13 +57,14 @@ export function windowsOf(limits: LimitsPatch): CreateWindows {
   return { per5Min: limits.creates?.per5Min ?? 100, perHour: limits.creates?.perHour ?? 300 };
 }
 
-export function baselineOutcomes(results: { index: number; name: string; submittedAt: number; sawEndAt?: number; doneAt?: number; exitCode?: number; logLines?: number; error?: string; errorStatus?: number }[], meters: ReturnType<typeof metersByName>): JobOutcome[] {
+export function baselineOutcomes(results: BaselineJobResult[], meters: ReturnType<typeof metersByName>): JobOutcome[] {
   return results.map((r) => ({
     index: r.index,
     submittedAt: r.submittedAt,
     groups: meters.get(r.name) ?? [],
     detectedAt: r.sawEndAt,
     doneAt: r.doneAt,
+    slotFreedAt: r.endedAt,
     succeeded: r.error === undefined && r.exitCode === 0 && r.doneAt !== undefined,
     error: r.error,
     failedBy429: r.errorStatus === 429,

@@ -22,6 +22,10 @@ export interface JobOutcome {
   detectedAt?: number;
   /** When the scheduler considered the job done (final state / group deleted). */
   doneAt?: number;
+  /** When it decided to launch (Burst: the attempt's launch claim); undefined when it has no such step. */
+  launchedAt?: number;
+  /** When its concurrency slot was released, if the scheduler says (the baseline's p-limit); else the group's deletion. */
+  slotFreedAt?: number;
   succeeded: boolean;
   error?: string;
   failedBy429: boolean;
@@ -75,7 +79,21 @@ export interface RunSummary {
   /** Billed time (pull → exit), as a share of cap × makespan. */
   billedUtilisation: number;
   peakLiveGroups: number;
+  /** Groups never deleted (still there when the run ended). */
+  groupsLeftBehind: number;
   enqueueToCreateSeconds: Spread;
+  /** The same for the jobs that got the first `cap` PUTs, which never waited for a slot: the dispatch path alone. */
+  firstWaveEnqueueToCreateSeconds: Spread;
+  /** Where a slot's time goes besides the job itself. */
+  lifecycle: {
+    /** Launch decision → PUT received (Burst only). */
+    launchToPutSeconds: Spread | null;
+    detectToDeleteSeconds: Spread;
+    /** Group deleted → the scheduler records the job done. */
+    deleteToDoneSeconds: Spread;
+    /** Slot released (k-th) → the (cap + k)-th PUT received: how long a freed slot stays empty. */
+    handoffSeconds: Spread;
+  };
   detectionSeconds: Spread;
   arm: ArmPerJob;
   armTotals: EmulatorStats["counts"];
@@ -117,6 +135,7 @@ export function burstOutcomes(submitted: { index: number; jobId: string; submitt
       groups,
       detectedAt: ms(last?.detectedAt),
       doneAt: final ? ms(r!.updatedAt) : undefined,
+      launchedAt: ms(attempts[0]?.launchedAt),
       succeeded: r?.state === "Succeeded",
       error: r && r.state !== "Succeeded" ? `${r.state}: ${r.reason ?? ""}` : r ? undefined : "no job record",
       failedBy429: r?.state !== "Succeeded" && /\b429\b|throttl/i.test(why),
@@ -162,7 +181,25 @@ export function summarise(input: SummaryInput): RunSummary {
   const liveIntervals = meters.map((b) => ({ start: rel(ms(b.createdAt)!), end: rel(ms(b.deletedAt) ?? end) }));
   const billedIntervals = meters.flatMap((b) => b.intervals.map((i) => ({ start: rel(ms(i.start)!), end: rel(ms(i.end) ?? end) })));
 
-  const enqueueToCreate = outcomes.map((o) => firstGroup(o)).map((g, i) => (g ? (ms(g.createdAt)! - outcomes[i]!.submittedAt) / 1000 : NaN)).filter(Number.isFinite);
+  const enqueueToCreateOf = (list: JobOutcome[]) => list.map((o) => {
+    const g = firstGroup(o);
+    return g ? (ms(g.createdAt)! - o.submittedAt) / 1000 : NaN;
+  }).filter(Number.isFinite);
+  const enqueueToCreate = enqueueToCreateOf(outcomes);
+  // The jobs that got the first `cap` PUTs never waited for a slot (schedulers may reorder a batch, so not "the first submitted").
+  const putAt = (o: JobOutcome) => ms(firstGroup(o)?.createdAt) ?? Infinity;
+  const firstWave = enqueueToCreateOf([...outcomes].sort((a, b) => putAt(a) - putAt(b)).slice(0, cap));
+  const deletedAt = (o: JobOutcome) => ms(lastGroup(o)?.deletedAt);
+  const between = (from: (o: JobOutcome) => number | undefined, to: (o: JobOutcome) => number | undefined) =>
+    outcomes.map((o) => {
+      const a = from(o);
+      const b = to(o);
+      return a !== undefined && b !== undefined ? (b - a) / 1000 : NaN;
+    }).filter(Number.isFinite);
+  const frees = outcomes.map((o) => o.slotFreedAt ?? deletedAt(o)).filter((t): t is number => t !== undefined).sort((a, b) => a - b);
+  const puts = meters.map((b) => ms(b.createdAt)!).sort((a, b) => a - b);
+  const handoff = frees.map((f, k) => (puts[cap + k] !== undefined ? (puts[cap + k]! - f) / 1000 : NaN)).filter(Number.isFinite);
+  const hasLaunch = outcomes.some((o) => o.launchedAt !== undefined);
   const detection = outcomes.map((o) => {
     const exit = ms(lastGroup(o)?.lastEnd);
     return exit !== undefined && o.detectedAt !== undefined ? (o.detectedAt - exit) / 1000 : NaN;
@@ -221,7 +258,15 @@ export function summarise(input: SummaryInput): RunSummary {
     slotUtilisation: busyIntegral(liveIntervals, 0, makespanSeconds) / (cap * makespanSeconds),
     billedUtilisation: busyIntegral(billedIntervals, 0, makespanSeconds) / (cap * makespanSeconds),
     peakLiveGroups: input.stats.peak.byResourceGroup[input.resourceGroup.toLowerCase()] ?? input.stats.peak.total,
+    groupsLeftBehind: meters.filter((b) => !b.deleted).length,
     enqueueToCreateSeconds: spread(enqueueToCreate),
+    firstWaveEnqueueToCreateSeconds: spread(firstWave),
+    lifecycle: {
+      launchToPutSeconds: hasLaunch ? spread(between((o) => o.launchedAt, (o) => ms(firstGroup(o)?.createdAt))) : null,
+      detectToDeleteSeconds: spread(between((o) => o.detectedAt, deletedAt)),
+      deleteToDoneSeconds: spread(between(deletedAt, (o) => o.doneAt)),
+      handoffSeconds: spread(handoff),
+    },
     detectionSeconds: spread(detection),
     arm,
     armTotals: c,
