@@ -88,7 +88,7 @@ export async function submitJob(deps: Deps, input: unknown, origin: SubmitOrigin
       return reject(deps, id, input, [{ field: "secureEnv", rule: err.message }], err.message, origin);
     }
   }
-  if (origin.enforceWaitingLimit && (await deps.ledger.countWaiting(pool.name, pool.maxWaiting + 1)) > pool.maxWaiting) {
+  if (origin.enforceWaitingLimit && (await deps.ledger.countWaiting(pool.name, pool.maxWaiting)) >= pool.maxWaiting) {
     throw new PoolBusy(`pool ${pool.name} already has ${pool.maxWaiting} jobs waiting; try again later`);
   }
 
