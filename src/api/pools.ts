@@ -24,6 +24,7 @@ function window(w: { window: string; spentUsd: number; reservedUsd: number }, li
 export async function poolStatus(deps: Deps, pool: PoolConfig) {
   const [snap, waiting] = await Promise.all([
     deps.ledger.snapshot(pool.name, deps.clock.now()),
+    // Counted up to one past the limit: enough to show a full line, or one over it (queue submissions wait regardless).
     deps.ledger.countWaiting(pool.name, pool.maxWaiting + 1),
   ]);
   const u = usage(snap);

@@ -32,16 +32,15 @@ export function checkAll(deps: Deps, values: unknown[], indexed: boolean): JobSp
 
 /**
  * Refuses the whole request when a pool's waiting line has no room for its share of
- * it, with the rule submitJob applies to each job (the line may hold maxWaiting
- * before a submission is turned away).
+ * it: the line may hold maxWaiting jobs, the rule submitJob applies to each job.
  */
 export async function ensureRoom(deps: Deps, specs: JobSpec[]): Promise<void> {
   const perPool = new Map<string, number>();
   for (const s of specs) perPool.set(s.pool, (perPool.get(s.pool) ?? 0) + 1);
   for (const [name, count] of perPool) {
     const pool = deps.config.pools.get(name)!;
-    const waiting = await deps.ledger.countWaiting(name, pool.maxWaiting + 1);
-    if (waiting + count - 1 > pool.maxWaiting) {
+    const waiting = await deps.ledger.countWaiting(name, pool.maxWaiting);
+    if (waiting + count > pool.maxWaiting) {
       throw new PoolBusy(`pool ${name} has ${waiting} jobs waiting (its maxWaiting is ${pool.maxWaiting}), no room for ${count} more; try again later`);
     }
   }

@@ -173,6 +173,8 @@ describe("the jobs API", () => {
       expect(r.status).toBe(202);
       waiting.push(r.json.id);
     }
+    // maxWaiting is 1: one job waits, the next is turned away.
+    expect(waiting).toHaveLength(1);
     expect(busy?.json.error.code).toBe("PoolBusy");
     expect(busy?.headers.get("retry-after")).toBe("30");
     const before = await jobCount(stack);

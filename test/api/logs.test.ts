@@ -5,7 +5,15 @@ import { Api, ended, startApiStack } from "./apiClient.js";
 describe("job logs over HTTP", () => {
   let stack: Stack;
   let api: Api;
-  beforeAll(async () => { ({ stack, api } = await startApiStack()); });
+  beforeAll(async () => {
+    ({ stack, api } = await startApiStack({
+      pools: {
+        default: { maxConcurrency: 5, resourceGroup: `rg-logs-${Date.now()}` },
+        // The monitor's first poll comes 10 s after launch here, so early output can only come from a follower's refresh.
+        slow: { maxConcurrency: 2, minPollSeconds: 10, maxPollSeconds: 15, resourceGroup: `rg-slow-${Date.now()}` },
+      },
+    }));
+  });
   afterAll(async () => { await stack?.stop(); });
 
   it("serves a finished job's output as text/plain, without timestamps unless asked", async () => {
@@ -74,6 +82,26 @@ describe("job logs over HTTP", () => {
     expect(after.headers.get("x-burst-log-complete")).toBe("true");
     const job = await api.get(`/api/jobs/${r.json.id}`);
     expect(job.json.log.lines).toBe(3);
+  });
+
+  it("a follower copies a running job's new output itself when the monitor has not yet, without counting a line twice", async () => {
+    const r = await api.post("/api/jobs", { image: "alpine", command: ["sh", "-c", "echo early; sleep 14; echo late"], timeoutSeconds: 60, pool: "slow" });
+    let offset = 0;
+    let text = "";
+    for (let i = 0; i < 30 && !text; i++) {
+      const got = await api.get(`/api/jobs/${r.json.id}/logs`, { query: { follow: true, offset } });
+      text += got.text;
+      offset = Number(got.headers.get("x-burst-log-offset"));
+    }
+    expect(text).toBe("early\n");
+    const job = (await api.get(`/api/jobs/${r.json.id}`)).json;
+    // The monitor has not read this job's log yet: the line reached storage through the follower.
+    expect(job.state).toBe("Running");
+    expect(job.lastLogReadAt).toBeUndefined();
+    expect(job.log.lines).toBe(1);
+    await api.delete(`/api/jobs/${r.json.id}`);
+    const ended_ = await api.waitFor(r.json.id, ended);
+    expect(ended_.log.lines).toBe((await api.get(`/api/jobs/${r.json.id}/logs`)).text.split("\n").filter(Boolean).length);
   });
 
   it("answers a follow with nothing new after the wait, keeping the offset", async () => {
