@@ -7,12 +7,13 @@
 import { readFileSync } from "node:fs";
 import { Command } from "commander";
 import { parseSpecText, validateSpec } from "../../jobSpec.js";
+import { MAX_SPECS_PER_REQUEST } from "../../api/body.js";
 import { CliError } from "../client.js";
 import { contextOf, withCommon } from "../common.js";
 import { Progress, printJson, table } from "../output.js";
 
-/** The API's per-request limit (src/api/body.ts). */
-const BATCH = 100;
+/** The API's per-request limit. */
+const BATCH = MAX_SPECS_PER_REQUEST;
 
 interface Item {
   file: string;
