@@ -9,7 +9,7 @@ Runs jobs through the whole local stack while killing hosts, restarting Azurite 
 injecting ARM faults, then checks Burst's invariants.
 
 Options:
-  --jobs N            jobs to run (default 240)
+  --jobs N            jobs to run (default 200)
   --hosts N           local hosts at once (default 3)
   --seed N            seed for the workload and the chaos (default 1)
   --kill-every A-B    random gap between host kills, seconds (default 3-8)
@@ -36,7 +36,7 @@ async function main(): Promise<void> {
   const gap = (values["kill-every"] ?? "3-8").split("-").map(Number);
   if (gap.length !== 2 || gap.some((x) => !Number.isFinite(x) || x <= 0) || gap[0]! > gap[1]!) throw new Error(`--kill-every must look like 3-8 (seconds), got ${JSON.stringify(values["kill-every"])}`);
   const report = await runChaos({
-    jobs: num("jobs", values.jobs, 240),
+    jobs: num("jobs", values.jobs, 200),
     hosts: Math.max(1, num("hosts", values.hosts, 3)),
     seed: num("seed", values.seed, 1),
     killGapMs: [gap[0]! * 1000, gap[1]! * 1000],

@@ -64,7 +64,9 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
   const dir = mkdtempSync(path.join(os.tmpdir(), "burst-chaos-"));
   const ports = { blob: await freePort(), queue: await freePort(), table: await freePort() };
   let azurite: RunningAzurite = await startAzurite({ ports, location: dir });
-  const emulator = await startEmulator({ runtime: "sim", timings: { pullDelayMs: 300, startDelayMs: 100, killGraceMs: 200 } });
+  // ACI's create window (100 per 5 minutes) is raised to 150: a long run still outgrows it, so
+  // throttled launches are part of the chaos, without the run taking most of an hour.
+  const emulator = await startEmulator({ runtime: "sim", timings: { pullDelayMs: 300, startDelayMs: 100, killGraceMs: 200 }, limits: { creates: { per5Min: 150, perHour: 1000 } } });
   const caps = { east: 6, west: 4 };
   const eastRate = (0.5 * 0.0405 + 0.5 * 0.00445) / 3600;
   // Each east job reserves 620 s at its rate; the budget fits four such reservations, fewer than the cap.

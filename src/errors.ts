@@ -6,8 +6,14 @@
 /** Azure's fault and worth another try later: capacity, quota, throttling, 5xx, network. */
 export class RetryablePlatformError extends Error {
   override name = "RetryablePlatformError";
-  constructor(message: string, readonly code?: string) {
+  /** `status` is the HTTP status, undefined for a network error. */
+  constructor(message: string, readonly code?: string, readonly status?: number) {
     super(message);
+  }
+
+  /** A 5xx or a network error: worth an immediate retry of the same call. */
+  get transient(): boolean {
+    return this.status === undefined || this.status >= 500;
   }
 }
 
@@ -15,7 +21,7 @@ export class RetryablePlatformError extends Error {
 export class ThrottledError extends RetryablePlatformError {
   override name = "ThrottledError";
   constructor(message: string, readonly retryAfterSeconds: number) {
-    super(message, "Throttled");
+    super(message, "Throttled", 429);
   }
 }
 

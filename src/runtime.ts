@@ -30,7 +30,10 @@ export function buildDeps(config: BurstConfig, log: Logger = consoleLogger): Dep
     ledger: new LedgerStore(tableClient(config.storageConnection, config.names.ledgerTable)),
     logs: new LogStore(blobs.getContainerClient(config.names.logsContainer)),
     outbox: new QueueOutbox(queues, config.names),
-    aci: new AciBackend((subscriptionId) => createAciClient({ subscriptionId, endpoint: config.armEndpoint }), config.maxArmConcurrency),
+    aci: new AciBackend(
+      (subscriptionId, retries) => createAciClient({ subscriptionId, endpoint: config.armEndpoint, clientOptions: retries ? undefined : { retryOptions: { maxRetries: 0 } } }),
+      config.maxArmConcurrency,
+    ),
     clock: systemClock,
     log,
   };

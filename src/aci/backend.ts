@@ -8,11 +8,12 @@ import pLimit from "p-limit";
 import { PermanentLaunchError, RetryablePlatformError, ThrottledError, errorMessage } from "../errors.js";
 
 /**
- * The SDK sleeps through a 429's Retry-After inside the call; ACI's create windows can
- * ask for minutes. A create that has not finished in this time gives up, and Burst
- * defers the launch instead of holding an invocation.
+ * Creates go through a client without the SDK's own retries: its throttling policy would
+ * sleep through a 429's Retry-After inside the call, and ACI's create windows can ask
+ * for minutes. Burst defers the launch instead, and retries a 5xx itself (re-sending an
+ * identical PUT is safe: ACI answers it as an update of the same group, not a new one).
  */
-export const CREATE_TIMEOUT_MS = 30_000;
+export const CREATE_TRIES = 3;
 
 export interface GroupRef {
   subscriptionId: string;
@@ -79,10 +80,9 @@ export function classifyArmError(err: unknown): Error {
   const message = errorMessage(err);
   const code = e?.code;
   if (status === 429) return new ThrottledError(`ARM 429 ${code ?? ""}: ${message}`.replace(/\s+/g, " "), retryAfterSeconds(err) ?? 10);
-  if (e?.name === "AbortError") return new ThrottledError(`ARM call did not finish in time: ${message}`, 15);
-  if (status === undefined || status === 429 || status >= 500) return new RetryablePlatformError(`ARM ${status ?? "network error"}: ${message}`, code);
+  if (status === undefined || status >= 500) return new RetryablePlatformError(`ARM ${status ?? "network error"}: ${message}`, code, status);
   if (/quota|not available in the location|capacity|ServiceUnavailable|SkuNotAvailable/i.test(`${code} ${message}`)) {
-    return new RetryablePlatformError(`ARM ${status} ${code ?? ""}: ${message}`.trim(), code);
+    return new RetryablePlatformError(`ARM ${status} ${code ?? ""}: ${message}`.trim(), code, status);
   }
   return new PermanentLaunchError(`ARM ${status} ${code ?? ""}: ${message}`.replace(/\s+/g, " "), code);
 }
@@ -117,16 +117,21 @@ export class AciBackend implements ContainerBackend {
   readonly #limit: ReturnType<typeof pLimit>;
   readonly #clients = new Map<string, ContainerInstanceManagementClient>();
 
-  /** `maxConcurrent` bounds this process's own parallel ARM calls; it is not the pool's slot limit. */
-  constructor(private readonly clientFor: (subscriptionId: string) => ContainerInstanceManagementClient, maxConcurrent: number) {
+  /**
+   * `clientFor(subscriptionId, retries)` builds an SDK client; `retries: false` means one
+   * without the SDK's retry policy. `maxConcurrent` bounds this process's own parallel
+   * ARM calls; it is not the pool's slot limit.
+   */
+  constructor(private readonly clientFor: (subscriptionId: string, retries: boolean) => ContainerInstanceManagementClient, maxConcurrent: number) {
     this.#limit = pLimit(maxConcurrent);
   }
 
-  #client(subscriptionId: string): ContainerInstanceManagementClient {
-    let c = this.#clients.get(subscriptionId);
+  #client(subscriptionId: string, retries = true): ContainerInstanceManagementClient {
+    const key = `${subscriptionId}|${retries}`;
+    let c = this.#clients.get(key);
     if (!c) {
-      c = this.clientFor(subscriptionId);
-      this.#clients.set(subscriptionId, c);
+      c = this.clientFor(subscriptionId, retries);
+      this.#clients.set(key, c);
     }
     return c;
   }
@@ -140,12 +145,18 @@ export class AciBackend implements ContainerBackend {
   }
 
   async create(ref: GroupRef, group: ContainerGroup): Promise<"created" | "existed"> {
-    let status = 0;
-    await this.#call(() => this.#client(ref.subscriptionId).containerGroups.beginCreateOrUpdate(ref.resourceGroup, ref.name, group, {
-      onResponse: (raw) => { status ||= raw.status; },
-      abortSignal: AbortSignal.timeout(CREATE_TIMEOUT_MS),
-    }));
-    return status === 201 ? "created" : "existed";
+    for (let attempt = 1; ; attempt++) {
+      let status = 0;
+      try {
+        await this.#call(() => this.#client(ref.subscriptionId, false).containerGroups.beginCreateOrUpdate(ref.resourceGroup, ref.name, group, {
+          onResponse: (raw) => { status ||= raw.status; },
+        }));
+        return status === 201 ? "created" : "existed";
+      } catch (err) {
+        if (!(err instanceof RetryablePlatformError) || !err.transient || attempt >= CREATE_TRIES) throw err;
+        await new Promise((r) => setTimeout(r, 500 * attempt));
+      }
+    }
   }
 
   async get(ref: GroupRef): Promise<GroupView | undefined> {
