@@ -9,6 +9,8 @@ export interface ChartSeries {
   label: string;
   color: string;
   intervals: { start: number; end: number }[];
+  /** Running (billed: pull → exit) containers, drawn faint under the live line. */
+  billed?: { start: number; end: number }[];
   /** Drawn as a marker at the end of the run. */
   makespan: number;
 }
@@ -58,18 +60,23 @@ export function busySlotsSvg(input: ChartInput): string {
   out.push(`<text x="${W - M.right - 4}" y="${y(input.cap) - 5}" text-anchor="end" fill="#555">cap ${input.cap}</text>`);
   out.push(`<line x1="${x(input.idealSeconds)}" y1="${y(0)}" x2="${x(input.idealSeconds)}" y2="${M.top}" stroke="#2a2" stroke-dasharray="3 3"/>`);
   out.push(`<text x="${x(input.idealSeconds) + 4}" y="${M.top + 12}" fill="#2a2">ideal ${input.idealSeconds.toFixed(0)} s</text>`);
-  input.series.forEach((s, k) => {
-    const pts = stepSeries(s.intervals);
+  const path = (intervals: { start: number; end: number }[], until: number) => {
     let d = "";
-    for (const p of pts) d += d ? ` H${x(p.t).toFixed(1)} V${y(p.n).toFixed(1)}` : `M${x(p.t).toFixed(1)} ${y(p.n).toFixed(1)}`;
-    d += ` H${x(s.makespan).toFixed(1)}`;
-    out.push(`<path d="${d}" fill="none" stroke="${s.color}" stroke-width="1.6"/>`);
+    for (const p of stepSeries(intervals)) d += d ? ` H${x(p.t)} V${y(p.n)}` : `M${x(p.t)} ${y(p.n)}`;
+    return `${d} H${x(until)}`;
+  };
+  input.series.forEach((s) => {
+    if (s.billed) out.push(`<path d="${path(s.billed, s.makespan)}" fill="none" stroke="${s.color}" stroke-opacity="0.35" stroke-width="1"/>`);
+  });
+  input.series.forEach((s, k) => {
+    out.push(`<path d="${path(s.intervals, s.makespan)}" fill="none" stroke="${s.color}" stroke-width="1.6"/>`);
     out.push(`<line x1="${x(s.makespan)}" y1="${y(0)}" x2="${x(s.makespan)}" y2="${M.top}" stroke="${s.color}" stroke-dasharray="2 4"/>`);
     const ly = H - 18;
     const lx = M.left + k * 330;
     out.push(`<line x1="${lx}" y1="${ly - 4}" x2="${lx + 24}" y2="${ly - 4}" stroke="${s.color}" stroke-width="2"/>`);
     out.push(`<text x="${lx + 30}" y="${ly}">${esc(`${s.label} (makespan ${s.makespan.toFixed(0)} s)`)}</text>`);
   });
+  if (input.series.some((s) => s.billed)) out.push(`<text x="${W - M.right}" y="${H - 14}" text-anchor="end" fill="#666">faint: containers running (billed, pull → exit)</text>`);
   out.push(`</svg>`);
   return out.join("\n") + "\n";
 }

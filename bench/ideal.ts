@@ -11,7 +11,8 @@
  * first-served one: a zero-overhead list schedule in submission order. The gap between
  * it and the ideal is the cost of not knowing run times in advance, which no dispatcher
  * that starts jobs in order can avoid; the gap between it and a measured run is the
- * dispatcher's own overhead.
+ * dispatcher's own overhead. The longest-first schedule (LPT) shows what ordering by
+ * known run times would reach.
  */
 
 export interface CreateWindows {
@@ -27,6 +28,8 @@ export interface IdealBound {
   createRate: number;
   /** Zero-overhead first-come first-served list schedule, seconds. */
   fifo: number;
+  /** Zero-overhead longest-first list schedule (needs run times in advance), seconds. */
+  longestFirst: number;
 }
 
 export function idealBound(occupancySeconds: readonly number[], cap: number, windows: CreateWindows): IdealBound {
@@ -38,7 +41,14 @@ export function idealBound(occupancySeconds: readonly number[], cap: number, win
   const createRate = n
     ? Math.max(300 * Math.floor((n - 1) / windows.per5Min), 3600 * Math.floor((n - 1) / windows.perHour)) + shortest
     : 0;
-  return { seconds: Math.max(workPerSlot, longestJob, createRate), workPerSlot, longestJob, createRate, fifo: fifoMakespan(occupancySeconds, cap) };
+  return {
+    seconds: Math.max(workPerSlot, longestJob, createRate),
+    workPerSlot,
+    longestJob,
+    createRate,
+    fifo: fifoMakespan(occupancySeconds, cap),
+    longestFirst: fifoMakespan([...occupancySeconds].sort((a, b) => b - a), cap),
+  };
 }
 
 /** Greedy list schedule in the given order: each job takes the slot that frees first. */

@@ -40,6 +40,7 @@ export function comparisonRows(r: ComparisonReport): string[][] {
     row("efficiency (ideal ÷ makespan)", (s) => s.efficiency),
     row("FIFO zero-overhead bound (s)", (s) => s.ideal.fifo, 1, false),
     row("efficiency vs FIFO bound", (s) => s.efficiencyVsFifo),
+    row("longest-first zero-overhead (s)", (s) => s.ideal.longestFirst, 1, false),
     row("mean slot utilisation (live groups)", (s) => s.slotUtilisation),
     row("mean billed utilisation (pull → exit)", (s) => s.billedUtilisation),
     row("peak live groups", (s) => s.peakLiveGroups, 0, false),
@@ -133,8 +134,8 @@ export function writeComparison(r: ComparisonReport, outDir: string): { json: st
     cap: r.options.cap,
     idealSeconds: r.burst.ideal.seconds,
     series: [
-      { label: "Burst", color: "#1f5fbf", intervals: r.burst.liveIntervals, makespan: r.burst.makespanSeconds },
-      { label: "baseline (p-limit)", color: "#d2691e", intervals: r.baseline.liveIntervals, makespan: r.baseline.makespanSeconds },
+      { label: "Burst", color: "#1f5fbf", intervals: r.burst.liveIntervals, billed: r.burst.billedIntervals, makespan: r.burst.makespanSeconds },
+      { label: "baseline (p-limit)", color: "#d2691e", intervals: r.baseline.liveIntervals, billed: r.baseline.billedIntervals, makespan: r.baseline.makespanSeconds },
     ],
   }));
   return { json, svg };
