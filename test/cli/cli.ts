@@ -15,8 +15,8 @@ export interface RunningCli {
   child: ChildProcess;
   stdout(): string;
   stderr(): string;
-  /** Resolves when stdout satisfies `test` (or rejects if the process ends first). */
-  waitForOutput(test: (out: string) => boolean): Promise<string>;
+  /** Resolves when stdout (or stderr) satisfies `test`; rejects if the process ends first. */
+  waitForOutput(test: (out: string) => boolean, stream?: "stdout" | "stderr"): Promise<string>;
   done: Promise<CliResult>;
 }
 
@@ -30,7 +30,7 @@ export function startCli(args: string[], env: Record<string, string>, input?: st
   let err = "";
   const waiters: (() => void)[] = [];
   child.stdout!.on("data", (d: Buffer) => { out += d.toString(); waiters.forEach((w) => w()); });
-  child.stderr!.on("data", (d: Buffer) => { err += d.toString(); });
+  child.stderr!.on("data", (d: Buffer) => { err += d.toString(); waiters.forEach((w) => w()); });
   child.stdin!.end(input ?? "");
   const done = new Promise<CliResult>((resolve) => child.once("close", (code) => { waiters.forEach((w) => w()); resolve({ code, stdout: out, stderr: err }); }));
   let ended = false;
@@ -40,10 +40,11 @@ export function startCli(args: string[], env: Record<string, string>, input?: st
     stdout: () => out,
     stderr: () => err,
     done,
-    waitForOutput(test) {
+    waitForOutput(test, stream = "stdout") {
       return new Promise((resolve, reject) => {
         const check = () => {
-          if (test(out)) resolve(out);
+          const text = stream === "stdout" ? out : err;
+          if (test(text)) resolve(text);
           else if (ended || child.exitCode !== null) reject(new Error(`burst ${args.join(" ")} ended before the expected output; stdout: ${out} stderr: ${err}`));
         };
         waiters.push(check);
