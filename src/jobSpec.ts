@@ -108,33 +108,57 @@ export function validateSpec(input: unknown): SpecResult {
   return r.success ? { ok: true, spec: r.data } : { ok: false, errors: specErrors(r.error) };
 }
 
-/** Parses JSON or YAML text holding one spec, an array of specs, or several YAML documents. */
-export function parseSpecText(text: string): { ok: true; values: unknown[] } | { ok: false; errors: SpecError[] } {
+// Parse errors give a position, never a quote of the text: it may hold secure values,
+// and V8's JSON messages echo the text around the error.
+function jsonError(err: unknown): string {
+  const at = /position (\d+)/.exec((err as Error).message)?.[1];
+  return at ? `must be valid JSON (error at position ${at})` : "must be valid JSON";
+}
+
+function yamlError(message: string): string {
+  const at = /at line (\d+), column (\d+)/.exec(message);
+  const what = message.split("\n")[0]!.replace(/ at line \d+, column \d+:?$/, "").replace(/"[^"]*"|'[^']*'/g, "…").slice(0, 200);
+  return `must be valid YAML: ${what}${at ? ` (line ${at[1]}, column ${at[2]})` : ""}`;
+}
+
+export type SpecTextResult = { ok: true; values: unknown[]; isList: boolean } | { ok: false; errors: SpecError[] };
+
+/**
+ * Parses JSON or YAML text holding one spec, an array of specs, or several YAML
+ * documents. `auto` reads text that starts like JSON as JSON, anything else as YAML.
+ */
+export function parseSpecText(text: string, format: "json" | "yaml" | "auto" = "auto"): SpecTextResult {
   const trimmed = text.trim();
-  if (trimmed === "") return { ok: false, errors: [{ field: "(spec)", rule: "must not be empty" }] };
-  if (trimmed.startsWith("{") || trimmed.startsWith("[")) {
+  const fail = (rule: string): SpecTextResult => ({ ok: false, errors: [{ field: "(spec)", rule }] });
+  if (trimmed === "") return fail("must not be empty");
+  if (format === "json" || (format === "auto" && (trimmed.startsWith("{") || trimmed.startsWith("[")))) {
+    let v: unknown;
     try {
-      const v: unknown = JSON.parse(trimmed);
-      return { ok: true, values: Array.isArray(v) ? v : [v] };
+      v = JSON.parse(trimmed);
     } catch (err) {
-      return { ok: false, errors: [{ field: "(spec)", rule: `must be valid JSON: ${(err as Error).message}` }] };
+      return fail(jsonError(err));
     }
+    return Array.isArray(v) ? { ok: true, values: v, isList: true } : { ok: true, values: [v], isList: false };
   }
   const docs = parseAllDocuments(trimmed);
   const list = Array.isArray(docs) ? docs : [docs];
   const values: unknown[] = [];
+  let isList = list.length > 1;
   for (const d of list) {
-    if (d.errors.length > 0) return { ok: false, errors: [{ field: "(spec)", rule: `must be valid YAML: ${d.errors[0]!.message.split("\n")[0]}` }] };
+    if (d.errors.length > 0) return fail(yamlError(d.errors[0]!.message));
     let v: unknown;
     try {
       v = d.toJS({ maxAliasCount: 100 });
     } catch (err) {
-      return { ok: false, errors: [{ field: "(spec)", rule: `must be valid YAML: ${(err as Error).message}` }] };
+      return fail(yamlError((err as Error).message));
     }
-    if (Array.isArray(v)) values.push(...v);
-    else if (v !== null && v !== undefined) values.push(v);
+    if (Array.isArray(v)) {
+      values.push(...v);
+      isList = true;
+    } else if (v !== null && v !== undefined) values.push(v);
   }
-  return { ok: true, values };
+  if (values.length === 0) return fail("must hold a job spec");
+  return { ok: true, values, isList };
 }
 
 /** The spec as stored: secure values dropped, their names kept so people can see what was set. */

@@ -3,7 +3,7 @@
  * into job spec values. Parse errors give a position, never a quote of the body: the
  * body may hold secure values, and V8's JSON messages echo the text around the error.
  */
-import { parseAllDocuments } from "yaml";
+import { parseSpecText } from "../jobSpec.js";
 import { ApiError, invalid, type ApiRequest } from "./http.js";
 
 /** 1 MiB: far more than any job spec needs, small enough that a flood of them stays cheap. */
@@ -40,18 +40,6 @@ function tooLarge(): ApiError {
   return new ApiError(413, "PayloadTooLarge", `the request body is larger than ${MAX_BODY_BYTES} bytes (1 MiB)`);
 }
 
-function jsonError(err: unknown): string {
-  const at = /position (\d+)/.exec((err as Error).message)?.[1];
-  return at ? `must be valid JSON (error at position ${at})` : "must be valid JSON";
-}
-
-function yamlError(message: string): string {
-  const at = /at line (\d+), column (\d+)/.exec(message);
-  // The yaml library's first line names the problem; anything quoted is dropped in case it is body text.
-  const what = message.split("\n")[0]!.replace(/ at line \d+, column \d+:?$/, "").replace(/"[^"]*"|'[^']*'/g, "…").slice(0, 200);
-  return `must be valid YAML: ${what}${at ? ` (line ${at[1]}, column ${at[2]})` : ""}`;
-}
-
 export interface ParsedBody {
   values: unknown[];
   /** True when the body held a list (a JSON array, a YAML sequence, or several YAML documents). */
@@ -59,35 +47,9 @@ export interface ParsedBody {
 }
 
 export function parseBodyText(text: string, format: BodyFormat): ParsedBody {
-  if (text.trim() === "") throw invalid("InvalidSpec", [{ field: "(body)", rule: "must not be empty" }]);
-  if (format === "json") {
-    let v: unknown;
-    try {
-      v = JSON.parse(text);
-    } catch (err) {
-      throw invalid("InvalidSpec", [{ field: "(body)", rule: jsonError(err) }]);
-    }
-    return Array.isArray(v) ? { values: v, isList: true } : { values: [v], isList: false };
-  }
-  const docs = parseAllDocuments(text);
-  const list = Array.isArray(docs) ? docs : [docs];
-  const values: unknown[] = [];
-  let isList = list.length > 1;
-  for (const d of list) {
-    if (d.errors.length > 0) throw invalid("InvalidSpec", [{ field: "(body)", rule: yamlError(d.errors[0]!.message) }]);
-    let v: unknown;
-    try {
-      v = d.toJS({ maxAliasCount: 100 });
-    } catch (err) {
-      throw invalid("InvalidSpec", [{ field: "(body)", rule: yamlError((err as Error).message) }]);
-    }
-    if (Array.isArray(v)) {
-      values.push(...v);
-      isList = true;
-    } else if (v !== null && v !== undefined) values.push(v);
-  }
-  if (values.length === 0) throw invalid("InvalidSpec", [{ field: "(body)", rule: "must hold a job spec" }]);
-  return { values, isList };
+  const parsed = parseSpecText(text, format);
+  if (!parsed.ok) throw invalid("InvalidSpec", parsed.errors.map((e) => ({ ...e, field: "(body)" })));
+  return { values: parsed.values, isList: parsed.isList };
 }
 
 /** Size, then type, then syntax: the cheapest refusal first. */

@@ -62,9 +62,9 @@ describe("job spec validation", () => {
 
 describe("spec text", () => {
   it("reads JSON, JSON arrays, YAML and multi-document YAML", () => {
-    expect(parseSpecText('{"image":"alpine"}')).toEqual({ ok: true, values: [{ image: "alpine" }] });
+    expect(parseSpecText(`{"image":"alpine"}`)).toEqual({ ok: true, values: [{ image: "alpine" }], isList: false });
     expect(parseSpecText('[{"image":"a"},{"image":"b"}]')).toMatchObject({ ok: true, values: [{ image: "a" }, { image: "b" }] });
-    expect(parseSpecText("image: alpine\ncommand: [echo, hi]\n")).toEqual({ ok: true, values: [{ image: "alpine", command: ["echo", "hi"] }] });
+    expect(parseSpecText("image: alpine\ncommand: [echo, hi]\n")).toEqual({ ok: true, values: [{ image: "alpine", command: ["echo", "hi"] }], isList: false });
     expect(parseSpecText("image: a\n---\nimage: b\n")).toMatchObject({ ok: true, values: [{ image: "a" }, { image: "b" }] });
   });
 
@@ -78,5 +78,17 @@ describe("spec text", () => {
     const bomb = "a: &a [x,x,x,x,x,x,x,x,x]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]\nd: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]\ne: [*d,*d,*d,*d,*d,*d,*d,*d,*d]\n";
     expect(() => parseSpecText(bomb)).not.toThrow();
     expect(parseSpecText(bomb).ok).toBe(false);
+  });
+});
+
+describe("spec text errors", () => {
+  it("never quote the text, which may hold secure values", () => {
+    const secret = "hunter2-secret-value";
+    const json = parseSpecText(`{"secureEnv": {"T": "${secret}"} x}`);
+    const yaml = parseSpecText(`secureEnv: {T: "${secret}"\nimage: [unclosed ${secret}`);
+    for (const r of [json, yaml]) {
+      expect(r.ok).toBe(false);
+      expect(JSON.stringify(r)).not.toContain(secret);
+    }
   });
 });
