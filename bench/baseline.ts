@@ -69,6 +69,8 @@ export async function runNaiveDispatcher(client: ContainerInstanceManagementClie
   const submittedAt = Date.now();
   return Promise.all(jobs.map((job) => limit(async () => {
     const r: BaselineJobResult = { index: job.index, name: job.name, submittedAt };
+    // Which call failed, for the report only.
+    let step = "create";
     try {
       await client.containerGroups.beginCreateOrUpdateAndWait(s.resourceGroup, job.name, {
         location: s.location,
@@ -77,6 +79,7 @@ export async function runNaiveDispatcher(client: ContainerInstanceManagementClie
         containers: [{ name: "main", image: s.image, command: job.command, resources: { requests: { cpu: s.cpu, memoryInGB: s.memoryInGB } } }],
       });
       r.createdAt = Date.now();
+      step = "get";
       for (;;) {
         const g = await client.containerGroups.get(s.resourceGroup, job.name);
         const state = g.instanceView?.state;
@@ -87,12 +90,14 @@ export async function runNaiveDispatcher(client: ContainerInstanceManagementClie
         }
         await sleep(s.pollMs);
       }
+      step = "listLogs";
       const logs = await client.containers.listLogs(s.resourceGroup, job.name, "main");
       r.logLines = (logs.content ?? "").split("\n").filter(Boolean).length;
+      step = "delete";
       await client.containerGroups.beginDeleteAndWait(s.resourceGroup, job.name);
       r.doneAt = Date.now();
     } catch (err) {
-      r.error = err instanceof Error ? err.message : String(err);
+      r.error = `${step}: ${err instanceof Error ? err.message : String(err)}`;
       r.errorStatus = (err as { statusCode?: number }).statusCode;
     }
     r.endedAt = Date.now();

@@ -40,10 +40,21 @@ export interface BurstOutput {
   usageAtEnd: ProcUsage;
 }
 
+export interface RunOptions {
+  timeoutMs: number;
+  onProgress?: (done: number) => void;
+  /**
+   * Groups deleted so far, from the emulator. Every finished job deleted its group first,
+   * so the job table (a full scan, which loads Azurite at large N) is read only once this
+   * reaches N, or every 30 s in case some job never got a group.
+   */
+  groupsDeleted?: () => Promise<number>;
+}
+
 export interface BurstUnderTest {
   pid: number | undefined;
   host: HostProcess;
-  run(jobs: JobPlan[], options: { timeoutMs: number; onProgress?: (done: number) => void }): Promise<BurstOutput>;
+  run(jobs: JobPlan[], options: RunOptions): Promise<BurstOutput>;
   stop(): Promise<void>;
 }
 
@@ -101,7 +112,16 @@ export async function startBurst(setup: BurstSetup): Promise<BurstUnderTest> {
         return { index: job.index, jobId: jobIdForMessage(r.messageId, r.insertedOn), submittedAt };
       })));
       const deadline = startedAt + options.timeoutMs;
+      let lastScan = 0;
       for (;;) {
+        const deleted = options.groupsDeleted ? await options.groupsDeleted() : jobs.length;
+        if (deleted < jobs.length && Date.now() - lastScan < 30_000) {
+          options.onProgress?.(deleted);
+          if (Date.now() > deadline) throw new Error(`Burst finished about ${deleted} of ${jobs.length} jobs within ${options.timeoutMs / 1000} s\nhost output:\n${host.output().slice(-3000)}`);
+          await sleep(2000);
+          continue;
+        }
+        lastScan = Date.now();
         const p = await progress();
         options.onProgress?.(p.final);
         if (p.total >= jobs.length && p.final >= jobs.length) break;

@@ -115,11 +115,11 @@ export async function runComparison(options: BenchOptions, log: Log): Promise<Co
     let burstOut;
     let baseOut;
     if (options.sequential) {
-      burstOut = await burst.run(jobs, { timeoutMs, onProgress });
+      burstOut = await burst.run(jobs, { timeoutMs, onProgress, groupsDeleted: () => burstEmulator.deletes() });
       baseline.go();
       baseOut = await withTimeout(baseline.done, timeoutMs, "the baseline");
     } else {
-      const b = burst.run(jobs, { timeoutMs, onProgress });
+      const b = burst.run(jobs, { timeoutMs, onProgress, groupsDeleted: () => burstEmulator.deletes() });
       baseline.go();
       [burstOut, baseOut] = await Promise.all([b, withTimeout(baseline.done, timeoutMs, "the baseline")]);
     }

@@ -69,6 +69,8 @@ export interface RunSummary {
   succeeded: number;
   failed: number;
   failedBy429: number;
+  /** Why jobs failed: distinct messages (shortened) and how many jobs each. */
+  failures: { error: string; jobs: number }[];
   makespanSeconds: number;
   ideal: IdealBound;
   efficiency: number;
@@ -101,6 +103,19 @@ export interface RunSummary {
   cost: CostCheck;
   logLines: { expected: number; stored: number };
   process: { what: string; peakRssMb: number; cpuSeconds: number; cpuMsPerJob: number; cpuSecondsTotal: number };
+  /** Per job, seconds from the start of submission (null where not known), for analysis of the tails. */
+  perJob: {
+    index: number;
+    occupancy: number | null;
+    submitted: number;
+    put: number | null;
+    exit: number | null;
+    detected: number | null;
+    done: number | null;
+    billedRecorded: number | null;
+    billedMeter: number;
+    error?: string;
+  }[];
   /** Live groups over time, seconds from the start of submission. */
   liveIntervals: { start: number; end: number }[];
   billedIntervals: { start: number; end: number }[];
@@ -251,6 +266,7 @@ export function summarise(input: SummaryInput): RunSummary {
     succeeded: outcomes.filter((o) => o.succeeded).length,
     failed: outcomes.filter((o) => !o.succeeded).length,
     failedBy429: outcomes.filter((o) => o.failedBy429).length,
+    failures: tally(outcomes.filter((o) => !o.succeeded).map((o) => (o.error ?? "unknown").replace(/\s+/g, " ").slice(0, 160))),
     makespanSeconds,
     ideal,
     efficiency: ideal.seconds / makespanSeconds,
@@ -280,7 +296,31 @@ export function summarise(input: SummaryInput): RunSummary {
       cpuMsPerJob: (cpuSeconds * 1000) / n,
       cpuSecondsTotal: input.process.atEnd.cpuSeconds,
     },
+    perJob: outcomes.map((o) => {
+      const g = lastGroup(o);
+      const put = ms(firstGroup(o)?.createdAt);
+      const exit = ms(g?.lastEnd);
+      const r3 = (v: number | undefined) => (v === undefined ? null : Math.round(rel(v) * 1000) / 1000);
+      return {
+        index: o.index,
+        occupancy: g && exit !== undefined ? Math.round(exit - ms(g.createdAt)!) / 1000 : null,
+        submitted: r3(o.submittedAt)!,
+        put: r3(put),
+        exit: r3(exit),
+        detected: r3(o.detectedAt),
+        done: r3(o.doneAt),
+        billedRecorded: o.billedSeconds ?? null,
+        billedMeter: o.groups.reduce((t, x) => t + x.billedSeconds, 0),
+        ...(o.error ? { error: o.error } : {}),
+      };
+    }),
     liveIntervals,
     billedIntervals,
   };
+}
+
+function tally(messages: string[]): { error: string; jobs: number }[] {
+  const counts = new Map<string, number>();
+  for (const m of messages) counts.set(m, (counts.get(m) ?? 0) + 1);
+  return [...counts].map(([error, jobs]) => ({ error, jobs })).sort((a, b) => b.jobs - a.jobs).slice(0, 5);
 }

@@ -110,6 +110,7 @@ export function printComparison(r: ComparisonReport): string {
     table(comparisonRows(r)),
     "",
     `ideal bound: max(Σ occupancy / C = ${f(r.burst.ideal.workPerSlot, 1)} s, longest = ${f(r.burst.ideal.longestJob, 1)} s, create windows = ${f(r.burst.ideal.createRate, 1)} s)`,
+    ...[r.burst, r.baseline].flatMap((s) => s.failures.map((x) => `${s.label} failures: ${x.jobs} × ${x.error}`)),
     `context: wall ${f(r.context.wallSeconds, 0)} s; Azurite CPU ${f(r.context.azuriteCpuSeconds, 1)} s (Burst's storage; the baseline uses none); emulator CPU ${f(r.context.emulatorCpuSeconds.burst, 1)} s / ${f(r.context.emulatorCpuSeconds.baseline, 1)} s`,
     "",
     verdictLines(comparisonVerdicts(r)),
@@ -143,7 +144,7 @@ export function writeComparison(r: ComparisonReport, outDir: string): { json: st
 
 export function scaleRows(r: ScaleReport): string[][] {
   return [
-    ["N", "makespan (s)", "jobs/s", "efficiency", "detect p50/p99 (s)", "reads/job", "all reads/job", "429s", "failed", "host CPU (s)", "CPU ms/job", "peak RSS (MB)", "cost err max (s)"],
+    ["N", "makespan (s)", "jobs/s", "efficiency", "detect p50/p99 (s)", "reads/job", "all reads/job", "429s", "failed", "host CPU (s)", "CPU ms/job", "peak RSS (MB)", "cost err max (s)", "Azurite CPU ms/job"],
     ...r.steps.map((s) => [
       String(s.jobs),
       f(s.summary.makespanSeconds, 1),
@@ -158,6 +159,7 @@ export function scaleRows(r: ScaleReport): string[][] {
       f(s.summary.process.cpuMsPerJob, 1),
       f(s.summary.process.peakRssMb, 1),
       f(s.summary.cost.maxAbsSecondsError, 0),
+      s.azuriteCpuSeconds === null ? "–" : f((s.azuriteCpuSeconds * 1000) / s.jobs, 0),
     ]),
   ];
 }
@@ -190,7 +192,7 @@ export function printScale(r: ScaleReport): string {
 export function writeScale(r: ScaleReport, outDir: string): string {
   mkdirSync(outDir, { recursive: true });
   const file = path.join(outDir, `${r.date.slice(0, 10)}-scale.json`);
-  const steps = r.steps.map((s) => ({ ...s, summary: { ...s.summary, liveIntervals: undefined, billedIntervals: undefined } }));
+  const steps = r.steps.map((s) => ({ ...s, summary: { ...s.summary, liveIntervals: undefined, billedIntervals: undefined, perJob: undefined } }));
   writeFileSync(file, JSON.stringify({ ...r, steps, verdicts: scaleVerdicts(r) }, null, 2) + "\n");
   return file;
 }

@@ -10,6 +10,7 @@ import { fifoMakespan } from "./ideal.js";
 import { machine, type Machine } from "./machine.js";
 import { burstOutcomes, metersByName, summarise, type RunSummary } from "./metrics.js";
 import type { BenchOptions } from "./options.js";
+import { tryProcUsage } from "./procStats.js";
 import { startStorage } from "./services.js";
 import { BURST_RG, SUBSCRIPTION, windowsOf, type Log } from "./comparison.js";
 import { JOB_CPU, LINES_PER_JOB, planWorkload, type DurationModel } from "./workload.js";
@@ -18,6 +19,8 @@ export interface ScaleStep {
   jobs: number;
   wallSeconds: number;
   summary: RunSummary;
+  /** Context: Azurite's CPU (Burst's storage) during the step, seconds. */
+  azuriteCpuSeconds: number | null;
 }
 
 export interface ScaleReport {
@@ -68,6 +71,7 @@ export async function runScale(options: BenchOptions, log: Log): Promise<ScaleRe
         let shown = 0;
         const out = await burst.run(jobs, {
           timeoutMs,
+          groupsDeleted: () => emulator.deletes(),
           onProgress: (done) => {
             if (done - shown >= n / 5 || done === n) {
               shown = done;
@@ -76,6 +80,7 @@ export async function runScale(options: BenchOptions, log: Log): Promise<ScaleRe
           },
         });
         const stats = await emulator.stats();
+        const azuriteCpuSeconds = tryProcUsage(storage.process.pid)?.cpuSeconds ?? null;
         const summary = summarise({
           label: `Burst N=${n}`,
           outcomes: burstOutcomes(out.submitted, out.records, metersByName(stats, BURST_RG)),
@@ -87,7 +92,7 @@ export async function runScale(options: BenchOptions, log: Log): Promise<ScaleRe
           expectedLinesPerJob: LINES_PER_JOB,
           process: { what: "local Functions host process", atStart: out.usageAtStart, atEnd: out.usageAtEnd },
         });
-        steps.push({ jobs: n, wallSeconds: (Date.now() - stepBegan) / 1000, summary });
+        steps.push({ jobs: n, wallSeconds: (Date.now() - stepBegan) / 1000, summary, azuriteCpuSeconds });
       } finally {
         await burst.stop();
       }
