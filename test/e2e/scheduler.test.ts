@@ -154,7 +154,6 @@ describe("logs, limits and bad input", () => {
     expect(JSON.stringify(job)).not.toContain("never-store-me");
   });
 });
-});
 
 describe("at-least-once delivery and cancellation", () => {
   let stack: Stack;
