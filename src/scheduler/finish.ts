@@ -31,11 +31,21 @@ export interface AttemptEnd {
 
 export function attemptCost(job: JobRecord, attempt: Attempt, end: AttemptEnd, deps: Deps): { billedSeconds: number; costUsd: number } {
   if (!end.stoppedAt || !job.spec) return { billedSeconds: 0, costUsd: 0 };
-  const start = end.pullStartedAt ?? attempt.pullStartedAt ?? attempt.launchedAt;
-  if (!start) return { billedSeconds: 0, costUsd: 0 };
-  const seconds = billedSeconds(Date.parse(start), Date.parse(end.stoppedAt));
+  const start = billingStartMs(end.pullStartedAt ?? attempt.pullStartedAt, attempt.launchedAt);
+  if (start === undefined) return { billedSeconds: 0, costUsd: 0 };
+  const seconds = billedSeconds(start, Date.parse(end.stoppedAt));
   const pool = poolOf(deps, job.pool);
   return { billedSeconds: seconds, costUsd: costUsd(seconds, job.spec.cpu, job.spec.memoryGb, pool.prices) };
+}
+
+/**
+ * When ACI started billing. Its "Pulling" event is stamped to the whole second, so on its
+ * own it reads up to a second early; the pull cannot start before Burst claimed the
+ * launch, so the later of the two is the closer estimate.
+ */
+export function billingStartMs(pullingEvent: string | undefined, launchedAt: string | undefined): number | undefined {
+  const candidates = [pullingEvent, launchedAt].filter((t): t is string => t !== undefined).map(Date.parse);
+  return candidates.length ? Math.max(...candidates) : undefined;
 }
 
 /** Records the attempt's end and moves the job to Finishing; a no-op if that already happened. */

@@ -123,7 +123,7 @@ export async function pollJob(deps: Deps, msg: MonitorMessage): Promise<void> {
   const launched = Date.parse(attempt.launchedAt ?? job.updatedAt);
   const provisioning = view.containerState === undefined || view.containerState === "Waiting";
   const started = view.startTime ? Date.parse(view.startTime) : undefined;
-  const elapsed = started ? (now.getTime() - started) / 1000 : 0;
+  const elapsed = (now.getTime() - (provisioning || !started ? launched : started)) / 1000;
   const pollDelay = pollDelaySeconds(pool, elapsed, provisioning, deadline.at !== undefined ? (deadline.at - now.getTime()) / 1000 : undefined);
   // A poll that also reads the log costs two reads, so log-driven polls keep to twice the read floor.
   const twoReadFloor = 2 * readBudgetFloorSeconds(pool);

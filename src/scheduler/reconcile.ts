@@ -12,7 +12,6 @@
  * - Ledgers: slot holders whose job no longer holds a slot are settled.
  * - Then every pool is pumped.
  */
-import type { JobRecord } from "../model.js";
 import { isFinal } from "../jobState.js";
 import { waitKey } from "../admission.js";
 import { worstCaseUsd } from "../pricing.js";
@@ -58,13 +57,15 @@ export async function reconcile(deps: Deps, opts: ReconcileOptions = {}): Promis
       deps.log.warn(`reconcile: ${what}: ${errorMessage(err)}`);
     }
   };
-  const live = new Map<string, JobRecord>();
-  for await (const job of deps.jobs.scan({ states: ["Waiting", "Admitted", "Launching", "Running", "Finishing"] })) live.set(job.id, job);
-
   const holders = new Map<string, Record<string, { attempt: number }>>();
-  for (const pool of deps.config.pools.values()) holders.set(pool.name, (await deps.ledger.snapshot(pool.name, now)).holders);
+  const inLine = new Map<string, Set<string>>();
+  for (const pool of deps.config.pools.values()) {
+    holders.set(pool.name, (await deps.ledger.snapshot(pool.name, now)).holders);
+    inLine.set(pool.name, new Set((await deps.ledger.waiting(pool.name, Number.MAX_SAFE_INTEGER)).map((e) => e.jobId)));
+  }
 
-  for (const job of live.values()) {
+  // Streamed, not collected: a pool may have thousands of jobs waiting.
+  for await (const job of deps.jobs.scan({ states: ["Waiting", "Admitted", "Launching", "Running", "Finishing"] })) {
     const pool = deps.config.pools.get(job.pool);
     if (!pool) continue;
     await safely(`job ${job.id}`, async () => {
@@ -72,7 +73,7 @@ export async function reconcile(deps: Deps, opts: ReconcileOptions = {}): Promis
         // Admitted in the ledger, but the pump died before marking and launching it.
         await launchJob(deps, job.id);
         r.relaunched++;
-      } else if (job.state === "Waiting" && job.spec) {
+      } else if (job.state === "Waiting" && job.spec && !inLine.get(pool.name)?.has(job.id)) {
         const worst = worstCaseUsd(job.spec, pool.prices, pool.enforcementSlackSeconds) ?? 0;
         await deps.ledger.addWaiting(pool.name, { key: waitKey(job.priority, job.createdAt, job.id), jobId: job.id, worstUsd: worst, notBefore: job.notBefore });
         r.requeued++;
@@ -108,7 +109,7 @@ export async function reconcile(deps: Deps, opts: ReconcileOptions = {}): Promis
         if (g.tags[TAGS.managed] !== "true" || g.tags[TAGS.pool] !== pool.name) continue;
         if (age(now, g.tags[TAGS.created]) < (opts.orphanGraceSeconds ?? ORPHAN_GRACE_SECONDS)) continue;
         const jobId = g.tags[TAGS.job] ?? "";
-        const job = live.get(jobId) ?? (await deps.jobs.get(jobId))?.value;
+        const job = (await deps.jobs.get(jobId))?.value;
         const current = job && !isFinal(job.state) && job.state !== "Finishing" && job.attempts.length > 0 && groupName(job.id, job.attempts.at(-1)!.n) === g.name;
         if (current) continue;
         await deps.aci.delete({ subscriptionId: pool.subscriptionId, resourceGroup: pool.resourceGroup, name: g.name });
@@ -118,6 +119,6 @@ export async function reconcile(deps: Deps, opts: ReconcileOptions = {}): Promis
     });
     await safely(`pool ${pool.name} pump`, async () => { await pumpPool(deps, pool.name); });
   }
-  r.actions = r.orphansDeleted + r.relaunched + r.repolled + r.finished + r.holdersRepaired;
+  r.actions = r.orphansDeleted + r.requeued + r.relaunched + r.repolled + r.finished + r.holdersRepaired;
   return r;
 }

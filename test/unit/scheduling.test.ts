@@ -89,6 +89,16 @@ describe("cost", () => {
   });
 });
 
+describe("billing start", () => {
+  it("takes the later of ACI's whole-second Pulling event and the launch claim", async () => {
+    const { billingStartMs } = await import("../../src/scheduler/finish.js");
+    expect(billingStartMs("2026-01-01T00:00:05.000Z", "2026-01-01T00:00:05.400Z")).toBe(Date.parse("2026-01-01T00:00:05.400Z"));
+    expect(billingStartMs("2026-01-01T00:00:09.000Z", "2026-01-01T00:00:05.400Z")).toBe(Date.parse("2026-01-01T00:00:09.000Z"));
+    expect(billingStartMs(undefined, "2026-01-01T00:00:05.400Z")).toBe(Date.parse("2026-01-01T00:00:05.400Z"));
+    expect(billingStartMs(undefined, undefined)).toBeUndefined();
+  });
+});
+
 describe("polling", () => {
   const policy = { maxConcurrency: 40, armReadsPerSecond: 20, minPollSeconds: 1, maxPollSeconds: 15 };
   it("never polls a full pool faster than its ARM read share allows", () => {
@@ -105,6 +115,13 @@ describe("polling", () => {
     expect(pollDelaySeconds(small, 0, false)).toBe(1);
     expect(pollDelaySeconds(small, 300, false)).toBeGreaterThan(pollDelaySeconds(small, 30, false));
     expect(pollDelaySeconds(small, 300, false, 0.5)).toBe(0.5);
+  });
+
+  it("backs off while the image is pulled, up to 10 s, since pulls take seconds to minutes", () => {
+    const small = { ...policy, maxConcurrency: 1 };
+    expect(pollDelaySeconds(small, 0, true)).toBe(2);
+    expect(pollDelaySeconds(small, 12, true)).toBe(6);
+    expect(pollDelaySeconds(small, 600, true)).toBe(10);
   });
 
   it("reads the logs of a chatty job before ACI's after-stop window could overflow", () => {
