@@ -28,7 +28,7 @@ export function readBudgetFloorSeconds(p: PollPolicy): number {
 export function pollDelaySeconds(p: PollPolicy, elapsedSeconds: number, provisioning: boolean, secondsToDeadline?: number): number {
   // While the image is pulled nothing needs watching closely, and pulls take from seconds to
   // minutes on ACI: back off with the time spent so far. Once running, start tight and relax slowly.
-  const wanted = provisioning ? Math.min(10, Math.max(2, Math.max(0, elapsedSeconds) / 2)) : p.minPollSeconds + Math.max(0, elapsedSeconds) / 30;
+  const wanted = provisioning ? Math.min(10, Math.max(2, Math.max(0, elapsedSeconds) / 2)) : p.minPollSeconds + Math.max(0, elapsedSeconds) / 60;
   let d = Math.min(p.maxPollSeconds, Math.max(p.minPollSeconds, readBudgetFloorSeconds(p), wanted));
   if (secondsToDeadline !== undefined) d = Math.min(d, Math.max(0.2, secondsToDeadline));
   return d;
