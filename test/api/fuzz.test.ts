@@ -77,6 +77,9 @@ describe("every HTTP endpoint under generated bad input", () => {
   });
 
   it("keeps serving, and writes nothing outside Burst's own names", async () => {
+    // Every generated case really went over the wire.
+    expect(api.answers.length).toBeGreaterThanOrEqual(3 * RUNS);
+    console.log(`fuzz: ${api.answers.length} requests, statuses ${JSON.stringify(Object.fromEntries([...new Set(api.answers.map((a) => a.status))].sort().map((st) => [st, api.answers.filter((a) => a.status === st).length])))}`);
     expect((await api.get("/api/pools")).status).toBe(200);
     // Every job record and log blob is under an id Burst made.
     for await (const job of stack.deps.jobs.scan()) expect(job.id).toMatch(/^[a-z0-9]{1,40}$/);
