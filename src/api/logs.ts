@@ -16,6 +16,7 @@ import { isFinal } from "../jobState.js";
 import type { JobRecord } from "../model.js";
 import type { Deps } from "../scheduler/deps.js";
 import { captureLogs } from "../scheduler/monitor.js";
+import { addCaptured } from "../scheduler/finish.js";
 import { refFor } from "../scheduler/launch.js";
 import { mutateJob } from "../store/jobStore.js";
 import { errorMessage } from "../errors.js";
@@ -43,10 +44,7 @@ async function refreshIfDue(deps: Deps, job: JobRecord): Promise<void> {
     const captured = await captureLogs(deps, job, refFor(deps, job, attempt.n), false);
     if (captured.lines === 0 && !captured.gap) return;
     // Keep the record's counts true, as the monitor does for what it copies.
-    await mutateJob(deps.jobs, job.id, (j) => ({
-      ...j,
-      log: { lines: j.log.lines + captured.lines, bytes: j.log.bytes + captured.bytes, truncated: j.log.truncated || captured.gap || undefined },
-    }));
+    await mutateJob(deps.jobs, job.id, (j) => ({ ...j, log: addCaptured(j.log, captured) }));
   } catch (err) {
     // Not fatal: the monitor copies the log anyway; the follower just sees it later.
     deps.log.warn(`follow: could not refresh the log of job ${job.id}: ${errorMessage(err)}`);

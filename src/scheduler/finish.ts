@@ -6,7 +6,7 @@
  * another attempt after a backoff. Last, it pumps the pool so the freed slot is handed
  * on at once.
  */
-import type { Attempt, AttemptOutcome, JobRecord, JobState } from "../model.js";
+import type { Attempt, AttemptOutcome, JobRecord, JobState, LogInfo } from "../model.js";
 import { transition, announce } from "../jobState.js";
 import { mutateJob } from "../store/jobStore.js";
 import { billedSeconds, costUsd, roundUsd } from "../pricing.js";
@@ -27,6 +27,21 @@ export interface AttemptEnd {
   /** When billing stopped; without it, the attempt never reached ACI and costs nothing. */
   stoppedAt?: string;
   restartCount?: number;
+  /** Log lines copied by the poll that noticed the end, recorded in the same write. */
+  log?: Captured;
+}
+
+/** What one log capture stored. */
+export interface Captured {
+  lines: number;
+  bytes: number;
+  /** ACI had dropped lines Burst never saw. */
+  gap: boolean;
+}
+
+export function addCaptured(log: LogInfo, c: Captured | undefined): LogInfo {
+  if (!c || (c.lines === 0 && !c.gap)) return log;
+  return { lines: log.lines + c.lines, bytes: log.bytes + c.bytes, truncated: log.truncated || c.gap || undefined };
 }
 
 export function attemptCost(job: JobRecord, attempt: Attempt, end: AttemptEnd, deps: Deps): { billedSeconds: number; costUsd: number } {
@@ -64,7 +79,7 @@ export async function toFinishing(deps: Deps, jobId: string, attemptN: number, e
       restartCount: end.restartCount ?? current.restartCount,
       billedSeconds: cost.billedSeconds, costUsd: cost.costUsd,
     };
-    return transition(job, "Finishing", { attempts: [...job.attempts.slice(0, -1), attempt], reason: end.reason }, now).job;
+    return transition(job, "Finishing", { attempts: [...job.attempts.slice(0, -1), attempt], reason: end.reason, log: addCaptured(job.log, end.log) }, now).job;
   });
   if (r?.changed) announce({ jobId, from: r.before.state, to: "Finishing", at: now.toISOString(), reason: end.reason, attempt: attemptN });
 }

@@ -19,7 +19,7 @@ import type { GroupRef, GroupView } from "../aci/backend.js";
 import type { MonitorMessage } from "../store/outbox.js";
 import { poolOf, type Deps } from "./deps.js";
 import { refFor } from "./launch.js";
-import { finishJob, toFinishing, type AttemptEnd } from "./finish.js";
+import { addCaptured, finishJob, toFinishing, type AttemptEnd, type Captured } from "./finish.js";
 
 const STOPPED_STATES = new Set(["Succeeded", "Failed", "Stopped"]);
 
@@ -46,7 +46,7 @@ function deadlineOf(deps: Deps, job: JobRecord): { at?: number; why?: string } {
 }
 
 /** Copies log lines newer than the blob's tail; returns what it stored. */
-export async function captureLogs(deps: Deps, job: JobRecord, ref: GroupRef, stopped: boolean): Promise<{ lines: number; bytes: number; gap: boolean }> {
+export async function captureLogs(deps: Deps, job: JobRecord, ref: GroupRef, stopped: boolean): Promise<Captured> {
   const attempt = job.attempts.at(-1)!.n;
   for (let i = 0; i < 5; i++) {
     const raw = await deps.aci.logs(ref, CONTAINER_NAME);
@@ -94,7 +94,7 @@ export async function pollJob(deps: Deps, msg: MonitorMessage): Promise<void> {
   const mustStop = !terminated && (job.cancelRequested || overdue);
   const logDue = terminated || mustStop || !job.nextLogReadAt || now.getTime() >= Date.parse(job.nextLogReadAt);
 
-  let captured = { lines: 0, bytes: 0, gap: false };
+  let captured: Captured = { lines: 0, bytes: 0, gap: false };
   if (logDue && view.containerState !== undefined && view.containerState !== "Waiting") {
     captured = await captureLogs(deps, job, ref, terminated);
   }
@@ -103,19 +103,17 @@ export async function pollJob(deps: Deps, msg: MonitorMessage): Promise<void> {
     const stoppedAt = deps.clock.now().toISOString();
     // Lines written between the read above and the stop are still in ACI's after-stop window.
     const last = await captureLogs(deps, job, ref, true);
-    captured = { lines: captured.lines + last.lines, bytes: captured.bytes + last.bytes, gap: captured.gap };
+    captured = { lines: captured.lines + last.lines, bytes: captured.bytes + last.bytes, gap: captured.gap || last.gap };
     const outcome = job.cancelRequested ? "Canceled" : "TimedOut";
     const reason = job.cancelRequested ? "canceled" : deadline.why!;
-    await recordLogs(deps, job.id, captured);
-    await toFinishing(deps, job.id, msg.attempt, endOf(view, outcome, reason, stoppedAt));
+    await toFinishing(deps, job.id, msg.attempt, { ...endOf(view, outcome, reason, stoppedAt), log: captured });
     return finishJob(deps, job.id);
   }
   if (terminated) {
-    await recordLogs(deps, job.id, captured);
     const ok = view.exitCode === 0;
     const outcome = view.exitCode === undefined ? "PlatformError" : ok ? "Succeeded" : "Failed";
     const reason = view.exitCode === undefined ? `the container group ended ${view.state} without an exit code (${view.detailStatus ?? "no detail"})` : `exited with code ${view.exitCode}`;
-    await toFinishing(deps, job.id, msg.attempt, endOf(view, outcome, reason, view.finishTime ?? now.toISOString()));
+    await toFinishing(deps, job.id, msg.attempt, { ...endOf(view, outcome, reason, view.finishTime ?? now.toISOString()), log: captured });
     return finishJob(deps, job.id);
   }
 
@@ -144,7 +142,7 @@ export async function pollJob(deps: Deps, msg: MonitorMessage): Promise<void> {
       lastLogReadAt: logDue ? now.toISOString() : j.lastLogReadAt,
       nextLogReadAt: new Date(nextLog).toISOString(),
       startedAt: j.startedAt ?? view.startTime,
-      log: { lines: j.log.lines + captured.lines, bytes: j.log.bytes + captured.bytes, truncated: j.log.truncated || captured.gap || undefined },
+      log: addCaptured(j.log, captured),
       address: view.ip ? { ip: view.ip, fqdn: view.fqdn, ports: view.ports } : j.address,
       reason: provisioning ? "container group provisioning" : "running",
       attempts: [...j.attempts.slice(0, -1), {
@@ -158,12 +156,4 @@ export async function pollJob(deps: Deps, msg: MonitorMessage): Promise<void> {
   });
   if (restarted) deps.log.warn(`job ${job.id}: ACI restarted the container (restartCount ${view.restartCount})`);
   if (r?.changed) await deps.outbox.send("monitor", { jobId: job.id, attempt: msg.attempt, seq: r.after.monitorSeq }, delay);
-}
-
-async function recordLogs(deps: Deps, jobId: string, captured: { lines: number; bytes: number; gap: boolean }): Promise<void> {
-  if (captured.lines === 0 && !captured.gap) return;
-  await mutateJob(deps.jobs, jobId, (j) => ({
-    ...j,
-    log: { lines: j.log.lines + captured.lines, bytes: j.log.bytes + captured.bytes, truncated: j.log.truncated || captured.gap || undefined },
-  }));
 }
