@@ -115,29 +115,40 @@ export function parsePools(doc: unknown, where: string): Map<string, PoolConfig>
   return out;
 }
 
+/**
+ * A JSON or YAML document given by an app setting: `<NAME>_FILE` (a path) wins over
+ * `<NAME>` (the text itself). Undefined when neither is set. `where` names the source for
+ * error messages.
+ */
+export function readSettingDocument(env: NodeJS.ProcessEnv, name: string): { doc: unknown; where: string } | undefined {
+  const file = env[`${name}_FILE`];
+  let text: string;
+  let where: string;
+  if (file) {
+    try {
+      text = readFileSync(file, "utf8");
+    } catch (err) {
+      throw new ConfigError(`${name}_FILE=${JSON.stringify(file)} cannot be read: ${(err as Error).message}`);
+    }
+    where = `${name}_FILE (${file})`;
+  } else if (env[name]) {
+    text = env[name]!;
+    where = name;
+  } else {
+    return undefined;
+  }
+  try {
+    return { doc: parseYaml(text), where };
+  } catch (err) {
+    throw new ConfigError(`${where} is not valid JSON or YAML: ${(err as Error).message.split("\n")[0]}`);
+  }
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): BurstConfig {
   const storageConnection = env.AzureWebJobsStorage;
   if (!storageConnection) throw new ConfigError("AzureWebJobsStorage is not set: it must hold the storage connection string");
-  let pools: Map<string, PoolConfig>;
-  if (env.BURST_POOLS_FILE) {
-    let text: string;
-    try {
-      text = readFileSync(env.BURST_POOLS_FILE, "utf8");
-    } catch (err) {
-      throw new ConfigError(`BURST_POOLS_FILE=${JSON.stringify(env.BURST_POOLS_FILE)} cannot be read: ${(err as Error).message}`);
-    }
-    pools = parsePools(parseYaml(text), `BURST_POOLS_FILE (${env.BURST_POOLS_FILE})`);
-  } else if (env.BURST_POOLS) {
-    let doc: unknown;
-    try {
-      doc = parseYaml(env.BURST_POOLS);
-    } catch (err) {
-      throw new ConfigError(`BURST_POOLS is not valid JSON or YAML: ${(err as Error).message}`);
-    }
-    pools = parsePools(doc, "BURST_POOLS");
-  } else {
-    pools = parsePools({ pools: DEFAULT_POOLS }, "default pools");
-  }
+  const poolsDoc = readSettingDocument(env, "BURST_POOLS");
+  const pools = poolsDoc ? parsePools(poolsDoc.doc, poolsDoc.where) : parsePools({ pools: DEFAULT_POOLS }, "default pools");
   let secretKey: Buffer | undefined;
   if (env.BURST_SECRET_KEY) {
     secretKey = Buffer.from(env.BURST_SECRET_KEY, "base64");

@@ -9,9 +9,7 @@
  * The first matching profile, in the order written, wins.
  */
 import { z } from "zod";
-import { parse as parseYaml } from "yaml";
-import { readFileSync } from "node:fs";
-import { ConfigError } from "../config.js";
+import { ConfigError, readSettingDocument } from "../config.js";
 import { POOL_NAME, specErrors, validateSpec, type JobSpecInput } from "../jobSpec.js";
 import type { SpecError } from "../model.js";
 
@@ -117,25 +115,9 @@ export function parseProfiles(doc: unknown, where: string, pools: ReadonlySet<st
 
 /** Reads profiles from BURST_GITHUB_PROFILES_FILE (a path) or BURST_GITHUB_PROFILES (JSON or YAML text). */
 export function loadProfiles(env: NodeJS.ProcessEnv, pools: ReadonlySet<string>): RunnerProfile[] {
-  if (env.BURST_GITHUB_PROFILES_FILE) {
-    let text: string;
-    try {
-      text = readFileSync(env.BURST_GITHUB_PROFILES_FILE, "utf8");
-    } catch (err) {
-      throw new ConfigError(`BURST_GITHUB_PROFILES_FILE=${JSON.stringify(env.BURST_GITHUB_PROFILES_FILE)} cannot be read: ${(err as Error).message}`);
-    }
-    return parseProfiles(parseText(text, "BURST_GITHUB_PROFILES_FILE"), `BURST_GITHUB_PROFILES_FILE (${env.BURST_GITHUB_PROFILES_FILE})`, pools);
-  }
-  if (env.BURST_GITHUB_PROFILES) return parseProfiles(parseText(env.BURST_GITHUB_PROFILES, "BURST_GITHUB_PROFILES"), "BURST_GITHUB_PROFILES", pools);
-  throw new ConfigError("BURST_GITHUB_PROFILES (or BURST_GITHUB_PROFILES_FILE) is not set: it must hold the runner profiles (see docs/github.md)");
-}
-
-function parseText(text: string, setting: string): unknown {
-  try {
-    return parseYaml(text);
-  } catch (err) {
-    throw new ConfigError(`${setting} is not valid JSON or YAML: ${(err as Error).message.split("\n")[0]}`);
-  }
+  const given = readSettingDocument(env, "BURST_GITHUB_PROFILES");
+  if (!given) throw new ConfigError("BURST_GITHUB_PROFILES (or BURST_GITHUB_PROFILES_FILE) is not set: it must hold the runner profiles (see docs/github.md)");
+  return parseProfiles(given.doc, given.where, pools);
 }
 
 export interface JobContext {

@@ -1,0 +1,30 @@
+import { describe, expect, it } from "vitest";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { loadConfig, readSettingDocument, ConfigError } from "../../src/config.js";
+
+const base = { AzureWebJobsStorage: "UseDevelopmentStorage=true" };
+
+describe("settings documents", () => {
+  it("prefers the _FILE setting over the inline one, and says which it read", () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), "burst-config-"));
+    const file = path.join(dir, "pools.yaml");
+    writeFileSync(file, "pools:\n  fast: { maxConcurrency: 3 }\n");
+    const got = readSettingDocument({ X_FILE: file, X: "pools: {}" }, "X");
+    expect(got).toEqual({ doc: { pools: { fast: { maxConcurrency: 3 } } }, where: `X_FILE (${file})` });
+    expect([...loadConfig({ ...base, BURST_POOLS_FILE: file }).pools.keys()]).toEqual(["fast"]);
+  });
+
+  it("names the setting when its text is not JSON or YAML, or its file cannot be read", () => {
+    expect(() => loadConfig({ ...base, BURST_POOLS: "pools: [unclosed" })).toThrow(/^BURST_POOLS is not valid JSON or YAML/);
+    expect(() => loadConfig({ ...base, BURST_POOLS_FILE: "/nonexistent/pools.yaml" })).toThrow(ConfigError);
+    expect(() => loadConfig({ ...base, BURST_POOLS_FILE: "/nonexistent/pools.yaml" })).toThrow(/BURST_POOLS_FILE="\/nonexistent\/pools.yaml" cannot be read/);
+  });
+
+  it("falls back to the default pool when neither is set, and names a bad pool field with its pool", () => {
+    expect([...loadConfig(base).pools.keys()]).toEqual(["default"]);
+    expect(() => loadConfig({ ...base, BURST_POOLS: '{"pools":{"p":{"maxConcurrency":0}}}' })).toThrow(/BURST_POOLS: pools\.p\.maxConcurrency/);
+    expect(readSettingDocument({}, "X")).toBeUndefined();
+  });
+});
