@@ -20,8 +20,8 @@ export interface LedgerSnapshot {
   month: string;
   spentDayUsd: number;
   spentMonthUsd: number;
-  dayEtag?: string;
-  monthEtag?: string;
+  /** The window rows as read (undefined: absent), so settling in the same windows need not read them again. */
+  windowRows: Map<string, { e: Record<string, unknown>; etag: string } | undefined>;
 }
 
 export interface WaitingEntry extends Candidate {}
@@ -64,8 +64,7 @@ export class LedgerStore {
       month,
       spentDayUsd: Number(d?.e.spentUsd ?? 0),
       spentMonthUsd: Number(m?.e.spentUsd ?? 0),
-      dayEtag: d?.etag,
-      monthEtag: m?.etag,
+      windowRows: new Map([[`day-${day}`, d], [`month-${month}`, m]]),
     };
   }
 
@@ -139,7 +138,8 @@ export class LedgerStore {
       delete holders[jobId];
       const actions: TransactionAction[] = [this.#admissionWrite(snap, holders)];
       for (const w of [{ key: `day-${holder.day}` }, { key: `month-${holder.month}` }]) {
-        const row = await this.#row(pool, w.key);
+        // The holder's windows are usually today's, already read with the snapshot.
+        const row = snap.windowRows.has(w.key) ? snap.windowRows.get(w.key) : await this.#row(pool, w.key);
         const spent = roundUsd(Number(row?.e.spentUsd ?? 0) + costUsd);
         const jobs = Number(row?.e.jobs ?? 0) + 1;
         actions.push(row
