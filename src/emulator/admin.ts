@@ -7,6 +7,8 @@
  *   GET|PUT /_emulator/faults             PUT replaces the fault configuration (omitted = off)
  *   GET|PUT /_emulator/limits             PUT merges into the current limits
  *   GET|PUT /_emulator/timings            PUT merges into the current lifecycle timings
+ *   GET|PUT /_emulator/fidelity           PUT merges: which recorded live shape answers follow
+ *   GET|PUT /_emulator/costs              PUT merges: the Cost Management report's delay and prices
  *   POST /_emulator/groups/{sub}/{rg}/{name}/platform-restart[?container=c]
  *   POST /_emulator/groups/{sub}/{rg}/{name}/evict
  */
@@ -41,6 +43,10 @@ async function route(service: AciService, req: IncomingMessage, method: string, 
   if (is("PUT", "limits")) return { status: 200, body: service.setLimits(await readJson(req)) };
   if (is("GET", "timings")) return { status: 200, body: service.timings };
   if (is("PUT", "timings")) return { status: 200, body: service.setTimings(await readJson(req)) };
+  if (is("GET", "fidelity")) return { status: 200, body: service.fidelity };
+  if (is("PUT", "fidelity")) return { status: 200, body: service.setFidelity(await readJson(req)) };
+  if (is("GET", "costs")) return { status: 200, body: service.costs };
+  if (is("PUT", "costs")) return { status: 200, body: service.setCosts(await readJson(req)) };
   let p: Record<string, string> | undefined;
   if (method === "POST" && (p = match("groups/:sub/:rg/:name/platform-restart", segments))) {
     const g = service.find(p.sub!, p.rg!, p.name!);

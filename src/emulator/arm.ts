@@ -4,11 +4,12 @@
  * goes through what ARM puts in front of a resource provider: a 429 storm if one is
  * injected, the subscription's token bucket, and injected 500/503 answers.
  */
+import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { ArmError, asArmError, errors } from "./errors.js";
 import { baseUrl, match, readJson, send, type Reply } from "./http.js";
-import type { AsyncOperation } from "./operations.js";
-import { renderGroup } from "./render.js";
+import { OPERATION_API_VERSION, type AsyncOperation } from "./operations.js";
+import { renderGroup, type RenderOptions } from "./render.js";
 import type { AciService } from "./service.js";
 import type { ArmKind } from "./throttle.js";
 
@@ -30,9 +31,17 @@ interface Route {
   methods: Partial<Record<string, Handler>>;
 }
 
+// Every live recording's Azure-AsyncOperation URL carries api-version 2018-06-01, and a
+// PUT's x-ms-request-id is "{region}:{the operation's id}" (azure-sdk-for-net, 2023-05-01).
 const operationHeader = (ctx: Ctx, op: AsyncOperation) => ({
-  "Azure-AsyncOperation": `${ctx.base}/subscriptions/${op.subscriptionId}/${CI}/locations/${op.region}/operations/${op.id}?api-version=${API_VERSION}`,
+  "Azure-AsyncOperation": `${ctx.base}/subscriptions/${op.subscriptionId}/${CI}/locations/${op.region}/operations/${op.id}?api-version=${OPERATION_API_VERSION}`,
+  "x-ms-request-id": `${op.region}:${op.id}`,
 });
+
+/** The live service's request ids on container group calls are "{region}:{uuid}". */
+const regional = (region: string) => ({ "x-ms-request-id": `${region}:${randomUUID()}` });
+
+const view = (service: AciService, groupView: boolean, containerViews: boolean): RenderOptions => ({ groupView, containerViews, events: service.eventView() });
 
 const routes: Route[] = [
   { pattern: `subscriptions/:sub/${CI}/containerGroups`, methods: { GET: (ctx) => list(ctx) } },
@@ -43,25 +52,27 @@ const routes: Route[] = [
       GET: ({ service, params }) => {
         service.counters.count("reads");
         const g = service.find(params.sub!, params.rg!, params.name!);
-        return { status: 200, body: renderGroup(g, { groupView: true, containerViews: true }) };
+        return { status: 200, body: renderGroup(g, view(service, true, true)), headers: regional(g.spec.region) };
       },
       PUT: async (ctx) => {
         const body = await readJson(ctx.req);
         const r = await ctx.service.put(ctx.params.sub!, ctx.params.rg!, ctx.params.name!, body);
         return {
           status: r.status,
-          body: renderGroup(r.group, { groupView: true, containerViews: r.status === 200 }),
-          headers: { ...r.headers, ...(r.operation ? operationHeader(ctx, r.operation) : {}) },
+          body: renderGroup(r.group, view(ctx.service, true, r.status === 200)),
+          headers: { ...regional(r.group.spec.region), ...r.headers, ...(r.operation ? operationHeader(ctx, r.operation) : {}) },
         };
       },
       PATCH: async (ctx) => {
         const g = ctx.service.patchTags(ctx.params.sub!, ctx.params.rg!, ctx.params.name!, await readJson(ctx.req));
-        return { status: 200, body: renderGroup(g, { groupView: true, containerViews: false }) };
+        return { status: 200, body: renderGroup(g, view(ctx.service, true, false)), headers: regional(g.spec.region) };
       },
       DELETE: async ({ service, params }) => {
-        const r = await service.delete(params.sub!, params.rg!, params.name!);
+        // The live DELETE answers with the whole group, instance views included, as it was (azure-sdk-for-net Delete_RegularPriority).
+        let body: unknown;
+        const r = await service.delete(params.sub!, params.rg!, params.name!, (g) => { body = renderGroup(g, view(service, true, true)); });
         if (!r) return { status: 204 };
-        return { status: 200, body: renderGroup(r.group, { groupView: true, containerViews: false }), headers: r.headers };
+        return { status: 200, body, headers: { ...regional(r.group.spec.region), ...r.headers } };
       },
     },
   },
@@ -97,7 +108,7 @@ const routes: Route[] = [
         service.counters.count("operationReads");
         const op = service.operations.get(params.id!);
         if (!op || op.subscriptionId.toLowerCase() !== params.sub!.toLowerCase()) throw errors.operationNotFound(params.id!);
-        return { status: 200, body: op.body() };
+        return { status: 200, body: op.body(service.fidelity.operationCreating), headers: regional(op.region) };
       },
     },
   },
@@ -136,7 +147,7 @@ function list(ctx: Ctx, resourceGroup?: string): Reply {
   const start = token === null ? 0 : all.findIndex((g) => g.ref.id.toLowerCase() > token.toLowerCase());
   const page = start < 0 ? [] : all.slice(start, start + service.limits.listPageSize);
   const more = start >= 0 && start + page.length < all.length;
-  const body: Record<string, unknown> = { value: page.map((g) => renderGroup(g, { groupView: false, containerViews: false })) };
+  const body: Record<string, unknown> = { value: page.map((g) => renderGroup(g, view(service, false, false))) };
   if (more) {
     const path = resourceGroup ? `subscriptions/${params.sub}/resourceGroups/${params.rg}` : `subscriptions/${params.sub}`;
     const last = page[page.length - 1]!.ref.id;
@@ -160,7 +171,9 @@ export async function handleArm(service: AciService, req: IncomingMessage, res: 
     if (!route || !params) throw errors.pathNotFound(url.pathname);
     const version = url.searchParams.get("api-version");
     if (version === null) throw errors.missingApiVersion();
-    if (version !== API_VERSION) throw errors.unsupportedApiVersion(version);
+    // Operation polls come with the header's 2018-06-01; the azure-sdk-for-net recording shows 2023-05-01 answered too.
+    const versions = route.pattern.endsWith("operations/:id") ? [API_VERSION, OPERATION_API_VERSION] : [API_VERSION];
+    if (!versions.includes(version)) throw errors.unsupportedApiVersion(version);
     const handler = route.methods[method];
     if (!handler) throw errors.methodNotAllowed(method);
 

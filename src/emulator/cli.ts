@@ -30,6 +30,16 @@ Lifecycle timings (milliseconds)
   --spot-restart-delay-ms N    Spot eviction → group starts again (default 2000)
   --kill-grace-ms N            SIGTERM → SIGKILL on stop/delete (default 2000)
 
+Live fidelity (where recordings of the live service differ)
+  --container-events absent|present|late
+                               container instanceView.events: absent (no key, as live
+                               2023-05-01 answers mostly are; default), present, or late
+                               (each event shows --late-events-ms after it happened,
+                               newest first)
+  --late-events-ms N           (default 5000)
+  --cost-report-delay-ms N     the Cost Management query shows a billing interval this
+                               long after it ended (default 10000)
+
 Limits (defaults are the live ACI values)
   --max-container-groups N     container groups per region per subscription (100)
   --max-cores N                standard cores per region per subscription (100)
@@ -62,13 +72,14 @@ const numberFlags = [
   "spot-restart-delay-ms", "kill-grace-ms", "max-container-groups", "max-cores", "creates-per-5min", "creates-per-hour",
   "deletes-per-5min", "deletes-per-hour", "list-page-size", "seed", "error-rate", "lost-response-rate", "throttle-storm-ms",
   "capacity-rate", "slow-provisioning-ms", "slow-provisioning-rate", "platform-restart-rate", "spot-eviction-rate",
+  "late-events-ms", "cost-report-delay-ms",
 ] as const;
 
 export type CliResult = { help: true } | { help: false; options: EmulatorOptions };
 
 export function parseCli(argv: string[]): CliResult {
   const stringOptions = Object.fromEntries(
-    [...numberFlags, "host", "runtime", "limits", "faults", "capacity-regions", "capacity-mode", "inaccessible-images"].map((f) => [f, { type: "string" as const }]),
+    [...numberFlags, "host", "runtime", "limits", "faults", "capacity-regions", "capacity-mode", "inaccessible-images", "container-events"].map((f) => [f, { type: "string" as const }]),
   );
   let values: Record<string, string | boolean | undefined>;
   try {
@@ -111,6 +122,13 @@ export function parseCli(argv: string[]): CliResult {
   if (port !== undefined && (!Number.isInteger(port) || port > 65535)) throw new CliError(`--port: expected a port number 0-65535, got '${values.port}'`);
   const mode = values["capacity-mode"] as string | undefined;
   if (mode !== undefined && mode !== "sync" && mode !== "async") throw new CliError(`--capacity-mode: expected 'sync' or 'async', got '${mode}'`);
+
+  const events = values["container-events"] as string | undefined;
+  if (events !== undefined && events !== "absent" && events !== "present" && events !== "late") {
+    throw new CliError(`--container-events: expected 'absent', 'present' or 'late', got '${events}'`);
+  }
+  const fidelity = prune({ containerEvents: events as "absent" | "present" | "late" | undefined, lateEventsMs: num("late-events-ms") });
+  const costs = prune({ reportDelayMs: num("cost-report-delay-ms") });
 
   const provisioning = num("provisioning-delay-ms");
   const timings: TimingsPatch = prune({
@@ -161,7 +179,7 @@ export function parseCli(argv: string[]): CliResult {
 
   return {
     help: false,
-    options: { port: port ?? 0, host: (values.host as string | undefined) ?? "127.0.0.1", runtime, timings, limits, faults },
+    options: { port: port ?? 0, host: (values.host as string | undefined) ?? "127.0.0.1", runtime, timings, limits, faults, fidelity, costs },
   };
 }
 

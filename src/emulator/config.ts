@@ -6,6 +6,7 @@
 import { z } from "zod";
 import type { BucketLimit } from "./tokenBucket.js";
 import type { LogCutLimits } from "./logs.js";
+import type { ContainerEventsMode } from "./events.js";
 import { ACI_LOG_LIMITS } from "./logs.js";
 
 export interface EmulatorLimits {
@@ -71,6 +72,39 @@ export const DEFAULT_TIMINGS: EmulatorTimings = {
   spotRestartDelayMs: 2000,
   killGraceMs: 2000,
 };
+
+/**
+ * How closely answers follow one or another recorded shape of the live service where the
+ * recordings disagree (docs/emulator.md, "Live behaviours").
+ */
+export interface EmulatorFidelity {
+  /**
+   * Container `instanceView.events`: `absent` (no key at all, as the live 2023-05-01
+   * answers recorded on 2023-05-05 and 2023-04-26 show), `present` (Pulling, Pulled,
+   * Started…, as the 2023-05-01 run of 2023-05-01 shows), or `late` (each event appears
+   * `lateEventsMs` after it happened, newest first, as the 2024-05-01-preview answer lists them).
+   */
+  containerEvents: ContainerEventsMode;
+  lateEventsMs: number;
+  /** Operation polls say Creating while the image is pulled, as the 2019-12-01 recording shows (2023-05-01 ones go Pending → Succeeded). */
+  operationCreating: boolean;
+}
+
+export const DEFAULT_FIDELITY: EmulatorFidelity = { containerEvents: "absent", lateEventsMs: 5000, operationCreating: false };
+
+/**
+ * What the Cost Management Query API reports from the billing meter: each billing
+ * interval's cost becomes visible `reportDelayMs` after it ended (Azure takes hours; the
+ * default is compressed so local runs see a bill), priced per vCPU-second and GB-second.
+ */
+export interface CostSettings {
+  reportDelayMs: number;
+  vcpuSecondUsd: number;
+  gbSecondUsd: number;
+}
+
+/** East US Linux Standard, Azure Retail Prices API (2026): $0.0405 per vCPU-hour, $0.00445 per GB-hour. */
+export const DEFAULT_COSTS: CostSettings = { reportDelayMs: 10_000, vcpuSecondUsd: 0.0405 / 3600, gbSecondUsd: 0.00445 / 3600 };
 
 /** Which groups a fault applies to: named ones (exact, or a prefix ending in `*`), and/or any new group with probability `rate`. */
 export interface Targeting {
@@ -168,6 +202,20 @@ const faultsInput = z.strictObject({
   spotEviction: z.strictObject({ ...targeting, afterMs: ms.optional() }).optional(),
   inaccessibleImages: z.array(z.string().min(1)).optional(),
 });
+const fidelityPatch = z.strictObject({
+  containerEvents: z.enum(["absent", "present", "late"]).optional(),
+  lateEventsMs: ms.optional(),
+  operationCreating: z.boolean().optional(),
+});
+export type FidelityPatch = z.input<typeof fidelityPatch>;
+
+const costsPatch = z.strictObject({
+  reportDelayMs: ms.optional(),
+  vcpuSecondUsd: z.number().nonnegative().finite().optional(),
+  gbSecondUsd: z.number().nonnegative().finite().optional(),
+});
+export type CostsPatch = z.input<typeof costsPatch>;
+
 /** What callers send: like FaultConfig, all optional, and a storm may be given as a duration. */
 export type FaultsInput = z.input<typeof faultsInput>;
 
@@ -199,6 +247,14 @@ export function applyLimits(current: EmulatorLimits, input: unknown): EmulatorLi
 
 export function applyTimings(current: EmulatorTimings, input: unknown): EmulatorTimings {
   return { ...current, ...stripUndefined(parse(timingsPatch, input ?? {}, "timings")) };
+}
+
+export function applyFidelity(current: EmulatorFidelity, input: unknown): EmulatorFidelity {
+  return { ...current, ...stripUndefined(parse(fidelityPatch, input ?? {}, "fidelity")) };
+}
+
+export function applyCosts(current: CostSettings, input: unknown): CostSettings {
+  return { ...current, ...stripUndefined(parse(costsPatch, input ?? {}, "costs")) };
 }
 
 /** Replaces the whole fault configuration: anything not given is off. */

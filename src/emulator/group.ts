@@ -3,12 +3,18 @@
  * intervals and logs. Both runtimes drive it through the same seam (launch → lines →
  * exit), so states and billing mean the same under `process` and `sim`.
  *
- *   PUT ─► Pending ─(schedule)─► pull [billing starts] ─► Pulled ─► Started ─► Running
+ *   PUT ─► Pending ─(schedule)─► pull [billing starts] ─► Pulled ─► init containers, one by one ─► Started ─► Running
  *   Running ─► all containers terminated ─► Succeeded | Failed   (restartPolicy Never / OnFailure)
  *   any ─stop─► Stopped ─start─► Pending ─► …                    (billing stops / restarts)
  *
  * `provisioningState` only tracks create/update (Pending → Creating → Succeeded | Failed);
  * a stopped or finished group still says Succeeded, as in ACI.
+ *
+ * A client stop leaves each running container as the live service recorded it
+ * (azure-sdk-for-python, test_cli_mgmt_containerinstance, 2019-12-01):
+ * `currentState {Terminated, finishTime, detailStatus: "Container stopped per client
+ * request"}` with no exit code and no start time, and `previousState {Running,
+ * startTime, detailStatus: ""}`.
  */
 import type { Clock, TimerHandle } from "./clock.js";
 import type { EmulatorTimings } from "./config.js";
@@ -25,6 +31,8 @@ export type GroupState = "Pending" | "Running" | "Succeeded" | "Failed" | "Stopp
 export type ProvisioningState = "Pending" | "Creating" | "Succeeded" | "Failed";
 type Phase = "create" | "update" | "start" | "restart" | "recover";
 type KillReason = "stop" | "restart" | "platform" | "evict";
+
+export const CLIENT_STOP_DETAIL = "Container stopped per client request";
 
 export interface GroupRef {
   subscriptionId: string;
@@ -70,6 +78,10 @@ export class ContainerGroup {
   state: GroupState = "Pending";
   readonly groupEvents = new EventLog();
   containers: Container[];
+  /** Run to completion, one after another, before the containers start. */
+  initContainers: Container[];
+  /** Some run reached its containers: the IP address shows from then on (a PUT answer has none). */
+  started = false;
   readonly billing: BillingInterval[] = [];
   operation?: AsyncOperation;
   address?: GroupAddress;
@@ -77,6 +89,8 @@ export class ContainerGroup {
   /** When the delete (or reset) happened: the end of the group's life, for benchmarks' busy-slot timelines. */
   deletedAt?: number;
   private run = 0;
+  /** The run in progress (create, start, …), carried across the init containers. */
+  private phase: Phase = "create";
   private readonly timers = new Set<TimerHandle>();
   private readonly fired = { platformRestart: false, spotEviction: false };
 
@@ -88,6 +102,7 @@ export class ContainerGroup {
     readonly createdAt: number,
   ) {
     this.containers = spec.containers.map((c) => new Container(c, deps.logBytes()));
+    this.initContainers = spec.initContainers.map((c) => new Container(c, deps.logBytes()));
   }
 
   /** Holding (or about to hold) compute: counts against the cores quota. */
@@ -115,6 +130,7 @@ export class ContainerGroup {
       this.closeBilling();
       this.spec = spec;
       this.containers = spec.containers.map((c) => new Container(c, this.deps.logBytes()));
+      this.initContainers = spec.initContainers.map((c) => new Container(c, this.deps.logBytes()));
       this.provision("update", op);
     });
   }
@@ -136,9 +152,16 @@ export class ContainerGroup {
   async stop(): Promise<void> {
     if (this.deleted) return;
     this.invalidate();
-    this.operation?.cancel(this.now());
+    const now = this.now();
+    this.operation?.cancel(now);
     this.state = "Stopped";
     this.closeBilling();
+    // Stop is synchronous in ACI: the states are final before the 204, whenever the processes die.
+    for (const c of [...this.initContainers, ...this.containers]) {
+      if (c.current.state !== "Running") continue;
+      c.previous = { state: "Running", startTime: c.current.startTime, detailStatus: "" };
+      c.current = { state: "Terminated", finishTime: stateTime(now), detailStatus: CLIENT_STOP_DETAIL };
+    }
     await this.killAll("stop");
   }
 
@@ -192,7 +215,7 @@ export class ContainerGroup {
     if (phase === "create" || phase === "update") this.provisioningState = "Pending";
     this.state = "Pending";
     if (phase === "start" || phase === "restart") {
-      for (const c of this.containers) {
+      for (const c of [...this.initContainers, ...this.containers]) {
         c.restartCount = 0;
         c.previous = undefined;
         c.backoffs = 0;
@@ -212,13 +235,27 @@ export class ContainerGroup {
       return;
     }
     if (phase === "create" || phase === "update") this.provisioningState = "Creating";
+    this.operation?.creating();
     this.openBilling();
-    for (const c of this.containers) c.events.add("Pulling", "Normal", `pulling image "${c.spec.image}"`, now);
+    const all = [...this.initContainers, ...this.containers];
+    for (const c of all) c.events.add("Pulling", "Normal", `pulling image "${c.spec.image}"`, now);
     const extra = phase === "create" || phase === "update" ? this.plan.extraPullMs : 0;
     this.after(this.deps.timings().pullDelayMs + extra, () => {
-      for (const c of this.containers) c.events.add("Pulled", "Normal", `Successfully pulled image "${c.spec.image}"`, this.now());
-      this.after(this.deps.timings().startDelayMs, () => this.startAll(phase));
+      for (const c of all) c.events.add("Pulled", "Normal", `Successfully pulled image "${c.spec.image}"`, this.now());
+      this.runInits(0, phase);
     });
+  }
+
+  /**
+   * Init containers run one at a time, each to its exit, before any container starts; the
+   * operation stays Pending meanwhile (azure-sdk-for-net, CreateOrUpdate_RegularPriority,
+   * 2023-05-01). One that fails ends the run: the containers never start.
+   */
+  private runInits(i: number, phase: Phase): void {
+    this.phase = phase;
+    const init = this.initContainers[i];
+    if (init) this.launch(init);
+    else this.after(this.deps.timings().startDelayMs, () => this.startAll(phase));
   }
 
   private startAll(phase: Phase): void {
@@ -230,6 +267,7 @@ export class ContainerGroup {
       this.launch(c);
     }
     this.state = "Running";
+    this.started = true;
     if (phase === "create" || phase === "update") this.provisioningState = "Succeeded";
     this.operation?.succeed(this.now());
     if (phase === "create" || phase === "update") this.scheduleFaults();
@@ -281,8 +319,10 @@ export class ContainerGroup {
     c.handle = undefined;
     c.killReason = undefined;
     const detailStatus = reason === "evict" ? "Evicted" : reason ? "Killed" : exitCode === 0 ? "Completed" : "Error";
-    c.current = { state: "Terminated", startTime: c.current.startTime, exitCode, finishTime: stateTime(now), detailStatus };
+    if (reason !== "stop") c.current = { state: "Terminated", startTime: c.current.startTime, exitCode, finishTime: stateTime(now), detailStatus };
     if (this.deleted || reason === "stop" || reason === "restart" || reason === "evict") return;
+    const init = this.initContainers.indexOf(c);
+    if (init >= 0) return this.initExited(init, exitCode);
     const t = this.deps.timings();
     const relaunch = (delay: number) => {
       c.restartPending = true;
@@ -306,11 +346,20 @@ export class ContainerGroup {
     }
   }
 
+  private initExited(i: number, exitCode: number): void {
+    if (exitCode === 0) return this.runInits(i + 1, this.phase);
+    // A failed init container: nothing else starts, and the group has run its course.
+    this.state = "Failed";
+    if (this.provisioningState === "Creating") this.provisioningState = "Succeeded";
+    this.operation?.succeed(this.now());
+    this.closeBilling();
+  }
+
   private async killAll(reason: KillReason): Promise<void> {
     const grace = this.deps.timings().killGraceMs;
     const now = this.now();
     const kills: Promise<void>[] = [];
-    for (const c of this.containers) {
+    for (const c of [...this.initContainers, ...this.containers]) {
       c.restartPending = false;
       if (!c.handle) continue;
       c.killReason = reason;

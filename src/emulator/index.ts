@@ -14,8 +14,9 @@ import { handleAdmin } from "./admin.js";
 import { handleArm } from "./arm.js";
 import { realClock, type Clock } from "./clock.js";
 import {
-  applyLimits, applyTimings, buildFaults, DEFAULT_LIMITS, DEFAULT_TIMINGS,
-  type EmulatorLimits, type EmulatorTimings, type FaultConfig, type FaultsInput, type LimitsPatch, type TimingsPatch,
+  applyCosts, applyFidelity, applyLimits, applyTimings, buildFaults, DEFAULT_COSTS, DEFAULT_FIDELITY, DEFAULT_LIMITS, DEFAULT_TIMINGS,
+  type CostSettings, type CostsPatch, type EmulatorFidelity, type EmulatorLimits, type EmulatorTimings, type FaultConfig,
+  type FaultsInput, type FidelityPatch, type LimitsPatch, type TimingsPatch,
 } from "./config.js";
 import { ProcessRuntime } from "./runtime/process.js";
 import type { ContainerRuntime, RuntimeKind } from "./runtime/runtime.js";
@@ -23,8 +24,12 @@ import { SimRuntime } from "./runtime/sim.js";
 import { AciService } from "./service.js";
 import { buildStats, type EmulatorStats } from "./stats.js";
 
-export type { EmulatorLimits, EmulatorTimings, FaultConfig, FaultsInput, LimitsPatch, TimingsPatch, Targeting } from "./config.js";
-export { DEFAULT_LIMITS, DEFAULT_TIMINGS, NO_FAULTS, ConfigError } from "./config.js";
+export type {
+  EmulatorLimits, EmulatorTimings, FaultConfig, FaultsInput, LimitsPatch, TimingsPatch, Targeting,
+  EmulatorFidelity, FidelityPatch, CostSettings, CostsPatch,
+} from "./config.js";
+export { DEFAULT_LIMITS, DEFAULT_TIMINGS, DEFAULT_FIDELITY, DEFAULT_COSTS, NO_FAULTS, ConfigError } from "./config.js";
+export type { ContainerEventsMode } from "./events.js";
 export { ManualClock, realClock, type Clock } from "./clock.js";
 export type { ContainerRuntime, Launch, RunningContainer, GroupAddress } from "./runtime/runtime.js";
 export type { EmulatorStats, BillingEntry, AliveGroup } from "./stats.js";
@@ -43,6 +48,10 @@ export interface EmulatorOptions {
   limits?: LimitsPatch;
   timings?: TimingsPatch;
   faults?: FaultsInput;
+  /** Which recorded live shape to follow where recordings differ (container events). */
+  fidelity?: FidelityPatch;
+  /** The Cost Management query's delay and prices. */
+  costs?: CostsPatch;
 }
 
 export interface GroupTarget {
@@ -69,6 +78,11 @@ export interface RunningEmulator {
   setLimits(limits: LimitsPatch): EmulatorLimits;
   timings(): EmulatorTimings;
   setTimings(timings: TimingsPatch): EmulatorTimings;
+  fidelity(): EmulatorFidelity;
+  /** Merges into the current fidelity settings. */
+  setFidelity(fidelity: FidelityPatch): EmulatorFidelity;
+  costs(): CostSettings;
+  setCosts(costs: CostsPatch): CostSettings;
   /** The platform kills and restarts a running container (the first running one unless named). */
   platformRestart(target: GroupTarget & { container?: string }): boolean;
   /** Evicts a running Spot group; it comes back after timings.spotRestartDelayMs. */
@@ -85,6 +99,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     limits: applyLimits(DEFAULT_LIMITS, options.limits),
     timings: applyTimings(DEFAULT_TIMINGS, options.timings),
     faults: buildFaults(options.faults, clock.now()),
+    fidelity: applyFidelity(DEFAULT_FIDELITY, options.fidelity),
+    costs: applyCosts(DEFAULT_COSTS, options.costs),
   });
 
   const server = http.createServer((req, res) => {
@@ -127,6 +143,10 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     setLimits: (l) => service.setLimits(l),
     timings: () => service.timings,
     setTimings: (t) => service.setTimings(t),
+    fidelity: () => service.fidelity,
+    setFidelity: (f) => service.setFidelity(f),
+    costs: () => service.costs,
+    setCosts: (c) => service.setCosts(c),
     platformRestart: (t) => find(t).platformRestart(t.container),
     evict: (t) => find(t).evict(),
   };

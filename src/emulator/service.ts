@@ -5,9 +5,10 @@
  */
 import type { Clock } from "./clock.js";
 import {
-  applyLimits, applyTimings, buildFaults, matchesName, normalizeRegion,
-  type EmulatorLimits, type EmulatorTimings, type FaultConfig, type Targeting,
+  applyCosts, applyFidelity, applyLimits, applyTimings, buildFaults, matchesName, normalizeRegion,
+  type CostSettings, type EmulatorFidelity, type EmulatorLimits, type EmulatorTimings, type FaultConfig, type Targeting,
 } from "./config.js";
+import type { AciEvent, EventView } from "./events.js";
 import { ArmError, errors } from "./errors.js";
 import { ContainerGroup, type FaultPlan, type GroupRef } from "./group.js";
 import { lookupImage } from "./images.js";
@@ -25,6 +26,8 @@ export interface ServiceOptions {
   limits: EmulatorLimits;
   timings: EmulatorTimings;
   faults: FaultConfig;
+  fidelity: EmulatorFidelity;
+  costs: CostSettings;
 }
 
 export interface PutResult {
@@ -48,6 +51,8 @@ export class AciService {
   limits: EmulatorLimits;
   timings: EmulatorTimings;
   faults: FaultConfig;
+  fidelity: EmulatorFidelity;
+  costs: CostSettings;
   readonly groups = new Map<string, ContainerGroup>();
   /** Every group ever created, deleted ones too: the billing meter outlives the group. */
   readonly ledger: ContainerGroup[] = [];
@@ -63,6 +68,8 @@ export class AciService {
     this.limits = options.limits;
     this.timings = options.timings;
     this.faults = options.faults;
+    this.fidelity = options.fidelity;
+    this.costs = options.costs;
     this.throttle = new Throttle(this.clock, () => this.limits);
     this.httpRng = createRng(this.faults.seed);
     this.groupRng = createRng(this.faults.seed ^ 0x9e3779b9);
@@ -81,6 +88,25 @@ export class AciService {
 
   setTimings(input: unknown): EmulatorTimings {
     return (this.timings = applyTimings(this.timings, input));
+  }
+
+  setFidelity(input: unknown): EmulatorFidelity {
+    return (this.fidelity = applyFidelity(this.fidelity, input));
+  }
+
+  setCosts(input: unknown): CostSettings {
+    return (this.costs = applyCosts(this.costs, input));
+  }
+
+  /** How instance-view events show right now. */
+  eventView(): EventView {
+    return { mode: this.fidelity.containerEvents, lateMs: this.fidelity.lateEventsMs, now: this.clock.now() };
+  }
+
+  /** A new operation on a group; when it ends it reports the first container's pull events, as the service shows them. */
+  private operation(g: { ref: GroupRef; containers: { events: { visible(v: EventView): AciEvent[] | undefined } }[] }, subscriptionId: string, region: string): AsyncOperation {
+    const events = () => (g.containers[0]?.events.visible(this.eventView()) ?? []).filter((e) => e.name === "Pulling" || e.name === "Pulled");
+    return this.operations.add(new AsyncOperation(g.ref.id, subscriptionId, region, this.clock.now(), events));
   }
 
   find(subscriptionId: string, resourceGroup: string, name: string): ContainerGroup {
@@ -107,7 +133,7 @@ export class AciService {
       }
       this.checkCores(subscriptionId, spec, existing);
       existing.plan = { ...existing.plan, capacityFailure: this.capacityFault(spec, name) };
-      const op = this.operations.add(new AsyncOperation(existing.ref.id, subscriptionId, spec.region, now));
+      const op = this.operation(existing, subscriptionId, spec.region);
       this.counters.updates++;
       await existing.update(spec, op);
       return { status: 200, group: existing, operation: op, headers: {} };
@@ -137,7 +163,7 @@ export class AciService {
     this.ledger.push(group);
     this.throttle.commit(subscriptionId, spec.region, "create");
     this.counters.recordCreate(group);
-    const op = this.operations.add(new AsyncOperation(ref.id, subscriptionId, spec.region, now));
+    const op = this.operation(group, subscriptionId, spec.region);
     if (spec.ipAddress) group.address = await this.runtime.allocateAddress(spec.ipAddress.ports.map((p) => p.port));
     if (!group.deleted) group.create(op);
     return { status: 201, group, operation: op, headers: Throttle.windowHeaders(window) };
@@ -157,8 +183,11 @@ export class AciService {
     return g;
   }
 
-  /** Undefined when there was nothing to delete (ARM answers 204). */
-  async delete(subscriptionId: string, resourceGroup: string, name: string): Promise<{ group: ContainerGroup; headers: Record<string, string> } | undefined> {
+  /**
+   * Undefined when there was nothing to delete (ARM answers 204). `before` is called with
+   * the group as it was, before anything stops: the live DELETE answers with that.
+   */
+  async delete(subscriptionId: string, resourceGroup: string, name: string, before: (g: ContainerGroup) => void = () => {}): Promise<{ group: ContainerGroup; headers: Record<string, string> } | undefined> {
     const key = groupKey(subscriptionId, resourceGroup, name);
     const g = this.groups.get(key);
     if (!g) return undefined;
@@ -168,6 +197,7 @@ export class AciService {
       throw errors.windowThrottled("Delete", window.remaining5m <= 0 ? "00:05:00" : "01:00:00", Math.ceil(window.retryAfterMs / 1000), Throttle.windowHeaders(window));
     }
     this.throttle.commit(subscriptionId, g.spec.region, "delete");
+    before(g);
     this.groups.delete(key);
     this.counters.recordDelete(g);
     await g.delete();
@@ -183,7 +213,7 @@ export class AciService {
 
   start(subscriptionId: string, resourceGroup: string, name: string): AsyncOperation {
     const g = this.find(subscriptionId, resourceGroup, name);
-    const op = this.operations.add(new AsyncOperation(g.ref.id, subscriptionId, g.spec.region, this.clock.now()));
+    const op = this.operation(g, subscriptionId, g.spec.region);
     this.counters.starts++;
     g.start(op);
     return op;
@@ -191,7 +221,7 @@ export class AciService {
 
   async restart(subscriptionId: string, resourceGroup: string, name: string): Promise<AsyncOperation> {
     const g = this.find(subscriptionId, resourceGroup, name);
-    const op = this.operations.add(new AsyncOperation(g.ref.id, subscriptionId, g.spec.region, this.clock.now()));
+    const op = this.operation(g, subscriptionId, g.spec.region);
     this.counters.restarts++;
     await g.restart(op);
     return op;
@@ -242,7 +272,7 @@ export class AciService {
     if (spec.cpu > maxCpu || spec.memoryInGB > maxMem) throw errors.overGroupMaximum(name, spec.priority, spec.cpu, spec.memoryInGB, maxCpu, maxMem);
     if (spot && spec.ipAddress?.type === "Public") throw errors.spotWithPublicIp();
     if (spot && spec.containers.some((c) => c.gpu)) throw errors.spotWithGpu();
-    for (const c of spec.containers) {
+    for (const c of [...spec.initContainers, ...spec.containers]) {
       if (matchesName(this.faults.inaccessibleImages, c.image)) throw errors.inaccessibleImage(c.image, name, "the emulator was told to treat it as inaccessible");
       if (!c.command && !lookupImage(c.image)) {
         throw errors.inaccessibleImage(c.image, name, "the emulator cannot pull images: give the container a command, or use an image from its image map");

@@ -93,6 +93,8 @@ export interface GroupSpec {
   priority: "Regular" | "Spot";
   osType: "Linux" | "Windows";
   containers: ContainerSpec[];
+  /** Run before the containers, each to completion; they request no resources of their own here. */
+  initContainers: ContainerSpec[];
   ipAddress?: { type: "Public" | "Private"; ports: { port: number; protocol: "TCP" | "UDP" }[]; dnsNameLabel?: string };
   cpu: number;
   memoryInGB: number;
@@ -129,6 +131,22 @@ export function parseGroupBody(raw: unknown, groupName: string): GroupSpec {
     memoryInGB: c.properties.resources.requests.memoryInGB,
     gpu: c.properties.resources.requests.gpu !== undefined,
   }));
+  for (const c of p.initContainers ?? []) {
+    if (!NAME.test(c.name)) throw errors.invalidContent(`init container name '${c.name}' must be 1 to 63 lowercase letters, digits and '-'`);
+    if (seen.has(c.name)) throw errors.invalidContent(`container name '${c.name}' is used twice in container group '${groupName}'`);
+    seen.add(c.name);
+    if (!c.properties.image) throw errors.invalidContent(`properties.initContainers: '${c.name}': properties.image: is required`);
+  }
+  const initContainers: ContainerSpec[] = (p.initContainers ?? []).map((c) => ({
+    name: c.name,
+    image: c.properties.image!,
+    command: c.properties.command && c.properties.command.length > 0 ? c.properties.command : undefined,
+    env: (c.properties.environmentVariables ?? []).map((e) => ({ name: e.name, value: e.value, secureValue: e.secureValue })),
+    ports: [],
+    cpu: 0,
+    memoryInGB: 0,
+    gpu: false,
+  }));
   const ip = p.ipAddress;
   return {
     body,
@@ -139,6 +157,7 @@ export function parseGroupBody(raw: unknown, groupName: string): GroupSpec {
     priority: p.priority ?? "Regular",
     osType: p.osType,
     containers,
+    initContainers,
     ipAddress: ip
       ? { type: ip.type, ports: ip.ports.map((x) => ({ port: x.port, protocol: x.protocol ?? "TCP" })), dnsNameLabel: ip.dnsNameLabel }
       : undefined,
@@ -152,6 +171,9 @@ function stripReadOnly(body: ContainerGroupBody): ContainerGroupBody {
   const p = body.properties as Record<string, unknown>;
   delete p.instanceView;
   delete p.provisioningState;
+  // Sent by the live service, not in the 2023-05-01 description: a client echoing a GET sends them back.
+  delete p.provisioningTimeoutInSeconds;
+  delete p.isCustomProvisioningTimeout;
   for (const c of [...body.properties.containers, ...(body.properties.initContainers ?? [])]) delete (c.properties as Record<string, unknown>).instanceView;
   if (body.properties.ipAddress) delete (body.properties.ipAddress as Record<string, unknown>).fqdn;
   if (body.identity) {

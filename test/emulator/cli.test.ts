@@ -58,6 +58,7 @@ describe("emulator command line", () => {
       "--creates-per-5min", "10", "--no-arm-throttling", "--seed", "9", "--error-rate", "0.1",
       "--capacity-regions", "westeurope, eastus", "--capacity-mode", "async", "--throttle-storm-ms", "500",
       "--slow-provisioning-ms", "3000", "--spot-eviction-rate", "0.5", "--faults", '{"inaccessibleImages":["bad/*"]}',
+      "--container-events", "late", "--late-events-ms", "1500", "--cost-report-delay-ms", "250",
     ]);
     expect(parsed).toEqual({
       help: false,
@@ -76,6 +77,8 @@ describe("emulator command line", () => {
           slowProvisioning: { extraMs: 3000, rate: 1 },
           spotEviction: { rate: 0.5 },
         },
+        fidelity: { containerEvents: "late", lateEventsMs: 1500 },
+        costs: { reportDelayMs: 250 },
       },
     });
   });
@@ -87,6 +90,7 @@ describe("emulator command line", () => {
     [["--error-rate", "3"], "--error-rate: expected a rate between 0 and 1, got '3'"],
     [["--limits", "{oops"], "--limits:"],
     [["--frobnicate"], "Unknown option '--frobnicate'"],
+    [["--container-events", "sometimes"], "--container-events: expected 'absent', 'present' or 'late', got 'sometimes'"],
   ])("refuses %j with a clear message", (args, message) => {
     expect(() => parseCli(args)).toThrow(CliError);
     expect(() => parseCli(args)).toThrow(message);

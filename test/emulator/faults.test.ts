@@ -4,7 +4,8 @@ import { armUrl, group, http, POLL, RG, startTestEmulator, SUB, until, waitForSt
 
 let t: TestEmulator;
 beforeAll(async () => {
-  t = await startTestEmulator({ runtime: "sim" });
+  // These tests read the events the service can show; the default (absent) is tested in recorded.test.ts.
+  t = await startTestEmulator({ runtime: "sim", fidelity: { containerEvents: "present" } });
 });
 beforeEach(async () => {
   t.emulator.setFaults({});

@@ -4,7 +4,8 @@ import { group, POLL, RG, SUB, startTestEmulator, until, waitForState, type Test
 
 let t: TestEmulator;
 beforeAll(async () => {
-  t = await startTestEmulator({ runtime: "sim" });
+  // These tests read the events the service can show; the default (absent) is tested in recorded.test.ts.
+  t = await startTestEmulator({ runtime: "sim", fidelity: { containerEvents: "present" } });
 });
 beforeEach(async () => {
   await t.emulator.reset();
@@ -99,7 +100,9 @@ describe("container group lifecycle", () => {
     const stopped = await t.client.containerGroups.get(RG, "svc");
     expect(stopped.instanceView?.state).toBe("Stopped");
     expect(stopped.provisioningState).toBe("Succeeded");
-    expect(stopped.containers[0]!.instanceView?.currentState).toMatchObject({ state: "Terminated", detailStatus: "Killed" });
+    // As recorded live (azure-sdk-for-python, 2019-12-01): no exit code, no start time, and the run as the previous state.
+    expect(stopped.containers[0]!.instanceView?.currentState).toEqual({ state: "Terminated", finishTime: expect.any(Date), detailStatus: "Container stopped per client request" });
+    expect(stopped.containers[0]!.instanceView?.previousState).toEqual({ state: "Running", startTime: expect.any(Date), detailStatus: "" });
     expect(events(stopped)).toContain("Killing");
     expect(t.emulator.stats().billing[0]!.running).toBe(false);
 

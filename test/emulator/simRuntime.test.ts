@@ -7,7 +7,7 @@ import { group, POLL, RG, startTestEmulator, until, waitForState, type TestEmula
 let sim: TestEmulator;
 let proc: TestEmulator;
 beforeAll(async () => {
-  [sim, proc] = await Promise.all([startTestEmulator({ runtime: "sim" }), startTestEmulator({ runtime: "process" })]);
+  [sim, proc] = await Promise.all([startTestEmulator({ runtime: "sim", fidelity: { containerEvents: "present" } }), startTestEmulator({ runtime: "process", fidelity: { containerEvents: "present" } })]);
 });
 beforeEach(async () => {
   await Promise.all([sim.emulator.reset(), proc.emulator.reset()]);
@@ -68,7 +68,8 @@ describe("sim runtime", () => {
     await sim.client.containerGroups.stop(RG, "web");
     const g = await sim.client.containerGroups.get(RG, "web");
     expect(g.instanceView?.state).toBe("Stopped");
-    expect(g.containers[0]!.instanceView?.currentState?.exitCode).toBe(143);
+    expect(g.containers[0]!.instanceView?.currentState).toMatchObject({ state: "Terminated", detailStatus: "Container stopped per client request" });
+    expect(g.containers[0]!.instanceView?.currentState?.exitCode).toBeUndefined();
   });
 
   it("can kill a stand-in before it has even started", async () => {
