@@ -3,11 +3,20 @@
  * values become them.
  */
 
+/**
+ * Why a platform call failed in a way worth trying again:
+ * - `transient`: a 5xx or a network error; the same call again, soon;
+ * - `throttled`: ARM or ACI asked to wait (429, Retry-After);
+ * - `capacity`: the region has no room for this size right now;
+ * - `quota`: the subscription's regional quota is used up until groups go away.
+ */
+export type PlatformTrouble = "transient" | "throttled" | "capacity" | "quota";
+
 /** Azure's fault and worth another try later: capacity, quota, throttling, 5xx, network. */
 export class RetryablePlatformError extends Error {
   override name = "RetryablePlatformError";
   /** `status` is the HTTP status, undefined for a network error. */
-  constructor(message: string, readonly code?: string, readonly status?: number) {
+  constructor(message: string, readonly code?: string, readonly status?: number, readonly trouble: PlatformTrouble = "transient") {
     super(message);
   }
 
@@ -21,7 +30,7 @@ export class RetryablePlatformError extends Error {
 export class ThrottledError extends RetryablePlatformError {
   override name = "ThrottledError";
   constructor(message: string, readonly retryAfterSeconds: number) {
-    super(message, "Throttled", 429);
+    super(message, "Throttled", 429, "throttled");
   }
 }
 

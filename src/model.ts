@@ -38,6 +38,12 @@ export interface Attempt {
   launchedAt?: string;
   /** The latest launch claim (a takeover renews it). */
   claimedAt?: string;
+  /**
+   * The earliest moment a PUT that may have created this attempt's group was sent: ACI
+   * cannot have started billing before it. Cleared when a throttled PUT is known not to
+   * have landed, so a deferred launch is not billed for its wait.
+   */
+  acceptedAt?: string;
   /** ARM throttled the create: the launch resumes at this time, still holding the slot. */
   deferredUntil?: string;
   /** Start of the image pull: billing starts here. */
@@ -53,7 +59,16 @@ export interface Attempt {
   reason?: string;
   restartCount?: number;
   billedSeconds?: number;
+  /** Burst's estimate of what ACI bills: never below it (see costBasis). */
   costUsd?: number;
+  /** How the estimate's billing start was found: the pull event, or the create's acceptance. */
+  costBasis?: import("./pricing.js").CostBasis;
+  /** The most the estimate can exceed the bill, in seconds of this attempt's rate. */
+  costErrorSeconds?: number;
+  /** What Azure Cost Management reports for the group, once it has (see the reconciler's true-up). */
+  billedUsd?: number;
+  /** The bill is final: Cost Management was read after its settling time. */
+  billFinal?: boolean;
   reservedUsd?: number;
 }
 

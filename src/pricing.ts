@@ -75,3 +75,38 @@ export function effectiveLimitSeconds(
   const limits = [spec.timeoutSeconds, byCap].filter((x): x is number => x !== undefined);
   return limits.length ? Math.min(...limits) : undefined;
 }
+
+/**
+ * How an attempt's billing start was estimated:
+ * - `pull-event`: the group's first "Pulling" event, which ACI stamps to the whole second
+ *   (so the estimate may start up to a second early);
+ * - `accepted`: no event was shown (live 2023-05-01 answers mostly show none), so billing is
+ *   counted from when the create was sent, which is before the pull can have started: the
+ *   estimate may be high by up to the time between that and the container's start.
+ */
+export type CostBasis = "pull-event" | "accepted";
+
+export interface BillingStart {
+  startMs: number;
+  basis: CostBasis;
+  /** The most the estimate can exceed what ACI bills, in seconds. It is never below it. */
+  errorSeconds: number;
+}
+
+/**
+ * When ACI started billing an attempt, as an upper bound on its cost: never later than the
+ * truth, so the cost is never under-counted. `acceptedAt` is the earliest moment a PUT that
+ * may have created the group was sent; billing cannot start before it.
+ */
+export function billingStart(args: { pullEvent?: string; acceptedAt?: string; startedAt?: string; stoppedAt: string }): BillingStart | undefined {
+  const accepted = args.acceptedAt ? Date.parse(args.acceptedAt) : undefined;
+  if (args.pullEvent) {
+    const pull = Date.parse(args.pullEvent);
+    return { startMs: accepted === undefined ? pull : Math.max(pull, accepted), basis: "pull-event", errorSeconds: 1 };
+  }
+  if (accepted === undefined) return undefined;
+  // The pull began somewhere between the PUT and the container's start (or the stop, if it never started).
+  const stop = Date.parse(args.stoppedAt);
+  const latest = args.startedAt ? Math.min(Date.parse(args.startedAt), stop) : stop;
+  return { startMs: accepted, basis: "accepted", errorSeconds: Math.max(0, Math.ceil((latest - accepted) / 1000 - 1e-9)) };
+}

@@ -74,17 +74,30 @@ function retryAfterSeconds(err: unknown): number | undefined {
   return Number.isFinite(n) && n >= 0 ? n : undefined;
 }
 
+/**
+ * ACI's error codes by what happens next. Classified by `code`, never by message text.
+ * - Quota: `ContainerGroupQuotaReached` (Microsoft's troubleshooting article of that name).
+ * - Capacity: `ServiceUnavailable` as a 4xx, the code the sync capacity refusal ("The
+ *   requested resource with 'x' CPU … is not available in the location …") carries, and
+ *   `InsufficientCapacity`, the event name the async refusal reports
+ *   (Azure/Azure-Landing-Zones#2404); `SkuNotAvailable` is ARM's generic one.
+ * - Anything else below 500 is the request's own fault (`InaccessibleImage`,
+ *   `InvalidRequestContent`, …): retrying cannot help.
+ */
+const QUOTA_CODES = new Set(["ContainerGroupQuotaReached"]);
+const CAPACITY_CODES = new Set(["ServiceUnavailable", "InsufficientCapacity", "SkuNotAvailable"]);
+
 export function classifyArmError(err: unknown): Error {
   const e = err as { statusCode?: number; code?: string; message?: string; name?: string };
   const status = e?.statusCode;
   const message = errorMessage(err);
   const code = e?.code;
-  if (status === 429) return new ThrottledError(`ARM 429 ${code ?? ""}: ${message}`.replace(/\s+/g, " "), retryAfterSeconds(err) ?? 10);
-  if (status === undefined || status >= 500) return new RetryablePlatformError(`ARM ${status ?? "network error"}: ${message}`, code, status);
-  if (/quota|not available in the location|capacity|ServiceUnavailable|SkuNotAvailable/i.test(`${code} ${message}`)) {
-    return new RetryablePlatformError(`ARM ${status} ${code ?? ""}: ${message}`.trim(), code, status);
-  }
-  return new PermanentLaunchError(`ARM ${status} ${code ?? ""}: ${message}`.replace(/\s+/g, " "), code);
+  const text = `ARM ${status ?? "network error"}${code ? ` ${code}` : ""}: ${message}`.replace(/\s+/g, " ");
+  if (status === 429) return new ThrottledError(text, retryAfterSeconds(err) ?? 10);
+  if (status === undefined || status >= 500) return new RetryablePlatformError(text, code, status, "transient");
+  if (code && QUOTA_CODES.has(code)) return new RetryablePlatformError(text, code, status, "quota");
+  if (code && CAPACITY_CODES.has(code)) return new RetryablePlatformError(text, code, status, "capacity");
+  return new PermanentLaunchError(text, code);
 }
 
 export function toView(g: ContainerGroup): GroupView {
@@ -100,7 +113,8 @@ export function toView(g: ContainerGroup): GroupView {
     state: g.instanceView?.state,
     containerState: cv?.currentState?.state,
     exitCode: cv?.currentState?.exitCode,
-    startTime: iso(cv?.currentState?.startTime),
+    // A client stop leaves no start time on the current state; the run it ended is the previous one.
+    startTime: iso(cv?.currentState?.startTime ?? (cv?.currentState?.state === "Terminated" && cv.previousState?.state === "Running" ? cv.previousState.startTime : undefined)),
     finishTime: iso(cv?.currentState?.finishTime),
     detailStatus: cv?.currentState?.detailStatus,
     restartCount: cv?.restartCount ?? 0,

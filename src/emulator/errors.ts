@@ -61,10 +61,12 @@ export const errors = {
       "InaccessibleImage",
       `The image '${image}' in container group '${group}' is not accessible. Please check the image and registry credential. (${why})`,
     ),
+  // Code and status as Microsoft's troubleshooting article ("ContainerGroupQuotaReached" error) and a
+  // live 400 quoted in hashicorp/terraform-provider-azurerm's issues show them.
   quotaExceeded: (quota: "ContainerGroups" | "StandardCores", region: string, limit: number, usage: number, requested: number) =>
     new ArmError(
-      409,
-      "ServiceUnavailable",
+      400,
+      "ContainerGroupQuotaReached",
       `Resource type '${ACI}' container group quota '${quota}' exceeded in region '${region}'. Limit: '${num(limit)}', Usage: '${num(usage)}' Requested: '${num(requested)}'.`,
     ),
   capacity: (cpu: number, memoryInGB: number, region: string) =>

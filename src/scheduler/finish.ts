@@ -9,7 +9,7 @@
 import type { Attempt, AttemptOutcome, JobRecord, JobState, LogInfo } from "../model.js";
 import { transition, announce } from "../jobState.js";
 import { mutateJob } from "../store/jobStore.js";
-import { billedSeconds, costUsd, roundUsd } from "../pricing.js";
+import { billedSeconds, billingStart, costUsd, roundUsd } from "../pricing.js";
 import { retryBackoffSeconds } from "../polling.js";
 import { waitKey } from "../admission.js";
 import { worstCaseUsd } from "../pricing.js";
@@ -44,23 +44,19 @@ export function addCaptured(log: LogInfo, c: Captured | undefined): LogInfo {
   return { lines: log.lines + c.lines, bytes: log.bytes + c.bytes, truncated: log.truncated || c.gap || undefined };
 }
 
-export function attemptCost(job: JobRecord, attempt: Attempt, end: AttemptEnd, deps: Deps): { billedSeconds: number; costUsd: number } {
+/** The attempt's cost as an upper bound on ACI's bill, with how it was found (see billingStart). */
+export function attemptCost(job: JobRecord, attempt: Attempt, end: AttemptEnd, deps: Deps): Pick<Attempt, "billedSeconds" | "costUsd" | "costBasis" | "costErrorSeconds"> {
   if (!end.stoppedAt || !job.spec) return { billedSeconds: 0, costUsd: 0 };
-  const start = billingStartMs(end.pullStartedAt ?? attempt.pullStartedAt, attempt.launchedAt);
+  const start = billingStart({
+    pullEvent: end.pullStartedAt ?? attempt.pullStartedAt,
+    acceptedAt: attempt.acceptedAt ?? attempt.launchedAt,
+    startedAt: end.startedAt ?? attempt.startedAt,
+    stoppedAt: end.stoppedAt,
+  });
   if (start === undefined) return { billedSeconds: 0, costUsd: 0 };
-  const seconds = billedSeconds(start, Date.parse(end.stoppedAt));
+  const seconds = billedSeconds(start.startMs, Date.parse(end.stoppedAt));
   const pool = poolOf(deps, job.pool);
-  return { billedSeconds: seconds, costUsd: costUsd(seconds, job.spec.cpu, job.spec.memoryGb, pool.prices) };
-}
-
-/**
- * When ACI started billing. Its "Pulling" event is stamped to the whole second, so on its
- * own it reads up to a second early; the pull cannot start before Burst claimed the
- * launch, so the later of the two is the closer estimate.
- */
-export function billingStartMs(pullingEvent: string | undefined, launchedAt: string | undefined): number | undefined {
-  const candidates = [pullingEvent, launchedAt].filter((t): t is string => t !== undefined).map(Date.parse);
-  return candidates.length ? Math.max(...candidates) : undefined;
+  return { billedSeconds: seconds, costUsd: costUsd(seconds, job.spec.cpu, job.spec.memoryGb, pool.prices), costBasis: start.basis, costErrorSeconds: Math.min(seconds, start.errorSeconds) };
 }
 
 /** Records the attempt's end and moves the job to Finishing; a no-op if that already happened. */
@@ -77,7 +73,7 @@ export async function toFinishing(deps: Deps, jobId: string, attemptN: number, e
       pullStartedAt: end.pullStartedAt ?? current.pullStartedAt, startedAt: end.startedAt ?? current.startedAt,
       finishedAt: end.finishedAt ?? now.toISOString(), stoppedAt: end.stoppedAt, detectedAt: now.toISOString(),
       restartCount: end.restartCount ?? current.restartCount,
-      billedSeconds: cost.billedSeconds, costUsd: cost.costUsd,
+      ...cost,
     };
     return transition(job, "Finishing", { attempts: [...job.attempts.slice(0, -1), attempt], reason: end.reason, log: addCaptured(job.log, end.log) }, now).job;
   });

@@ -43,7 +43,7 @@ export async function launchJob(deps: Deps, jobId: string): Promise<void> {
       const admitted = job.state === "Waiting" ? transition(job, "Admitted", {}, now).job : job;
       const n = admitted.attempts.length + 1;
       const at = now.toISOString();
-      const attempt: Attempt = { n, group: groupName(job.id, n), launchedAt: at, claimedAt: at };
+      const attempt: Attempt = { n, group: groupName(job.id, n), launchedAt: at, claimedAt: at, acceptedAt: at };
       claimed = transition(admitted, "Launching", { attempts: [...admitted.attempts, attempt], reason: "creating the container group" }, now).job;
       takeover = false;
       return claimed;
@@ -54,7 +54,8 @@ export async function launchJob(deps: Deps, jobId: string): Promise<void> {
       const deferred = current.deferredUntil !== undefined;
       if (deferred ? now.getTime() < Date.parse(current.deferredUntil!) : age < LAUNCH_CLAIM_SECONDS) return undefined;
       // The previous launcher is presumed dead: take its claim over (launchedAt stays, so the PUT body is identical).
-      claimed = { ...job, updatedAt: now.toISOString(), attempts: [...job.attempts.slice(0, -1), { ...current, claimedAt: now.toISOString(), deferredUntil: undefined }] };
+      const at = now.toISOString();
+      claimed = { ...job, updatedAt: at, attempts: [...job.attempts.slice(0, -1), { ...current, claimedAt: at, acceptedAt: current.acceptedAt ?? at, deferredUntil: undefined }] };
       takeover = true;
       return claimed;
     }
@@ -105,7 +106,8 @@ async function deferLaunch(deps: Deps, jobId: string, attemptN: number, afterSec
   await mutateJob(deps.jobs, jobId, (job) => {
     const a = job.attempts.at(-1);
     if (job.state !== "Launching" || a?.n !== attemptN) return undefined;
-    return { ...job, reason: `ARM throttled the create; retrying at ${until}`, attempts: [...job.attempts.slice(0, -1), { ...a, deferredUntil: until }] };
+    // The throttled PUT did not land (checked): billing cannot start before the next one.
+    return { ...job, reason: `ARM throttled the create; retrying at ${until}`, attempts: [...job.attempts.slice(0, -1), { ...a, deferredUntil: until, acceptedAt: undefined }] };
   });
   await deps.outbox.send("launch", { jobId }, afterSeconds);
 }

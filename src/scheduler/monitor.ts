@@ -65,6 +65,17 @@ export async function captureLogs(deps: Deps, job: JobRecord, ref: GroupRef, sto
   throw new Error(`job ${job.id}: could not append logs after repeated races`);
 }
 
+/**
+ * A group stopped by someone other than Burst (`az container stop`, the portal) ends its
+ * job Failed and is not retried: the only stop ACI records without an exit code is a
+ * client's ("Container stopped per client request"), someone with write access to the
+ * resource group asked for it, and a retry would start again what they stopped and spend
+ * what they meant to save. Neither the job's own retries nor its platform retries count it.
+ */
+function stoppedOutside(view: GroupView): string {
+  return `stopped outside Burst (ACI: ${JSON.stringify(view.detailStatus || "no detail")}); not retried`;
+}
+
 function endOf(view: GroupView, outcome: AttemptEnd["outcome"], reason: string, stoppedAt: string): AttemptEnd {
   return { outcome, reason, exitCode: view.exitCode, pullStartedAt: view.pullStartedAt, startedAt: view.startTime, finishedAt: view.finishTime ?? stoppedAt, stoppedAt, restartCount: view.restartCount };
 }
@@ -107,6 +118,15 @@ export async function pollJob(deps: Deps, msg: MonitorMessage): Promise<void> {
     const outcome = job.cancelRequested ? "Canceled" : "TimedOut";
     const reason = job.cancelRequested ? "canceled" : deadline.why!;
     await toFinishing(deps, job.id, msg.attempt, { ...endOf(view, outcome, reason, stoppedAt), log: captured });
+    return finishJob(deps, job.id);
+  }
+  if (terminated && view.exitCode === undefined && view.state === "Stopped") {
+    // Stopped, with no exit code. If Burst had reason to stop it, it did and died before
+    // recording so; otherwise someone else did (see stoppedOutside).
+    const ours = job.cancelRequested || overdue;
+    const outcome = ours ? (job.cancelRequested ? "Canceled" : "TimedOut") : "Failed";
+    const reason = ours ? (job.cancelRequested ? "canceled" : deadline.why!) : stoppedOutside(view);
+    await toFinishing(deps, job.id, msg.attempt, { ...endOf(view, outcome, reason, view.finishTime ?? now.toISOString()), log: captured });
     return finishJob(deps, job.id);
   }
   if (terminated) {

@@ -23,21 +23,21 @@ describe("quotas", () => {
     await create("q1");
     await create("q2");
     const err = await create("q3").catch((e) => e);
-    expect(err).toMatchObject({ statusCode: 409, code: "ServiceUnavailable" });
+    expect(err).toMatchObject({ statusCode: 400, code: "ContainerGroupQuotaReached" });
     expect(err.message).toBe(
       "Resource type 'Microsoft.ContainerInstance/containerGroups' container group quota 'ContainerGroups' exceeded in region 'eastus'. Limit: '2', Usage: '2' Requested: '1'.",
     );
     await create("q3-west", group({ command: sh("sleep 60"), location: "westus" }));
     // Stopped groups still exist, so they still count.
     await t.client.containerGroups.stop(RG, "q1");
-    await expect(create("q4")).rejects.toMatchObject({ code: "ServiceUnavailable" });
+    await expect(create("q4")).rejects.toMatchObject({ code: "ContainerGroupQuotaReached" });
   });
 
   it("refuses a group over the per-region standard cores quota; stopped groups give their cores back", async () => {
     t.emulator.setLimits({ standardCoresPerRegion: 3 });
     await create("c1", group({ command: sh("sleep 60"), cpu: 2 }));
     const err = await create("c2", group({ command: sh("sleep 60"), cpu: 1.5 })).catch((e) => e);
-    expect(err).toMatchObject({ statusCode: 409, code: "ServiceUnavailable" });
+    expect(err).toMatchObject({ statusCode: 400, code: "ContainerGroupQuotaReached" });
     expect(err.message).toBe(
       "Resource type 'Microsoft.ContainerInstance/containerGroups' container group quota 'StandardCores' exceeded in region 'eastus'. Limit: '3', Usage: '2' Requested: '1.5'.",
     );

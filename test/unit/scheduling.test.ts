@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { decideAdmission, neverFits, waitKey, type Holder } from "../../src/admission.js";
-import { billedSeconds, costUsd, worstCaseUsd, effectiveLimitSeconds, BUILT_IN_PRICES } from "../../src/pricing.js";
+import { billedSeconds, billingStart, costUsd, worstCaseUsd, effectiveLimitSeconds, BUILT_IN_PRICES } from "../../src/pricing.js";
 import { pollDelaySeconds, logReadDelaySeconds, retryBackoffSeconds, readBudgetFloorSeconds } from "../../src/polling.js";
 import { cursorAfter, newLinesSince, normalizeTs, parseTimestamped } from "../../src/logCursor.js";
 import { transition, canTransition, IllegalTransition, TRANSITIONS, onTransition, announce } from "../../src/jobState.js";
@@ -90,12 +90,35 @@ describe("cost", () => {
 });
 
 describe("billing start", () => {
-  it("takes the later of ACI's whole-second Pulling event and the launch claim", async () => {
-    const { billingStartMs } = await import("../../src/scheduler/finish.js");
-    expect(billingStartMs("2026-01-01T00:00:05.000Z", "2026-01-01T00:00:05.400Z")).toBe(Date.parse("2026-01-01T00:00:05.400Z"));
-    expect(billingStartMs("2026-01-01T00:00:09.000Z", "2026-01-01T00:00:05.400Z")).toBe(Date.parse("2026-01-01T00:00:09.000Z"));
-    expect(billingStartMs(undefined, "2026-01-01T00:00:05.400Z")).toBe(Date.parse("2026-01-01T00:00:05.400Z"));
-    expect(billingStartMs(undefined, undefined)).toBeUndefined();
+  const t = (s: number) => new Date(Date.parse("2026-01-01T00:00:00.000Z") + s * 1000).toISOString();
+  it("takes the later of ACI's whole-second Pulling event and the create's acceptance, within a second", () => {
+    expect(billingStart({ pullEvent: t(5), acceptedAt: t(5.4), stoppedAt: t(20) })).toEqual({ startMs: Date.parse(t(5.4)), basis: "pull-event", errorSeconds: 1 });
+    expect(billingStart({ pullEvent: t(9), acceptedAt: t(5.4), stoppedAt: t(20) })).toEqual({ startMs: Date.parse(t(9)), basis: "pull-event", errorSeconds: 1 });
+  });
+
+  it("counts from the create's acceptance when ACI shows no events, with the time to the container's start as the possible error", () => {
+    expect(billingStart({ acceptedAt: t(5.4), startedAt: t(12.1), stoppedAt: t(20) })).toEqual({ startMs: Date.parse(t(5.4)), basis: "accepted", errorSeconds: 7 });
+    // A container that never started: the whole time to the stop is uncertain.
+    expect(billingStart({ acceptedAt: t(5.4), stoppedAt: t(8) })).toEqual({ startMs: Date.parse(t(5.4)), basis: "accepted", errorSeconds: 3 });
+    expect(billingStart({ stoppedAt: t(8) })).toBeUndefined();
+  });
+
+  it("never estimates less than ACI bills, and never more than the stated error above it", () => {
+    fc.assert(fc.property(
+      fc.integer({ min: 0, max: 100_000 }), fc.integer({ min: 0, max: 60_000 }), fc.integer({ min: 0, max: 5_000 }), fc.integer({ min: 1, max: 600_000 }), fc.boolean(),
+      (acceptedMs, pullDelayMs, startDelayMs, runMs, withEvent) => {
+        const accepted = Date.parse(t(0)) + acceptedMs;
+        const pull = accepted + pullDelayMs; // the truth: billing starts here
+        const started = pull + startDelayMs;
+        const stopped = started + runMs;
+        const event = withEvent ? new Date(Math.floor(pull / 1000) * 1000).toISOString() : undefined;
+        const est = billingStart({ pullEvent: event, acceptedAt: new Date(accepted).toISOString(), startedAt: new Date(started).toISOString(), stoppedAt: new Date(stopped).toISOString() })!;
+        const truth = billedSeconds(pull, stopped);
+        const estimate = billedSeconds(est.startMs, stopped);
+        expect(estimate).toBeGreaterThanOrEqual(truth);
+        expect(estimate - truth).toBeLessThanOrEqual(est.errorSeconds + 1);
+      },
+    ));
   });
 });
 
