@@ -11,6 +11,7 @@ import { buildDeps } from "../src/runtime.js";
 import { isFinal } from "../src/jobState.js";
 import type { JobRecord, JobState } from "../src/model.js";
 import { jobIdForMessage } from "../src/scheduler/ids.js";
+import { trueUpBills } from "../src/scheduler/trueUp.js";
 import { tableClient } from "../src/store/tables.js";
 import { ROOT, startHostProcess, type HostProcess } from "../src/stack/hostProcess.js";
 import { tryProcUsage, type ProcUsage } from "./procStats.js";
@@ -22,6 +23,8 @@ export interface BurstSetup {
   cap: number;
   subscriptionId: string;
   resourceGroup: string;
+  /** More app settings for the host. */
+  env?: Record<string, string>;
 }
 
 export interface SubmittedJob {
@@ -55,6 +58,8 @@ export interface BurstUnderTest {
   pid: number | undefined;
   host: HostProcess;
   run(jobs: JobPlan[], options: RunOptions): Promise<BurstOutput>;
+  /** Runs the reconciler's true-up from Azure's bill until every attempt's bill is final; returns the records. */
+  trueUp(timeoutMs: number): Promise<JobRecord[]>;
   stop(): Promise<void>;
 }
 
@@ -73,6 +78,7 @@ export async function startBurst(setup: BurstSetup): Promise<BurstUnderTest> {
     BURST_POOLS: JSON.stringify({ pools }),
     BURST_SECRET_KEY: randomBytes(32).toString("base64"),
     BURST_HOST_ID: `host-${prefix}`,
+    ...setup.env,
   };
   const deps = buildDeps(loadConfig(env), quiet);
   const jobsQueue = QueueServiceClient.fromConnectionString(setup.storageConnection).getQueueClient(deps.config.names.jobsQueue);
@@ -134,6 +140,17 @@ export async function startBurst(setup: BurstSetup): Promise<BurstUnderTest> {
       const records: JobRecord[] = [];
       for await (const j of deps.jobs.scan()) records.push(j);
       return { startedAt, submitted, records, usageAtStart, usageAtEnd };
+    },
+    async trueUp(timeoutMs) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        await trueUpBills(deps);
+        const records: JobRecord[] = [];
+        for await (const j of deps.jobs.scan()) records.push(j);
+        if (records.every((j) => j.attempts.every((a) => a.billFinal))) return records;
+        if (Date.now() > deadline) throw new Error(`bills still open after ${timeoutMs / 1000} s`);
+        await sleep(1000);
+      }
     },
     stop: () => host.stop(),
   };

@@ -14,6 +14,10 @@ export interface EmulatorSetup {
   startDelayMs: number;
   seed: number;
   limits: LimitsPatch;
+  /** Container events as the live service shows them (default: absent, as at 2023-05-01). */
+  containerEvents?: "absent" | "present" | "late";
+  /** How long after a group stops its cost shows in the Cost Management query. */
+  costReportDelayMs?: number;
 }
 
 export interface EmulatorProcess {
@@ -31,6 +35,8 @@ export function emulatorArgs(s: EmulatorSetup): string[] {
     "--runtime", "sim", "--port", "0",
     "--pull-delay-ms", String(s.pullDelayMs), "--start-delay-ms", String(s.startDelayMs), "--schedule-delay-ms", "0",
     "--faults", JSON.stringify(faults), "--limits", JSON.stringify(s.limits),
+    ...(s.containerEvents ? ["--container-events", s.containerEvents] : []),
+    ...(s.costReportDelayMs !== undefined ? ["--cost-report-delay-ms", String(s.costReportDelayMs)] : []),
   ];
 }
 

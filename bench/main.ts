@@ -4,7 +4,8 @@
  */
 import { runComparison } from "./comparison.js";
 import { HELP, parseOptions, UsageError } from "./options.js";
-import { printComparison, printScale, writeComparison, writeScale } from "./report.js";
+import { printComparison, printCost, printScale, writeComparison, writeCost, writeScale } from "./report.js";
+import { runCostModes } from "./costModes.js";
 import { runScale } from "./scale.js";
 
 async function main(): Promise<void> {
@@ -23,6 +24,12 @@ async function main(): Promise<void> {
     return;
   }
   const log = (line: string) => process.stderr.write(`${line}\n`);
+  if (options.cost) {
+    const report = await runCostModes(options, log);
+    process.stdout.write(`${printCost(report)}\n`);
+    if (options.write) log(`wrote ${writeCost(report, options.outDir)}`);
+    return;
+  }
   if (options.scale) {
     const report = await runScale(options, log);
     process.stdout.write(`${printScale(report)}\n`);

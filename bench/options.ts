@@ -13,6 +13,9 @@ export interface BenchOptions {
   /** Burst, then the baseline, instead of both at once. */
   sequential: boolean;
   scale: boolean;
+  /** The cost run: Burst alone once per container-events mode, with the true-up. */
+  cost: boolean;
+  costJobs: number;
   scaleSizes: number[];
   scaleCap: number;
   outDir: string;
@@ -32,6 +35,8 @@ export const DEFAULTS: BenchOptions = {
   startDelayMs: 500,
   sequential: false,
   scale: false,
+  cost: false,
+  costJobs: 60,
   scaleSizes: [200, 1000, 5000],
   scaleCap: 50,
   outDir: "bench/results",
@@ -61,6 +66,10 @@ Modes
   --scale               scaling run instead: Burst alone at N = 200, 1,000, 5,000 with 1–2 s jobs
   --scale-sizes A,B,C   sizes of the scaling run (default ${DEFAULTS.scaleSizes.join(",")})
   --scale-cap C         pool cap of the scaling run (default ${DEFAULTS.scaleCap})
+  --cost                cost run instead: Burst alone with container events present, absent
+                        and late; each attempt's cost against the meter, then the true-up
+                        from the emulator's Cost Management query against the meter
+  --cost-jobs N         jobs per mode of the cost run (default ${DEFAULTS.costJobs}; cap from --cap)
 
 Output
   --out DIR             results folder (default ${DEFAULTS.outDir})
@@ -83,7 +92,7 @@ export function parseOptions(argv: string[]): BenchOptions | "help" {
         jobs: { type: "string" }, cap: { type: "string" }, seed: { type: "string" },
         median: { type: "string" }, sigma: { type: "string" },
         "pull-ms": { type: "string" }, "pull-jitter-ms": { type: "string" }, "start-ms": { type: "string" },
-        sequential: { type: "boolean" }, scale: { type: "boolean" },
+        sequential: { type: "boolean" }, scale: { type: "boolean" }, cost: { type: "boolean" }, "cost-jobs": { type: "string" },
         "scale-sizes": { type: "string" }, "scale-cap": { type: "string" },
         out: { type: "string" }, "no-write": { type: "boolean" },
         help: { type: "boolean", short: "h" },
@@ -115,6 +124,8 @@ export function parseOptions(argv: string[]): BenchOptions | "help" {
     startDelayMs: num("start-ms", DEFAULTS.startDelayMs, (n) => n >= 0, "milliseconds ≥ 0"),
     sequential: Boolean(values.sequential),
     scale: Boolean(values.scale),
+    cost: Boolean(values.cost),
+    costJobs: num("cost-jobs", DEFAULTS.costJobs, whole, "a whole number ≥ 1"),
     scaleSizes: sizes,
     scaleCap: num("scale-cap", DEFAULTS.scaleCap, (n) => whole(n) && n <= 250, "a whole number 1–250"),
     outDir: (values.out as string | undefined) ?? DEFAULTS.outDir,

@@ -2,6 +2,7 @@
  * The report: a plain-text table for the terminal, the target-by-target verdict, and the
  * files under bench/results/ (JSON without the per-group intervals, and the chart).
  */
+import { costVerdicts, type CostReport } from "./costModes.js";
 import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { busySlotsSvg } from "./chart.js";
@@ -194,5 +195,32 @@ export function writeScale(r: ScaleReport, outDir: string): string {
   const file = path.join(outDir, `${r.date.slice(0, 10)}-scale.json`);
   const steps = r.steps.map((s) => ({ ...s, summary: { ...s.summary, liveIntervals: undefined, billedIntervals: undefined, perJob: undefined } }));
   writeFileSync(file, JSON.stringify({ ...r, steps, verdicts: scaleVerdicts(r) }, null, 2) + "\n");
+  return file;
+}
+
+export function printCost(r: CostReport): string {
+  const rows: string[][] = [
+    ["container events", "attempts", "basis", "estimate − meter (s) min / mean / max", "estimate $", "meter $", "bill $", "max |bill − meter| $"],
+    ...r.modes.map((m) => [
+      m.mode, String(m.attempts), Object.entries(m.basis).map(([k, v]) => `${k} ${v}`).join(", "),
+      `${m.estimateSecondsOver.min} / ${f(m.estimateSecondsOver.mean)} / ${m.estimateSecondsOver.max}`,
+      f(m.estimateUsd, 6), f(m.meterUsd, 6), f(m.billedUsd, 6), m.billMaxAbsErrorUsd.toExponential(1),
+    ]),
+  ];
+  return [
+    `Burst cost run — ${r.date} — ${r.machine.nproc} × ${r.machine.cpuModel}, node ${r.machine.node}`,
+    `${r.jobs} jobs per mode (lognormal, median ${r.model.kind === "lognormal" ? r.model.medianSeconds : "?"} s), cap ${r.cap}, pull ${r.emulator.pullDelayMs} ms + U[0, ${r.emulator.pullJitterMs}) ms, start ${r.emulator.startDelayMs} ms, bills reported ${r.emulator.costReportDelayMs} ms after a group stops`,
+    "",
+    table(rows),
+    "",
+    verdictLines(costVerdicts(r)),
+    `wall time of the cost run: ${f(r.wallSeconds / 60, 1)} min`,
+  ].join("\n");
+}
+
+export function writeCost(r: CostReport, outDir: string): string {
+  mkdirSync(outDir, { recursive: true });
+  const file = path.join(outDir, `${r.date.slice(0, 10)}-cost.json`);
+  writeFileSync(file, JSON.stringify({ ...r, verdicts: costVerdicts(r) }, null, 2) + "\n");
   return file;
 }

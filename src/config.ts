@@ -56,6 +56,15 @@ export interface StorageNames {
   specsContainer: string;
 }
 
+/** Reading what Azure charged (Cost Management) to true up the estimates. */
+export interface BillSettings {
+  enabled: boolean;
+  /** Read each pool's bill at most this often, across all instances. */
+  checkSeconds: number;
+  /** After this long since an attempt settled, its bill is taken as final (Azure finalises within about 72 hours). */
+  finalSeconds: number;
+}
+
 export interface BurstConfig {
   storageConnection: string;
   names: StorageNames;
@@ -64,6 +73,7 @@ export interface BurstConfig {
   armEndpoint?: string;
   secretKey?: Buffer;
   maxArmConcurrency: number;
+  bills: BillSettings;
 }
 
 export class ConfigError extends Error {
@@ -156,6 +166,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): BurstConfig {
   }
   const maxArm = Number(env.BURST_MAX_ARM_CONCURRENCY ?? "16");
   if (!Number.isInteger(maxArm) || maxArm < 1) throw new ConfigError(`BURST_MAX_ARM_CONCURRENCY must be a whole number ≥ 1, got ${JSON.stringify(env.BURST_MAX_ARM_CONCURRENCY)}`);
+  const bills = readBillSettings(env);
   const armEndpoint = env.BURST_ARM_ENDPOINT || undefined;
   if (armEndpoint && !/^https?:\/\//.test(armEndpoint)) throw new ConfigError(`BURST_ARM_ENDPOINT must be an http(s) URL, got ${JSON.stringify(armEndpoint)}`);
   return {
@@ -165,5 +176,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): BurstConfig {
     armEndpoint,
     secretKey,
     maxArmConcurrency: maxArm,
+    bills,
   };
+}
+
+function readBillSettings(env: NodeJS.ProcessEnv): BillSettings {
+  const flag = (env.BURST_BILLS ?? "on").toLowerCase();
+  if (flag !== "on" && flag !== "off") throw new ConfigError(`BURST_BILLS must be "on" or "off", got ${JSON.stringify(env.BURST_BILLS)}`);
+  const seconds = (name: string, fallback: number) => {
+    const text = env[name];
+    if (text === undefined || text === "") return fallback;
+    const n = Number(text);
+    if (!Number.isFinite(n) || n < 0) throw new ConfigError(`${name} must be a number of seconds ≥ 0, got ${JSON.stringify(text)}`);
+    return n;
+  };
+  return { enabled: flag === "on", checkSeconds: seconds("BURST_BILL_CHECK_SECONDS", 3600), finalSeconds: seconds("BURST_BILL_FINAL_SECONDS", 72 * 3600) };
 }

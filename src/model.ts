@@ -115,7 +115,10 @@ export interface JobRecord {
   lastLogReadAt?: string;
   nextLogReadAt?: string;
   log: LogInfo;
+  /** Burst's estimate over every attempt: never below what ACI bills. */
   costUsd: number;
+  /** What Azure Cost Management reports so far, over the attempts it has reported. */
+  billedUsd?: number;
   exitCode?: number;
   startedAt?: string;
   finishedAt?: string;

@@ -13,6 +13,7 @@ import { LogStore } from "./store/logStore.js";
 import { QueueOutbox } from "./store/outbox.js";
 import { AciBackend } from "./aci/backend.js";
 import { createAciClient } from "./aci/client.js";
+import { CostManagementBills, createCostClient } from "./aci/bills.js";
 import { systemClock, type Deps, type Logger } from "./scheduler/deps.js";
 
 export const consoleLogger: Logger = {
@@ -34,6 +35,7 @@ export function buildDeps(config: BurstConfig, log: Logger = consoleLogger): Dep
       (subscriptionId, retries) => createAciClient({ subscriptionId, endpoint: config.armEndpoint, clientOptions: retries ? undefined : { retryOptions: { maxRetries: 0 } } }),
       config.maxArmConcurrency,
     ),
+    bills: new CostManagementBills(createCostClient({ endpoint: config.armEndpoint })),
     clock: systemClock,
     log,
   };

@@ -22,18 +22,40 @@ interface Sum {
   billedSeconds: number;
   jobs: Set<string>;
   attempts: number;
+  /** Over the attempts Azure has billed: the bill, and Burst's estimate for the same attempts. */
+  billedUsd: number;
+  billedEstimateUsd: number;
+  billedAttempts: number;
 }
 
-const emptySum = (): Sum => ({ costUsd: 0, billedSeconds: 0, jobs: new Set(), attempts: 0 });
+const emptySum = (): Sum => ({ costUsd: 0, billedSeconds: 0, jobs: new Set(), attempts: 0, billedUsd: 0, billedEstimateUsd: 0, billedAttempts: 0 });
 
 function add(s: Sum, r: CostRow): void {
   s.costUsd = roundUsd(s.costUsd + r.costUsd);
   s.billedSeconds += r.billedSeconds;
   s.jobs.add(r.jobId);
   s.attempts++;
+  if (r.billedUsd !== undefined) {
+    s.billedUsd = roundUsd(s.billedUsd + r.billedUsd);
+    s.billedEstimateUsd = roundUsd(s.billedEstimateUsd + r.costUsd);
+    s.billedAttempts++;
+  }
 }
 
-const shown = (s: Sum) => ({ costUsd: s.costUsd, billedSeconds: s.billedSeconds, jobs: s.jobs.size, attempts: s.attempts });
+/**
+ * `costUsd` is Burst's estimate; `billedUsd` what Azure's bill says for the attempts it
+ * has reported (`billedAttempts` of `attempts`), and `differenceUsd` the bill less the
+ * estimate for those same attempts (null until any is billed).
+ */
+const shown = (s: Sum) => ({
+  costUsd: s.costUsd,
+  billedUsd: s.billedAttempts ? s.billedUsd : null,
+  differenceUsd: s.billedAttempts ? roundUsd(s.billedUsd - s.billedEstimateUsd) : null,
+  billedAttempts: s.billedAttempts,
+  billedSeconds: s.billedSeconds,
+  jobs: s.jobs.size,
+  attempts: s.attempts,
+});
 
 export async function costs(deps: Deps, req: ApiRequest): Promise<ApiResponse> {
   const q = new QueryReader(req, ["since", "until", "pool", "by"]);

@@ -30,6 +30,11 @@ export function usd(n: number | null | undefined): string {
   return n !== 0 && Math.abs(n) < 0.01 ? `$${n.toFixed(6)}` : `$${n.toFixed(2)}`;
 }
 
+/** A difference: "+$0.000012", "-$0.000100", "$0.00". */
+export function signedUsd(n: number): string {
+  return n > 0 ? `+${usd(n)}` : n < 0 ? `-${usd(-n)}` : usd(0);
+}
+
 export function when(iso: string | undefined): string {
   if (!iso) return "";
   return iso.replace("T", " ").replace(/\.\d+Z$/, "Z");

@@ -10,6 +10,7 @@ import { ArmError, asArmError, errors } from "./errors.js";
 import { baseUrl, match, readJson, send, type Reply } from "./http.js";
 import { OPERATION_API_VERSION, type AsyncOperation } from "./operations.js";
 import { renderGroup, type RenderOptions } from "./render.js";
+import { answerCostQuery, COST_API_VERSION } from "./costQuery.js";
 import type { AciService } from "./service.js";
 import type { ArmKind } from "./throttle.js";
 
@@ -29,7 +30,28 @@ type Handler = (ctx: Ctx) => Promise<Reply> | Reply;
 interface Route {
   pattern: string;
   methods: Partial<Record<string, Handler>>;
+  /** The api-versions this path answers (default: the resource's). */
+  versions?: string[];
+  /** How ARM's throttling counts it, when not by method. */
+  kind?: ArmKind;
 }
+
+/** Cost Management answers from the billing meter; a POST that only reads. */
+const costQuery = (resourceGroup: boolean): Route => ({
+  pattern: `${resourceGroup ? RG : "subscriptions/:sub"}/providers/Microsoft.CostManagement/query`,
+  versions: [COST_API_VERSION],
+  kind: "read",
+  methods: {
+    POST: async (ctx) => {
+      ctx.service.counters.count("costQueries");
+      const skip = Number(ctx.query.get("$skiptoken") ?? "0") || 0;
+      const scope = { subscriptionId: ctx.params.sub!, resourceGroup: resourceGroup ? ctx.params.rg : undefined };
+      const base = `${ctx.base}/${resourceGroup ? `subscriptions/${ctx.params.sub}/resourceGroups/${ctx.params.rg}` : `subscriptions/${ctx.params.sub}`}/providers/Microsoft.CostManagement/query?api-version=${COST_API_VERSION}`;
+      const body = answerCostQuery(ctx.service.ledger, scope, await readJson(ctx.req), ctx.service.costs, ctx.service.clock.now(), { skip, rows: ctx.service.limits.listPageSize, nextLink: (n) => `${base}&$skiptoken=${n}` });
+      return { status: 200, body };
+    },
+  },
+});
 
 // Every live recording's Azure-AsyncOperation URL carries api-version 2018-06-01, and a
 // PUT's x-ms-request-id is "{region}:{the operation's id}" (azure-sdk-for-net, 2023-05-01).
@@ -44,6 +66,8 @@ const regional = (region: string) => ({ "x-ms-request-id": `${region}:${randomUU
 const view = (service: AciService, groupView: boolean, containerViews: boolean): RenderOptions => ({ groupView, containerViews, events: service.eventView() });
 
 const routes: Route[] = [
+  costQuery(false),
+  costQuery(true),
   { pattern: `subscriptions/:sub/${CI}/containerGroups`, methods: { GET: (ctx) => list(ctx) } },
   { pattern: `${RG}/${CI}/containerGroups`, methods: { GET: (ctx) => list(ctx, ctx.params.rg) } },
   {
@@ -172,12 +196,12 @@ export async function handleArm(service: AciService, req: IncomingMessage, res: 
     const version = url.searchParams.get("api-version");
     if (version === null) throw errors.missingApiVersion();
     // Operation polls come with the header's 2018-06-01; the azure-sdk-for-net recording shows 2023-05-01 answered too.
-    const versions = route.pattern.endsWith("operations/:id") ? [API_VERSION, OPERATION_API_VERSION] : [API_VERSION];
+    const versions = route.versions ?? (route.pattern.endsWith("operations/:id") ? [API_VERSION, OPERATION_API_VERSION] : [API_VERSION]);
     if (!versions.includes(version)) throw errors.unsupportedApiVersion(version);
     const handler = route.methods[method];
     if (!handler) throw errors.methodNotAllowed(method);
 
-    const kind = kindOf(method);
+    const kind = route.kind ?? kindOf(method);
     const storm = service.faults.throttleStorm;
     if (storm.activeUntil !== null && service.clock.now() < storm.activeUntil) {
       service.counters.throttled.storm++;

@@ -68,6 +68,8 @@ export interface EmulatorStats {
     lists: number;
     logReads: number;
     operationReads: number;
+    /** Cost Management queries answered. */
+    costQueries: number;
     deletes: number;
     stops: number;
     starts: number;
@@ -91,6 +93,7 @@ export class Counters {
   lists = 0;
   logReads = 0;
   operationReads = 0;
+  costQueries = 0;
   stops = 0;
   starts = 0;
   restarts = 0;
@@ -165,6 +168,7 @@ export function buildStats(runtime: RuntimeKind, counters: Counters, groups: Ite
       lists: counters.lists,
       logReads: counters.logReads,
       operationReads: counters.operationReads,
+      costQueries: counters.costQueries,
       deletes: counters.deletes,
       stops: counters.stops,
       starts: counters.starts,

@@ -5,6 +5,7 @@ import type { LedgerStore } from "../store/ledgerStore.js";
 import type { LogStore } from "../store/logStore.js";
 import type { Outbox } from "../store/outbox.js";
 import type { ContainerBackend } from "../aci/backend.js";
+import type { BillSource } from "../aci/bills.js";
 
 export interface Clock {
   now(): Date;
@@ -25,6 +26,8 @@ export interface Deps {
   logs: LogStore;
   outbox: Outbox;
   aci: ContainerBackend;
+  /** What Azure charged (Cost Management), for the true-up. */
+  bills: BillSource;
   clock: Clock;
   log: Logger;
 }

@@ -11,6 +11,7 @@
  *   Finishing ones are finished. A restarted poll also enforces a missed deadline.
  * - Ledgers: slot holders whose job no longer holds a slot are settled.
  * - Then every pool is pumped.
+ * - Last, settled attempts' estimates are trued up from Azure's bill (trueUp.ts).
  */
 import { isFinal } from "../jobState.js";
 import { waitKey } from "../admission.js";
@@ -22,6 +23,7 @@ import { launchJob, LAUNCH_CLAIM_SECONDS } from "./launch.js";
 import { finishJob } from "./finish.js";
 import { pumpPool } from "./pump.js";
 import type { Deps } from "./deps.js";
+import { trueUpBills } from "./trueUp.js";
 
 export const ORPHAN_GRACE_SECONDS = 120;
 
@@ -32,6 +34,8 @@ export interface ReconcileReport {
   repolled: number;
   finished: number;
   holdersRepaired: number;
+  /** Attempts whose bill from Cost Management was recorded (see trueUp.ts). */
+  billsRecorded: number;
   errors: number;
   actions: number;
 }
@@ -46,7 +50,7 @@ export interface ReconcileOptions {
 }
 
 export async function reconcile(deps: Deps, opts: ReconcileOptions = {}): Promise<ReconcileReport> {
-  const r: ReconcileReport = { orphansDeleted: 0, requeued: 0, relaunched: 0, repolled: 0, finished: 0, holdersRepaired: 0, errors: 0, actions: 0 };
+  const r: ReconcileReport = { orphansDeleted: 0, requeued: 0, relaunched: 0, repolled: 0, finished: 0, holdersRepaired: 0, billsRecorded: 0, errors: 0, actions: 0 };
   const now = deps.clock.now();
   const stuck = opts.stuckAfterSeconds;
   const safely = async (what: string, f: () => Promise<void>) => {
@@ -119,6 +123,7 @@ export async function reconcile(deps: Deps, opts: ReconcileOptions = {}): Promis
     });
     await safely(`pool ${pool.name} pump`, async () => { await pumpPool(deps, pool.name); });
   }
+  await safely("bills", async () => { r.billsRecorded = (await trueUpBills(deps)).billsRecorded; });
   r.actions = r.orphansDeleted + r.requeued + r.relaunched + r.repolled + r.finished + r.holdersRepaired;
   return r;
 }

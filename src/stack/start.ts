@@ -94,6 +94,9 @@ async function main(): Promise<void> {
     AzureWebJobsStorage: process.env.AzureWebJobsStorage || azurite.connectionString,
     BURST_ARM_ENDPOINT: process.env.BURST_ARM_ENDPOINT || `http://127.0.0.1:${emulatorPort}`,
     BURST_SECRET_KEY: process.env.BURST_SECRET_KEY || localSecretKey(dataDir),
+    // The emulator reports bills within seconds, not Azure's hours: read them often, final soon.
+    BURST_BILL_CHECK_SECONDS: process.env.BURST_BILL_CHECK_SECONDS || "30",
+    BURST_BILL_FINAL_SECONDS: process.env.BURST_BILL_FINAL_SECONDS || "120",
   };
   process.stdout.write(`starting the Functions host on port ${apiPort}…\n`);
   const host = child("host", "dist/src/host/main.js", ["--port", String(apiPort)], env);

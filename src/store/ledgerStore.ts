@@ -8,9 +8,10 @@
 import type { TableClient, TransactionAction } from "@azure/data-tables";
 import { reservedIn, windowsOf, type Holder, type Candidate } from "../admission.js";
 import { roundUsd } from "../pricing.js";
-import { ensureTable, isConflict, isNotFound, odataString, statusOf } from "./tables.js";
+import { ensureTable, isConflict, isNotFound, odataString, retryOnConflict, statusOf } from "./tables.js";
 
 const ADMISSION = "admission";
+const BILL_CHECK = "bill-check";
 
 export interface LedgerSnapshot {
   pool: string;
@@ -30,11 +31,18 @@ export interface CostRow {
   jobId: string;
   attempt: number;
   pool: string;
+  /** Burst's estimate (an upper bound on ACI's charge). */
   costUsd: number;
   billedSeconds: number;
   day: string;
   month: string;
   settledAt: string;
+  /** What Cost Management reports, once it has. */
+  billedUsd?: number;
+  /** The bill will not be read again. */
+  billFinal?: boolean;
+  /** What the day and month totals hold for this attempt: the larger of the estimate and the bill. */
+  countedUsd: number;
 }
 
 export type SettleResult = "settled" | "alreadySettled" | "notHolder";
@@ -146,8 +154,9 @@ export class LedgerStore {
           ? ["update", { partitionKey: pool, rowKey: w.key, spentUsd: spent, jobs }, "Merge", { etag: row.etag }]
           : ["create", { partitionKey: pool, rowKey: w.key, spentUsd: spent, jobs }]);
       }
-      const cost: CostRow = { jobId, attempt, pool, costUsd: roundUsd(costUsd), billedSeconds, day: holder.day, month: holder.month, settledAt: now.toISOString() };
-      actions.push(["create", { partitionKey: pool, rowKey: costKey(jobId, attempt), ...cost }]);
+      const cost: CostRow = { jobId, attempt, pool, costUsd: roundUsd(costUsd), billedSeconds, day: holder.day, month: holder.month, settledAt: now.toISOString(), countedUsd: roundUsd(costUsd) };
+      // billOpen: the reconciler's true-up reads Cost Management for it until the bill is final.
+      actions.push(["create", { partitionKey: pool, rowKey: costKey(jobId, attempt), ...cost, billOpen: true }]);
       if (await this.#submit(actions)) return "settled";
       await new Promise((r) => setTimeout(r, Math.random() * 15 * (i + 1)));
     }
@@ -159,12 +168,49 @@ export class LedgerStore {
     return this.#submit([this.#admissionWrite(snapshot, holders)]);
   }
 
-  async *costRows(pool: string): AsyncIterable<CostRow> {
+  async *costRows(pool: string, options: { openBillsOnly?: boolean } = {}): AsyncIterable<CostRow> {
     await ensureTable(this.table);
-    const filter = `PartitionKey eq ${odataString(pool)} and RowKey ge 'cost-' and RowKey lt 'cost.'`;
-    for await (const e of this.table.listEntities<Record<string, unknown>>({ queryOptions: { filter } })) {
-      yield { jobId: String(e.jobId), attempt: Number(e.attempt), pool, costUsd: Number(e.costUsd), billedSeconds: Number(e.billedSeconds), day: String(e.day), month: String(e.month), settledAt: String(e.settledAt) };
-    }
+    const filter = `PartitionKey eq ${odataString(pool)} and RowKey ge 'cost-' and RowKey lt 'cost.'${options.openBillsOnly ? " and billOpen eq true" : ""}`;
+    for await (const e of this.table.listEntities<Record<string, unknown>>({ queryOptions: { filter } })) yield costRowOf(pool, e);
+  }
+
+  /**
+   * Records what Cost Management reports for an attempt. The day and month totals then
+   * count the larger of the estimate and the bill: the delta goes in with the cost row's
+   * update, all or nothing, guarded by ETags. Repeating it with the same bill changes nothing.
+   */
+  async recordBill(pool: string, jobId: string, attempt: number, billedUsd: number, final: boolean): Promise<CostRow | undefined> {
+    return retryOnConflict(`pool ${pool}: recording the bill of job ${jobId} attempt ${attempt}`, async () => {
+      const row = await this.#row(pool, costKey(jobId, attempt));
+      if (!row) return { done: true, value: undefined };
+      const before = costRowOf(pool, row.e);
+      const counted = roundUsd(Math.max(before.costUsd, billedUsd));
+      const delta = roundUsd(counted - before.countedUsd);
+      const actions: TransactionAction[] = [["update", { partitionKey: pool, rowKey: costKey(jobId, attempt), billedUsd, billOpen: !final, billFinal: final, countedUsd: counted }, "Merge", { etag: row.etag }]];
+      if (delta !== 0) {
+        for (const key of [`day-${before.day}`, `month-${before.month}`]) {
+          const w = await this.#row(pool, key);
+          actions.push(w
+            ? ["update", { partitionKey: pool, rowKey: key, spentUsd: roundUsd(Number(w.e.spentUsd ?? 0) + delta) }, "Merge", { etag: w.etag }]
+            : ["create", { partitionKey: pool, rowKey: key, spentUsd: delta, jobs: 0 }]);
+        }
+      }
+      if (!(await this.#submit(actions))) return { done: false };
+      return { done: true, value: { ...before, billedUsd, billFinal: final, countedUsd: counted } };
+    });
+  }
+
+  /**
+   * Takes this pool's turn to read the bill, at most once every `everySeconds` across all
+   * instances (Cost Management allows few queries a minute). False when another instance
+   * read it recently or is reading it now.
+   */
+  async claimBillCheck(pool: string, now: Date, everySeconds: number): Promise<boolean> {
+    await ensureTable(this.table);
+    const row = await this.#row(pool, BILL_CHECK);
+    if (row && now.getTime() - Date.parse(String(row.e.lastAt)) < everySeconds * 1000) return false;
+    const entity = { partitionKey: pool, rowKey: BILL_CHECK, lastAt: now.toISOString() };
+    return this.#submit([row ? ["update", entity, "Replace", { etag: row.etag }] : ["create", entity]]);
   }
 
   async *totals(pool: string): AsyncIterable<{ window: string; spentUsd: number; jobs: number }> {
@@ -190,6 +236,18 @@ export class LedgerStore {
       throw err;
     }
   }
+}
+
+function costRowOf(pool: string, e: Record<string, unknown>): CostRow {
+  const costUsd = Number(e.costUsd);
+  return {
+    jobId: String(e.jobId), attempt: Number(e.attempt), pool, costUsd, billedSeconds: Number(e.billedSeconds),
+    day: String(e.day), month: String(e.month), settledAt: String(e.settledAt),
+    billedUsd: e.billedUsd === undefined ? undefined : Number(e.billedUsd),
+    billFinal: e.billFinal === true || undefined,
+    // Rows settled before bills were read count their estimate.
+    countedUsd: e.countedUsd === undefined ? costUsd : Number(e.countedUsd),
+  };
 }
 
 export function costKey(jobId: string, attempt: number): string {

@@ -51,3 +51,22 @@ export function ensureTable(client: TableClient): Promise<void> {
 export function odataString(s: string): string {
   return `'${s.replace(/'/g, "''")}'`;
 }
+
+/**
+ * Runs an optimistic read-modify-write until it lands: `attempt` reads, decides and writes
+ * conditionally, and answers `{done: false}` when it lost a race (then it runs again on
+ * fresh data, after a short randomised pause that grows with each loss).
+ */
+export async function retryOnConflict<T>(what: string, attempt: () => Promise<{ done: true; value: T } | { done: false }>, tries = 30): Promise<T> {
+  for (let i = 0; i < tries; i++) {
+    const r = await attempt();
+    if (r.done) return r.value;
+    await new Promise((resolve) => setTimeout(resolve, Math.random() * 15 * (i + 1)));
+  }
+  throw new WriteContention(`${what}: still losing to concurrent writers after ${tries} tries`);
+}
+
+/** A write kept losing to concurrent writers; the step fails and is retried as a whole. */
+export class WriteContention extends Error {
+  override name = "WriteContention";
+}

@@ -101,7 +101,7 @@ describe("the burst CLI against a local stack", () => {
     const answer = JSON.parse(cost.stdout);
     expect(answer.rows.map((r: { job: string }) => r.job)).toEqual(expect.arrayContaining([jobs[0]!.id, jobs[1]!.id]));
     const costTable = await cli(["cost", "--by", "day"], env);
-    expect(costTable.stdout.split("\n")[0]).toMatch(/^DAY\s+COST\s+BILLED\s+JOBS\s+ATTEMPTS$/);
+    expect(costTable.stdout.split("\n")[0]).toMatch(/^DAY\s+ESTIMATE\s+AZURE BILL\s+DIFFERENCE\s+RUN TIME\s+JOBS\s+ATTEMPTS$/);
     expect(costTable.stdout).toMatch(/^TOTAL\s+\$\d/m);
   });
 

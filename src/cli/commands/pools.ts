@@ -2,7 +2,7 @@
 import { Command, Option } from "commander";
 import { CliError } from "../client.js";
 import { contextOf, withCommon } from "../common.js";
-import { printJson, seconds, table, usd } from "../output.js";
+import { printJson, seconds, signedUsd, table, usd } from "../output.js";
 
 interface Window {
   window: string;
@@ -36,19 +36,29 @@ export function poolsCommand(): Command {
     });
 }
 
-interface CostRow {
-  [key: string]: string | number;
+interface CostSum {
   costUsd: number;
+  billedUsd: number | null;
+  differenceUsd: number | null;
+  billedAttempts: number;
   billedSeconds: number;
   jobs: number;
   attempts: number;
 }
 
+interface CostRow extends CostSum {
+  [key: string]: string | number | null;
+}
+
 interface CostAnswer {
   by: "pool" | "day" | "job";
   rows: CostRow[];
-  total: { costUsd: number; billedSeconds: number; jobs: number; attempts: number };
+  total: CostSum;
 }
+
+/** The Azure bill, and how much of it is in: "$0.41 (120/123)" while some attempts are not billed yet. */
+const bill = (s: CostSum) => (s.billedUsd === null ? "not yet" : `${usd(s.billedUsd)}${s.billedAttempts < s.attempts ? ` (${s.billedAttempts}/${s.attempts})` : ""}`);
+const sums = (s: CostSum) => [usd(s.costUsd), bill(s), s.differenceUsd === null ? "" : signedUsd(s.differenceUsd), seconds(s.billedSeconds), s.jobs, s.attempts];
 
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
 
@@ -73,9 +83,8 @@ Examples:
       if (output === "json") return printJson(answer);
       const key = answer.by.toUpperCase();
       const extra = answer.by === "job" ? ["POOL"] : [];
-      const rows = answer.rows.map((r) => [r[answer.by], ...(answer.by === "job" ? [r.pool] : []), usd(r.costUsd), seconds(r.billedSeconds), r.jobs, r.attempts]);
-      const t = answer.total;
-      rows.push(["TOTAL", ...extra.map(() => ""), usd(t.costUsd), seconds(t.billedSeconds), t.jobs, t.attempts]);
-      process.stdout.write(table([key, ...extra, "COST", "BILLED", "JOBS", "ATTEMPTS"], rows));
+      const rows = answer.rows.map((r) => [r[answer.by], ...(answer.by === "job" ? [r.pool] : []), ...sums(r)]);
+      rows.push(["TOTAL", ...extra.map(() => ""), ...sums(answer.total)]);
+      process.stdout.write(table([key, ...extra, "ESTIMATE", "AZURE BILL", "DIFFERENCE", "RUN TIME", "JOBS", "ATTEMPTS"], rows));
     });
 }
