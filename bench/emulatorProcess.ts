@@ -18,6 +18,8 @@ export interface EmulatorSetup {
   containerEvents?: "absent" | "present" | "late";
   /** How long after a group stops its cost shows in the Cost Management query. */
   costReportDelayMs?: number;
+  /** PUT accepted → image pull starts (default 0). */
+  scheduleDelayMs?: number;
 }
 
 export interface EmulatorProcess {
@@ -33,7 +35,7 @@ export function emulatorArgs(s: EmulatorSetup): string[] {
   const faults: FaultsInput = { seed: s.seed, slowProvisioning: { rate: s.pullJitterMs > 0 ? 1 : 0, extraMs: 0, jitterMs: s.pullJitterMs } };
   return [
     "--runtime", "sim", "--port", "0",
-    "--pull-delay-ms", String(s.pullDelayMs), "--start-delay-ms", String(s.startDelayMs), "--schedule-delay-ms", "0",
+    "--pull-delay-ms", String(s.pullDelayMs), "--start-delay-ms", String(s.startDelayMs), "--schedule-delay-ms", String(s.scheduleDelayMs ?? 0),
     "--faults", JSON.stringify(faults), "--limits", JSON.stringify(s.limits),
     ...(s.containerEvents ? ["--container-events", s.containerEvents] : []),
     ...(s.costReportDelayMs !== undefined ? ["--cost-report-delay-ms", String(s.costReportDelayMs)] : []),

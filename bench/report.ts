@@ -209,7 +209,7 @@ export function printCost(r: CostReport): string {
   ];
   return [
     `Burst cost run — ${r.date} — ${r.machine.nproc} × ${r.machine.cpuModel}, node ${r.machine.node}`,
-    `${r.jobs} jobs per mode (lognormal, median ${r.model.kind === "lognormal" ? r.model.medianSeconds : "?"} s), cap ${r.cap}, pull ${r.emulator.pullDelayMs} ms + U[0, ${r.emulator.pullJitterMs}) ms, start ${r.emulator.startDelayMs} ms, bills reported ${r.emulator.costReportDelayMs} ms after a group stops`,
+    `${r.jobs} jobs per mode (lognormal, median ${r.model.kind === "lognormal" ? r.model.medianSeconds : "?"} s), cap ${r.cap}, PUT → pull ${r.emulator.scheduleDelayMs ?? 0} ms, pull ${r.emulator.pullDelayMs} ms + U[0, ${r.emulator.pullJitterMs}) ms, start ${r.emulator.startDelayMs} ms, bills reported ${r.emulator.costReportDelayMs} ms after a group stops`,
     "",
     table(rows),
     "",

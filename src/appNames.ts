@@ -10,3 +10,10 @@ export function appNames(env: NodeJS.ProcessEnv = process.env): StorageNames {
 }
 
 export const STORAGE_CONNECTION = "AzureWebJobsStorage";
+
+/**
+ * The request body limit Burst's app runs with (FUNCTIONS_REQUEST_BODY_SIZE_LIMIT, an app
+ * setting the Functions host reads): 25 MiB, GitHub's own maximum webhook payload. The
+ * host refuses anything larger before buffering it; the API's own limit (1 MiB) is smaller.
+ */
+export const APP_MAX_REQUEST_BODY_BYTES = 25 * 1024 * 1024;

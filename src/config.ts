@@ -71,6 +71,8 @@ export interface BurstConfig {
   pools: Map<string, PoolConfig>;
   /** Unset means real Azure Resource Manager with DefaultAzureCredential. */
   armEndpoint?: string;
+  /** The local ACI emulator's per-run token (BURST_EMULATOR_TOKEN); only sent to an http:// endpoint. */
+  emulatorToken?: string;
   secretKey?: Buffer;
   maxArmConcurrency: number;
   bills: BillSettings;
@@ -174,6 +176,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): BurstConfig {
     names: storageNames(env.BURST_STORAGE_PREFIX || "burst"),
     pools,
     armEndpoint,
+    emulatorToken: env.BURST_EMULATOR_TOKEN || undefined,
     secretKey,
     maxArmConcurrency: maxArm,
     bills,

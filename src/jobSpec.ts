@@ -98,7 +98,19 @@ export function specErrors(error: z.ZodError): SpecError[] {
       out.push({ field: fieldOf(issue.path), rule: issue.message });
     }
   }
-  return out;
+  return capErrors(out);
+}
+
+/** At most this many errors are reported; the rest are counted in one last entry. */
+export const MAX_REPORTED_ERRORS = 100;
+
+/**
+ * Keeps an error list small: a spec with 60,000 unknown keys must not produce a 4.6 MB
+ * answer or a record that cannot be stored.
+ */
+export function capErrors(errors: SpecError[], max = MAX_REPORTED_ERRORS): SpecError[] {
+  if (errors.length <= max) return errors;
+  return [...errors.slice(0, max), { field: "(more)", rule: `and ${errors.length - max} more errors like these` }];
 }
 
 export type SpecResult = { ok: true; spec: JobSpec } | { ok: false; errors: SpecError[] };
@@ -115,10 +127,18 @@ function jsonError(err: unknown): string {
   return at ? `must be valid JSON (error at position ${at})` : "must be valid JSON";
 }
 
-function yamlError(message: string): string {
-  const at = /at line (\d+), column (\d+)/.exec(message);
-  const what = message.split("\n")[0]!.replace(/ at line \d+, column \d+:?$/, "").replace(/"[^"]*"|'[^']*'/g, "…").slice(0, 200);
-  return `must be valid YAML: ${what}${at ? ` (line ${at[1]}, column ${at[2]})` : ""}`;
+/**
+ * A YAML error as a fixed text and a position. The parser's own messages quote the input
+ * ("Unresolved alias …: S3CR3T"), so only its error code is used ("BAD_ALIAS" → "bad
+ * alias"); an error without one (from resolving aliases) gets a fixed sentence.
+ */
+function yamlError(err: unknown): string {
+  const e = err as { code?: unknown; linePos?: { line: number; col: number }[] };
+  const where = e.linePos?.[0] ? ` (line ${e.linePos[0].line}, column ${e.linePos[0].col})` : "";
+  const what = typeof e.code === "string" && /^[A-Z_]{1,40}$/.test(e.code)
+    ? e.code.toLowerCase().replace(/_/g, " ")
+    : "an alias could not be resolved (it names no anchor set before it, or there are too many aliases)";
+  return `must be valid YAML: ${what}${where}`;
 }
 
 export type SpecTextResult = { ok: true; values: unknown[]; isList: boolean } | { ok: false; errors: SpecError[] };
@@ -145,12 +165,12 @@ export function parseSpecText(text: string, format: "json" | "yaml" | "auto" = "
   const values: unknown[] = [];
   let isList = list.length > 1;
   for (const d of list) {
-    if (d.errors.length > 0) return fail(yamlError(d.errors[0]!.message));
+    if (d.errors.length > 0) return fail(yamlError(d.errors[0]));
     let v: unknown;
     try {
       v = d.toJS({ maxAliasCount: 100 });
     } catch (err) {
-      return fail(yamlError((err as Error).message));
+      return fail(yamlError(err));
     }
     if (Array.isArray(v)) {
       values.push(...v);

@@ -32,10 +32,10 @@ export function buildDeps(config: BurstConfig, log: Logger = consoleLogger): Dep
     logs: new LogStore(blobs.getContainerClient(config.names.logsContainer)),
     outbox: new QueueOutbox(queues, config.names),
     aci: new AciBackend(
-      (subscriptionId, retries) => createAciClient({ subscriptionId, endpoint: config.armEndpoint, clientOptions: retries ? undefined : { retryOptions: { maxRetries: 0 } } }),
+      (subscriptionId, retries) => createAciClient({ subscriptionId, endpoint: config.armEndpoint, emulatorToken: config.emulatorToken, clientOptions: retries ? undefined : { retryOptions: { maxRetries: 0 } } }),
       config.maxArmConcurrency,
     ),
-    bills: new CostManagementBills(createCostClient({ endpoint: config.armEndpoint })),
+    bills: new CostManagementBills(createCostClient({ endpoint: config.armEndpoint, emulatorToken: config.emulatorToken })),
     clock: systemClock,
     log,
   };

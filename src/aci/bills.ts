@@ -8,7 +8,7 @@
 import { CostManagementClient, type QueryDefinition, type QueryResult } from "@azure/arm-costmanagement";
 import { createHttpHeaders, createPipelineRequest } from "@azure/core-rest-pipeline";
 import { DefaultAzureCredential } from "@azure/identity";
-import type { TokenCredential } from "./client.js";
+import { useEmulatorAuth, type TokenCredential } from "./client.js";
 
 export interface BillScope {
   subscriptionId: string;
@@ -25,14 +25,14 @@ export function billedResourceId(scope: BillScope, groupName: string): string {
   return `/subscriptions/${scope.subscriptionId}/resourcegroups/${scope.resourceGroup}/providers/microsoft.containerinstance/containergroups/${groupName}`.toLowerCase();
 }
 
-export function createCostClient(options: { endpoint?: string; credential?: TokenCredential }): CostManagementClient {
+export function createCostClient(options: { endpoint?: string; credential?: TokenCredential; emulatorToken?: string }): CostManagementClient {
   if (options.endpoint?.toLowerCase().startsWith("http://")) {
     // The emulator: no identity to check, as for the ACI client.
     const client = new CostManagementClient(options.credential ?? { getToken: async () => ({ token: "emulator", expiresOnTimestamp: Date.now() + 3_600_000 }) }, {
       endpoint: options.endpoint,
       allowInsecureConnection: true,
     });
-    client.pipeline.removePolicy({ name: "bearerTokenAuthenticationPolicy" });
+    useEmulatorAuth(client.pipeline, options.emulatorToken);
     return client;
   }
   return new CostManagementClient(options.credential ?? new DefaultAzureCredential(), options.endpoint ? { endpoint: options.endpoint } : {});

@@ -5,6 +5,7 @@
  */
 import { ContainerInstanceManagementClient, type ContainerInstanceManagementClientOptionalParams } from "@azure/arm-containerinstance";
 import { DefaultAzureCredential } from "@azure/identity";
+import type { Pipeline } from "@azure/core-rest-pipeline";
 
 /** @azure/core-auth's TokenCredential, taken from the client so Burst needs no extra dependency. */
 export type TokenCredential = ConstructorParameters<typeof ContainerInstanceManagementClient>[0];
@@ -14,6 +15,8 @@ export interface AciClientOptions {
   /** ARM endpoint; an http:// URL means the ACI emulator. Default: https://management.azure.com */
   endpoint?: string;
   credential?: TokenCredential;
+  /** The emulator's per-run token (BURST_EMULATOR_TOKEN), sent as a bearer token. */
+  emulatorToken?: string;
   /** Passed through to the SDK client (retry options, user agent, …). */
   clientOptions?: ContainerInstanceManagementClientOptionalParams;
 }
@@ -31,11 +34,27 @@ export function createAciClient(options: AciClientOptions): ContainerInstanceMan
       endpoint,
       allowInsecureConnection: true,
     });
-    client.pipeline.removePolicy({ name: "bearerTokenAuthenticationPolicy" });
+    useEmulatorAuth(client.pipeline, options.emulatorToken);
     return client;
   }
   return new ContainerInstanceManagementClient(options.credential ?? new DefaultAzureCredential(), subscriptionId, {
     ...clientOptions,
     ...(endpoint ? { endpoint } : {}),
+  });
+}
+
+/**
+ * Against the emulator: no Azure AD token (the SDK's bearer policy also refuses http://),
+ * but its per-run token when it has one.
+ */
+export function useEmulatorAuth(pipeline: Pipeline, token: string | undefined): void {
+  pipeline.removePolicy({ name: "bearerTokenAuthenticationPolicy" });
+  if (!token) return;
+  pipeline.addPolicy({
+    name: "emulatorToken",
+    sendRequest: (request, next) => {
+      request.headers.set("authorization", `Bearer ${token}`);
+      return next(request);
+    },
   });
 }

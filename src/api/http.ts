@@ -6,6 +6,7 @@
  */
 import type { HttpRequest, HttpResponseInit, InvocationContext } from "@azure/functions";
 import { PoolBusy, errorMessage } from "../errors.js";
+import { capErrors } from "../jobSpec.js";
 
 export interface ApiRequest {
   readonly url: string;
@@ -42,7 +43,8 @@ export class ApiError extends Error {
 /** 400 for a set of field errors; the message lists them all so a person reading one line sees everything. */
 export function invalid(code: "InvalidSpec" | "InvalidParameter", details: FieldError[]): ApiError {
   const what = code === "InvalidSpec" ? "invalid job spec" : "invalid request";
-  return new ApiError(400, code, `${what}: ${details.map((d) => `${d.field} ${d.rule}`).join("; ")}`, details);
+  const shown = capErrors(details);
+  return new ApiError(400, code, `${what}: ${shown.map((d) => `${d.field} ${d.rule}`).join("; ")}`, shown);
 }
 
 /** Seconds a client is asked to wait after a 429 before trying again. */

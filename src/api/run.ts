@@ -62,7 +62,7 @@ export async function runOnce(deps: Deps, req: ApiRequest): Promise<ApiResponse>
   if (!checked.ok || errors.length > 0) throw invalid("InvalidSpec", [...errors, ...(checked.ok ? [] : checked.errors)]);
   const spec = checked.spec;
   await ensureRoom(deps, [spec]);
-  const submitted = await submitJob(deps, input, { enforceWaitingLimit: true });
+  const submitted = await submitJob(deps, input);
   const id = submitted.job.id;
   const location = `/api/jobs/${id}`;
 

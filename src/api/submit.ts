@@ -7,7 +7,7 @@ import { submitJob } from "../scheduler/submit.js";
 import type { Deps } from "../scheduler/deps.js";
 import type { JobSpec } from "../jobSpec.js";
 import { PoolBusy } from "../errors.js";
-import { ApiError, invalid, json, type ApiRequest, type ApiResponse, type FieldError } from "./http.js";
+import { invalid, json, type ApiRequest, type ApiResponse, type FieldError } from "./http.js";
 import { MAX_SPECS_PER_REQUEST, readBody } from "./body.js";
 import { QueryReader } from "./params.js";
 import { atIndex, checkSpec } from "./specCheck.js";
@@ -32,7 +32,9 @@ export function checkAll(deps: Deps, values: unknown[], indexed: boolean): JobSp
 
 /**
  * Refuses the whole request when a pool's waiting line has no room for its share of
- * it: the line may hold maxWaiting jobs, the rule submitJob applies to each job.
+ * it: the line may hold maxWaiting jobs. The line is counted once per pool per request,
+ * not once per spec (a count reads the line, and lines can be long), so requests that
+ * race each other may together pass maxWaiting by what they hold.
  */
 export async function ensureRoom(deps: Deps, specs: JobSpec[]): Promise<void> {
   const perPool = new Map<string, number>();
@@ -59,17 +61,8 @@ export async function submitJobs(deps: Deps, req: ApiRequest): Promise<ApiRespon
   // One at a time, in the order given, so equal-priority jobs wait in that order.
   const done: Submitted[] = [];
   for (const value of body.values) {
-    try {
-      const r = await submitJob(deps, value, { enforceWaitingLimit: true });
-      done.push({ id: r.job.id, state: r.job.state });
-    } catch (err) {
-      // Another request filled the line meanwhile: say exactly which jobs exist.
-      if (err instanceof PoolBusy && done.length > 0) {
-        throw new ApiError(429, "PoolBusy", `${err.message} (the first ${done.length} of ${body.values.length} jobs were submitted; details lists them)`,
-          done.map((d, index) => ({ index, ...d })));
-      }
-      throw err;
-    }
+    const r = await submitJob(deps, value);
+    done.push({ id: r.job.id, state: r.job.state });
   }
   if (body.isList) return json(202, done);
   return json(202, done[0], { location: `/api/jobs/${done[0]!.id}` });

@@ -20,6 +20,10 @@ Server
   --host ADDRESS               address to listen on (default 127.0.0.1)
   --runtime process|sim        process: commands run as local child processes (default)
                                sim: a documented shell subset is simulated with timers
+  --any-host                   answer any Host header (default: loopback names only)
+  The environment variable ACI_EMULATOR_TOKEN, when set, is a token every call must
+  carry as "Authorization: Bearer <token>" (kept out of the command line, where any
+  user could read it).
 
 Lifecycle timings (milliseconds)
   --provisioning-delay-ms N    shorthand for --pull-delay-ms N --start-delay-ms 0
@@ -77,7 +81,7 @@ const numberFlags = [
 
 export type CliResult = { help: true } | { help: false; options: EmulatorOptions };
 
-export function parseCli(argv: string[]): CliResult {
+export function parseCli(argv: string[], env: NodeJS.ProcessEnv = {}): CliResult {
   const stringOptions = Object.fromEntries(
     [...numberFlags, "host", "runtime", "limits", "faults", "capacity-regions", "capacity-mode", "inaccessible-images", "container-events"].map((f) => [f, { type: "string" as const }]),
   );
@@ -85,7 +89,7 @@ export function parseCli(argv: string[]): CliResult {
   try {
     ({ values } = parseArgs({
       args: argv,
-      options: { ...stringOptions, "no-arm-throttling": { type: "boolean" }, help: { type: "boolean", short: "h" } },
+      options: { ...stringOptions, "no-arm-throttling": { type: "boolean" }, "any-host": { type: "boolean" }, help: { type: "boolean", short: "h" } },
       strict: true,
       allowPositionals: false,
     }));
@@ -179,7 +183,11 @@ export function parseCli(argv: string[]): CliResult {
 
   return {
     help: false,
-    options: { port: port ?? 0, host: (values.host as string | undefined) ?? "127.0.0.1", runtime, timings, limits, faults, fidelity, costs },
+    options: {
+      port: port ?? 0, host: (values.host as string | undefined) ?? "127.0.0.1", runtime, timings, limits, faults, fidelity, costs,
+      ...(env.ACI_EMULATOR_TOKEN ? { token: env.ACI_EMULATOR_TOKEN } : {}),
+      ...(values["any-host"] ? { anyHost: true } : {}),
+    },
   };
 }
 

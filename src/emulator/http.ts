@@ -1,5 +1,5 @@
 /** Small HTTP helpers shared by the ARM and admin routes. */
-import { randomUUID } from "node:crypto";
+import { createHash, randomUUID, timingSafeEqual } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { errors } from "./errors.js";
 
@@ -62,4 +62,36 @@ export function match(pattern: string, segments: readonly string[]): Record<stri
 
 export function baseUrl(req: IncomingMessage): string {
   return `http://${req.headers.host ?? "127.0.0.1"}`;
+}
+
+/**
+ * The Host names the emulator answers to: loopback ones only. A web page can reach a
+ * loopback server through DNS rebinding (its own name resolving to 127.0.0.1), and then
+ * the Host header carries that name.
+ */
+export function isLoopbackHost(header: string | undefined): boolean {
+  if (!header) return false;
+  const m = /^(?:\[([0-9a-f:.]+)\]|([^:[\]]+))(?::(\d{1,5}))?$/i.exec(header.trim());
+  if (!m) return false;
+  const name = (m[1] ?? m[2] ?? "").toLowerCase();
+  return name === "localhost" || name.endsWith(".localhost") || name === "::1" || /^127(\.\d{1,3}){3}$/.test(name);
+}
+
+/**
+ * Who may call: a loopback Host (unless the emulator listens elsewhere on purpose), and,
+ * when the emulator has a token, `Authorization: Bearer <token>`, compared in constant
+ * time. Undefined when the request may go on; otherwise the refusal to send.
+ */
+export function refusal(req: IncomingMessage, options: { token?: string; anyHost: boolean }): Reply | undefined {
+  if (!options.anyHost && !isLoopbackHost(req.headers.host)) {
+    return { status: 400, body: { error: { code: "InvalidHost", message: "the emulator answers to loopback names only (localhost, 127.0.0.1, [::1])" } } };
+  }
+  if (options.token === undefined) return undefined;
+  const given = /^Bearer (.+)$/i.exec(req.headers.authorization ?? "")?.[1];
+  if (given === undefined) return { status: 401, body: { error: { code: "AuthenticationFailed", message: "Authentication failed. The 'Authorization' header is missing." } } };
+  const digest = (s: string) => createHash("sha256").update(s).digest();
+  if (!timingSafeEqual(digest(given), digest(options.token))) {
+    return { status: 401, body: { error: { code: "InvalidAuthenticationToken", message: "The access token is invalid." } } };
+  }
+  return undefined;
 }

@@ -12,6 +12,7 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { handleAdmin } from "./admin.js";
 import { handleArm } from "./arm.js";
+import { refusal, send } from "./http.js";
 import { realClock, type Clock } from "./clock.js";
 import {
   applyCosts, applyFidelity, applyLimits, applyTimings, buildFaults, DEFAULT_COSTS, DEFAULT_FIDELITY, DEFAULT_LIMITS, DEFAULT_TIMINGS,
@@ -52,6 +53,14 @@ export interface EmulatorOptions {
   fidelity?: FidelityPatch;
   /** The Cost Management query's delay and prices. */
   costs?: CostsPatch;
+  /**
+   * When set, every call (ARM and /_emulator/) must carry `Authorization: Bearer <token>`:
+   * the process runtime runs commands as the user, so nobody else on the machine should be
+   * able to start one. Burst passes it with BURST_EMULATOR_TOKEN.
+   */
+  token?: string;
+  /** Answer any Host header, not only loopback names (for an emulator deliberately listening beyond loopback). */
+  anyHost?: boolean;
 }
 
 export interface GroupTarget {
@@ -103,7 +112,10 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     costs: applyCosts(DEFAULT_COSTS, options.costs),
   });
 
+  const access = { token: options.token || undefined, anyHost: options.anyHost ?? false };
   const server = http.createServer((req, res) => {
+    const refused = refusal(req, access);
+    if (refused) return send(req, res, refused);
     const url = new URL(req.url ?? "/", "http://emulator");
     const handle = url.pathname === "/_emulator" || url.pathname.startsWith("/_emulator/") ? handleAdmin : handleArm;
     handle(service, req, res, url).catch((err: unknown) => {

@@ -10,7 +10,7 @@ import { startEmulator } from "./index.js";
 async function main(): Promise<void> {
   let parsed;
   try {
-    parsed = parseCli(process.argv.slice(2));
+    parsed = parseCli(process.argv.slice(2), process.env);
   } catch (err) {
     if (err instanceof CliError) {
       process.stderr.write(`aci-emulator: ${err.message}\n`);

@@ -4,13 +4,39 @@
  * the `x-functions-key` header or the `code` query parameter (401 without one).
  */
 import http from "node:http";
-import { timingSafeEqual } from "node:crypto";
+import { createHash, timingSafeEqual } from "node:crypto";
 import type { RegisteredFunction } from "./core.js";
 import type { RpcHttpData, RpcInvocationResponse, RpcTypedData } from "./coreTypes.js";
 import { compileRoute, type CompiledRoute } from "./routes.js";
 
-/** The real host refuses bodies over 100 MB (maxRequestBodySize). */
-export const MAX_REQUEST_BODY_BYTES = 100 * 1024 * 1024;
+/**
+ * The real host refuses bodies over 100 MB unless the app setting
+ * FUNCTIONS_REQUEST_BODY_SIZE_LIMIT (bytes) says otherwise; so does this one. The limit is
+ * enforced before anything is buffered: a larger Content-Length is refused at once, and
+ * reading stops as soon as a body without one passes it.
+ */
+export const DEFAULT_MAX_REQUEST_BODY_BYTES = 100 * 1024 * 1024;
+
+export function maxRequestBodyBytes(env: NodeJS.ProcessEnv = process.env): number {
+  const text = env.FUNCTIONS_REQUEST_BODY_SIZE_LIMIT;
+  if (text === undefined || text === "") return DEFAULT_MAX_REQUEST_BODY_BYTES;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`FUNCTIONS_REQUEST_BODY_SIZE_LIMIT must be a whole number of bytes ≥ 1, got ${JSON.stringify(text)}`);
+  return n;
+}
+
+/**
+ * The Host names a local host answers to. A web page can reach a loopback server through
+ * DNS rebinding (its own name resolving to 127.0.0.1), and then the Host header is that
+ * name: refusing anything but loopback names closes that door.
+ */
+export function isLoopbackHost(header: string | undefined): boolean {
+  if (!header) return false;
+  const m = /^(?:\[([0-9a-f:.]+)\]|([^:[\]]+))(?::(\d{1,5}))?$/i.exec(header.trim());
+  if (!m) return false;
+  const name = (m[1] ?? m[2] ?? "").toLowerCase();
+  return name === "localhost" || name.endsWith(".localhost") || name === "::1" || /^127(\.\d{1,3}){3}$/.test(name);
+}
 
 export interface HttpKeys {
   /** Keys accepted for authLevel "function". */
@@ -28,10 +54,10 @@ interface HttpRoute {
 
 export type HttpInvoker = (fn: RegisteredFunction, request: RpcHttpData) => Promise<RpcInvocationResponse>;
 
+/** Compares in constant time, length included: both sides are hashed to the same size first. */
 function sameSecret(a: string, b: string): boolean {
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  return x.length === y.length && timingSafeEqual(x, y);
+  const digest = (s: string) => createHash("sha256").update(s).digest();
+  return timingSafeEqual(digest(a), digest(b));
 }
 
 export function httpRoutes(functions: Iterable<RegisteredFunction>): HttpRoute[] {
@@ -60,12 +86,14 @@ function authorized(level: HttpRoute["authLevel"], key: string | null, keys: Htt
   return level === "function" && keys.functionKeys.some((k) => sameSecret(key, k));
 }
 
-async function readBody(req: http.IncomingMessage): Promise<Buffer | "tooLarge"> {
+async function readBody(req: http.IncomingMessage, limit: number): Promise<Buffer | "tooLarge"> {
+  const declared = Number(req.headers["content-length"]);
+  if (Number.isFinite(declared) && declared > limit) return "tooLarge";
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req) {
     size += (chunk as Buffer).length;
-    if (size > MAX_REQUEST_BODY_BYTES) return "tooLarge";
+    if (size > limit) return "tooLarge";
     chunks.push(chunk as Buffer);
   }
   return Buffer.concat(chunks);
@@ -95,15 +123,28 @@ export function createHttpServer(options: {
   keys: HttpKeys;
   invoke: HttpInvoker;
   log(level: "information" | "warning" | "error", message: string): void;
+  /** Bodies over this are refused with 413 before they are read (default: FUNCTIONS_REQUEST_BODY_SIZE_LIMIT, or 100 MB). */
+  maxBodyBytes?: number;
+  /** Host header check; the default accepts loopback names only (see isLoopbackHost). */
+  allowHost?: (host: string | undefined) => boolean;
 }): http.Server {
   const prefix = options.routePrefix ? `/${options.routePrefix}` : "";
+  const maxBody = options.maxBodyBytes ?? maxRequestBodyBytes();
+  const allowHost = options.allowHost ?? isLoopbackHost;
   return http.createServer(async (req, res) => {
     const send = (status: number, body: string | Buffer = "", headers: Record<string, string> = {}) => {
       if (!res.headersSent) res.writeHead(status, headers);
       res.end(body);
     };
+    // The path alone goes to the log: the query may hold the function key (?code=).
+    const logged = `${req.method} ${(req.url ?? "/").split("?")[0]!.slice(0, 200)}`;
     try {
-      const url = new URL(req.url ?? "/", `http://${req.headers.host ?? "localhost"}`);
+      if (!allowHost(req.headers.host)) {
+        // Closing the connection too: the client may still be sending a body nobody will read.
+        res.setHeader("connection", "close");
+        return send(400, "this host answers to loopback names only (localhost, 127.0.0.1, [::1])\n", { "content-type": "text/plain; charset=utf-8" });
+      }
+      const url = new URL(req.url ?? "/", `http://${req.headers.host}`);
       const method = (req.method ?? "GET").toUpperCase();
       const path = url.pathname;
       if (prefix && !(path.toLowerCase() === prefix || path.toLowerCase().startsWith(`${prefix}/`))) return send(404);
@@ -117,8 +158,11 @@ export function createHttpServer(options: {
       if (!found) return send(404);
       const key = (req.headers["x-functions-key"] as string | undefined) ?? url.searchParams.get("code");
       if (!authorized(found.r.authLevel, key, options.keys)) return send(401);
-      const body = await readBody(req);
-      if (body === "tooLarge") return send(413);
+      const body = await readBody(req, maxBody);
+      if (body === "tooLarge") {
+        res.setHeader("connection", "close");
+        return send(413, `the request body is larger than ${maxBody} bytes\n`, { "content-type": "text/plain; charset=utf-8" });
+      }
 
       const headers: Record<string, string> = {};
       for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(", ") : v;
@@ -138,7 +182,7 @@ export function createHttpServer(options: {
       for (const [k, v] of Object.entries(out.headers ?? {})) outHeaders[k] = v;
       send(Number(out.statusCode ?? 200), bodyBytes(out.body), outHeaders);
     } catch (err) {
-      options.log("error", `HTTP ${req.method} ${req.url}: ${(err as Error)?.stack ?? String(err)}`);
+      options.log("error", `HTTP ${logged}: ${(err as Error)?.stack ?? String(err)}`);
       send(500);
     }
   });

@@ -9,7 +9,6 @@ import { transition, announce } from "../jobState.js";
 import { worstCaseUsd } from "../pricing.js";
 import { neverFits, waitKey } from "../admission.js";
 import { seal, SecretKeyMissing } from "../secrets.js";
-import { PoolBusy } from "../errors.js";
 import { jobIdForKey, newJobId } from "./ids.js";
 import { pumpPool } from "./pump.js";
 import type { Deps } from "./deps.js";
@@ -17,8 +16,6 @@ import type { Deps } from "./deps.js";
 export interface SubmitOrigin {
   /** Fixed id (queue messages derive it from the message id). */
   jobId?: string;
-  /** Refuse with PoolBusy when the pool's waiting line is full (HTTP); queue submissions wait instead. */
-  enforceWaitingLimit?: boolean;
   source?: Record<string, string | number>;
 }
 
@@ -87,9 +84,6 @@ export async function submitJob(deps: Deps, input: unknown, origin: SubmitOrigin
       if (!(err instanceof SecretKeyMissing)) throw err;
       return reject(deps, id, input, [{ field: "secureEnv", rule: err.message }], err.message, origin);
     }
-  }
-  if (origin.enforceWaitingLimit && (await deps.ledger.countWaiting(pool.name, pool.maxWaiting)) >= pool.maxWaiting) {
-    throw new PoolBusy(`pool ${pool.name} already has ${pool.maxWaiting} jobs waiting; try again later`);
   }
 
   const { job, event } = transition(undefined, "Waiting", {

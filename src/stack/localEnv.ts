@@ -42,6 +42,25 @@ export function localSecretKey(dir: string): string {
   return readFileSync(file, "utf8").trim();
 }
 
+const TOKEN_FILE = "emulator.token";
+
+/** A new token for this run's emulator, kept (owner-only) where admin commands find it. */
+export function newEmulatorToken(dir: string): string {
+  mkdirSync(dir, { recursive: true });
+  const token = randomBytes(24).toString("base64url");
+  writeFileSync(path.join(dir, TOKEN_FILE), token, { mode: 0o600 });
+  return token;
+}
+
+/** The running local emulator's token, if `npm start` is running. */
+export function currentEmulatorToken(dir: string): string | undefined {
+  try {
+    return readFileSync(path.join(dir, TOKEN_FILE), "utf8").trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Fills in the local stack's storage, ARM endpoint and secret key where nothing else set them. */
 export function applyLocalDefaults(env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
   loadLocalSettings(ROOT, env);
@@ -49,5 +68,6 @@ export function applyLocalDefaults(env: NodeJS.ProcessEnv = process.env): NodeJS
   env.AzureWebJobsStorage ||= connectionStringFor(ports.azurite);
   env.BURST_ARM_ENDPOINT ||= `http://127.0.0.1:${ports.emulator}`;
   env.BURST_SECRET_KEY ||= localSecretKey(dataDir(env));
+  env.BURST_EMULATOR_TOKEN ||= currentEmulatorToken(dataDir(env));
   return env;
 }

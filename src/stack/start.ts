@@ -11,7 +11,8 @@ import { parseArgs } from "node:util";
 import { startAzurite, type RunningAzurite } from "./azurite.js";
 import { waitForPort } from "./net.js";
 import { loadLocalSettings, DEFAULT_LOCAL_API_KEY } from "../host/settings.js";
-import { ROOT, dataDir as localDataDir, localPorts, localSecretKey } from "./localEnv.js";
+import { APP_MAX_REQUEST_BODY_BYTES } from "../appNames.js";
+import { ROOT, dataDir as localDataDir, localPorts, localSecretKey, newEmulatorToken } from "./localEnv.js";
 
 const HELP = `Usage: npm start [-- --help]
 
@@ -85,7 +86,9 @@ async function main(): Promise<void> {
   });
 
   process.stdout.write(`starting the ACI emulator (${runtime} runtime) on port ${emulatorPort}…\n`);
-  const emulator = child("aci", "dist/src/emulator/main.js", ["--port", String(emulatorPort), "--runtime", runtime], process.env);
+  // A fresh token per run: the process runtime runs commands as you, so only this stack may call it.
+  const emulatorToken = newEmulatorToken(dataDir);
+  const emulator = child("aci", "dist/src/emulator/main.js", ["--port", String(emulatorPort), "--runtime", runtime], { ...process.env, ACI_EMULATOR_TOKEN: emulatorToken });
   children.push(emulator);
   await waitForPort(emulatorPort, "127.0.0.1", 20_000);
 
@@ -94,9 +97,11 @@ async function main(): Promise<void> {
     AzureWebJobsStorage: process.env.AzureWebJobsStorage || azurite.connectionString,
     BURST_ARM_ENDPOINT: process.env.BURST_ARM_ENDPOINT || `http://127.0.0.1:${emulatorPort}`,
     BURST_SECRET_KEY: process.env.BURST_SECRET_KEY || localSecretKey(dataDir),
+    BURST_EMULATOR_TOKEN: emulatorToken,
     // The emulator reports bills within seconds, not Azure's hours: read them often, final soon.
     BURST_BILL_CHECK_SECONDS: process.env.BURST_BILL_CHECK_SECONDS || "30",
     BURST_BILL_FINAL_SECONDS: process.env.BURST_BILL_FINAL_SECONDS || "120",
+    FUNCTIONS_REQUEST_BODY_SIZE_LIMIT: process.env.FUNCTIONS_REQUEST_BODY_SIZE_LIMIT || String(APP_MAX_REQUEST_BODY_BYTES),
   };
   process.stdout.write(`starting the Functions host on port ${apiPort}…\n`);
   const host = child("host", "dist/src/host/main.js", ["--port", String(apiPort)], env);

@@ -95,7 +95,8 @@ export class TableJobStore implements JobStore {
   async list(query: JobQuery, limit: number, continuationToken?: string) {
     await ensureTable(this.table);
     const [lk, lv] = (query.label ?? "").split(/=(.*)/s);
-    const matchesLabel = (j: JobRecord) => !query.label || (lv === undefined ? lk! in j.labels : j.labels[lk!] === lv);
+    // Own keys only: "constructor" or "__proto__" must not match every job through the prototype.
+    const matchesLabel = (j: JobRecord) => !query.label || (Object.hasOwn(j.labels, lk!) && (lv === undefined || j.labels[lk!] === lv));
     // Labels are filtered here, so a page may hold fewer than `limit`; the token still moves on.
     const pages = this.table.listEntities<Record<string, unknown>>({ queryOptions: { filter: this.#filter(query) } })
       .byPage({ maxPageSize: limit, continuationToken });

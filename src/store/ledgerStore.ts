@@ -91,8 +91,16 @@ export class LedgerStore {
     return out;
   }
 
+  /** How many wait in the line, counting no further than `upTo`; reads only the row keys. */
   async countWaiting(pool: string, upTo: number): Promise<number> {
-    return (await this.waiting(pool, upTo)).length;
+    await ensureTable(this.table);
+    const filter = `PartitionKey eq ${odataString(pool)} and RowKey ge 'wait-' and RowKey lt 'wait.'`;
+    let n = 0;
+    for await (const page of this.table.listEntities({ queryOptions: { filter, select: ["RowKey"] } }).byPage({ maxPageSize: 1000 })) {
+      n += page.length;
+      if (n >= upTo) return upTo;
+    }
+    return n;
   }
 
   /** Adds a job to the waiting line; an entry already there is left as it is. */

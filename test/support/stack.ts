@@ -14,6 +14,7 @@ import type { Deps } from "../../src/scheduler/deps.js";
 import type { JobRecord, JobState } from "../../src/model.js";
 import { jobIdForMessage } from "../../src/scheduler/ids.js";
 import { isFinal } from "../../src/jobState.js";
+import { APP_MAX_REQUEST_BODY_BYTES } from "../../src/appNames.js";
 import { ROOT, startHostProcess, uniqueName, type HostProcess } from "./hostProcess.js";
 
 export interface Stack {
@@ -41,16 +42,20 @@ export async function startStack(options: {
   env?: Record<string, string>;
 } = {}): Promise<Stack> {
   const prefix = uniqueName("t").replace(/-/g, "");
-  const emulator = await startEmulator({ runtime: options.runtime ?? "sim", timings: { pullDelayMs: 200, startDelayMs: 50 }, ...options.emulator });
+  // With a token, as npm start runs it: every call Burst makes must carry it.
+  const emulatorToken = randomBytes(16).toString("hex");
+  const emulator = await startEmulator({ runtime: options.runtime ?? "sim", timings: { pullDelayMs: 200, startDelayMs: 50 }, token: emulatorToken, ...options.emulator });
   const pools = options.pools ?? { default: { maxConcurrency: 5, resourceGroup: `rg-${prefix}` } };
   const env: Record<string, string> = {
     AzureWebJobsStorage: inject("storageConnectionString"),
     BURST_STORAGE_PREFIX: prefix,
     BURST_ARM_ENDPOINT: emulator.url,
+    BURST_EMULATOR_TOKEN: emulatorToken,
     BURST_POOLS: JSON.stringify({ pools }),
     BURST_SECRET_KEY: randomBytes(32).toString("base64"),
     BURST_HOST_ID: `host-${prefix}`,
     BURST_LOCAL_QUEUE_LEASE_SECONDS: "20",
+    FUNCTIONS_REQUEST_BODY_SIZE_LIMIT: String(APP_MAX_REQUEST_BODY_BYTES),
     BURST_RECONCILE_SCHEDULE: "*/10 * * * * *",
     ...options.env,
   };
