@@ -98,7 +98,7 @@ export function specErrors(error: z.ZodError): SpecError[] {
       out.push({ field: fieldOf(issue.path), rule: issue.message });
     }
   }
-  return capErrors(out);
+  return out;
 }
 
 /** At most this many errors are reported; the rest are counted in one last entry. */

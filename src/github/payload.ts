@@ -19,7 +19,12 @@ const workflowJobEvent = z.object({
     runner_name: z.string().nullish(),
     conclusion: z.string().nullish(),
   }),
-  repository: z.object({ full_name: z.string().regex(/^[^/\s]+\/[^/\s]+$/) }),
+  repository: z.object({
+    full_name: z.string().regex(/^[^/\s]+\/[^/\s]+$/),
+    // Absent is treated as public: a runner for a public repository must be asked for.
+    private: z.boolean().optional(),
+    visibility: z.string().optional(),
+  }),
   installation: z.object({ id: z.number().int() }).nullish(),
 });
 

@@ -43,6 +43,12 @@ const profileSchema = z.strictObject({
   priority: z.number({ error: "must be a number" }).default(0),
   runnerGroupId: z.number({ error: "must be a number" }).int({ error: "must be a whole number" }).min(1, { error: "must be at least 1" }).default(1),
   workFolder: z.string({ error: "must be a string" }).min(1, { error: "must not be empty" }).max(256, { error: "must be at most 256 characters" }).default("_work"),
+  /**
+   * Off by default: anyone can open a pull request against a public repository, and a
+   * fork's pull request can change `runs-on` and get a runner with network access, billed
+   * to the pool. See docs/github.md, "Public repositories and forks".
+   */
+  allowPublicRepositories: z.boolean({ error: "must be true or false" }).default(false),
 }).superRefine((p, ctx) => {
   if (!p.repository === !p.organization) {
     ctx.addIssue({ code: "custom", path: ["repository"], message: "exactly one of repository (owner/name) or organization must be set" });
@@ -124,6 +130,8 @@ export interface JobContext {
   labels: readonly string[];
   /** owner/name */
   repository: string;
+  /** The repository is public (or its visibility is not stated). */
+  public: boolean;
 }
 
 function inScope(scope: Scope, repository: string): boolean {
@@ -139,6 +147,7 @@ export function matchProfile(profiles: readonly RunnerProfile[], job: JobContext
   const wanted = job.labels.map((l) => l.toLowerCase());
   return profiles.find((p) => {
     if (!inScope(p.scope, job.repository)) return false;
+    if (job.public && !p.allowPublicRepositories) return false;
     const offered = new Set(p.labels.map((l) => l.toLowerCase()));
     return wanted.every((l) => offered.has(l));
   });

@@ -5,19 +5,22 @@
  * `in_progress` event for any runner of ours finds the job that runs it.
  */
 import type { JobSpecInput } from "../jobSpec.js";
-import { jobIdForKey } from "../scheduler/ids.js";
+import { jobIdForInternalKey } from "../scheduler/ids.js";
 import { JITCONFIG_VAR, runnerSpecBase, scopeText, type RunnerProfile } from "./profiles.js";
 import type { WorkflowJobEvent } from "./payload.js";
 
 export const SOURCE_KIND = "github-workflow-job";
 
-/** One workflow job id, one runner job: GitHub's ids are unique across repositories. */
-export function idempotencyKey(workflowJobId: number): string {
+/**
+ * One workflow job id, one runner job: GitHub's ids are unique across repositories. The
+ * key is internal (jobIdForInternalKey), so a user's idempotencyKey can never take it.
+ */
+export function runnerKey(workflowJobId: number): string {
   return `github-workflow-job:${workflowJobId}`;
 }
 
 export function runnerJobId(profile: RunnerProfile, workflowJobId: number): string {
-  return jobIdForKey(profile.pool, idempotencyKey(workflowJobId));
+  return jobIdForInternalKey(profile.pool, runnerKey(workflowJobId));
 }
 
 export function runnerName(jobId: string, generation: number): string {
@@ -66,6 +69,5 @@ export function runnerSpec(e: WorkflowJobEvent, profile: RunnerProfile, encodedJ
       "github/workflow-job-id": String(e.workflow_job.id),
       "burst/runner-profile": profile.name,
     },
-    idempotencyKey: idempotencyKey(e.workflow_job.id),
   };
 }

@@ -16,6 +16,11 @@ export interface SampleOptions {
   runnerId?: number | null;
   conclusion?: string | null;
   installationId?: number | null;
+  /**
+   * The repository's visibility. Private unless asked: Burst serves public repositories
+   * only through a profile that allows them, and the examples are public ones.
+   */
+  visibility?: "public" | "private";
 }
 
 interface Example {
@@ -49,6 +54,8 @@ export function workflowJobPayload(action: WorkflowJobAction, o: SampleOptions =
     const [owner, name] = o.repository.split("/");
     p.repository = { ...p.repository, name, full_name: o.repository, owner: { ...p.repository.owner, login: owner } };
   }
+  const visibility = o.visibility ?? "private";
+  p.repository = { ...p.repository, private: visibility === "private", visibility };
   if (o.installationId === null) delete p.installation;
   else if (o.installationId !== undefined) p.installation = { ...p.installation, id: o.installationId };
   return p;

@@ -29,7 +29,7 @@ import type { GitHubApi } from "./api.js";
 import type { Claim, ClaimStore } from "./claims.js";
 import type { WorkflowJobEvent } from "./payload.js";
 import { JITCONFIG_VAR, matchProfile, parseScope, type RunnerProfile, type Scope } from "./profiles.js";
-import { jobIdOfRunner, runnerJobId, runnerName, runnerSource, runnerSpec } from "./runnerJob.js";
+import { jobIdOfRunner, runnerJobId, runnerKey, runnerName, runnerSource, runnerSpec } from "./runnerJob.js";
 import type { GitHubSettings } from "./settings.js";
 
 /** How long a claim protects a mint in flight; well beyond the mint call's 10 s timeout. */
@@ -61,7 +61,13 @@ function secretKey(g: GitHubDeps): Buffer {
 }
 
 function profileFor(g: GitHubDeps, e: WorkflowJobEvent): RunnerProfile | undefined {
-  return matchProfile(g.settings.profiles, { labels: e.workflow_job.labels, repository: e.repository.full_name });
+  return matchProfile(g.settings.profiles, { labels: e.workflow_job.labels, repository: e.repository.full_name, public: isPublic(e) });
+}
+
+/** GitHub sends `private` (and `visibility`); a payload saying neither is taken as public. */
+function isPublic(e: WorkflowJobEvent): boolean {
+  if (e.repository.visibility) return e.repository.visibility === "public";
+  return e.repository.private !== true;
 }
 
 // ---------------------------------------------------------------- queued
@@ -70,7 +76,8 @@ export async function onQueued(g: GitHubDeps, e: WorkflowJobEvent, deliveryId?: 
   const profile = profileFor(g, e);
   const wj = e.workflow_job;
   if (!profile) {
-    return { status: 200, outcome: "ignored", reason: `no runner profile matches labels ${JSON.stringify(wj.labels)} in ${e.repository.full_name}` };
+    const why = isPublic(e) ? " (a public repository: a profile must set allowPublicRepositories)" : "";
+    return { status: 200, outcome: "ignored", reason: `no runner profile matches labels ${JSON.stringify(wj.labels)} in ${e.repository.full_name}${why}` };
   }
   secretKey(g);
   const jobId = runnerJobId(profile, wj.id);
@@ -141,6 +148,7 @@ async function submit(g: GitHubDeps, e: WorkflowJobEvent, profile: RunnerProfile
   const wj = e.workflow_job;
   const config = jitConfig ?? open(claim.sealedJitConfig!, secretKey(g), claimAad(wj.id))[JITCONFIG_VAR]!;
   const { job, created } = await submitJob(g.deps, runnerSpec(e, profile, config), {
+    internalKey: runnerKey(wj.id),
     source: runnerSource(e, profile, { name: claim.runnerName!, id: claim.runnerId! }, deliveryId),
   });
   if (job.state === "Rejected") {

@@ -18,6 +18,15 @@ export function jobIdForKey(pool: string, key: string): string {
   return `k${hash(`key:${pool}:${key}`, 18)}`;
 }
 
+/**
+ * The id for a key Burst itself derives (a GitHub workflow job's runner): hashed in its own
+ * domain, so no idempotencyKey sent to the API or the queue can ever name the same job
+ * and take it first.
+ */
+export function jobIdForInternalKey(pool: string, key: string): string {
+  return `k${hash(`internal:${pool}:${key}`, 18)}`;
+}
+
 /** Deterministic per attempt, so a redelivered launch finds the group instead of making another. */
 export function groupName(jobId: string, attempt: number): string {
   return `burst-${jobId}-${attempt}`;

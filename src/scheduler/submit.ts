@@ -3,19 +3,21 @@
  * error named), puts it in its pool's waiting line and pumps the pool. Idempotent: the
  * same message, or the same idempotencyKey, always lands on the same job.
  */
-import { validateSpec, redactSpec } from "../jobSpec.js";
+import { capErrors, validateSpec, redactSpec } from "../jobSpec.js";
 import type { JobRecord, SpecError } from "../model.js";
 import { transition, announce } from "../jobState.js";
 import { worstCaseUsd } from "../pricing.js";
 import { neverFits, waitKey } from "../admission.js";
 import { seal, SecretKeyMissing } from "../secrets.js";
-import { jobIdForKey, newJobId } from "./ids.js";
+import { jobIdForInternalKey, jobIdForKey, newJobId } from "./ids.js";
 import { pumpPool } from "./pump.js";
 import type { Deps } from "./deps.js";
 
 export interface SubmitOrigin {
   /** Fixed id (queue messages derive it from the message id). */
   jobId?: string;
+  /** A key Burst derives itself (see jobIdForInternalKey): same key and pool ⇒ same job. */
+  internalKey?: string;
   source?: Record<string, string | number>;
 }
 
@@ -39,8 +41,11 @@ function displayFields(input: unknown): Partial<JobRecord> {
   return { name: str(o.name, 128), pool: str(o.pool, 32) ?? "default" };
 }
 
-async function reject(deps: Deps, id: string, input: unknown, errors: SpecError[], reason: string, origin: SubmitOrigin): Promise<SubmitResult> {
+async function reject(deps: Deps, id: string, input: unknown, all: SpecError[], reason: string, origin: SubmitOrigin): Promise<SubmitResult> {
   const now = deps.clock.now();
+  // Kept small: the record must always be storable, whatever the spec held.
+  const errors = capErrors(all);
+  reason = reason.length > 2000 ? `${reason.slice(0, 2000)}…` : reason;
   const { job, event } = transition(undefined, "Rejected", { ...baseRecord(id, now.toISOString()), ...displayFields(input), errors, reason, source: origin.source }, now);
   const created = await deps.jobs.create(job);
   if (!created) return { job: (await deps.jobs.get(id))!.value, created: false };
@@ -57,7 +62,9 @@ export async function submitJob(deps: Deps, input: unknown, origin: SubmitOrigin
     return reject(deps, fallbackId, input, checked.errors, `invalid job spec: ${checked.errors.map((e) => `${e.field} ${e.rule}`).join("; ")}`, origin);
   }
   const spec = checked.spec;
-  const id = spec.idempotencyKey ? jobIdForKey(spec.pool, spec.idempotencyKey) : fallbackId;
+  const id = origin.internalKey ? jobIdForInternalKey(spec.pool, origin.internalKey)
+    : spec.idempotencyKey ? jobIdForKey(spec.pool, spec.idempotencyKey)
+    : fallbackId;
 
   const existing = await deps.jobs.get(id);
   if (existing) {

@@ -62,7 +62,9 @@ describe("runner profiles", () => {
     expect(checked.ok).toBe(true);
     expect(spec.secureEnv).toEqual({ ACTIONS_RUNNER_INPUT_JITCONFIG: "the-jit-config" });
     expect(JSON.stringify({ ...spec, secureEnv: undefined })).not.toContain("the-jit-config");
-    expect(spec).toMatchObject({ command: ["/home/runner/run.sh"], env: { RUNNER_DEBUG: "1" }, idempotencyKey: "github-workflow-job:9", retries: 0 });
+    expect(spec).toMatchObject({ command: ["/home/runner/run.sh"], env: { RUNNER_DEBUG: "1" }, retries: 0 });
+    // The job's id comes from an internal key, never a user-visible idempotencyKey (see the hardening tests).
+    expect(spec.idempotencyKey).toBeUndefined();
   });
 });
 
@@ -72,7 +74,7 @@ describe("matching a workflow job to a profile", () => {
     gpu: { repository: "octo-org/octo-repo", labels: ["self-hosted", "linux", "burst", "gpu"], pool: "gpu" },
     org: { organization: "octo-org", labels: ["self-hosted", "burst", "org-wide"] },
   });
-  const match = (labels: string[], repository = "octo-org/octo-repo") => matchProfile(profiles, { labels, repository })?.name;
+  const match = (labels: string[], repository = "octo-org/octo-repo") => matchProfile(profiles, { labels, repository, public: false })?.name;
 
   it("matches when every label the job asks for is in the profile's set", () => {
     expect(match(["self-hosted", "burst"])).toBe("small");
@@ -103,6 +105,18 @@ describe("matching a workflow job to a profile", () => {
 
   it("never matches a job that asks for no labels", () => {
     expect(match([])).toBeUndefined();
+  });
+
+  it("serves a public repository only through a profile that allows public repositories", () => {
+    const both = parse({
+      closed: { repository: "octo-org/octo-repo", labels: ["burst"] },
+      open: { organization: "octo-org", labels: ["burst", "public-ok"], allowPublicRepositories: true },
+    });
+    const pick = (labels: string[], isPublic: boolean) => matchProfile(both, { labels, repository: "octo-org/octo-repo", public: isPublic })?.name;
+    expect(pick(["burst"], false)).toBe("closed");
+    expect(pick(["burst"], true)).toBe("open");
+    expect(pick(["burst", "public-ok"], true)).toBe("open");
+    expect(matchProfile(both.slice(0, 1), { labels: ["burst"], repository: "octo-org/octo-repo", public: true })).toBeUndefined();
   });
 });
 

@@ -1,3 +1,4 @@
+import http from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { randomBytes } from "node:crypto";
 import { seal } from "../../src/secrets.js";
@@ -41,6 +42,42 @@ beforeAll(async () => {
   });
 });
 afterAll(async () => { await g?.stop(); });
+
+describe("who gets a runner", () => {
+  it("ignores a public repository's job unless a profile allows public repositories, and says why", async () => {
+    const id = nextId();
+    const r = await deliver(g, { payload: workflowJobPayload("queued", { id, labels: ["self-hosted", "linux", "burst"], repository: REPO, visibility: "public" }) });
+    expect(r.status).toBe(200);
+    expect(r.body.outcome).toBe("ignored");
+    expect(String(r.body.reason)).toContain("allowPublicRepositories");
+    expect(g.github.mints().filter((m) => (m.body as { name: string }).name.includes(jobIdFor("linux", id)))).toEqual([]);
+    expect(await g.stack.deps.jobs.get(jobIdFor("linux", id))).toBeUndefined();
+  });
+
+  it("cannot be blocked by a job submitted with the runner's idempotency key", async () => {
+    const id = nextId();
+    // Before: any API key holder could take "github-workflow-job:<id>" and the signed queued event answered "exists".
+    const squatter = await (await import("../../src/scheduler/submit.js")).submitJob(g.stack.deps, { image: "alpine", command: ["sh", "-c", "sleep 1"], timeoutSeconds: 30, idempotencyKey: `github-workflow-job:${id}` });
+    const r = await deliver(g, { payload: queued(id) });
+    expect(r).toEqual({ status: 201, body: { outcome: "launched", jobId: jobIdFor("linux", id) } });
+    expect(jobIdFor("linux", id)).not.toBe(squatter.job.id);
+  });
+
+  it("refuses a payload larger than GitHub's 25 MiB from its Content-Length, before reading or verifying it", async () => {
+    // Raw HTTP: the client states 26 MiB and never sends it, as four 95 MB floods once pushed the host to 729 MB.
+    const u = new URL(g.hook);
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = http.request({ host: u.hostname, port: u.port, path: u.pathname, method: "POST", headers: { "content-type": "application/json", "x-github-event": "workflow_job", "content-length": 26 * 1024 * 1024 } }, (res) => {
+        res.resume();
+        resolve(res.statusCode!);
+        req.destroy();
+      });
+      req.on("error", reject);
+      req.write("{");
+    });
+    expect(status).toBe(413);
+  });
+});
 
 describe("the webhook endpoint", () => {
   it("answers GitHub's ping, naming the runner profiles it serves", async () => {
