@@ -8,6 +8,7 @@ import { z } from "zod";
 import { parse as parseYaml } from "yaml";
 import { POOL_NAME, specErrors } from "./jobSpec.js";
 import { BUILT_IN_PRICES, type PriceTable } from "./pricing.js";
+import { keyRing, type KeyRing } from "./secrets.js";
 
 const priceSchema = z.strictObject({
   vcpuSecondUsd: z.number().nonnegative(),
@@ -73,7 +74,8 @@ export interface BurstConfig {
   armEndpoint?: string;
   /** The local ACI emulator's per-run token (BURST_EMULATOR_TOKEN); only sent to an http:// endpoint. */
   emulatorToken?: string;
-  secretKey?: Buffer;
+  /** BURST_SECRET_KEY seals; BURST_OLD_SECRET_KEYS only open (see secrets.ts). */
+  secrets: KeyRing;
   maxArmConcurrency: number;
   bills: BillSettings;
 }
@@ -161,11 +163,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): BurstConfig {
   if (!storageConnection) throw new ConfigError("AzureWebJobsStorage is not set: it must hold the storage connection string");
   const poolsDoc = readSettingDocument(env, "BURST_POOLS");
   const pools = poolsDoc ? parsePools(poolsDoc.doc, poolsDoc.where) : parsePools({ pools: DEFAULT_POOLS }, "default pools");
-  let secretKey: Buffer | undefined;
-  if (env.BURST_SECRET_KEY) {
-    secretKey = Buffer.from(env.BURST_SECRET_KEY, "base64");
-    if (secretKey.length !== 32) throw new ConfigError("BURST_SECRET_KEY must be 32 random bytes, base64-encoded (e.g. `openssl rand -base64 32`)");
-  }
+  const key = (text: string, where: string) => {
+    const k = Buffer.from(text.trim(), "base64");
+    if (k.length !== 32) throw new ConfigError(`${where} must be 32 random bytes, base64-encoded (e.g. \`openssl rand -base64 32\`); it decodes to ${k.length} bytes`);
+    return k;
+  };
+  const current = env.BURST_SECRET_KEY ? key(env.BURST_SECRET_KEY, "BURST_SECRET_KEY") : undefined;
+  const old = (env.BURST_OLD_SECRET_KEYS ?? "").split(",").map((s) => s.trim()).filter(Boolean).map((k, i) => key(k, `BURST_OLD_SECRET_KEYS entry ${i + 1}`));
+  const secrets = keyRing(current, old);
   const maxArm = Number(env.BURST_MAX_ARM_CONCURRENCY ?? "16");
   if (!Number.isInteger(maxArm) || maxArm < 1) throw new ConfigError(`BURST_MAX_ARM_CONCURRENCY must be a whole number ≥ 1, got ${JSON.stringify(env.BURST_MAX_ARM_CONCURRENCY)}`);
   const bills = readBillSettings(env);
@@ -177,7 +182,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): BurstConfig {
     pools,
     armEndpoint,
     emulatorToken: env.BURST_EMULATOR_TOKEN || undefined,
-    secretKey,
+    secrets,
     maxArmConcurrency: maxArm,
     bills,
   };

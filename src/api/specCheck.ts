@@ -34,7 +34,7 @@ export function checkSpec(deps: Deps, input: unknown): SpecCheck {
   const worst = worstCaseUsd(spec, pool.prices, pool.enforcementSlackSeconds);
   const never = neverFits(worst, pool.budget);
   if (never) return { ok: false, errors: [{ field: worst === undefined ? "timeoutSeconds" : "maxCostUsd", rule: never }] };
-  if (spec.secureEnv && Object.keys(spec.secureEnv).length > 0 && !deps.config.secretKey) {
+  if (spec.secureEnv && Object.keys(spec.secureEnv).length > 0 && !deps.config.secrets.current) {
     return { ok: false, errors: [{ field: "secureEnv", rule: "cannot be accepted: the app has no BURST_SECRET_KEY to seal secure values with" }] };
   }
   return { ok: true, spec };

@@ -19,7 +19,7 @@
 import { ConfigError } from "../config.js";
 import { isFinal } from "../jobState.js";
 import type { JobRecord } from "../model.js";
-import { open, seal } from "../secrets.js";
+import { open, seal, type KeyRing } from "../secrets.js";
 import { cancelJob } from "../scheduler/cancel.js";
 import type { Deps } from "../scheduler/deps.js";
 import { resumeSubmission, submitJob } from "../scheduler/submit.js";
@@ -54,10 +54,10 @@ export interface Outcome {
 
 const claimAad = (workflowJobId: number) => `github-workflow-job:${workflowJobId}`;
 
-function secretKey(g: GitHubDeps): Buffer {
-  const key = g.deps.config.secretKey;
-  if (!key) throw new ConfigError("GitHub runners need BURST_SECRET_KEY (32 random bytes, base64) to seal each runner's JIT configuration; none is configured");
-  return key;
+function secretKey(g: GitHubDeps): KeyRing {
+  const ring = g.deps.config.secrets;
+  if (!ring.current) throw new ConfigError("GitHub runners need BURST_SECRET_KEY (32 random bytes, base64) to seal each runner's JIT configuration; none is configured");
+  return ring;
 }
 
 function profileFor(g: GitHubDeps, e: WorkflowJobEvent): RunnerProfile | undefined {

@@ -8,7 +8,7 @@
 import type { Attempt, JobRecord } from "../model.js";
 import { transition, announce } from "../jobState.js";
 import { mutateJob } from "../store/jobStore.js";
-import { open } from "../secrets.js";
+import { open, SecureValuesUnopenable } from "../secrets.js";
 import { buildGroup } from "../aci/groupSpec.js";
 import { PermanentLaunchError, RetryablePlatformError, ThrottledError } from "../errors.js";
 import { groupName } from "./ids.js";
@@ -94,6 +94,10 @@ export async function launchJob(deps: Deps, jobId: string): Promise<void> {
     } else if (err instanceof PermanentLaunchError) {
       await toFinishing(deps, jobId, attempt.n, { outcome: "Failed", reason: `ACI refused the container group: ${err.message}` });
       return finishJob(deps, jobId);
+    } else if (err instanceof SecureValuesUnopenable) {
+      // Nothing was sent to ACI, and no retry can open them: end the job and free its slot.
+      await toFinishing(deps, jobId, attempt.n, { outcome: "Failed", reason: err.message });
+      return finishJob(deps, jobId);
     } else {
       throw err;
     }
@@ -114,7 +118,7 @@ async function deferLaunch(deps: Deps, jobId: string, attemptN: number, afterSec
 
 async function createGroup(deps: Deps, job: JobRecord, attempt: number, ref: GroupRef): Promise<void> {
   const pool = poolOf(deps, job.pool);
-  const secureEnv = job.sealedSecureEnv ? open(job.sealedSecureEnv, deps.config.secretKey, job.id) : {};
+  const secureEnv = job.sealedSecureEnv ? open(job.sealedSecureEnv, deps.config.secrets, job.id) : {};
   const launchedAt = new Date(job.attempts.at(-1)!.launchedAt!);
   const group = buildGroup({ jobId: job.id, attempt, spec: job.spec!, secureEnv, pool, now: launchedAt });
   const outcome = await deps.aci.create(ref, group);

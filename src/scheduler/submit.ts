@@ -86,7 +86,7 @@ export async function submitJob(deps: Deps, input: unknown, origin: SubmitOrigin
   let sealed: string | undefined;
   if (spec.secureEnv && Object.keys(spec.secureEnv).length > 0) {
     try {
-      sealed = seal(spec.secureEnv, deps.config.secretKey, id);
+      sealed = seal(spec.secureEnv, deps.config.secrets, id);
     } catch (err) {
       if (!(err instanceof SecretKeyMissing)) throw err;
       return reject(deps, id, input, [{ field: "secureEnv", rule: err.message }], err.message, origin);

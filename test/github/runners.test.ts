@@ -1,7 +1,7 @@
 import http from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { randomBytes } from "node:crypto";
-import { seal } from "../../src/secrets.js";
+import { keyRing, seal } from "../../src/secrets.js";
 import { cancelJob } from "../../src/scheduler/cancel.js";
 import { workflowJobPayload } from "../../src/github/samples.js";
 import { JITCONFIG_VAR } from "../../src/github/profiles.js";
@@ -226,7 +226,7 @@ describe("crashes between claiming, minting and submitting", () => {
     await g.claims.insert({
       workflowJobId: id, status: "minted", generation: 1, claimedAt: now, updatedAt: now, jobId, profile: "linux",
       runnerName: minted.runner.name, runnerId: minted.runner.id,
-      sealedJitConfig: seal({ [JITCONFIG_VAR]: minted.encoded_jit_config }, key, `github-workflow-job:${id}`),
+      sealedJitConfig: seal({ [JITCONFIG_VAR]: minted.encoded_jit_config }, keyRing(key), `github-workflow-job:${id}`),
     });
     const mintsBefore = g.github.mints().length;
 

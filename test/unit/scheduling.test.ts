@@ -5,7 +5,7 @@ import { billedSeconds, billingStart, costUsd, worstCaseUsd, effectiveLimitSecon
 import { pollDelaySeconds, logReadDelaySeconds, retryBackoffSeconds, readBudgetFloorSeconds } from "../../src/polling.js";
 import { cursorAfter, newLinesSince, normalizeTs, parseTimestamped } from "../../src/logCursor.js";
 import { transition, canTransition, IllegalTransition, TRANSITIONS, onTransition, announce } from "../../src/jobState.js";
-import { seal, open, SecretKeyMissing } from "../../src/secrets.js";
+import { seal, open, keyId, keyRing, EMPTY_RING, SecretKeyMissing, SecureValuesUnopenable } from "../../src/secrets.js";
 import { JOB_STATES, type JobRecord } from "../../src/model.js";
 import { randomBytes } from "node:crypto";
 
@@ -230,15 +230,35 @@ describe("the job state machine", () => {
 
 describe("secure values", () => {
   const key = randomBytes(32);
+  const ring = keyRing(key);
   it("round-trip only for the same job and key", () => {
-    const sealed = seal({ TOKEN: "s3cret" }, key, "job-a");
+    const sealed = seal({ TOKEN: "s3cret" }, ring, "job-a");
     expect(sealed).not.toContain("s3cret");
-    expect(open(sealed, key, "job-a")).toEqual({ TOKEN: "s3cret" });
-    expect(() => open(sealed, key, "job-b")).toThrow();
-    expect(() => open(sealed, randomBytes(32), "job-a")).toThrow();
+    expect(open(sealed, ring, "job-a")).toEqual({ TOKEN: "s3cret" });
+    expect(() => open(sealed, ring, "job-b")).toThrow(SecureValuesUnopenable);
+    expect(() => open(sealed, keyRing(randomBytes(32)), "job-a")).toThrow(SecureValuesUnopenable);
   });
 
   it("refuse to seal without a key", () => {
-    expect(() => seal({ A: "b" }, undefined, "x")).toThrow(SecretKeyMissing);
+    expect(() => seal({ A: "b" }, EMPTY_RING, "x")).toThrow(SecretKeyMissing);
+  });
+
+  it("name their key by id, so a rotated-out key still opens what it sealed and a missing one is named", () => {
+    const sealed = seal({ TOKEN: "s3cret" }, ring, "job-a");
+    expect(sealed.split(".")[1]).toBe(keyId(key));
+    expect(sealed).not.toContain(key.toString("base64"));
+    const rotated = keyRing(randomBytes(32), [key]);
+    expect(open(sealed, rotated, "job-a")).toEqual({ TOKEN: "s3cret" });
+    // New values go under the new current key.
+    expect(seal({ A: "b" }, rotated, "job-b").split(".")[1]).toBe(keyId(rotated.current!));
+    expect(() => open(sealed, keyRing(randomBytes(32)), "job-a")).toThrow(`key ${keyId(key)} is not configured`);
+  });
+
+  it("still open values sealed before keys had ids, with whichever configured key sealed them", () => {
+    // The v1 format, as earlier versions wrote it: v1.<iv>.<tag>.<body>.
+    const v2 = seal({ OLD: "yes" }, ring, "job-v1").split(".");
+    const v1 = ["v1", v2[2], v2[3], v2[4]].join(".");
+    expect(open(v1, keyRing(randomBytes(32), [key]), "job-v1")).toEqual({ OLD: "yes" });
+    expect(() => open(v1, keyRing(randomBytes(32)), "job-v1")).toThrow(SecureValuesUnopenable);
   });
 });
