@@ -2,11 +2,13 @@ import { app } from "@azure/functions";
 import { appNames, STORAGE_CONNECTION } from "../src/appNames.js";
 import { deps, handleQueueMessage } from "../src/functionSupport.js";
 import { readInternal } from "../src/scheduler/messages.js";
+import { abandonJob } from "../src/scheduler/abandon.js";
 import { pollJob } from "../src/scheduler/monitor.js";
 
 app.storageQueue("monitor", {
   queueName: appNames().monitorQueue,
   connection: STORAGE_CONNECTION,
   handler: (message, context) =>
-    handleQueueMessage(context, () => pollJob(deps(), readInternal("monitor", message))),
+    handleQueueMessage(context, () => pollJob(deps(), readInternal("monitor", message)),
+      (err) => abandonJob(deps(), readInternal("monitor", message).jobId, "monitor", err)),
 });

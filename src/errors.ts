@@ -69,3 +69,16 @@ export function errorMessage(err: unknown): string {
     return String(err);
   }
 }
+
+/**
+ * Whether a failure may pass by itself: Azure's 5xx, throttling and timeouts (ARM or
+ * Storage), and network errors. A step failing for these is retried, and resumed by the
+ * reconciler after an outage; it is never ended for them (see scheduler/abandon.ts).
+ */
+export function isTransient(err: unknown): boolean {
+  if (err instanceof RetryablePlatformError) return err.transient || err.trouble === "throttled";
+  const e = err as { statusCode?: number; code?: string; name?: string };
+  if (typeof e?.statusCode === "number") return e.statusCode >= 500 || e.statusCode === 408 || e.statusCode === 429;
+  // RestError without a status: the request never got an answer (ECONNREFUSED, ECONNRESET, timeouts).
+  return e?.name === "RestError" || /^(ECONN|ETIMEDOUT|EPIPE|EAI_AGAIN|ENOTFOUND|UND_ERR)/.test(String(e?.code ?? ""));
+}

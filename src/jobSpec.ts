@@ -115,9 +115,27 @@ export function capErrors(errors: SpecError[], max = MAX_REPORTED_ERRORS): SpecE
 
 export type SpecResult = { ok: true; spec: JobSpec } | { ok: false; errors: SpecError[] };
 
+/**
+ * What a job may store of its spec, as characters of JSON (its secure values counted as
+ * sealed): a job record is one Table entity, 480,000 characters at most (store/tables.ts),
+ * and this leaves the rest for what the job adds as it runs (attempts, log counts, reasons).
+ */
+export const MAX_STORED_SPEC_CHARS = 256_000;
+
+/** The spec's size as the job record will hold it. */
+export function storedSpecChars(spec: JobSpec): number {
+  const sealed = spec.secureEnv ? Math.ceil((JSON.stringify(spec.secureEnv).length * 4) / 3) + 120 : 0;
+  return JSON.stringify(redactSpec(spec)).length + sealed;
+}
+
 export function validateSpec(input: unknown): SpecResult {
   const r = jobSpecSchema.safeParse(input);
-  return r.success ? { ok: true, spec: r.data } : { ok: false, errors: specErrors(r.error) };
+  if (!r.success) return { ok: false, errors: specErrors(r.error) };
+  const size = storedSpecChars(r.data);
+  if (size > MAX_STORED_SPEC_CHARS) {
+    return { ok: false, errors: [{ field: "(spec)", rule: `is ${size.toLocaleString("en-US")} characters as stored; the limit is ${MAX_STORED_SPEC_CHARS.toLocaleString("en-US")} (a job is one Table entity of at most 1 MiB): keep large data in a blob and pass its name` }] };
+  }
+  return { ok: true, spec: r.data };
 }
 
 // Parse errors give a position, never a quote of the text: it may hold secure values,

@@ -19,6 +19,13 @@ export interface MessageMeta {
 
 export interface SpecSource {
   readSpecBlob(name: string): Promise<string | undefined>;
+  /** Removes a spec blob once its jobs exist: it may hold secure values in clear. */
+  deleteSpecBlob(name: string): Promise<void>;
+}
+
+/** A specBlob message whose blob is gone: either never there, or already turned into jobs and deleted. */
+class SpecBlobGone extends UnreadableMessage {
+  override name = "SpecBlobGone";
 }
 
 const specRef = z.strictObject({ specBlob: z.string().regex(/^[A-Za-z0-9._/-]{1,512}$/).refine((s) => !s.split("/").includes(".."), "must not contain ..") });
@@ -40,7 +47,7 @@ export async function specsFromMessage(message: unknown, source: SpecSource): Pr
     const ref = specRef.safeParse(message);
     if (!ref.success) throw new UnreadableMessage(`specBlob must be a blob name of letters, digits and . _ / -, got ${JSON.stringify((message as { specBlob: unknown }).specBlob)}`);
     const text = await source.readSpecBlob(ref.data.specBlob);
-    if (text === undefined) throw new UnreadableMessage(`specBlob ${JSON.stringify(ref.data.specBlob)} does not exist in the specs container`);
+    if (text === undefined) throw new SpecBlobGone(`specBlob ${JSON.stringify(ref.data.specBlob)} does not exist in the specs container`);
     const parsed = parseSpecText(text);
     if (!parsed.ok) throw new UnreadableMessage(`specBlob ${ref.data.specBlob}: ${parsed.errors[0]!.rule}`);
     return parsed.values;
@@ -48,12 +55,32 @@ export async function specsFromMessage(message: unknown, source: SpecSource): Pr
   return [message];
 }
 
+const idFor = (meta: MessageMeta, i: number, count: number) => jobIdForMessage(count === 1 ? meta.id : `${meta.id}#${i}`, meta.insertionTime);
+
 export async function dispatchMessage(deps: Deps, source: SpecSource, message: unknown, meta: MessageMeta): Promise<SubmitResult[]> {
-  const specs = await specsFromMessage(message, source);
+  let specs: unknown[];
+  try {
+    specs = await specsFromMessage(message, source);
+  } catch (err) {
+    // Redelivered after its blob was turned into jobs and deleted: nothing is left to do.
+    if (err instanceof SpecBlobGone && ((await deps.jobs.get(idFor(meta, 0, 1))) || (await deps.jobs.get(idFor(meta, 0, 2))))) return [];
+    throw err;
+  }
   const results: SubmitResult[] = [];
   for (const [i, spec] of specs.entries()) {
-    const jobId = jobIdForMessage(specs.length === 1 ? meta.id : `${meta.id}#${i}`, meta.insertionTime);
-    results.push(await submitJob(deps, spec, { jobId, source: { queueMessageId: meta.id } }));
+    results.push(await submitJob(deps, spec, { jobId: idFor(meta, i, specs.length), source: { queueMessageId: meta.id } }));
   }
+  // Every job now exists (and holds its secure values sealed): the blob, which may hold them in clear, goes.
+  const blob = blobNameOf(message);
+  if (blob) await source.deleteSpecBlob(blob);
   return results;
+}
+
+function blobNameOf(message: unknown): string | undefined {
+  if (typeof message === "string") {
+    const parsed = parseSpecText(message);
+    return parsed.ok && parsed.values.length === 1 ? blobNameOf(parsed.values[0]) : undefined;
+  }
+  const r = specRef.safeParse(message);
+  return r.success ? r.data.specBlob : undefined;
 }

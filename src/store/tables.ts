@@ -20,12 +20,21 @@ export function isNotFound(err: unknown): boolean {
   return statusOf(err) === 404;
 }
 
-/** Table string properties hold at most 64 KiB (32 K UTF-16 units); longer JSON is split. */
+/**
+ * Table string properties hold at most 64 KiB (32 K UTF-16 units), so longer JSON is
+ * split; and an entity holds at most 1 MiB, strings counted as UTF-16 (two bytes a
+ * character), so a record stays under 480,000 characters, room left for its columns.
+ */
 const CHUNK = 30_000;
-export const MAX_DOC_CHARS = CHUNK * 30;
+export const MAX_DOC_CHARS = 480_000;
+
+/** A record that can never be stored at this size: a retry cannot help. */
+export class RecordTooLarge extends Error {
+  override name = "RecordTooLarge";
+}
 
 export function splitDoc(json: string): Record<string, string> {
-  if (json.length > MAX_DOC_CHARS) throw new Error(`record is ${json.length} characters; the limit is ${MAX_DOC_CHARS}`);
+  if (json.length > MAX_DOC_CHARS) throw new RecordTooLarge(`the record is ${json.length} characters; Table storage holds at most ${MAX_DOC_CHARS}`);
   const out: Record<string, string> = {};
   for (let i = 0, n = 0; i < json.length || n === 0; i += CHUNK, n++) out[`doc${n}`] = json.slice(i, i + CHUNK);
   return out;

@@ -164,7 +164,7 @@ describe("at-least-once delivery and cancellation", () => {
     const { dispatchMessage } = await import("../../src/scheduler/dispatch.js");
     const spec = { image: "alpine", command: ["sh", "-c", "sleep 1"], timeoutSeconds: 30 };
     const meta = { id: "5c4a6d4e-0000-4000-8000-000000000001", insertionTime: new Date() };
-    const source = { readSpecBlob: async () => undefined };
+    const source = { readSpecBlob: async () => undefined, deleteSpecBlob: async () => {} };
     // The same queue message delivered twice, at once, as at-least-once delivery allows.
     const [a, b] = await Promise.all([dispatchMessage(stack.deps, source, spec, meta), dispatchMessage(stack.deps, source, spec, meta)]);
     expect(a[0]!.job.id).toBe(b[0]!.job.id);
@@ -183,6 +183,27 @@ describe("at-least-once delivery and cancellation", () => {
     expect(creates[`burst-${keyedJob.id}-1`]).toBe(1);
     expect(Object.keys(creates).filter((n) => n.includes(a[0]!.job.id) || n.includes(keyedJob.id))).toHaveLength(2);
     expect([k1, k2]).toHaveLength(2);
+  });
+
+  it("deletes a spec blob once its job exists, since it holds secure values in clear, and a redelivery still finds the job", async () => {
+    const { dispatchMessage } = await import("../../src/scheduler/dispatch.js");
+    const { BlobServiceClient } = await import("@azure/storage-blob");
+    const container = BlobServiceClient.fromConnectionString(stack.env.AzureWebJobsStorage!).getContainerClient(stack.deps.config.names.specsContainer);
+    await container.createIfNotExists();
+    const text = JSON.stringify({ image: "alpine", command: ["sh", "-c", "true"], timeoutSeconds: 30, secureEnv: { TOKEN: "in-clear-in-the-blob" } });
+    await container.getBlockBlobClient("with-secret.json").upload(text, text.length);
+    const source = {
+      readSpecBlob: async (name: string) => (await container.getBlockBlobClient(name).exists()) ? (await container.getBlockBlobClient(name).downloadToBuffer()).toString() : undefined,
+      deleteSpecBlob: async (name: string) => { await container.getBlockBlobClient(name).deleteIfExists(); },
+    };
+    const meta = { id: "5c4a6d4e-0000-4000-8000-0000000000b1", insertionTime: new Date() };
+    const [first] = await dispatchMessage(stack.deps, source, { specBlob: "with-secret.json" }, meta);
+    expect(first!.created).toBe(true);
+    expect(await container.getBlockBlobClient("with-secret.json").exists()).toBe(false);
+    // At-least-once delivery: the same message again, its blob gone, is done, not poison.
+    expect(await dispatchMessage(stack.deps, source, { specBlob: "with-secret.json" }, meta)).toEqual([]);
+    // A blob that never existed is still unreadable.
+    await expect(dispatchMessage(stack.deps, source, { specBlob: "never.json" }, { ...meta, id: "another" })).rejects.toThrow(/does not exist/);
   });
 
   it("cancels a running job, deleting its group, and a waiting job without launching it", async () => {

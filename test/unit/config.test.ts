@@ -28,3 +28,12 @@ describe("settings documents", () => {
     expect(readSettingDocument({}, "X")).toBeUndefined();
   });
 });
+
+describe("the host settings the code relies on", () => {
+  it("knows the same maxDequeueCount as host.json, so a step's last try is recognised", async () => {
+    const { readFileSync } = await import("node:fs");
+    const { MAX_DEQUEUE_COUNT } = await import("../../src/scheduler/abandon.js");
+    const host = JSON.parse(readFileSync(new URL("../../host.json", import.meta.url), "utf8"));
+    expect(host.extensions.queues.maxDequeueCount).toBe(MAX_DEQUEUE_COUNT);
+  });
+});
