@@ -1,8 +1,7 @@
 import { app } from "@azure/functions";
 import { appNames, STORAGE_CONNECTION } from "../src/appNames.js";
-import { deps, handleQueueMessage } from "../src/functionSupport.js";
+import { deps, endJobOnLastTry, handleQueueMessage } from "../src/functionSupport.js";
 import { readInternal } from "../src/scheduler/messages.js";
-import { abandonJob } from "../src/scheduler/abandon.js";
 import { launchJob } from "../src/scheduler/launch.js";
 
 app.storageQueue("launch", {
@@ -10,5 +9,5 @@ app.storageQueue("launch", {
   connection: STORAGE_CONNECTION,
   handler: (message, context) =>
     handleQueueMessage(context, () => launchJob(deps(), readInternal("launch", message).jobId),
-      (err) => abandonJob(deps(), readInternal("launch", message).jobId, "launch", err)),
+      endJobOnLastTry(() => readInternal("launch", message).jobId, "launch")),
 });

@@ -1,8 +1,7 @@
 import { app } from "@azure/functions";
 import { appNames, STORAGE_CONNECTION } from "../src/appNames.js";
-import { deps, handleQueueMessage } from "../src/functionSupport.js";
+import { deps, endJobOnLastTry, handleQueueMessage } from "../src/functionSupport.js";
 import { readInternal } from "../src/scheduler/messages.js";
-import { abandonJob } from "../src/scheduler/abandon.js";
 import { pollJob } from "../src/scheduler/monitor.js";
 
 app.storageQueue("monitor", {
@@ -10,5 +9,5 @@ app.storageQueue("monitor", {
   connection: STORAGE_CONNECTION,
   handler: (message, context) =>
     handleQueueMessage(context, () => pollJob(deps(), readInternal("monitor", message)),
-      (err) => abandonJob(deps(), readInternal("monitor", message).jobId, "monitor", err)),
+      endJobOnLastTry(() => readInternal("monitor", message).jobId, "monitor")),
 });

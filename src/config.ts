@@ -38,6 +38,16 @@ export const poolSchema = z.strictObject({
   maxPollSeconds: z.number().positive().default(15),
   /** Allowance for noticing a deadline by polling; reserved on top of each job's worst case. */
   enforcementSlackSeconds: z.number().nonnegative().default(20),
+  /** A job that gives no timeoutSeconds gets this one: every job ends. */
+  defaultTimeoutSeconds: z.number().int().min(1).max(30 * 86_400).default(3600),
+  /** The longest timeoutSeconds a job may ask for in this pool. */
+  maxTimeoutSeconds: z.number().int().min(1).max(30 * 86_400).default(86_400),
+  /** The highest priority a job may ask for in this pool: anyone who can submit could otherwise jump every line. */
+  maxPriority: z.number().int().min(-1000).max(1000).default(100),
+}).superRefine((p, ctx) => {
+  if (p.defaultTimeoutSeconds > p.maxTimeoutSeconds) {
+    ctx.addIssue({ code: "custom", path: ["defaultTimeoutSeconds"], message: `must not be more than maxTimeoutSeconds (${p.maxTimeoutSeconds}); got ${p.defaultTimeoutSeconds}` });
+  }
 });
 
 export type PoolConfigInput = z.input<typeof poolSchema>;

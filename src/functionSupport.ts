@@ -8,29 +8,44 @@ import { UnreadableMessage, errorMessage, isTransient } from "./errors.js";
 import { deps } from "./runtime.js";
 import type { SpecSource } from "./scheduler/dispatch.js";
 import { isNotFound } from "./store/tables.js";
-import { MAX_DEQUEUE_COUNT } from "./scheduler/abandon.js";
+import { MAX_DEQUEUE_COUNT, abandonJob, type Step } from "./scheduler/abandon.js";
 
 export { deps };
 
 /**
  * Runs a queue handler. A failure is rethrown so the host retries the message and, after
- * maxDequeueCount tries, moves the original bytes to the poison queue. (The handler only
- * sees the message parsed, so it could not copy it there faithfully itself.)
+ * maxDequeueCount tries, moves the original bytes to the poison queue. On the last try,
+ * `onLastFailure` first gets the error: to end what the message was doing (so it holds
+ * nothing for good), or to park a safe copy itself, answering true, in which case the
+ * original is deleted instead of moved.
  */
-export async function handleQueueMessage(context: InvocationContext, work: () => Promise<unknown>, onLastFailure?: (err: unknown) => Promise<void>): Promise<void> {
+export async function handleQueueMessage(context: InvocationContext, work: () => Promise<unknown>, onLastFailure?: (err: unknown, tries: number) => Promise<boolean | void>): Promise<void> {
   try {
     await work();
   } catch (err) {
     const tries = Number(context.triggerMetadata?.dequeueCount ?? 1);
     const what = err instanceof UnreadableMessage ? "unreadable message" : "failed";
     context.error(`${what} (try ${tries} of ${MAX_DEQUEUE_COUNT}): ${errorMessage(err)}`);
-    // The host parks the message in the poison queue after this: whatever it was doing must not stay half-done.
-    // Not for a passing outage, though: the reconciler resumes those once storage and ARM answer again.
-    if (onLastFailure && tries >= MAX_DEQUEUE_COUNT && !(err instanceof UnreadableMessage) && !isTransient(err)) {
-      await onLastFailure(err).catch((e: unknown) => context.error(`could not end what the failing message was doing: ${errorMessage(e)}`));
+    if (onLastFailure && tries >= MAX_DEQUEUE_COUNT) {
+      const handled = await onLastFailure(err, tries).catch((e: unknown) => {
+        context.error(`could not end or park what the failing message was doing: ${errorMessage(e)}`);
+        return false;
+      });
+      if (handled === true) return;
     }
     throw err;
   }
+}
+
+/**
+ * For steps of a job (launch, monitor): on the last try, ends the job unless the cause
+ * will pass by itself (an outage: the reconciler resumes those).
+ */
+export function endJobOnLastTry(jobId: () => string, step: Step) {
+  return async (err: unknown): Promise<void> => {
+    if (err instanceof UnreadableMessage || isTransient(err)) return;
+    await abandonJob(deps(), jobId(), step, err);
+  };
 }
 
 export function specSource(): SpecSource {

@@ -11,6 +11,7 @@ import { TableJobStore } from "./store/jobStore.js";
 import { LedgerStore } from "./store/ledgerStore.js";
 import { LogStore } from "./store/logStore.js";
 import { QueueOutbox } from "./store/outbox.js";
+import { StoragePoisonQueues } from "./store/poison.js";
 import { AciBackend } from "./aci/backend.js";
 import { createAciClient } from "./aci/client.js";
 import { CostManagementBills, createCostClient } from "./aci/bills.js";
@@ -31,6 +32,7 @@ export function buildDeps(config: BurstConfig, log: Logger = consoleLogger): Dep
     ledger: new LedgerStore(tableClient(config.storageConnection, config.names.ledgerTable)),
     logs: new LogStore(blobs.getContainerClient(config.names.logsContainer)),
     outbox: new QueueOutbox(queues, config.names),
+    poison: new StoragePoisonQueues(queues, config.names),
     aci: new AciBackend(
       (subscriptionId, retries) => createAciClient({ subscriptionId, endpoint: config.armEndpoint, emulatorToken: config.emulatorToken, clientOptions: retries ? undefined : { retryOptions: { maxRetries: 0 } } }),
       config.maxArmConcurrency,

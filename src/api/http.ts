@@ -29,7 +29,7 @@ export interface FieldError {
 }
 
 export type ErrorCode =
-  | "InvalidSpec" | "InvalidParameter" | "JobNotFound" | "JobFinished"
+  | "InvalidSpec" | "InvalidParameter" | "JobNotFound" | "JobFinished" | "QueueNotFound"
   | "PayloadTooLarge" | "UnsupportedMediaType" | "PoolBusy" | "InternalError";
 
 export class ApiError extends Error {

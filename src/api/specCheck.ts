@@ -4,8 +4,7 @@
  * (Queue submissions keep a Rejected record instead: there is nobody to answer.)
  */
 import { validateSpec, type JobSpec } from "../jobSpec.js";
-import { worstCaseUsd } from "../pricing.js";
-import { neverFits } from "../admission.js";
+import { applyPool } from "../poolRules.js";
 import type { Deps } from "../scheduler/deps.js";
 import type { FieldError } from "./http.js";
 
@@ -28,16 +27,8 @@ function hideBadSecureNames(errors: FieldError[]): FieldError[] {
 export function checkSpec(deps: Deps, input: unknown): SpecCheck {
   const checked = validateSpec(input);
   if (!checked.ok) return { ok: false, errors: hideBadSecureNames(checked.errors) };
-  const spec = checked.spec;
-  const pool = deps.config.pools.get(spec.pool);
-  if (!pool) return { ok: false, errors: [{ field: "pool", rule: `must name a configured pool (${[...deps.config.pools.keys()].join(", ")})` }] };
-  const worst = worstCaseUsd(spec, pool.prices, pool.enforcementSlackSeconds);
-  const never = neverFits(worst, pool.budget);
-  if (never) return { ok: false, errors: [{ field: worst === undefined ? "timeoutSeconds" : "maxCostUsd", rule: never }] };
-  if (spec.secureEnv && Object.keys(spec.secureEnv).length > 0 && !deps.config.secrets.current) {
-    return { ok: false, errors: [{ field: "secureEnv", rule: "cannot be accepted: the app has no BURST_SECRET_KEY to seal secure values with" }] };
-  }
-  return { ok: true, spec };
+  const pooled = applyPool(checked.spec, deps.config.pools, deps.config.secrets);
+  return pooled.ok ? { ok: true, spec: pooled.spec } : pooled;
 }
 
 /** Prefixes each error's field with the spec's index in a list: `[2].cpu`. */

@@ -6,6 +6,7 @@ import type { LogStore } from "../store/logStore.js";
 import type { Outbox } from "../store/outbox.js";
 import type { ContainerBackend } from "../aci/backend.js";
 import type { BillSource } from "../aci/bills.js";
+import type { PoisonQueues } from "../store/poison.js";
 
 export interface Clock {
   now(): Date;
@@ -25,6 +26,8 @@ export interface Deps {
   ledger: LedgerStore;
   logs: LogStore;
   outbox: Outbox;
+  /** Where messages that kept failing are parked, to be seen, sent back or thrown away. */
+  poison: PoisonQueues;
   aci: ContainerBackend;
   /** What Azure charged (Cost Management), for the true-up. */
   bills: BillSource;

@@ -7,7 +7,8 @@
  */
 import { z } from "zod";
 import { parseSpecText } from "../jobSpec.js";
-import { UnreadableMessage } from "../errors.js";
+import { UnreadableMessage, errorMessage } from "../errors.js";
+import { open, seal, type KeyRing } from "../secrets.js";
 import { jobIdForMessage } from "./ids.js";
 import { submitJob, type SubmitResult } from "./submit.js";
 import type { Deps } from "./deps.js";
@@ -30,12 +31,26 @@ class SpecBlobGone extends UnreadableMessage {
 
 const specRef = z.strictObject({ specBlob: z.string().regex(/^[A-Za-z0-9._/-]{1,512}$/).refine((s) => !s.split("/").includes(".."), "must not contain ..") });
 
+/**
+ * A submission Burst parked in the poison queue itself (see parkSubmission): its specs,
+ * secure values sealed, and the original message's id and time, so that sending it back
+ * lands on the same jobs as the original would have.
+ */
+const parked = z.strictObject({
+  burstParked: z.strictObject({ messageId: z.string().min(1).max(100), insertionTime: z.string(), failedAt: z.string(), tries: z.number(), error: z.string() }),
+  specs: z.array(z.record(z.string(), z.unknown())).min(1).max(100),
+});
+type Parked = z.output<typeof parked>;
+
+const parkedAad = (messageId: string, i: number) => `parked:${messageId}:${i}`;
+
 /** Turns the queue trigger's input (parsed JSON, or text) into spec values to validate. */
-export async function specsFromMessage(message: unknown, source: SpecSource): Promise<unknown[]> {
+export async function specsFromMessage(message: unknown, source: SpecSource, ring?: KeyRing): Promise<unknown[]> {
+  if (message && typeof message === "object" && "burstParked" in message) return unpark(message, ring);
   if (typeof message === "string") {
     const parsed = parseSpecText(message);
     if (!parsed.ok) throw new UnreadableMessage(`the message is neither a JSON nor a YAML job spec: ${parsed.errors[0]!.rule}`);
-    return specsFromMessage(parsed.values.length === 1 ? parsed.values[0] : parsed.values, source);
+    return specsFromMessage(parsed.values.length === 1 ? parsed.values[0] : parsed.values, source, ring);
   }
   if (Array.isArray(message)) {
     if (message.length === 0) throw new UnreadableMessage("the message is an empty array");
@@ -58,9 +73,12 @@ export async function specsFromMessage(message: unknown, source: SpecSource): Pr
 const idFor = (meta: MessageMeta, i: number, count: number) => jobIdForMessage(count === 1 ? meta.id : `${meta.id}#${i}`, meta.insertionTime);
 
 export async function dispatchMessage(deps: Deps, source: SpecSource, message: unknown, meta: MessageMeta): Promise<SubmitResult[]> {
+  // A parked submission sent back keeps its original message's jobs.
+  const original = parkedMeta(message);
+  if (original) meta = original;
   let specs: unknown[];
   try {
-    specs = await specsFromMessage(message, source);
+    specs = await specsFromMessage(message, source, deps.config.secrets);
   } catch (err) {
     // Redelivered after its blob was turned into jobs and deleted: nothing is left to do.
     if (err instanceof SpecBlobGone && ((await deps.jobs.get(idFor(meta, 0, 1))) || (await deps.jobs.get(idFor(meta, 0, 2))))) return [];
@@ -83,4 +101,57 @@ function blobNameOf(message: unknown): string | undefined {
   }
   const r = specRef.safeParse(message);
   return r.success ? r.data.specBlob : undefined;
+}
+
+function asParked(message: unknown): Parked | undefined {
+  const value = typeof message === "string" ? (() => { try { return JSON.parse(message) as unknown; } catch { return undefined; } })() : message;
+  const r = parked.safeParse(value);
+  return r.success ? r.data : undefined;
+}
+
+function parkedMeta(message: unknown): MessageMeta | undefined {
+  const p = asParked(message);
+  return p ? { id: p.burstParked.messageId, insertionTime: new Date(p.burstParked.insertionTime) } : undefined;
+}
+
+function unpark(message: unknown, ring: KeyRing | undefined): unknown[] {
+  const p = asParked(message);
+  if (!p) throw new UnreadableMessage("the message looks like a parked submission but is not one");
+  return p.specs.map((spec, i) => {
+    const { sealedSecureEnv, ...rest } = spec as { sealedSecureEnv?: unknown } & Record<string, unknown>;
+    if (typeof sealedSecureEnv !== "string") return rest;
+    if (!ring) throw new UnreadableMessage("a parked submission's secure values need the key ring to open");
+    return { ...rest, secureEnv: open(sealedSecureEnv, ring, parkedAad(p.burstParked.messageId, i)) };
+  });
+}
+
+/**
+ * On a submission's last try, instead of letting the host copy it into the poison queue
+ * byte for byte (secure values in clear, for the queue's 7-day time to live), Burst parks
+ * a copy of its own there: the specs with their secure values sealed under the current key
+ * (dropped, if there is none), and what failed. It returns true when it parked one, and
+ * the original message may then be deleted. A message it cannot read at all is left to
+ * the host: its original bytes are all there is to inspect.
+ */
+export async function parkSubmission(deps: Deps, source: SpecSource, poison: { park(queue: "jobs", json: string): Promise<void> }, message: unknown, meta: MessageMeta, tries: number, cause: unknown): Promise<boolean> {
+  let specs: unknown[];
+  try {
+    specs = await specsFromMessage(message, source, deps.config.secrets);
+  } catch {
+    return false;
+  }
+  const original = parkedMeta(message) ?? meta;
+  const safe = specs.map((spec, i) => {
+    if (!spec || typeof spec !== "object" || Array.isArray(spec)) return spec;
+    const { secureEnv, ...rest } = spec as { secureEnv?: unknown } & Record<string, unknown>;
+    if (secureEnv === undefined) return rest;
+    if (!deps.config.secrets.current || !secureEnv || typeof secureEnv !== "object") return { ...rest, secureEnvNames: secureEnv && typeof secureEnv === "object" ? Object.keys(secureEnv) : [] };
+    return { ...rest, sealedSecureEnv: seal(secureEnv as Record<string, string>, deps.config.secrets, parkedAad(original.id, i)) };
+  });
+  const envelope: Parked = {
+    burstParked: { messageId: original.id, insertionTime: original.insertionTime.toISOString(), failedAt: deps.clock.now().toISOString(), tries, error: errorMessage(cause).slice(0, 500) },
+    specs: safe as Record<string, unknown>[],
+  };
+  await poison.park("jobs", JSON.stringify(envelope));
+  return true;
 }

@@ -11,7 +11,8 @@
  *   Finishing ones are finished. A restarted poll also enforces a missed deadline.
  * - Ledgers: slot holders whose job no longer holds a slot are settled.
  * - Then every pool is pumped.
- * - Last, settled attempts' estimates are trued up from Azure's bill (trueUp.ts).
+ * - Last, settled attempts' estimates are trued up from Azure's bill (trueUp.ts), and
+ *   messages waiting in the poison queues are counted and warned about.
  */
 import { isFinal } from "../jobState.js";
 import { waitKey } from "../admission.js";
@@ -36,6 +37,8 @@ export interface ReconcileReport {
   holdersRepaired: number;
   /** Attempts whose bill from Cost Management was recorded (see trueUp.ts). */
   billsRecorded: number;
+  /** Messages waiting in the poison queues for a person (`burst poison`); a warning names them. */
+  poisonedMessages: number;
   errors: number;
   actions: number;
 }
@@ -50,7 +53,7 @@ export interface ReconcileOptions {
 }
 
 export async function reconcile(deps: Deps, opts: ReconcileOptions = {}): Promise<ReconcileReport> {
-  const r: ReconcileReport = { orphansDeleted: 0, requeued: 0, relaunched: 0, repolled: 0, finished: 0, holdersRepaired: 0, billsRecorded: 0, errors: 0, actions: 0 };
+  const r: ReconcileReport = { orphansDeleted: 0, requeued: 0, relaunched: 0, repolled: 0, finished: 0, holdersRepaired: 0, billsRecorded: 0, poisonedMessages: 0, errors: 0, actions: 0 };
   const now = deps.clock.now();
   const stuck = opts.stuckAfterSeconds;
   const safely = async (what: string, f: () => Promise<void>) => {
@@ -124,6 +127,13 @@ export async function reconcile(deps: Deps, opts: ReconcileOptions = {}): Promis
     await safely(`pool ${pool.name} pump`, async () => { await pumpPool(deps, pool.name); });
   }
   await safely("bills", async () => { r.billsRecorded = (await trueUpBills(deps)).billsRecorded; });
+  await safely("poison queues", async () => {
+    const depths = await deps.poison.depths();
+    const deep = Object.entries(depths).filter(([, n]) => n > 0);
+    r.poisonedMessages = deep.reduce((s, [, n]) => s + n, 0);
+    // They expire with the queue's time to live (7 days): somebody should look.
+    if (deep.length) deps.log.warn(`reconcile: messages wait in poison queues: ${deep.map(([q, n]) => `${q} ${n}`).join(", ")} (see \`burst poison\`; they expire after 7 days)`);
+  });
   r.actions = r.orphansDeleted + r.requeued + r.relaunched + r.repolled + r.finished + r.holdersRepaired;
   return r;
 }

@@ -7,7 +7,8 @@ import { capErrors, validateSpec, redactSpec } from "../jobSpec.js";
 import type { JobRecord, SpecError } from "../model.js";
 import { transition, announce } from "../jobState.js";
 import { worstCaseUsd } from "../pricing.js";
-import { neverFits, waitKey } from "../admission.js";
+import { waitKey } from "../admission.js";
+import { applyPool } from "../poolRules.js";
 import { seal, SecretKeyMissing } from "../secrets.js";
 import { jobIdForInternalKey, jobIdForKey, newJobId } from "./ids.js";
 import { pumpPool } from "./pump.js";
@@ -61,7 +62,7 @@ export async function submitJob(deps: Deps, input: unknown, origin: SubmitOrigin
   if (!checked.ok) {
     return reject(deps, fallbackId, input, checked.errors, `invalid job spec: ${checked.errors.map((e) => `${e.field} ${e.rule}`).join("; ")}`, origin);
   }
-  const spec = checked.spec;
+  let spec = checked.spec;
   const id = origin.internalKey ? jobIdForInternalKey(spec.pool, origin.internalKey)
     : spec.idempotencyKey ? jobIdForKey(spec.pool, spec.idempotencyKey)
     : fallbackId;
@@ -72,17 +73,12 @@ export async function submitJob(deps: Deps, input: unknown, origin: SubmitOrigin
     return { job: existing.value, created: false };
   }
 
-  const pool = deps.config.pools.get(spec.pool);
-  if (!pool) {
-    const errors = [{ field: "pool", rule: `must name a configured pool (${[...deps.config.pools.keys()].join(", ")})` }];
-    return reject(deps, id, input, errors, `pool ${JSON.stringify(spec.pool)} is not configured`, origin);
+  const pooled = applyPool(checked.spec, deps.config.pools, deps.config.secrets);
+  if (!pooled.ok) {
+    return reject(deps, id, input, pooled.errors, `not accepted in pool ${JSON.stringify(spec.pool)}: ${pooled.errors.map((e) => `${e.field} ${e.rule}`).join("; ")}`, origin);
   }
-  const worst = worstCaseUsd(spec, pool.prices, pool.enforcementSlackSeconds);
-  const never = neverFits(worst, pool.budget);
-  if (never) {
-    const field = worst === undefined ? "timeoutSeconds" : "maxCostUsd";
-    return reject(deps, id, input, [{ field, rule: never }], `can never run in pool ${pool.name}: ${never}`, origin);
-  }
+  const { pool } = pooled;
+  spec = pooled.spec;
   let sealed: string | undefined;
   if (spec.secureEnv && Object.keys(spec.secureEnv).length > 0) {
     try {

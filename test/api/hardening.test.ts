@@ -54,6 +54,23 @@ describe("the API under hostile input", () => {
     expect(stack.hosts[0]!.output()).not.toContain(secret);
   });
 
+  it("ends every job: a spec without timeoutSeconds gets the pool's default, and none may ask for more than its maximum", async () => {
+    const r = await api.post("/api/jobs", { image: "alpine", command: ["sh", "-c", "sleep 1"] });
+    expect(r.status).toBe(202);
+    expect((await api.get(`/api/jobs/${r.json.id}`)).json.spec.timeoutSeconds).toBe(3600);
+    const tooLong = await api.post("/api/jobs", spec({ timeoutSeconds: 86_401 }));
+    expect(tooLong.status).toBe(400);
+    expect(tooLong.json.error.details).toEqual([{ field: "timeoutSeconds", rule: "must be at most 86400 in pool default (its maxTimeoutSeconds); got 86401" }]);
+  });
+
+  it("refuses a priority above the pool's maxPriority, so nobody jumps every line", async () => {
+    const r = await api.post("/api/jobs", spec({ priority: 1000 }));
+    expect(r.status).toBe(400);
+    expect(r.json.error.details).toEqual([{ field: "priority", rule: "must be at most 100 in pool default (its maxPriority); got 1000" }]);
+    const id = await stack.enqueue(spec({ priority: 1000 }));
+    expect((await stack.waitFor(id)).state).toBe("Rejected");
+  });
+
   it("counts a pool's waiting line once per request, not once per spec", async () => {
     let counts = 0;
     const ledger = stack.deps.ledger;

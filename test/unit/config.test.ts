@@ -37,3 +37,10 @@ describe("the host settings the code relies on", () => {
     expect(host.extensions.queues.maxDequeueCount).toBe(MAX_DEQUEUE_COUNT);
   });
 });
+
+describe("pool limits", () => {
+  it("refuses a default timeout above the pool's maximum, naming both", () => {
+    const env = { AzureWebJobsStorage: "UseDevelopmentStorage=true", BURST_POOLS: JSON.stringify({ pools: { p: { maxConcurrency: 1, defaultTimeoutSeconds: 7200, maxTimeoutSeconds: 3600 } } }) };
+    expect(() => loadConfig(env)).toThrow("BURST_POOLS: pools.p.defaultTimeoutSeconds: must not be more than maxTimeoutSeconds (3600); got 7200");
+  });
+});
