@@ -30,7 +30,7 @@ export interface FieldError {
 
 export type ErrorCode =
   | "InvalidSpec" | "InvalidParameter" | "JobNotFound" | "JobFinished" | "QueueNotFound"
-  | "PayloadTooLarge" | "UnsupportedMediaType" | "PoolBusy" | "InternalError";
+  | "PayloadTooLarge" | "UnsupportedMediaType" | "PoolBusy" | "TooManyFollowers" | "InternalError";
 
 export class ApiError extends Error {
   override name = "ApiError";

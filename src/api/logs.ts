@@ -20,7 +20,7 @@ import { addCaptured } from "../scheduler/finish.js";
 import { refFor } from "../scheduler/launch.js";
 import { mutateJob } from "../store/jobStore.js";
 import { errorMessage } from "../errors.js";
-import { invalid, text, type ApiRequest, type ApiResponse } from "./http.js";
+import { ApiError, invalid, text, type ApiRequest, type ApiResponse } from "./http.js";
 import { QueryReader, jobIdParam } from "./params.js";
 import { loadJob } from "./jobs.js";
 import { logHeaders, readLogChunk, type LogChunk } from "./logText.js";
@@ -51,22 +51,107 @@ async function refreshIfDue(deps: Deps, job: JobRecord): Promise<void> {
   }
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** At most this many follow a job at once in one instance, and this many in all: each holds an invocation open. */
+export const MAX_FOLLOWERS_PER_JOB = 20;
+export const MAX_FOLLOWERS_PER_INSTANCE = 200;
+
+/**
+ * One watch per followed job in this instance, whatever the number of followers: it
+ * reads the job record and the last attempt's log size once per tick (and refreshes the
+ * stored log when due), and wakes the followers only when something changed. So 250
+ * followers of one job cost what one does, where each used to read both every tick.
+ */
+interface Watch {
+  /** Followers of this job here; the watch runs while there are any. */
+  followers: number;
+  waiters: Set<() => void>;
+  job?: JobRecord;
+  /** State, attempt count and stored size of the last attempt's log: what a follower could see change. */
+  version: string;
+  error?: unknown;
+}
+
+const watches = new Map<string, Watch>();
+let followers = 0;
+
+async function versionOf(deps: Deps, job: JobRecord): Promise<string> {
+  const last = job.attempts.at(-1);
+  const size = last ? (await deps.logs.read(job.id, last.n, Number.MAX_SAFE_INTEGER)).size : 0;
+  return `${job.state}|${job.attempts.length}|${size}`;
+}
+
+function startWatch(deps: Deps, id: string): Watch {
+  const w: Watch = { followers: 1, waiters: new Set(), version: "" };
+  watches.set(id, w);
+  void (async () => {
+    for (;;) {
+      // Checked and removed in one turn of the event loop, so a follower never joins a watch that stopped.
+      if (w.followers <= 0) {
+        watches.delete(id);
+        return;
+      }
+      try {
+        const job = await loadJob(deps, id);
+        await refreshIfDue(deps, job);
+        const version = await versionOf(deps, job);
+        w.job = job;
+        w.error = undefined;
+        if (version !== w.version) {
+          w.version = version;
+          for (const wake of w.waiters) wake();
+        }
+      } catch (err) {
+        w.error = err;
+        for (const wake of w.waiters) wake();
+      }
+      await new Promise((r) => setTimeout(r, CHECK_EVERY_MS));
+    }
+  })();
+  return w;
+}
 
 export async function followLog(
   deps: Deps,
   id: string,
   opts: { attempt?: number; offset: number; timestamps: boolean; waitSeconds: number },
 ): Promise<LogChunk> {
-  const deadline = Date.now() + opts.waitSeconds * 1000;
-  let seenState: string | undefined;
-  for (;;) {
-    const job = await loadJob(deps, id);
-    seenState ??= job.state;
-    await refreshIfDue(deps, job);
-    const chunk = await readLogChunk(deps, job, opts);
-    if (chunk.text !== "" || chunk.complete || job.state !== seenState || isFinal(job.state) || Date.now() >= deadline) return chunk;
-    await sleep(Math.min(CHECK_EVERY_MS, Math.max(0, deadline - Date.now())));
+  const first = await loadJob(deps, id);
+  const chunk = await readLogChunk(deps, first, opts);
+  if (chunk.text !== "" || chunk.complete || isFinal(first.state) || opts.waitSeconds <= 0) return chunk;
+
+  const watching = watches.get(id)?.followers ?? 0;
+  if (watching >= MAX_FOLLOWERS_PER_JOB || followers >= MAX_FOLLOWERS_PER_INSTANCE) {
+    const which = watching >= MAX_FOLLOWERS_PER_JOB ? `job ${id} already has ${MAX_FOLLOWERS_PER_JOB} followers here` : `this instance already serves ${MAX_FOLLOWERS_PER_INSTANCE} followers`;
+    throw new ApiError(429, "TooManyFollowers", `${which}; read without follow, or try again later`);
+  }
+  const existing = watches.get(id);
+  if (existing) existing.followers++;
+  const w = existing ?? startWatch(deps, id);
+  followers++;
+  let wake: () => void = () => {};
+  const changed = () => new Promise<void>((resolve) => { wake = resolve; });
+  try {
+    const deadline = Date.now() + opts.waitSeconds * 1000;
+    // The watch's version when this follower last read: a change while it was reading is not missed.
+    let seen = w.version;
+    for (;;) {
+      if (w.version === seen) {
+        const next = changed();
+        w.waiters.add(wake);
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([next, new Promise<void>((r) => { timer = setTimeout(r, Math.max(0, deadline - Date.now())); })]);
+        clearTimeout(timer);
+        w.waiters.delete(wake);
+      }
+      if (w.error) throw w.error;
+      seen = w.version;
+      const job = w.job ?? first;
+      const piece = await readLogChunk(deps, job, opts);
+      if (piece.text !== "" || piece.complete || job.state !== first.state || isFinal(job.state) || Date.now() >= deadline) return piece;
+    }
+  } finally {
+    followers--;
+    w.followers--;
   }
 }
 

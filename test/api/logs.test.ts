@@ -16,6 +16,32 @@ describe("job logs over HTTP", () => {
   });
   afterAll(async () => { await stack?.stop(); });
 
+  it("serves many followers of one job with one watch: the record is read per tick, not per follower per tick", async () => {
+    const r = await api.post("/api/jobs", { image: "alpine", command: ["sh", "-c", "sleep 30"], timeoutSeconds: 60 });
+    await api.waitFor(r.json.id, (j) => j.state === "Running");
+    const { followLog } = await import("../../src/api/logs.js");
+    let reads = 0;
+    const deps = { ...stack.deps, jobs: { ...stack.deps.jobs, get: (id: string) => { reads++; return stack.deps.jobs.get(id); } } };
+    const followers = 20;
+    const chunks = await Promise.all(Array.from({ length: followers }, () => followLog(deps, r.json.id, { offset: 0, timestamps: false, waitSeconds: 3 })));
+    expect(chunks.every((c) => c.text === "" && !c.complete)).toBe(true);
+    // Each follower's first read, plus one watch for all of them (3 s at 0.4 s a tick). It was 20 × 8.
+    expect(reads).toBeLessThan(followers + 15);
+    await api.delete(`/api/jobs/${r.json.id}`);
+  });
+
+  it("refuses a follower past the job's limit with 429, and answers a plain read as always", async () => {
+    const r = await api.post("/api/jobs", { image: "alpine", command: ["sh", "-c", "sleep 30"], timeoutSeconds: 60 });
+    await api.waitFor(r.json.id, (j) => j.state === "Running");
+    const { followLog, MAX_FOLLOWERS_PER_JOB } = await import("../../src/api/logs.js");
+    const held = Array.from({ length: MAX_FOLLOWERS_PER_JOB }, () => followLog(stack.deps, r.json.id, { offset: 0, timestamps: false, waitSeconds: 3 }));
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    await expect(followLog(stack.deps, r.json.id, { offset: 0, timestamps: false, waitSeconds: 3 })).rejects.toMatchObject({ status: 429, code: "TooManyFollowers" });
+    await Promise.all(held);
+    expect((await api.get(`/api/jobs/${r.json.id}/logs`)).status).toBe(200);
+    await api.delete(`/api/jobs/${r.json.id}`);
+  });
+
   it("serves a finished job's output as text/plain, without timestamps unless asked", async () => {
     const r = await api.post("/api/jobs", { image: "alpine", command: ["sh", "-c", "echo first line; echo second line"], timeoutSeconds: 60 });
     await api.waitFor(r.json.id, ended);
