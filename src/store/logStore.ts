@@ -3,66 +3,110 @@
  * log line, prefixed with its ACI timestamp. The blob itself is the capture cursor:
  * its tail says what was stored last, and appends are conditional on its length, so
  * a redelivered or duplicated poll can neither skip nor repeat a line.
+ *
+ * An append blob takes at most 50,000 blocks (one per append), which a long, chatty job
+ * polled every few seconds reaches in days. So an attempt's log is a series of segments:
+ * `attempt-<n>.log`, then `attempt-<n>.log.1`, `.2`, …, each started when the one before
+ * has `maxBlocks` blocks. Readers see one stream: offsets and sizes count every segment.
  */
-import type { ContainerClient } from "@azure/storage-blob";
+import type { AppendBlobClient, ContainerClient } from "@azure/storage-blob";
 import { cursorAfter, parseTimestamped, type Cursor } from "../logCursor.js";
 import { isConflict, isNotFound, statusOf } from "./tables.js";
 
 const JOB_ID = /^[a-z0-9][a-z0-9-]{0,62}$/;
 const TAIL_BYTES = 64 * 1024;
 const MAX_APPEND = 4 * 1024 * 1024;
+/** Azure's limit is 50,000 blocks per append blob; roll over a little before it. */
+export const MAX_BLOCKS_PER_SEGMENT = 49_000;
 
 /** Blob paths are built from Burst's own ids only; nothing a job submits can steer them. */
-export function logBlobName(jobId: string, attempt: number): string {
+export function logBlobName(jobId: string, attempt: number, segment = 0): string {
   if (!JOB_ID.test(jobId) || !Number.isInteger(attempt) || attempt < 1) throw new Error(`invalid log path for job ${JSON.stringify(jobId)} attempt ${attempt}`);
-  return `jobs/${jobId}/attempt-${attempt}.log`;
+  return `jobs/${jobId}/attempt-${attempt}.log${segment > 0 ? `.${segment}` : ""}`;
+}
+
+interface Segment {
+  index: number;
+  /** Offset of its first byte in the attempt's stream. */
+  start: number;
+  size: number;
+  blocks: number;
 }
 
 export class LogStore {
   #ready?: Promise<unknown>;
-  constructor(private readonly container: ContainerClient) {}
+  constructor(private readonly container: ContainerClient, private readonly maxBlocks = MAX_BLOCKS_PER_SEGMENT) {}
 
   #ensure(): Promise<unknown> {
     this.#ready ??= this.container.createIfNotExists().catch((err) => { this.#ready = undefined; throw err; });
     return this.#ready;
   }
 
-  /** The blob's length and the cursor after its last line. */
+  #blob(jobId: string, attempt: number, segment: number): AppendBlobClient {
+    return this.container.getAppendBlobClient(logBlobName(jobId, attempt, segment));
+  }
+
+  /** The attempt's segments in order, with where each starts in the stream (none: no log yet). */
+  async #segments(jobId: string, attempt: number): Promise<Segment[]> {
+    const out: Segment[] = [];
+    let start = 0;
+    // Segments are made one after another, so the first missing one ends the list.
+    for (let index = 0; ; index++) {
+      let props;
+      try {
+        props = await this.#blob(jobId, attempt, index).getProperties();
+      } catch (err) {
+        if (isNotFound(err)) return out;
+        throw err;
+      }
+      const size = props.contentLength ?? 0;
+      out.push({ index, start, size, blocks: props.blobCommittedBlockCount ?? 0 });
+      start += size;
+      if ((props.blobCommittedBlockCount ?? 0) < this.maxBlocks) return out;
+    }
+  }
+
+  /** The stream's length and the cursor after its last line. */
   async tail(jobId: string, attempt: number): Promise<{ size: number; cursor?: Cursor }> {
     await this.#ensure();
-    const blob = this.container.getAppendBlobClient(logBlobName(jobId, attempt));
-    let size: number;
-    try {
-      size = (await blob.getProperties()).contentLength ?? 0;
-    } catch (err) {
-      if (isNotFound(err)) return { size: 0 };
-      throw err;
-    }
-    if (size === 0) return { size };
-    const start = Math.max(0, size - TAIL_BYTES);
-    const text = (await blob.downloadToBuffer(start, size - start)).toString("utf8");
+    const segments = await this.#segments(jobId, attempt);
+    const size = segments.reduce((t, s) => t + s.size, 0);
+    // The last line is in the last segment that holds anything.
+    const last = [...segments].reverse().find((s) => s.size > 0);
+    if (!last) return { size };
+    const from = Math.max(0, last.size - TAIL_BYTES);
+    const text = (await this.#blob(jobId, attempt, last.index).downloadToBuffer(from, last.size - from)).toString("utf8");
     // Drop a partial first line when the read starts mid-blob.
-    const body = start > 0 ? text.slice(text.indexOf("\n") + 1) : text;
+    const body = from > 0 ? text.slice(text.indexOf("\n") + 1) : text;
     return { size, cursor: cursorAfter(parseTimestamped(body, false)) };
   }
 
   /**
-   * Appends whole lines at `expectedSize`; returns false when the blob has moved on
-   * (another poll appended first), so the caller re-reads the cursor. Blocks end on
-   * line boundaries, so an interrupted append never leaves half a line behind.
+   * Appends whole lines at `expectedSize` (of the whole stream); returns false when the
+   * log has moved on (another poll appended first), so the caller re-reads the cursor.
+   * Blocks end on line boundaries, so an interrupted append never leaves half a line behind.
    */
   async append(jobId: string, attempt: number, lines: string[], expectedSize: number): Promise<boolean> {
     await this.#ensure();
-    const blob = this.container.getAppendBlobClient(logBlobName(jobId, attempt));
-    if (expectedSize === 0) {
+    const segments = await this.#segments(jobId, attempt);
+    const total = segments.reduce((t, s) => t + s.size, 0);
+    if (total !== expectedSize) return false;
+    let seg = segments.at(-1);
+    let pos = seg ? expectedSize - seg.start : 0;
+    const chunks = [...blocks(lines)];
+    if (!seg || seg.blocks + chunks.length > this.maxBlocks) {
+      // A new segment (the first one, or the next when this one is nearly full).
+      const index = seg ? seg.index + 1 : 0;
       try {
-        await blob.create({ conditions: { ifNoneMatch: "*" }, blobHTTPHeaders: { blobContentType: "text/plain; charset=utf-8" } });
+        await this.#blob(jobId, attempt, index).create({ conditions: { ifNoneMatch: "*" }, blobHTTPHeaders: { blobContentType: "text/plain; charset=utf-8" } });
       } catch (err) {
         if (!isConflict(err)) throw err;
       }
+      seg = { index, start: expectedSize, size: 0, blocks: 0 };
+      pos = 0;
     }
-    let pos = expectedSize;
-    for (const chunk of blocks(lines)) {
+    const blob = this.#blob(jobId, attempt, seg.index);
+    for (const chunk of chunks) {
       try {
         await blob.appendBlock(chunk, chunk.length, { conditions: { appendPosition: pos } });
       } catch (err) {
@@ -77,16 +121,21 @@ export class LogStore {
   /** The stored text of one attempt from a byte offset, at most `maxBytes` of it (for the API and follow). */
   async read(jobId: string, attempt: number, offset = 0, maxBytes = Number.MAX_SAFE_INTEGER): Promise<{ text: string; size: number }> {
     await this.#ensure();
-    const blob = this.container.getAppendBlobClient(logBlobName(jobId, attempt));
-    try {
-      const props = await blob.getProperties();
-      const size = props.contentLength ?? 0;
-      if (offset >= size) return { text: "", size };
-      return { text: (await blob.downloadToBuffer(offset, Math.min(size - offset, maxBytes))).toString("utf8"), size };
-    } catch (err) {
-      if (isNotFound(err)) return { text: "", size: 0 };
-      throw err;
+    const segments = await this.#segments(jobId, attempt);
+    const size = segments.reduce((t, s) => t + s.size, 0);
+    const parts: Buffer[] = [];
+    let want = Math.min(Math.max(0, size - offset), maxBytes);
+    let at = offset;
+    for (const s of segments) {
+      if (want <= 0) break;
+      if (at >= s.start + s.size || s.size === 0) continue;
+      const local = at - s.start;
+      const n = Math.min(want, s.size - local);
+      parts.push(await this.#blob(jobId, attempt, s.index).downloadToBuffer(local, n));
+      at += n;
+      want -= n;
     }
+    return { text: Buffer.concat(parts).toString("utf8"), size };
   }
 }
 
