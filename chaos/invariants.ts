@@ -37,6 +37,17 @@ export async function checkInvariants(a: {
     else if (!isFinal(j.state)) v.push(`job ${id} ended the run in ${j.state}`);
   }
 
+  // Every job ended as it was designed to, not as Burst's own troubles made it: a job that
+  // exits 0 Succeeded; one that exits 2 Failed with its own exit code, after its retry.
+  for (const job of a.jobs) {
+    const j = a.records.get(a.ids[job.index]!);
+    if (!j || !isFinal(j.state)) continue;
+    const designed = job.exitCode === 0 ? "Succeeded" : "Failed";
+    if (j.state !== designed || (designed === "Failed" && j.exitCode !== job.exitCode)) {
+      v.push(`job ${j.id} was designed to end ${designed}${designed === "Failed" ? ` with exit code ${job.exitCode}` : ""}; it ended ${j.state}${j.exitCode !== undefined ? ` with exit code ${j.exitCode}` : ""} (${j.reason ?? "no reason"})`);
+    }
+  }
+
   // No attempt launched twice: each group name created once.
   for (const [name, n] of Object.entries(a.stats.createsByName)) if (n > 1) v.push(`group ${name} was created ${n} times`);
 

@@ -3,15 +3,18 @@
  * (persistent, restarted mid-run), the ACI emulator (sim runtime, with 429 storms,
  * random 500/503s and lost responses, capacity errors in one region, slow
  * provisioning) and several local hosts killed with SIGKILL at random moments and
- * restarted — while duplicating submissions and internal messages. Then it runs the
- * reconciler and checks Burst's invariants. Every figure in the report is measured.
+ * restarted — while duplicating submissions and internal messages, and while Storage
+ * throttles (a fault proxy in front of Azurite answers a share of requests, and every
+ * request for a few seconds, with 503 ServerBusy or 500 OperationTimedOut). Then it runs
+ * the reconciler and checks Burst's invariants. Every figure in the report is measured.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { randomBytes } from "node:crypto";
 import { QueueServiceClient } from "@azure/storage-queue";
-import { startAzurite, type RunningAzurite } from "../src/stack/azurite.js";
+import { connectionStringFor, startAzurite, type RunningAzurite } from "../src/stack/azurite.js";
+import { startStorageProxy } from "./storageProxy.js";
 import { freePort } from "../src/stack/net.js";
 import { ROOT, startHostProcess, type HostProcess } from "../src/stack/hostProcess.js";
 import { startEmulator, type FaultsInput } from "../src/emulator/index.js";
@@ -48,7 +51,7 @@ export interface ChaosReport {
   azuriteRestarts: number;
   duplicateSubmissions: number;
   duplicatedInternalMessages: number;
-  faults: { injectedErrors: number; lostResponses: number; throttled: number; capacityWindowMs: number; throttleStormMs: number };
+  faults: { injectedErrors: number; lostResponses: number; throttled: number; capacityWindowMs: number; throttleStormMs: number; storageFaults: number; storageOutageMs: number };
   reconcilerActions: number;
   violations: string[];
   durationSeconds: number;
@@ -64,6 +67,9 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
   const dir = mkdtempSync(path.join(os.tmpdir(), "burst-chaos-"));
   const ports = { blob: await freePort(), queue: await freePort(), table: await freePort() };
   let azurite: RunningAzurite = await startAzurite({ ports, location: dir });
+  // The hosts reach Storage through the fault proxy; the checks below go straight to Azurite.
+  const proxy = await startStorageProxy(ports, rng(o.seed ^ 0x5bd1e995));
+  const viaProxy = connectionStringFor(proxy.ports);
   // ACI's create window (100 per 5 minutes) is raised to 150: a long run still outgrows it, so
   // throttled launches are part of the chaos, without the run taking most of an hour.
   const emulator = await startEmulator({ runtime: "sim", timings: { pullDelayMs: 300, startDelayMs: 100, killGraceMs: 200 }, limits: { creates: { per5Min: 150, perHour: 1000 } } });
@@ -73,7 +79,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
   const budget = eastRate * 620 * 4.2;
   const rgs = { east: `chaos-east-${o.seed}`, west: `chaos-west-${o.seed}` };
   const env: Record<string, string> = {
-    AzureWebJobsStorage: azurite.connectionString,
+    AzureWebJobsStorage: viaProxy,
     BURST_STORAGE_PREFIX: `chaos${o.seed}`,
     BURST_ARM_ENDPOINT: emulator.url,
     BURST_POOLS: JSON.stringify({
@@ -87,7 +93,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     BURST_LOCAL_QUEUE_LEASE_SECONDS: "8",
     BURST_RECONCILE_SCHEDULE: "*/5 * * * * *",
   };
-  const deps = buildDeps(loadConfig(env), { info() {}, warn() {}, error() {} });
+  const deps = buildDeps(loadConfig({ ...env, AzureWebJobsStorage: azurite.connectionString }), { info() {}, warn() {}, error() {} });
   const hosts: (HostProcess | undefined)[] = [];
   const outputs: string[] = [];
   const spawnHost = async (i: number) => {
@@ -97,7 +103,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
   };
   const report: ChaosReport = {
     seed: o.seed, jobs: o.jobs, finalStates: {}, kills: 0, azuriteRestarts: 0, duplicateSubmissions: 0, duplicatedInternalMessages: 0,
-    faults: { injectedErrors: 0, lostResponses: 0, throttled: 0, capacityWindowMs: 0, throttleStormMs: 0 }, reconcilerActions: 0, violations: [], durationSeconds: 0,
+    faults: { injectedErrors: 0, lostResponses: 0, throttled: 0, capacityWindowMs: 0, throttleStormMs: 0, storageFaults: 0, storageOutageMs: 0 }, reconcilerActions: 0, violations: [], durationSeconds: 0,
   };
   const samples: Samples = { maxAlive: { [rgs.east]: 0, [rgs.west]: 0 }, maxCommittedUsd: 0, budgetUsd: budget };
   let running = true;
@@ -124,6 +130,15 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       if (!running) return;
       emulator.setFaults({ ...baseFaults, throttleStorm: { durationMs: 4_000, retryAfterSeconds: 1 } });
       report.faults.throttleStormMs = 4_000;
+    })());
+
+    // Storage throttles: a steady share of requests all along, and a few seconds of nothing but.
+    proxy.faults.rate = 0.03;
+    background.push((async () => {
+      await sleep(12_000);
+      if (!running) return;
+      proxy.faults.outageUntil = Date.now() + 6_000;
+      report.faults.storageOutageMs = 6_000;
     })());
 
     // Host crashes: SIGKILL a random host at random moments, then start a new one.
@@ -235,6 +250,9 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
 
     // Calm: faults off, every host up, then the reconciler (any leftover group is an orphan now).
     emulator.setFaults({});
+    proxy.faults.rate = 0;
+    proxy.faults.outageUntil = 0;
+    report.faults.storageFaults = proxy.injected.ServerBusy + proxy.injected.OperationTimedOut;
     for (let i = 0; i < o.hosts; i++) if (!hosts[i]) await spawnHost(i);
     for (let k = 0; k < 3; k++) {
       const r = await reconcile(deps, { orphanGraceSeconds: 0 });
@@ -264,6 +282,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     await Promise.allSettled(background);
     await Promise.all(hosts.map((h) => h?.stop()));
     await emulator.close();
+    await proxy.close();
     await azurite.stop();
     rmSync(dir, { recursive: true, force: true });
   }
