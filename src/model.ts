@@ -99,6 +99,8 @@ export interface JobRecord {
   updatedAt: string;
   /** The spec without secure values (their names are kept). */
   spec?: import("./jobSpec.js").JobSpec;
+  /** What the submitted spec asked for, as a digest (see submit.ts specDigest): a resubmission under the same idempotencyKey must match it. */
+  specDigest?: string;
   /** secureEnv, sealed with the app's secret key (AES-256-GCM). */
   sealedSecureEnv?: string;
   attempts: Attempt[];

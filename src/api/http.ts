@@ -29,7 +29,7 @@ export interface FieldError {
 }
 
 export type ErrorCode =
-  | "InvalidSpec" | "InvalidParameter" | "JobNotFound" | "JobFinished" | "QueueNotFound"
+  | "InvalidSpec" | "InvalidParameter" | "JobNotFound" | "JobFinished" | "QueueNotFound" | "IdempotencyConflict"
   | "PayloadTooLarge" | "UnsupportedMediaType" | "PoolBusy" | "TooManyFollowers" | "InternalError";
 
 export class ApiError extends Error {

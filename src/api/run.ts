@@ -14,7 +14,7 @@ import { submitJob } from "../scheduler/submit.js";
 import { invalid, json, type ApiRequest, type ApiResponse, type FieldError } from "./http.js";
 import { readBody } from "./body.js";
 import { QueryReader } from "./params.js";
-import { ensureRoom } from "./submit.js";
+import { ensureNoConflicts, ensureRoom } from "./submit.js";
 import { checkSpec } from "./specCheck.js";
 import { loadJob } from "./jobs.js";
 import { readLogChunk } from "./logText.js";
@@ -61,6 +61,7 @@ export async function runOnce(deps: Deps, req: ApiRequest): Promise<ApiResponse>
   const checked = checkSpec(deps, input);
   if (!checked.ok || errors.length > 0) throw invalid("InvalidSpec", [...errors, ...(checked.ok ? [] : checked.errors)]);
   const spec = checked.spec;
+  await ensureNoConflicts(deps, [spec], false);
   await ensureRoom(deps, [spec]);
   const submitted = await submitJob(deps, input);
   const id = submitted.job.id;

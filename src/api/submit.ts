@@ -3,11 +3,12 @@
  * created, and the waiting lines are checked for room for all of them, so a bad or
  * unwelcome request changes nothing.
  */
-import { submitJob } from "../scheduler/submit.js";
+import { specDigest, submitJob } from "../scheduler/submit.js";
+import { jobIdForKey } from "../scheduler/ids.js";
 import type { Deps } from "../scheduler/deps.js";
 import type { JobSpec } from "../jobSpec.js";
 import { PoolBusy } from "../errors.js";
-import { invalid, json, type ApiRequest, type ApiResponse, type FieldError } from "./http.js";
+import { ApiError, invalid, json, type ApiRequest, type ApiResponse, type FieldError } from "./http.js";
 import { MAX_SPECS_PER_REQUEST, readBody } from "./body.js";
 import { QueryReader } from "./params.js";
 import { atIndex, checkSpec } from "./specCheck.js";
@@ -48,6 +49,26 @@ export async function ensureRoom(deps: Deps, specs: JobSpec[]): Promise<void> {
   }
 }
 
+/**
+ * 409 before anything is created when an idempotencyKey already made a job from a
+ * different spec: the same key with a different request is an error (as with Stripe's
+ * idempotency keys), not a silent answer with the old job.
+ */
+export async function ensureNoConflicts(deps: Deps, specs: JobSpec[], indexed: boolean): Promise<void> {
+  for (const [index, spec] of specs.entries()) {
+    if (!spec.idempotencyKey) continue;
+    const id = jobIdForKey(spec.pool, spec.idempotencyKey);
+    const existing = (await deps.jobs.get(id))?.value;
+    const given = specDigest(spec, deps.config.secrets);
+    if (existing?.specDigest && existing.specDigest !== given) throw conflict(index, indexed, spec.idempotencyKey, id, existing.specDigest, given);
+  }
+}
+
+function conflict(index: number, indexed: boolean, key: string, id: string, existingDigest: string, givenDigest: string): ApiError {
+  return new ApiError(409, "IdempotencyConflict", `${indexed ? `[${index}] ` : ""}idempotencyKey ${JSON.stringify(key)} already made job ${id} from a different spec (digest ${existingDigest}; this one's is ${givenDigest}): use a new key, or send the same spec`,
+    [{ id, existingDigest, givenDigest, ...(indexed ? { index } : {}) }]);
+}
+
 export async function submitJobs(deps: Deps, req: ApiRequest): Promise<ApiResponse> {
   new QueryReader(req, []).done();
   const body = await readBody(req);
@@ -56,12 +77,15 @@ export async function submitJobs(deps: Deps, req: ApiRequest): Promise<ApiRespon
     throw invalid("InvalidSpec", [{ field: "(body)", rule: `must hold at most ${MAX_SPECS_PER_REQUEST} job specs per request (got ${body.values.length}); send the rest in another request` }]);
   }
   const specs = checkAll(deps, body.values, body.isList);
+  await ensureNoConflicts(deps, specs, body.isList);
   await ensureRoom(deps, specs);
 
   // One at a time, in the order given, so equal-priority jobs wait in that order.
   const done: Submitted[] = [];
-  for (const value of body.values) {
+  for (const [index, value] of body.values.entries()) {
     const r = await submitJob(deps, value);
+    // A concurrent request took the key in between: still an error, naming what was done.
+    if (r.conflict) throw conflict(index, body.isList, (value as { idempotencyKey: string }).idempotencyKey, r.job.id, r.conflict.existingDigest, r.conflict.givenDigest);
     done.push({ id: r.job.id, state: r.job.state });
   }
   if (body.isList) return json(202, done);

@@ -3,13 +3,14 @@
  * error named), puts it in its pool's waiting line and pumps the pool. Idempotent: the
  * same message, or the same idempotencyKey, always lands on the same job.
  */
-import { capErrors, validateSpec, redactSpec } from "../jobSpec.js";
+import { capErrors, validateSpec, redactSpec, type JobSpec } from "../jobSpec.js";
+import { createHash, createHmac } from "node:crypto";
 import type { JobRecord, SpecError } from "../model.js";
 import { transition, announce } from "../jobState.js";
 import { worstCaseUsd } from "../pricing.js";
 import { waitKey } from "../admission.js";
 import { applyPool } from "../poolRules.js";
-import { seal, SecretKeyMissing } from "../secrets.js";
+import { seal, SecretKeyMissing, type KeyRing } from "../secrets.js";
 import { jobIdForInternalKey, jobIdForKey, newJobId } from "./ids.js";
 import { pumpPool } from "./pump.js";
 import type { Deps } from "./deps.js";
@@ -26,6 +27,27 @@ export interface SubmitResult {
   job: JobRecord;
   /** False when the submission found an existing job (redelivery or idempotencyKey). */
   created: boolean;
+  /** The idempotencyKey found a job made from a different spec: their digests. */
+  conflict?: { existingDigest: string; givenDigest: string };
+}
+
+/**
+ * A digest of what a spec asks for, to tell a repeated submission from a different one
+ * under the same idempotencyKey. Secure values go in keyed by the app's secret key (an
+ * HMAC), so the digest says nothing about them to anyone without it.
+ */
+export function specDigest(spec: JobSpec, ring: KeyRing): string {
+  const { secureEnv, ...rest } = spec;
+  const secure = secureEnv && ring.current
+    ? Object.fromEntries(Object.entries(secureEnv).sort().map(([k, v]) => [k, createHmac("sha256", ring.current!).update(v).digest("hex")]))
+    : Object.keys(secureEnv ?? {}).sort();
+  return createHash("sha256").update(canonicalJson({ ...rest, secure })).digest("hex").slice(0, 16);
+}
+
+function canonicalJson(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(",")}]`;
+  if (v && typeof v === "object") return `{${Object.keys(v).sort().filter((k) => (v as Record<string, unknown>)[k] !== undefined).map((k) => `${JSON.stringify(k)}:${canonicalJson((v as Record<string, unknown>)[k])}`).join(",")}}`;
+  return JSON.stringify(v);
 }
 
 function baseRecord(id: string, now: string): JobRecord {
@@ -67,13 +89,12 @@ export async function submitJob(deps: Deps, input: unknown, origin: SubmitOrigin
     : spec.idempotencyKey ? jobIdForKey(spec.pool, spec.idempotencyKey)
     : fallbackId;
 
-  const existing = await deps.jobs.get(id);
-  if (existing) {
-    await resumeSubmission(deps, existing.value);
-    return { job: existing.value, created: false };
-  }
-
+  // The digest is of the spec as the pool completes it, as the API computes it too.
   const pooled = applyPool(checked.spec, deps.config.pools, deps.config.secrets);
+  const digest = specDigest(pooled.ok ? pooled.spec : spec, deps.config.secrets);
+  const existing = await deps.jobs.get(id);
+  if (existing) return found(deps, existing.value, spec.idempotencyKey && !origin.internalKey ? digest : undefined);
+
   if (!pooled.ok) {
     return reject(deps, id, input, pooled.errors, `not accepted in pool ${JSON.stringify(spec.pool)}: ${pooled.errors.map((e) => `${e.field} ${e.rule}`).join("; ")}`, origin);
   }
@@ -92,18 +113,26 @@ export async function submitJob(deps: Deps, input: unknown, origin: SubmitOrigin
   const { job, event } = transition(undefined, "Waiting", {
     ...baseRecord(id, now.toISOString()),
     name: spec.name, pool: pool.name, priority: spec.priority, labels: spec.labels, idempotencyKey: spec.idempotencyKey,
-    spec: redactSpec(spec), sealedSecureEnv: sealed, source: origin.source,
+    spec: redactSpec(spec), specDigest: digest, sealedSecureEnv: sealed, source: origin.source,
     reason: "waiting for a slot",
   }, now);
   if (!(await deps.jobs.create(job))) {
     // Lost a race with a concurrent submission of the same job: that one stands.
-    const winner = (await deps.jobs.get(id))!.value;
-    await resumeSubmission(deps, winner);
-    return { job: winner, created: false };
+    return found(deps, (await deps.jobs.get(id))!.value, spec.idempotencyKey && !origin.internalKey ? digest : undefined);
   }
   announce(event);
   await resumeSubmission(deps, job);
   return { job, created: true };
+}
+
+/** An existing job answers the submission; under an idempotencyKey, a different spec is a conflict, not a repeat. */
+async function found(deps: Deps, job: JobRecord, givenDigest: string | undefined): Promise<SubmitResult> {
+  await resumeSubmission(deps, job);
+  if (givenDigest && job.specDigest && job.specDigest !== givenDigest) {
+    deps.log.warn(`job ${job.id}: a submission reused its idempotencyKey with a different spec (digest ${givenDigest}, the job's ${job.specDigest}); the job stands as it was`);
+    return { job, created: false, conflict: { existingDigest: job.specDigest, givenDigest } };
+  }
+  return { job, created: false };
 }
 
 /**

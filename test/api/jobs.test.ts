@@ -90,6 +90,25 @@ describe("the jobs API", () => {
     expect(latin1.status).toBe(415);
   });
 
+  it("answers a repeated idempotencyKey with the same job, and the key with a different spec with 409, creating nothing", async () => {
+    const key = `idem-${Date.now()}`;
+    const first = await api.post("/api/jobs", quick({ idempotencyKey: key, secureEnv: { TOKEN: "a" } }));
+    expect(first.status).toBe(202);
+    const again = await api.post("/api/jobs", quick({ idempotencyKey: key, secureEnv: { TOKEN: "a" } }));
+    expect(again.json.id).toBe(first.json.id);
+    const before = await jobCount(stack);
+    // A different command, and (separately) a different secure value: both are different requests.
+    for (const other of [quick({ idempotencyKey: key, command: ["sh", "-c", "echo other"], secureEnv: { TOKEN: "a" } }), quick({ idempotencyKey: key, secureEnv: { TOKEN: "b" } })]) {
+      const r = await api.post("/api/jobs", [quick({ name: "would be created" }), other]);
+      expect(r.status).toBe(409);
+      expect(r.json.error.code).toBe("IdempotencyConflict");
+      expect(r.json.error.details).toEqual([{ id: first.json.id, index: 1, existingDigest: expect.stringMatching(/^[0-9a-f]{16}$/), givenDigest: expect.stringMatching(/^[0-9a-f]{16}$/) }]);
+      expect(r.json.error.details[0].existingDigest).not.toBe(r.json.error.details[0].givenDigest);
+      expect(r.text).not.toContain('"b"');
+    }
+    expect(await jobCount(stack)).toBe(before);
+  });
+
   it("lists jobs as summaries, filtered by state, pool and label, page by page", async () => {
     const specs = [1, 2, 3].map((i) => quick({ labels: { team: "lists", n: String(i) } }));
     const r = await api.post("/api/jobs", [...specs, quick({ labels: { team: "other" } })]);
