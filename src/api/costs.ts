@@ -66,31 +66,28 @@ export async function costs(deps: Deps, req: ApiRequest): Promise<ApiResponse> {
     if (v && !isRealDate(v)) q.errors.push({ field: name, rule: `${dateRule} (${v} is not a calendar date)` });
   }
   if (since && until && until < since) q.errors.push({ field: "until", rule: "must not be before since" });
+  // Any pool that ever had costs, configured or not any more: costs are history.
   const pool = q.string("pool", POOL_NAME, "must be a pool name: 1-32 lowercase letters, digits or dashes");
-  if (pool && !deps.config.pools.has(pool)) q.errors.push({ field: "pool", rule: `must name a configured pool (${[...deps.config.pools.keys()].join(", ")})` });
   const by = q.oneOf("by", COST_GROUPINGS, "pool");
   q.done();
 
   const inRange = (day: string) => (!since || day >= since) && (!until || day <= until);
   const monthInRange = (month: string) => (!since || month >= since.slice(0, 7)) && (!until || month <= until.slice(0, 7));
-  const pools = pool ? [pool] : [...deps.config.pools.keys()];
   const groups = new Map<string, { pool?: string; sum: Sum }>();
   const total = emptySum();
   const windows: { pool: string; window: string; spentUsd: number; jobs: number }[] = [];
-  for (const p of pools) {
-    for await (const r of deps.ledger.costRows(p)) {
-      if (!inRange(r.day)) continue;
-      const key = by === "pool" ? r.pool : by === "day" ? r.day : r.jobId;
-      let g = groups.get(key);
-      if (!g) groups.set(key, (g = { pool: by === "job" ? r.pool : undefined, sum: emptySum() }));
-      add(g.sum, r);
-      add(total, r);
-    }
-    for await (const t of deps.ledger.totals(p)) {
-      const [kind, ...rest] = t.window.split("-");
-      const w = rest.join("-");
-      if ((kind === "day" && inRange(w)) || (kind === "month" && monthInRange(w))) windows.push({ pool: p, ...t });
-    }
+  for await (const r of deps.ledger.costRows(pool)) {
+    if (!inRange(r.day)) continue;
+    const key = by === "pool" ? r.pool : by === "day" ? r.day : r.jobId;
+    let g = groups.get(key);
+    if (!g) groups.set(key, (g = { pool: by === "job" ? r.pool : undefined, sum: emptySum() }));
+    add(g.sum, r);
+    add(total, r);
+  }
+  for await (const t of deps.ledger.totals(pool)) {
+    const [kind, ...rest] = t.window.split("-");
+    const w = rest.join("-");
+    if ((kind === "day" && inRange(w)) || (kind === "month" && monthInRange(w))) windows.push(t);
   }
   // Days in order; pools and jobs most expensive first.
   const entries = [...groups.entries()].sort(([ka, a], [kb, b]) => (by === "day" ? ka.localeCompare(kb) : b.sum.costUsd - a.sum.costUsd || ka.localeCompare(kb)));

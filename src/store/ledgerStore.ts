@@ -176,10 +176,11 @@ export class LedgerStore {
     return this.#submit([this.#admissionWrite(snapshot, holders)]);
   }
 
-  async *costRows(pool: string, options: { openBillsOnly?: boolean } = {}): AsyncIterable<CostRow> {
+  /** One pool's cost rows, or (pool undefined) every pool's, configured or not any more: costs are history. */
+  async *costRows(pool: string | undefined, options: { openBillsOnly?: boolean } = {}): AsyncIterable<CostRow> {
     await ensureTable(this.table);
-    const filter = `PartitionKey eq ${odataString(pool)} and RowKey ge 'cost-' and RowKey lt 'cost.'${options.openBillsOnly ? " and billOpen eq true" : ""}`;
-    for await (const e of this.table.listEntities<Record<string, unknown>>({ queryOptions: { filter } })) yield costRowOf(pool, e);
+    const filter = `${pool === undefined ? "" : `PartitionKey eq ${odataString(pool)} and `}RowKey ge 'cost-' and RowKey lt 'cost.'${options.openBillsOnly ? " and billOpen eq true" : ""}`;
+    for await (const e of this.table.listEntities<Record<string, unknown>>({ queryOptions: { filter } })) yield costRowOf(e.partitionKey!, e);
   }
 
   /**
@@ -221,11 +222,12 @@ export class LedgerStore {
     return this.#submit([row ? ["update", entity, "Replace", { etag: row.etag }] : ["create", entity]]);
   }
 
-  async *totals(pool: string): AsyncIterable<{ window: string; spentUsd: number; jobs: number }> {
+  /** Spent totals per day and month window: one pool's, or (pool undefined) every pool's. */
+  async *totals(pool: string | undefined): AsyncIterable<{ pool: string; window: string; spentUsd: number; jobs: number }> {
     await ensureTable(this.table);
-    const filter = `PartitionKey eq ${odataString(pool)} and ((RowKey ge 'day-' and RowKey lt 'day.') or (RowKey ge 'month-' and RowKey lt 'month.'))`;
+    const filter = `${pool === undefined ? "" : `PartitionKey eq ${odataString(pool)} and `}((RowKey ge 'day-' and RowKey lt 'day.') or (RowKey ge 'month-' and RowKey lt 'month.'))`;
     for await (const e of this.table.listEntities<Record<string, unknown>>({ queryOptions: { filter } })) {
-      yield { window: e.rowKey!, spentUsd: Number(e.spentUsd), jobs: Number(e.jobs) };
+      yield { pool: e.partitionKey!, window: e.rowKey!, spentUsd: Number(e.spentUsd), jobs: Number(e.jobs) };
     }
   }
 

@@ -62,8 +62,23 @@ describe("pools and costs over HTTP", () => {
     expect(future.json.total.costUsd).toBe(0);
   });
 
+  it("keeps the costs of a pool that is no longer configured, in the totals and by name", async () => {
+    const { tableClient } = await import("../../src/store/tables.js");
+    const ledger = tableClient(stack.env.AzureWebJobsStorage!, stack.deps.config.names.ledgerTable);
+    const day = new Date().toISOString().slice(0, 10);
+    // What a pool removed from BURST_POOLS left behind: its cost rows and totals.
+    await ledger.createEntity({ partitionKey: "retired", rowKey: "cost-jretired0001-001", jobId: "jretired0001", attempt: 1, pool: "retired", costUsd: 0.5, billedSeconds: 100, day, month: day.slice(0, 7), settledAt: new Date().toISOString(), countedUsd: 0.5 });
+    await ledger.createEntity({ partitionKey: "retired", rowKey: `day-${day}`, spentUsd: 0.5, jobs: 1 });
+    const byPool = await api.get("/api/costs", { query: { by: "pool" } });
+    expect(byPool.json.rows).toEqual(expect.arrayContaining([expect.objectContaining({ pool: "retired", costUsd: 0.5 })]));
+    const only = await api.get("/api/costs", { query: { pool: "retired", by: "job" } });
+    expect(only.status).toBe(200);
+    expect(only.json.rows).toEqual([expect.objectContaining({ job: "jretired0001", pool: "retired", costUsd: 0.5 })]);
+    expect(only.json.windows).toEqual([{ pool: "retired", window: `day-${day}`, spentUsd: 0.5, jobs: 1 }]);
+  });
+
   it("refuses bad cost parameters with 400 naming each", async () => {
-    const r = await api.get("/api/costs", { query: { since: "2026-02-30", until: "yesterday", by: "week", pool: "nope" } });
+    const r = await api.get("/api/costs", { query: { since: "2026-02-30", until: "yesterday", by: "week", pool: "Not A Pool!" } });
     expect(r.status).toBe(400);
     expect(r.json.error.details.map((d: { field: string }) => d.field).sort()).toEqual(["by", "pool", "since", "until"]);
     const backwards = await api.get("/api/costs", { query: { since: "2026-02-02", until: "2026-02-01" } });
