@@ -123,10 +123,15 @@ export function parsePools(doc: unknown, where: string): Map<string, PoolConfig>
   const out = new Map<string, PoolConfig>();
   for (const [name, raw] of Object.entries(root.pools as Record<string, unknown>)) {
     if (!POOL_NAME.test(name)) throw new ConfigError(`${where}: pool name ${JSON.stringify(name)} must be 1-32 lowercase letters, digits or dashes`);
-    const r = poolSchema.safeParse(raw);
+    const r = poolSchema.safeParse(raw, { error: (issue) => (issue.input === undefined ? "is required" : undefined) });
     if (!r.success) {
-      const e = specErrors(r.error)[0]!;
-      throw new ConfigError(`${where}: pools.${name}.${e.field}: ${e.rule}`);
+      // An unknown field first: it is usually the typo behind a "required" one.
+      r.error.issues.sort((a, b) => Number(b.code === "unrecognized_keys") - Number(a.code === "unrecognized_keys"));
+      const issue = r.error.issues[0]!;
+      const e = specErrors(r.error, poolSchema)[0]!;
+      // The bad value, quoted (pool settings hold no secrets); an unknown field is its own quote.
+      const value = issue.code === "unrecognized_keys" ? undefined : issue.path.reduce<unknown>((v, k) => (v && typeof v === "object" ? (v as Record<PropertyKey, unknown>)[k] : undefined), raw);
+      throw new ConfigError(`${where}: pools.${name}.${e.field}: ${e.rule}${value === undefined ? "" : ` (got ${JSON.stringify(value)})`}`);
     }
     const { prices: given, ...rest } = r.data;
     const prices = given ?? BUILT_IN_PRICES[`${rest.region}/${rest.sku}`];
@@ -209,4 +214,17 @@ function readBillSettings(env: NodeJS.ProcessEnv): BillSettings {
     return n;
   };
   return { enabled: flag === "on", checkSeconds: seconds("BURST_BILL_CHECK_SECONDS", 3600), finalSeconds: seconds("BURST_BILL_FINAL_SECONDS", 72 * 3600) };
+}
+
+/**
+ * Every app setting Burst reads, checked at once: the host refuses to load the app, and
+ * `npm start` to start, rather than answer every call with a 500 later. GitHub's settings
+ * are checked when any of them is set. Returns a one-line account of what was loaded.
+ */
+export function checkAppSettings(env: NodeJS.ProcessEnv, loadGitHub: (env: NodeJS.ProcessEnv, pools: ReadonlySet<string>) => unknown): string {
+  const config = loadConfig(env);
+  const github = Object.keys(env).some((k) => k.startsWith("BURST_GITHUB_") && env[k]);
+  if (github) loadGitHub(env, new Set(config.pools.keys()));
+  const pools = [...config.pools.values()].map((p) => `${p.name} (${p.maxConcurrency} at a time${p.budget.dailyUsd !== undefined ? `, $${p.budget.dailyUsd}/day` : ""}${p.budget.monthlyUsd !== undefined ? `, $${p.budget.monthlyUsd}/month` : ""})`);
+  return `pools: ${pools.join(", ")}; GitHub runners ${github ? "configured" : "not configured"}`;
 }

@@ -6,11 +6,17 @@ import type { InvocationContext } from "@azure/functions";
 import { BlobServiceClient } from "@azure/storage-blob";
 import { UnreadableMessage, errorMessage, isTransient } from "./errors.js";
 import { deps } from "./runtime.js";
+import { checkAppSettings } from "./config.js";
+import { loadGitHubSettings } from "./github/settings.js";
 import type { SpecSource } from "./scheduler/dispatch.js";
 import { isNotFound } from "./store/tables.js";
 import { MAX_DEQUEUE_COUNT, abandonJob, type Step } from "./scheduler/abandon.js";
 
 export { deps };
+
+// Checked when the app loads: a bad setting stops the app from loading, naming the setting,
+// the field and the bad value, instead of every call failing later.
+checkAppSettings(process.env, loadGitHubSettings);
 
 /**
  * Runs a queue handler. A failure is rethrown so the host retries the message and, after

@@ -3,6 +3,7 @@
  * runner profiles. Every error names the field and the rule.
  */
 import { z } from "zod";
+import { suggestion } from "./didYouMean.js";
 import { parseAllDocuments } from "yaml";
 import type { SpecError } from "./model.js";
 
@@ -83,22 +84,45 @@ function fieldOf(path: PropertyKey[]): string {
   return out || "(spec)";
 }
 
-/** Turns zod issues into field/rule pairs, one per problem. */
-export function specErrors(error: z.ZodError): SpecError[] {
+/** The field names a strict object at `path` accepts, for "did you mean" (set by the schema that reports). */
+let knownKeys: (path: PropertyKey[]) => string[] = () => [];
+
+/**
+ * Turns zod issues into field/rule pairs, one per problem. With `schema`, an unknown
+ * field's rule suggests the known one it is closest to.
+ */
+export function specErrors(error: z.ZodError, schema?: z.ZodType): SpecError[] {
+  knownKeys = (path) => keysAt(schema, path);
   const out: SpecError[] = [];
   for (const issue of error.issues) {
     if (issue.code === "unrecognized_keys") {
-      for (const k of issue.keys) out.push({ field: fieldOf([...issue.path, k]), rule: "is not a known field" });
+      const known = knownKeys(issue.path);
+      for (const k of issue.keys) out.push({ field: fieldOf([...issue.path, k]), rule: `is not a known field${suggestion(k, known)}` });
     } else if (issue.code === "invalid_key") {
       const inner = (issue as { issues?: { message: string }[] }).issues?.[0]?.message;
       out.push({ field: fieldOf(issue.path), rule: inner ?? "is not a valid key" });
     } else if (issue.code === "invalid_type" && issue.path.length === 0) {
       out.push({ field: "(spec)", rule: "must be an object" });
     } else {
-      out.push({ field: fieldOf(issue.path), rule: issue.message });
+      out.push({ field: fieldOf(issue.path), rule: sentence(issue) });
     }
   }
   return out;
+}
+
+/**
+ * A rule as a sentence: schemas with their own messages keep them; zod's defaults
+ * ("Too small: expected number to be >=1") are said the way Burst says the rest.
+ */
+function sentence(issue: z.core.$ZodIssue): string {
+  if (!/^(Too small|Too big|Invalid input|Invalid option)/.test(issue.message)) return issue.message;
+  const i = issue as { code: string; minimum?: number | bigint; maximum?: number | bigint; inclusive?: boolean; expected?: string; values?: unknown[]; origin?: string };
+  const unit = i.origin === "string" ? " characters" : i.origin === "array" ? " items" : "";
+  if (i.code === "too_small") return `must be ${i.inclusive === false ? "more than" : "at least"} ${String(i.minimum)}${unit}`;
+  if (i.code === "too_big") return `must be ${i.inclusive === false ? "less than" : "at most"} ${String(i.maximum)}${unit}`;
+  if (i.code === "invalid_type") return `must be ${i.expected === "object" ? "an object" : i.expected === "array" ? "a list" : `a ${i.expected}`}`;
+  if (i.code === "invalid_value" && i.values) return `must be one of ${i.values.map((v) => JSON.stringify(v)).join(", ")}`;
+  return issue.message;
 }
 
 /** At most this many errors are reported; the rest are counted in one last entry. */
@@ -128,9 +152,33 @@ export function storedSpecChars(spec: JobSpec): number {
   return JSON.stringify(redactSpec(spec)).length + sealed;
 }
 
+/** The keys of the strict object schema found at `path` (array indexes and record keys skipped). */
+function keysAt(schema: z.ZodType | undefined, path: PropertyKey[]): string[] {
+  let s: unknown = schema;
+  const unwrap = (x: unknown): unknown => {
+    for (let i = 0; i < 10; i++) {
+      const def = (x as { def?: { type?: string; innerType?: unknown; in?: unknown; element?: unknown } })?.def;
+      if (def?.type === "optional" || def?.type === "default" || def?.type === "nullable" || def?.type === "prefault") x = def.innerType;
+      else if (def?.type === "pipe") x = def.in;
+      else break;
+    }
+    return x;
+  };
+  for (const p of path) {
+    s = unwrap(s);
+    const def = (s as { def?: { type?: string; shape?: Record<string, unknown>; element?: unknown; valueType?: unknown } })?.def;
+    if (def?.type === "object" && typeof p === "string") s = def.shape?.[p];
+    else if (def?.type === "array") s = def.element;
+    else if (def?.type === "record") s = def.valueType;
+    else return [];
+  }
+  const shape = (unwrap(s) as { def?: { shape?: Record<string, unknown> } })?.def?.shape;
+  return shape ? Object.keys(shape) : [];
+}
+
 export function validateSpec(input: unknown): SpecResult {
   const r = jobSpecSchema.safeParse(input);
-  if (!r.success) return { ok: false, errors: specErrors(r.error) };
+  if (!r.success) return { ok: false, errors: specErrors(r.error, jobSpecSchema) };
   const size = storedSpecChars(r.data);
   if (size > MAX_STORED_SPEC_CHARS) {
     return { ok: false, errors: [{ field: "(spec)", rule: `is ${size.toLocaleString("en-US")} characters as stored; the limit is ${MAX_STORED_SPEC_CHARS.toLocaleString("en-US")} (a job is one Table entity of at most 1 MiB): keep large data in a blob and pass its name` }] };

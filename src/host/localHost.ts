@@ -184,8 +184,10 @@ export class LocalHost {
 
   /** Stops taking new work, lets running invocations finish, then runs appTerminate hooks. */
   async stop(): Promise<void> {
-    await new Promise<void>((resolve) => (this.#server ? this.#server.close(() => resolve()) : resolve()));
-    this.#server?.closeAllConnections?.();
+    // Idle keep-alive connections would hold close() open for their timeout: cut them now.
+    const closed = new Promise<void>((resolve) => (this.#server ? this.#server.close(() => resolve()) : resolve()));
+    this.#server?.closeIdleConnections?.();
+    await closed;
     await Promise.all([...this.#queueListeners.values()].map((l) => l.stop()));
     await Promise.all(this.#timers.map((t) => t.stop()));
     for (const hook of this.core.hooks.appTerminate) {

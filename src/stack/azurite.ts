@@ -27,6 +27,11 @@ export interface AzuriteOptions {
   location?: string;
   /** Where Azurite's own output goes; by default it is discarded. */
   stdio?: "ignore" | "inherit";
+  /**
+   * In its own process group, so a terminal's Ctrl-C reaches only the supervisor, which
+   * then stops everything in order (the host first, Storage last).
+   */
+  detached?: boolean;
 }
 
 export interface RunningAzurite {
@@ -61,7 +66,7 @@ export async function startAzurite(options: AzuriteOptions): Promise<RunningAzur
   if (options.location) args.push("--location", options.location);
   else args.push("--inMemoryPersistence");
 
-  const child = spawn(process.execPath, args, { stdio: options.stdio ?? "ignore" });
+  const child = spawn(process.execPath, args, { stdio: options.stdio ?? "ignore", detached: options.detached ?? false });
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
   try {
     await Promise.race([

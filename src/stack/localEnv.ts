@@ -71,3 +71,14 @@ export function applyLocalDefaults(env: NodeJS.ProcessEnv = process.env): NodeJS
   env.BURST_EMULATOR_TOKEN ||= currentEmulatorToken(dataDir(env));
   return env;
 }
+
+/**
+ * `.burst/env`: what a shell needs to reach the running local stack, as `export` lines for
+ * `source .burst/env` (the Storage connection string, the API's URL and key).
+ */
+export function writeLocalEnv(dir: string, values: Record<string, string>): string {
+  const file = path.join(dir, "env");
+  const quote = (v: string) => `'${v.replace(/'/g, "'\\''")}'`;
+  writeFileSync(file, `${Object.entries(values).map(([k, v]) => `export ${k}=${quote(v)}`).join("\n")}\n`, { mode: 0o600 });
+  return file;
+}

@@ -9,10 +9,13 @@ import { mkdirSync } from "node:fs";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { startAzurite, type RunningAzurite } from "./azurite.js";
-import { waitForPort } from "./net.js";
+import { portIsFree, waitUntil } from "./net.js";
+import { randomBytes } from "node:crypto";
+import { checkAppSettings } from "../config.js";
+import { loadGitHubSettings } from "../github/settings.js";
 import { loadLocalSettings, DEFAULT_LOCAL_API_KEY } from "../host/settings.js";
 import { APP_MAX_REQUEST_BODY_BYTES } from "../appNames.js";
-import { ROOT, dataDir as localDataDir, localPorts, localSecretKey, newEmulatorToken } from "./localEnv.js";
+import { ROOT, dataDir as localDataDir, localPorts, localSecretKey, newEmulatorToken, writeLocalEnv } from "./localEnv.js";
 
 const HELP = `Usage: npm start [-- --help]
 
@@ -31,7 +34,9 @@ Environment (or local.settings.json Values):
 `;
 
 function child(name: string, script: string, args: string[], env: NodeJS.ProcessEnv): ChildProcess {
-  const c = spawn(process.execPath, [path.join(ROOT, script), ...args], { env: { ...env, BURST_EXIT_WITH_PARENT: "1" }, stdio: ["ignore", "pipe", "pipe"] });
+  // Its own process group: Ctrl-C reaches only this supervisor, which stops the children in
+  // order (a host whose emulator and Storage died first waits out its retries against them).
+  const c = spawn(process.execPath, [path.join(ROOT, script), ...args], { env: { ...env, BURST_EXIT_WITH_PARENT: "1" }, stdio: ["ignore", "pipe", "pipe"], detached: true });
   const prefix = (line: string) => `${name.padEnd(8)}| ${line}\n`;
   for (const stream of [c.stdout!, c.stderr!]) {
     let buf = "";
@@ -55,8 +60,19 @@ async function main(): Promise<void> {
   const { api: apiPort, emulator: emulatorPort, azurite: ports } = localPorts();
   const runtime = process.env.BURST_EMULATOR_RUNTIME || "process";
   if (runtime !== "process" && runtime !== "sim") throw new Error(`BURST_EMULATOR_RUNTIME must be "process" or "sim", got ${JSON.stringify(runtime)}`);
+  // Every setting first: a bad one stops here, before anything starts (the host would refuse it anyway).
+  const loaded = checkAppSettings({ ...process.env, AzureWebJobsStorage: process.env.AzureWebJobsStorage || "UseDevelopmentStorage=true" }, loadGitHubSettings);
+  // Every port next: something else on one of them would answer in Burst's place.
+  const wanted: [number, string, string][] = [
+    [apiPort, "the HTTP API", "BURST_API_PORT"], [emulatorPort, "the ACI emulator", "BURST_EMULATOR_PORT"],
+    [ports.blob, "Azurite's blob service", "BURST_AZURITE_BLOB_PORT"], [ports.queue, "Azurite's queue service", "BURST_AZURITE_QUEUE_PORT"], [ports.table, "Azurite's table service", "BURST_AZURITE_TABLE_PORT"],
+  ];
+  for (const [port, what, setting] of wanted) {
+    if (!(await portIsFree(port))) throw new Error(`port ${port}, for ${what}, is already in use (another npm start?): stop what uses it, or set ${setting}=<another port>`);
+  }
   const dataDir = localDataDir();
   mkdirSync(path.join(dataDir, "azurite"), { recursive: true });
+  const instance = randomBytes(8).toString("hex");
 
   const children: ChildProcess[] = [];
   let azurite: RunningAzurite | undefined;
@@ -81,7 +97,7 @@ async function main(): Promise<void> {
   process.on("SIGTERM", () => void stopAll(0));
 
   process.stdout.write(`starting Azurite (blob ${ports.blob}, queue ${ports.queue}, table ${ports.table}; data in ${path.relative(ROOT, dataDir) || "."}/azurite)…\n`);
-  azurite = await startAzurite({ ports, location: path.join(dataDir, "azurite") }).catch((err: Error) => {
+  azurite = await startAzurite({ ports, location: path.join(dataDir, "azurite"), detached: true }).catch((err: Error) => {
     throw new Error(`${err.message} (ports come from BURST_AZURITE_BLOB_PORT, BURST_AZURITE_QUEUE_PORT, BURST_AZURITE_TABLE_PORT)`);
   });
 
@@ -90,7 +106,8 @@ async function main(): Promise<void> {
   const emulatorToken = newEmulatorToken(dataDir);
   const emulator = child("aci", "dist/src/emulator/main.js", ["--port", String(emulatorPort), "--runtime", runtime], { ...process.env, ACI_EMULATOR_TOKEN: emulatorToken });
   children.push(emulator);
-  await waitForPort(emulatorPort, "127.0.0.1", 20_000);
+  // Ready when it answers with this run's token: anything else on the port would not know it.
+  await waitUntil(async () => (await fetch(`http://127.0.0.1:${emulatorPort}/_emulator`, { headers: { authorization: `Bearer ${emulatorToken}` } })).ok, 20_000, `the ACI emulator did not answer on port ${emulatorPort} within 20 s`);
 
   const env = {
     ...process.env,
@@ -102,11 +119,17 @@ async function main(): Promise<void> {
     BURST_BILL_CHECK_SECONDS: process.env.BURST_BILL_CHECK_SECONDS || "30",
     BURST_BILL_FINAL_SECONDS: process.env.BURST_BILL_FINAL_SECONDS || "120",
     FUNCTIONS_REQUEST_BODY_SIZE_LIMIT: process.env.FUNCTIONS_REQUEST_BODY_SIZE_LIMIT || String(APP_MAX_REQUEST_BODY_BYTES),
+    BURST_INSTANCE_ID: instance,
   };
   process.stdout.write(`starting the Functions host on port ${apiPort}…\n`);
   const host = child("host", "dist/src/host/main.js", ["--port", String(apiPort)], env);
   children.push(host);
-  await waitForPort(apiPort, "127.0.0.1", 30_000);
+  // Ready when /api/health names this run's instance, not merely when a port accepts connections.
+  await waitUntil(async () => {
+    const r = await fetch(`http://127.0.0.1:${apiPort}/api/health`);
+    return r.ok && ((await r.json()) as { instance?: string }).instance === instance;
+  }, 60_000, `the Functions host did not answer on port ${apiPort} within 60 s (see its output above)`);
+  writeLocalEnv(dataDir, { AzureWebJobsStorage: env.AzureWebJobsStorage, BURST_URL: `http://localhost:${apiPort}`, BURST_API_KEY: process.env.BURST_API_KEY || DEFAULT_LOCAL_API_KEY });
 
   for (const c of children) {
     c.once("exit", (code, signal) => {
@@ -120,7 +143,9 @@ async function main(): Promise<void> {
 Burst is running.
   HTTP API        http://localhost:${apiPort}/api   (key: ${key === DEFAULT_LOCAL_API_KEY ? `${key}, the local default` : "from BURST_API_KEY"})
   ACI emulator    http://127.0.0.1:${emulatorPort}   (${runtime} runtime; containers run as local processes, without isolation)
-  Azurite         ${azurite.connectionString.split(";").filter((p) => p.includes("Endpoint")).join("  ")}
+  Storage         AzureWebJobsStorage="${env.AzureWebJobsStorage}"
+                  (\`source ${path.relative(ROOT, dataDir) || "."}/env\` sets it, BURST_URL and BURST_API_KEY in your shell)
+  Settings        ${loaded}
 
 Submit a first job:
   npx burst run alpine -- sh -c 'echo hello from Burst'
