@@ -11,7 +11,7 @@ import type { PoolConfig } from "./config.js";
 import type { SpecError } from "./model.js";
 import type { KeyRing } from "./secrets.js";
 import { neverFits } from "./admission.js";
-import { worstCaseUsd } from "./pricing.js";
+import { COST_CAP_MARGIN_SECONDS, minimumCostCapUsd, worstCaseUsd } from "./pricing.js";
 
 export type PoolCheck = { ok: true; spec: JobSpec; pool: PoolConfig } | { ok: false; errors: SpecError[] };
 
@@ -24,6 +24,10 @@ export function applyPool(spec: JobSpec, pools: ReadonlyMap<string, PoolConfig>,
   }
   if (spec.priority > pool.maxPriority) {
     errors.push({ field: "priority", rule: `must be at most ${pool.maxPriority} in pool ${pool.name} (its maxPriority); got ${spec.priority}` });
+  }
+  const floor = minimumCostCapUsd(spec, pool.prices);
+  if (spec.maxCostUsd !== undefined && spec.maxCostUsd < floor) {
+    errors.push({ field: "maxCostUsd", rule: `must be at least $${floor} for ${spec.cpu} vCPU and ${spec.memoryGb} GB in pool ${pool.name}: the first second, and a stop up to ${COST_CAP_MARGIN_SECONDS} s late; got $${spec.maxCostUsd}` });
   }
   const withTimeout: JobSpec = { ...spec, timeoutSeconds: spec.timeoutSeconds ?? pool.defaultTimeoutSeconds };
   const never = neverFits(worstCaseUsd(withTimeout, pool.prices, pool.enforcementSlackSeconds), pool.budget);

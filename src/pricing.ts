@@ -65,15 +65,32 @@ export function worstCaseUsd(
   return roundUsd(Math.min(byTime ?? Infinity, byCap ?? Infinity) + slack);
 }
 
-/** The run time after which a job must be stopped: its timeout, or when it would pass its cost cap. */
+/**
+ * How late a stop may come after its deadline: the poll message is delayed to the second
+ * (up to 1 s), the host polls its queue at least every second (host.json), and the stop
+ * is one ARM call. A cost cap's deadline is set this much before the cap.
+ */
+export const COST_CAP_MARGIN_SECONDS = 3;
+
+/**
+ * The run time after which a job must be stopped: its timeout, or early enough that its
+ * cost stays within maxCostUsd. ACI rounds each run up to a whole second and the stop comes
+ * up to COST_CAP_MARGIN_SECONDS late, so a cap of c allows billed ≤ floor(c / rate) seconds
+ * and the deadline is that less the margin: the cap is a promise, not a target.
+ */
 export function effectiveLimitSeconds(
   spec: { cpu: number; memoryGb: number; timeoutSeconds?: number; maxCostUsd?: number },
   prices: PriceTable,
 ): number | undefined {
   const rate = costPerSecond(spec.cpu, spec.memoryGb, prices);
-  const byCap = spec.maxCostUsd !== undefined && rate > 0 ? spec.maxCostUsd / rate : undefined;
+  const byCap = spec.maxCostUsd !== undefined && rate > 0 ? Math.max(0, Math.floor(spec.maxCostUsd / rate + 1e-9) - COST_CAP_MARGIN_SECONDS) : undefined;
   const limits = [spec.timeoutSeconds, byCap].filter((x): x is number => x !== undefined);
   return limits.length ? Math.min(...limits) : undefined;
+}
+
+/** The smallest maxCostUsd Burst can keep: a first second, and a stop up to the margin late. */
+export function minimumCostCapUsd(spec: { cpu: number; memoryGb: number }, prices: PriceTable): number {
+  return roundUsd(costPerSecond(spec.cpu, spec.memoryGb, prices) * (COST_CAP_MARGIN_SECONDS + 1));
 }
 
 /**

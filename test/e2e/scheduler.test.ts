@@ -128,13 +128,23 @@ describe("logs, limits and bad input", () => {
     expect(Math.abs(job.attempts[0]!.billedSeconds! - meter.billedSeconds)).toBeLessThanOrEqual(1);
   });
 
-  it("stops a job at its maxCostUsd, as TimedOut with the cost cap as the reason", async () => {
+  it("stops a job before its maxCostUsd, as TimedOut with the cost cap as the reason, and never bills past the cap", async () => {
     const rate = (0.0405 + 0.00445 * 1.5) / 3600;
-    const id = await stack.enqueue({ image: "alpine", command: ["sleep", "60"], maxCostUsd: rate * 3 });
-    const job = await stack.waitFor(id);
-    expect(job.state).toBe("TimedOut");
-    expect(job.reason).toMatch(/maxCostUsd/);
-    expect(stack.emulator.stats().alive.find((g) => g.name === job.attempts[0]!.group)).toBeUndefined();
+    // The first-hour report: a $0.0001 cap ended at $0.000118, and $0.0003 at $0.000328.
+    const caps = [0.0001, rate * 5, 0.00015];
+    const ids = await Promise.all(caps.map((cap) => stack.enqueue({ image: "alpine", command: ["sleep", "60"], maxCostUsd: cap })));
+    const jobs = await stack.waitForAll(ids);
+    for (const [i, job] of jobs.entries()) {
+      expect(job.state).toBe("TimedOut");
+      expect(job.reason).toMatch(/maxCostUsd/);
+      expect(job.costUsd).toBeLessThanOrEqual(caps[i]!);
+      const meter = stack.emulator.stats().billing.find((b) => b.name === job.attempts[0]!.group)!;
+      expect(meter.billedSeconds * rate).toBeLessThanOrEqual(caps[i]! + 1e-12);
+      expect(meter.deleted).toBe(true);
+    }
+    // A cap no run can keep (less than a first second and the stop margin) is refused.
+    const tiny = await stack.enqueue({ image: "alpine", command: ["sleep", "60"], maxCostUsd: rate * 2 });
+    expect((await stack.waitFor(tiny)).errors?.[0]).toMatchObject({ field: "maxCostUsd", rule: expect.stringMatching(/^must be at least \$/) });
   });
 
   it("retries a failing job as often as its retries allow and keeps every attempt", async () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { decideAdmission, neverFits, waitKey, type Holder } from "../../src/admission.js";
-import { billedSeconds, billingStart, costUsd, worstCaseUsd, effectiveLimitSeconds, BUILT_IN_PRICES } from "../../src/pricing.js";
+import { billedSeconds, billingStart, costUsd, worstCaseUsd, effectiveLimitSeconds, BUILT_IN_PRICES, COST_CAP_MARGIN_SECONDS, minimumCostCapUsd } from "../../src/pricing.js";
 import { pollDelaySeconds, logReadDelaySeconds, retryBackoffSeconds, readBudgetFloorSeconds } from "../../src/polling.js";
 import { cursorAfter, newLinesSince, normalizeTs, parseTimestamped } from "../../src/logCursor.js";
 import { transition, canTransition, IllegalTransition, TRANSITIONS, onTransition, announce } from "../../src/jobState.js";
@@ -85,7 +85,26 @@ describe("cost", () => {
     expect(worstCaseUsd({ cpu: 1, memoryGb: 1, timeoutSeconds: 100 }, prices, 10)).toBeCloseTo(110 * rate, 9);
     expect(worstCaseUsd({ cpu: 1, memoryGb: 1, timeoutSeconds: 100000, maxCostUsd: 0.01 }, prices, 0)).toBeCloseTo(0.01, 9);
     expect(worstCaseUsd({ cpu: 1, memoryGb: 1 }, prices, 10)).toBeUndefined();
-    expect(effectiveLimitSeconds({ cpu: 1, memoryGb: 1, maxCostUsd: rate * 50 }, prices)).toBeCloseTo(50, 6);
+    // The cap's deadline comes early enough that a late stop, rounded up, stays within it.
+    expect(effectiveLimitSeconds({ cpu: 1, memoryGb: 1, maxCostUsd: rate * 50 }, prices)).toBe(50 - COST_CAP_MARGIN_SECONDS);
+  });
+});
+
+describe("the cost cap", () => {
+  it("is never exceeded, whatever the size, the cap and a stop up to the margin late", () => {
+    fc.assert(fc.property(
+      fc.integer({ min: 1, max: 3100 }).map((n) => n / 100), fc.integer({ min: 1, max: 2400 }).map((n) => n / 10),
+      fc.double({ min: 1e-6, max: 50, noNaN: true }), fc.double({ min: 0, max: COST_CAP_MARGIN_SECONDS, noNaN: true }), fc.double({ min: 0, max: 5, noNaN: true }),
+      (cpu, memoryGb, cap, lateness, startAfterLaunch) => {
+        // Caps below this are refused at submission (poolRules): no run can promise them.
+        fc.pre(cap >= minimumCostCapUsd({ cpu, memoryGb }, prices));
+        const limit = effectiveLimitSeconds({ cpu, memoryGb, maxCostUsd: cap }, prices)!;
+        // Launched at 0; billing starts at or after the launch; the stop comes `lateness` after the deadline.
+        const start = Math.min(startAfterLaunch, limit) * 1000;
+        const stop = (limit + lateness) * 1000;
+        expect(costUsd(billedSeconds(start, stop), cpu, memoryGb, prices)).toBeLessThanOrEqual(cap + 1e-9);
+      },
+    ));
   });
 });
 
