@@ -41,7 +41,9 @@ async function refreshIfDue(deps: Deps, job: JobRecord): Promise<void> {
   if (lastRefresh.size > 10_000) lastRefresh.clear();
   lastRefresh.set(job.id, now);
   try {
-    const captured = await captureLogs(deps, job, refFor(deps, job, attempt.n), false);
+    const ref = refFor(deps, job, attempt.n);
+    // The container may have exited before the monitor noticed: ask ACI when the first read looks cut.
+    const captured = await captureLogs(deps, job, ref, async () => (await deps.aci.get(ref))?.containerState === "Terminated");
     if (captured.lines === 0 && !captured.gap) return;
     // Keep the record's counts true, as the monitor does for what it copies.
     await mutateJob(deps.jobs, job.id, (j) => ({ ...j, log: addCaptured(j.log, captured) }));

@@ -73,7 +73,9 @@ export async function runOnce(deps: Deps, req: ApiRequest): Promise<ApiResponse>
     if (isFinal(job.state)) {
       const logs = await readLogChunk(deps, job, { offset: 0, timestamps: false, maxBytes: MAX_RUN_LOG_BYTES });
       return json(200, {
-        id, state: job.state, exitCode: job.exitCode ?? null, reason: job.reason, logs: logs.text, logsTruncated: logs.more,
+        id, state: job.state, exitCode: job.exitCode ?? null, reason: job.reason, logs: logs.text,
+        // Output is missing when ACI dropped some before Burst copied it, or when the answer keeps only its first 1 MiB.
+        logsTruncated: Boolean(job.log.truncated) || logs.more, outputLost: Boolean(job.log.truncated),
         costUsd: job.costUsd, durationSeconds: durationSeconds(job), attempts: job.attempts.length, address: addressOf(job),
       }, { location });
     }

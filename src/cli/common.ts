@@ -32,6 +32,11 @@ export function positiveNumber(value: string): number {
   return n;
 }
 
+export function integer(value: string): number {
+  if (!/^-?\d{1,9}$/.test(value)) throw new InvalidArgumentError("must be a whole number (negative allowed).");
+  return Number(value);
+}
+
 export function wholeNumber(value: string): number {
   if (!/^\d{1,9}$/.test(value)) throw new InvalidArgumentError("must be a whole number.");
   return Number(value);

@@ -45,16 +45,23 @@ function deadlineOf(deps: Deps, job: JobRecord): { at?: number; why?: string } {
   return { at: launched + limit * 1000, why: byTimeout ? `timeoutSeconds (${job.spec!.timeoutSeconds} s) reached` : `maxCostUsd ($${job.spec!.maxCostUsd}) reached` };
 }
 
-/** Copies log lines newer than the blob's tail; returns what it stored. */
-export async function captureLogs(deps: Deps, job: JobRecord, ref: GroupRef, stopped: boolean): Promise<Captured> {
+/**
+ * Copies log lines newer than the blob's tail; returns what it stored. `stopped` says
+ * whether the container has stopped (ACI then keeps only its last 16 KB / 1,000 lines);
+ * a caller that does not know (a log follower) passes a check, which is asked only when a
+ * first read looks like it could have been cut: a follower's read after the container
+ * exited must still notice what ACI dropped.
+ */
+export async function captureLogs(deps: Deps, job: JobRecord, ref: GroupRef, stopped: boolean | (() => Promise<boolean>)): Promise<Captured> {
   const attempt = job.attempts.at(-1)!.n;
   for (let i = 0; i < 5; i++) {
     const raw = await deps.aci.logs(ref, CONTAINER_NAME);
-    const window = parseTimestamped(raw, stopped);
     const tail = await deps.logs.tail(job.id, attempt);
-    const { lines, gap } = newLinesSince(window, tail.cursor);
     const firstRead = !tail.cursor;
-    const cut = gap || (firstRead && stopped && mayBeCutAfterStop(raw, window.length));
+    const ended = typeof stopped === "boolean" ? stopped : firstRead && mayBeCutAfterStop(raw, raw.split("\n").length - 1) && (await stopped());
+    const window = parseTimestamped(raw, ended);
+    const { lines, gap } = newLinesSince(window, tail.cursor);
+    const cut = gap || (firstRead && ended && mayBeCutAfterStop(raw, window.length));
     if (lines.length === 0) return { lines: 0, bytes: 0, gap: cut };
     const text = formatLines(lines);
     if (await deps.logs.append(job.id, attempt, lines.map((l) => `${l.ts} ${l.text}\n`), tail.size)) {

@@ -6,7 +6,7 @@
  */
 import { Command } from "commander";
 import type { PublicJob } from "../../api/views.js";
-import { contextOf, keyValue, port, positiveNumber, wholeNumber, withCommon } from "../common.js";
+import { contextOf, integer, keyValue, port, positiveNumber, wholeNumber, withCommon } from "../common.js";
 import { followLog } from "../follow.js";
 import { Progress, printJson } from "../output.js";
 
@@ -33,12 +33,16 @@ interface RunFlags {
   publicIp?: boolean;
   retries?: number;
   detach?: boolean;
+  maxCost?: number;
+  priority?: number;
+  idempotencyKey?: string;
 }
 
 function specOf(image: string, command: string[], f: RunFlags): Record<string, unknown> {
   const spec: Record<string, unknown> = {
     image, command: command.length ? command : undefined, cpu: f.cpu, memoryGb: f.memory, env: f.env, secureEnv: f.secureEnv,
     timeoutSeconds: f.timeout, pool: f.pool, name: f.name, labels: f.label, ports: f.port, publicIp: f.publicIp, retries: f.retries,
+    maxCostUsd: f.maxCost, priority: f.priority, idempotencyKey: f.idempotencyKey,
   };
   for (const k of Object.keys(spec)) if (spec[k] === undefined) delete spec[k];
   return spec;
@@ -83,6 +87,9 @@ export function runCommand(): Command {
     .option("-p, --port <port>", "port the container serves (repeatable)", port)
     .option("--public-ip", "give the container a public IP address for its ports, and print it")
     .option("--retries <n>", "retries after a non-zero exit", wholeNumber)
+    .option("--max-cost <usd>", "stop the container before it costs more than this many dollars", positiveNumber)
+    .option("--priority <n>", "higher is admitted first (up to the pool's maxPriority)", integer)
+    .option("--idempotency-key <key>", "the same key and spec run once, however often this is run")
     .option("-d, --detach", "submit, print the job id and return without waiting")
     .passThroughOptions()
     .addHelpText("after", `
@@ -150,6 +157,7 @@ Examples:
       if (output === "json") {
         printJson({ id, state: job.state, exitCode: job.exitCode ?? null, reason: job.reason, costUsd: job.costUsd, durationSeconds: durationSeconds(job), logs });
       }
+      if (job.log.truncated) process.stderr.write(`burst: ACI dropped some of job ${id}'s output before Burst could copy it: ${job.log.lines} lines were kept\n`);
       if (end.message) process.stderr.write(`burst: ${end.message}\n`);
       process.exitCode = end.code;
     });
