@@ -6,6 +6,7 @@ import type { Deps } from "../scheduler/deps.js";
 import { ApiError, json, type ApiRequest, type ApiResponse } from "./http.js";
 import { QueryReader, jobIdParam, jobNotFound } from "./params.js";
 import { jobSummary, publicJob } from "./views.js";
+import { waitingReasons } from "./waiting.js";
 
 export const DEFAULT_LIST_LIMIT = 50;
 export const MAX_LIST_LIMIT = 1000;
@@ -22,7 +23,9 @@ export async function loadJob(deps: Deps, id: string): Promise<JobRecord> {
 export async function getJob(deps: Deps, req: ApiRequest): Promise<ApiResponse> {
   const id = jobIdParam(req);
   new QueryReader(req, []).done();
-  return json(200, publicJob(await loadJob(deps, id)));
+  const job = await loadJob(deps, id);
+  const waiting = await waitingReasons(deps, [job]);
+  return json(200, publicJob(job, { pool: deps.config.pools.get(job.pool), now: deps.clock.now(), waiting: waiting.get(job.id) }));
 }
 
 /**
@@ -51,7 +54,10 @@ export async function listJobs(deps: Deps, req: ApiRequest): Promise<ApiResponse
   if (token !== undefined && !validToken(token)) q.errors.push({ field: "continuationToken", rule: "must be a continuationToken from a previous page of this list" });
   q.done();
   const page = await deps.jobs.list({ state, pool, label }, limit, token);
-  return json(200, { jobs: page.jobs.map(jobSummary), continuationToken: page.continuationToken ?? null });
+  const waiting = await waitingReasons(deps, page.jobs);
+  const now = deps.clock.now();
+  const jobs = page.jobs.map((job) => jobSummary(job, { pool: deps.config.pools.get(job.pool), now, waiting: waiting.get(job.id) }));
+  return json(200, { jobs, continuationToken: page.continuationToken ?? null });
 }
 
 export async function cancel(deps: Deps, req: ApiRequest): Promise<ApiResponse> {

@@ -36,7 +36,8 @@ Examples:
       const shown = jobs.slice(0, flags.limit);
       if (output === "json") return printJson(shown);
       process.stdout.write(table(["ID", "NAME", "POOL", "STATE", "EXIT", "COST", "CREATED", "IMAGE"],
-        shown.map((j) => [j.id, j.name, j.pool, j.state, j.exitCode, usd(j.costUsd), when(j.createdAt), j.image])));
+        shown.map((j) => [j.id, j.name, j.pool, j.waiting ? `${j.state} (${j.waiting.reason})` : j.state, j.exitCode,
+          `${usd(j.costUsd)}${j.costRunning ? " so far" : ""}`, when(j.createdAt), j.image])));
     });
 }
 
@@ -51,11 +52,11 @@ export function statusCommand(): Command {
       if (output === "json") return printJson(job);
       const address = job.address?.ip ? `${job.address.ip}${job.address.ports?.length ? ` ports ${job.address.ports.join(", ")}` : ""}` : undefined;
       process.stdout.write(fields([
-        ["id", job.id], ["name", job.name], ["state", job.state], ["reason", job.reason], ["pool", job.pool],
+        ["id", job.id], ["name", job.name], ["state", job.state], ["reason", job.reason], ["waiting", job.waiting?.text], ["pool", job.pool],
         ["image", job.spec?.image], ["command", job.spec?.command?.map((c) => JSON.stringify(c)).join(" ")],
         ["labels", Object.entries(job.labels ?? {}).map(([k, v]) => (v ? `${k}=${v}` : k)).join(", ")],
         ["created", when(job.createdAt)], ["started", when(job.startedAt)], ["finished", when(job.finishedAt)],
-        ["exit code", job.exitCode], ["cost", usd(job.costUsd)], ["address", address],
+        ["exit code", job.exitCode], ["cost", `${usd(job.costUsd)}${job.costRunning ? " so far" : ""}`], ["address", address],
         ["log", `${job.log.lines} line${job.log.lines === 1 ? "" : "s"}${job.log.truncated ? " (ACI dropped some output before Burst copied it)" : ""}`],
         ["errors", job.errors?.map((e) => `${e.field} ${e.rule}`).join("; ")],
       ]));

@@ -115,6 +115,7 @@ Examples:
       let wrote = false;
       let logs = "";
       let addressShown = !flags.publicIp;
+      let lastWaiting: string | undefined;
       let interrupts = 0;
       const onSigint = () => {
         interrupts++;
@@ -125,7 +126,17 @@ Examples:
       };
       process.on("SIGINT", onSigint);
       try {
-        progress.update(`${id}: ${submitted.state}`);
+        // Say why it waits (a full pool, the budget, a retry's backoff), not just that it does:
+        // at once, since the log's long poll may hold its first answer for a while.
+        const showWaiting = async (state: string) => {
+          const { waiting } = await client.json<PublicJob>("GET", `jobs/${id}`);
+          progress.update(`${id}: ${state}${waiting ? `: ${waiting.text}` : ""}`);
+          // Without a terminal there is no progress line: say it once per new reason instead.
+          if (!progress.enabled && waiting && waiting.reason !== "admitting" && waiting.reason !== lastWaiting) process.stderr.write(`burst: job ${id} is waiting: ${waiting.text}\n`);
+          lastWaiting = waiting?.reason;
+        };
+        if (submitted.state === "Waiting") await showWaiting(submitted.state);
+        else progress.update(`${id}: ${submitted.state}`);
         await followLog(client, id, {
           // While waiting for the address, come back often to look for it.
           wait: () => (addressShown ? undefined : 2),
@@ -136,7 +147,8 @@ Examples:
             process.stdout.write(text);
           },
           onState: async (state) => {
-            if (!wrote) progress.update(`${id}: ${state}${state === "Running" ? " (provisioning or starting)" : ""}`);
+            if (!wrote && (state === "Waiting" || state === "Launching")) await showWaiting(state);
+            else if (!wrote) progress.update(`${id}: ${state}${state === "Running" ? " (provisioning or starting)" : ""}`);
             if (!addressShown && state === "Running") {
               const job = await client.json<PublicJob>("GET", `jobs/${id}`);
               const urls = urlsOf(job);
