@@ -25,15 +25,20 @@ export function refFor(deps: Deps, job: JobRecord, attempt: number): GroupRef {
   return { subscriptionId: pool.subscriptionId, resourceGroup: pool.resourceGroup, name: groupName(job.id, attempt) };
 }
 
-export async function launchJob(deps: Deps, jobId: string): Promise<void> {
+/**
+ * Launches the job's next attempt, or resumes one whose launcher died. Answers whether it
+ * did anything, so the reconciler's counts say what really happened: a claim that is still
+ * fresh, or a create that ARM throttled until later, is left alone.
+ */
+export async function launchJob(deps: Deps, jobId: string): Promise<"acted" | "nothing"> {
   const now = deps.clock.now();
   const before = await deps.jobs.get(jobId);
-  if (!before) return;
+  if (!before) return "nothing";
   // A Waiting job may launch only if the ledger shows it admitted for its next attempt
   // (the pump died before recording it); a stale launch message must never bypass admission.
   if (before.value.state === "Waiting") {
     const snap = await deps.ledger.snapshot(before.value.pool, now);
-    if (snap.holders[jobId]?.attempt !== before.value.attempts.length + 1) return;
+    if (snap.holders[jobId]?.attempt !== before.value.attempts.length + 1) return "nothing";
   }
   let claimed: JobRecord | undefined;
   let takeover = false;
@@ -61,9 +66,12 @@ export async function launchJob(deps: Deps, jobId: string): Promise<void> {
     }
     return undefined;
   });
-  if (!r) return;
-  if (r.after.state === "Finishing") return finishJob(deps, jobId);
-  if (!r.changed || !claimed) return;
+  if (!r) return "nothing";
+  if (r.after.state === "Finishing") {
+    await finishJob(deps, jobId);
+    return "acted";
+  }
+  if (!r.changed || !claimed) return "nothing";
   if (!takeover) announce({ jobId, from: r.before.state, to: "Launching", at: now.toISOString(), attempt: claimed.attempts.length });
   const job = claimed;
   const attempt = job.attempts.at(-1)!;
@@ -71,7 +79,8 @@ export async function launchJob(deps: Deps, jobId: string): Promise<void> {
 
   if (job.cancelRequested) {
     await toFinishing(deps, jobId, attempt.n, { outcome: "Canceled", reason: "canceled before launch" });
-    return finishJob(deps, jobId);
+    await finishJob(deps, jobId);
+    return "acted";
   }
   try {
     // A resumed launch may find the group its predecessor made: adopt it, never make a second.
@@ -85,24 +94,28 @@ export async function launchJob(deps: Deps, jobId: string): Promise<void> {
       if (!landed && err instanceof ThrottledError) {
         // Throttled, not failed: keep the slot, and come back when ARM says to.
         await deferLaunch(deps, jobId, attempt.n, err.retryAfterSeconds);
-        return;
+        return "acted";
       }
       if (!landed) {
         await toFinishing(deps, jobId, attempt.n, { outcome: "PlatformError", reason: `could not create the container group: ${err.message}` });
-        return finishJob(deps, jobId);
+        await finishJob(deps, jobId);
+        return "acted";
       }
     } else if (err instanceof PermanentLaunchError) {
       await toFinishing(deps, jobId, attempt.n, { outcome: "Failed", reason: `ACI refused the container group: ${err.message}` });
-      return finishJob(deps, jobId);
+      await finishJob(deps, jobId);
+      return "acted";
     } else if (err instanceof SecureValuesUnopenable) {
       // Nothing was sent to ACI, and no retry can open them: end the job and free its slot.
       await toFinishing(deps, jobId, attempt.n, { outcome: "Failed", reason: err.message });
-      return finishJob(deps, jobId);
+      await finishJob(deps, jobId);
+      return "acted";
     } else {
       throw err;
     }
   }
   await startMonitoring(deps, jobId, attempt.n);
+  return "acted";
 }
 
 async function deferLaunch(deps: Deps, jobId: string, attemptN: number, afterSeconds: number): Promise<void> {

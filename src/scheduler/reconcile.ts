@@ -78,15 +78,14 @@ export async function reconcile(deps: Deps, opts: ReconcileOptions = {}): Promis
     await safely(`job ${job.id}`, async () => {
       if (job.state === "Waiting" && holders.get(pool.name)?.[job.id]?.attempt === job.attempts.length + 1) {
         // Admitted in the ledger, but the pump died before marking and launching it.
-        await launchJob(deps, job.id);
-        r.relaunched++;
+        if ((await launchJob(deps, job.id)) === "acted") r.relaunched++;
       } else if (job.state === "Waiting" && job.spec && !inLine.get(pool.name)?.has(job.id)) {
         const worst = worstCaseUsd(job.spec, pool.prices, pool.enforcementSlackSeconds) ?? 0;
         await deps.ledger.addWaiting(pool.name, { key: waitKey(job.priority, job.createdAt, job.id), jobId: job.id, worstUsd: worst, notBefore: job.notBefore });
         r.requeued++;
       } else if ((job.state === "Admitted" && age(now, job.updatedAt) > (stuck ?? 30)) || (job.state === "Launching" && age(now, job.attempts.at(-1)?.claimedAt) > LAUNCH_CLAIM_SECONDS)) {
-        await launchJob(deps, job.id);
-        r.relaunched++;
+        // A create that ARM throttled is not stuck: its launch message comes back at deferredUntil.
+        if ((await launchJob(deps, job.id)) === "acted") r.relaunched++;
       } else if (job.state === "Running" && age(now, job.lastPolledAt) > (stuck ?? Math.max(60, 3 * pool.maxPollSeconds))) {
         await deps.outbox.send("monitor", { jobId: job.id, attempt: job.attempts.at(-1)!.n, seq: job.monitorSeq });
         r.repolled++;

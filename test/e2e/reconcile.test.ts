@@ -5,6 +5,7 @@ import { createAciClient } from "../../src/aci/client.js";
 import { reconcile } from "../../src/scheduler/reconcile.js";
 import { TAGS } from "../../src/aci/groupSpec.js";
 import { windowsOf } from "../../src/admission.js";
+import { waitingReasons } from "../../src/api/waiting.js";
 
 describe("the reconciler", () => {
   let stack: Stack;
@@ -78,5 +79,44 @@ describe("the reconciler", () => {
     const stats = stack.emulator.stats();
     for (const j of jobs) expect(stats.createsByName[j.attempts[0]!.group]).toBe(1);
     expect(stats.peak.byResourceGroup[rg.toLowerCase()]).toBeLessThanOrEqual(3);
+  });
+});
+
+describe("the reconciler's counts", () => {
+  let stack: Stack;
+  beforeAll(async () => {
+    stack = await startStack({
+      pools: { default: { maxConcurrency: 3, resourceGroup: `rg-rec-count-${Date.now()}` } },
+      // One create per five minutes: the second job's create is throttled for minutes.
+      emulator: { limits: { creates: { per5Min: 1, perHour: 300 } } },
+    });
+  });
+  afterAll(async () => { await stack?.stop(); });
+
+  it("does not count a create that ARM throttled as relaunched, and the job says why it waits", async () => {
+    const ids = [
+      await stack.enqueue({ image: "alpine", command: ["sleep", "60"], timeoutSeconds: 120 }),
+      await stack.enqueue({ image: "alpine", command: ["sleep", "60"], timeoutSeconds: 120 }),
+    ];
+    // Either may be created first; the other is throttled.
+    const deferred = async () => {
+      for (const id of ids) {
+        const job = (await stack.deps.jobs.get(id))?.value;
+        if (job?.state === "Launching" && job.attempts[0]?.deferredUntil) return job;
+      }
+      return undefined;
+    };
+    let throttled = await deferred();
+    for (const deadline = Date.now() + 30_000; !throttled && Date.now() < deadline; throttled = await deferred()) await new Promise((r) => setTimeout(r, 100));
+    expect(throttled).toBeDefined();
+    const until = throttled!.attempts[0]!.deferredUntil!;
+    expect(Date.parse(until)).toBeGreaterThan(Date.now() + 60_000);
+    // A minute on: the launch claim looks stale, but the create is deferred, not stuck.
+    const later = { ...stack.deps, clock: { now: () => new Date(Date.now() + 60_000) } };
+    const report = await reconcile(later, { orphanGraceSeconds: 3600 });
+    expect(report.relaunched).toBe(0);
+    const after = (await stack.deps.jobs.get(throttled!.id))!.value;
+    expect(after.attempts).toEqual(throttled!.attempts);
+    expect((await waitingReasons(stack.deps, [after])).get(after.id)).toMatchObject({ reason: "create-throttled", until });
   });
 });
