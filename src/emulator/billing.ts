@@ -12,6 +12,20 @@ export interface BillingInterval {
   memoryInGB: number;
 }
 
+/**
+ * What the meter needs to know of a group, deleted or not: who it was, its size, and its
+ * intervals. A live ContainerGroup is one; so is a deleted group restored from a state
+ * file, which keeps nothing else.
+ */
+export interface MeteredGroup {
+  readonly ref: { readonly subscriptionId: string; readonly resourceGroup: string; readonly name: string; readonly id: string };
+  readonly spec: { readonly region: string; readonly priority: "Regular" | "Spot"; readonly cpu: number; readonly memoryInGB: number };
+  readonly deleted: boolean;
+  readonly createdAt: number;
+  readonly deletedAt?: number;
+  readonly billing: readonly BillingInterval[];
+}
+
 export interface MeterReading {
   /** Exact billed time in seconds, summed over intervals. */
   seconds: number;

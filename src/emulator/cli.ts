@@ -21,6 +21,11 @@ Server
   --runtime process|sim        process: commands run as local child processes (default)
                                sim: a documented shell subset is simulated with timers
   --any-host                   answer any Host header (default: loopback names only)
+  --state-file PATH            keep container groups across restarts in this JSON file:
+                               saved every second while anything runs and on exit; on
+                               start, groups that ran when it stopped show Terminated at
+                               that moment, billed up to it, not restarted (default: none;
+                               on exit every group is deleted)
   The environment variable ACI_EMULATOR_TOKEN, when set, is a token every call must
   carry as "Authorization: Bearer <token>" (kept out of the command line, where any
   user could read it).
@@ -83,7 +88,7 @@ export type CliResult = { help: true } | { help: false; options: EmulatorOptions
 
 export function parseCli(argv: string[], env: NodeJS.ProcessEnv = {}): CliResult {
   const stringOptions = Object.fromEntries(
-    [...numberFlags, "host", "runtime", "limits", "faults", "capacity-regions", "capacity-mode", "inaccessible-images", "container-events"].map((f) => [f, { type: "string" as const }]),
+    [...numberFlags, "host", "runtime", "state-file", "limits", "faults", "capacity-regions", "capacity-mode", "inaccessible-images", "container-events"].map((f) => [f, { type: "string" as const }]),
   );
   let values: Record<string, string | boolean | undefined>;
   try {
@@ -120,6 +125,8 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv = {}): CliResult
     }
   };
 
+  const stateFile = values["state-file"] as string | undefined;
+  if (stateFile !== undefined && stateFile.trim() === "") throw new CliError("--state-file: expected a file path, got ''");
   const runtime = (values.runtime as string | undefined) ?? "process";
   if (runtime !== "process" && runtime !== "sim") throw new CliError(`--runtime: expected 'process' or 'sim', got '${runtime}'`);
   const port = num("port");
@@ -187,6 +194,7 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv = {}): CliResult
       port: port ?? 0, host: (values.host as string | undefined) ?? "127.0.0.1", runtime, timings, limits, faults, fidelity, costs,
       ...(env.ACI_EMULATOR_TOKEN ? { token: env.ACI_EMULATOR_TOKEN } : {}),
       ...(values["any-host"] ? { anyHost: true } : {}),
+      ...(stateFile !== undefined ? { stateFile } : {}),
     },
   };
 }

@@ -14,7 +14,7 @@
 import { randomUUID } from "node:crypto";
 import { z } from "zod";
 import { ArmError } from "./errors.js";
-import type { ContainerGroup } from "./group.js";
+import type { MeteredGroup } from "./billing.js";
 import type { CostSettings } from "./config.js";
 
 export const COST_API_VERSION = "2022-10-01";
@@ -39,7 +39,7 @@ export interface CostScope {
 }
 
 /** A group's cost per UTC day (yyyymmdd) from its billing intervals that have ended and been reported. */
-function dailyCosts(g: ContainerGroup, settings: CostSettings, now: number): Map<number, number> {
+function dailyCosts(g: MeteredGroup, settings: CostSettings, now: number): Map<number, number> {
   const out = new Map<number, number>();
   for (const i of g.billing) {
     if (i.end === undefined || i.end + settings.reportDelayMs > now) continue;
@@ -65,7 +65,7 @@ function dayNumber(text: string, field: string): number {
 }
 
 /** `pageRows` rows per answer, then a `nextLink` (the emulator uses its list page size). */
-export function answerCostQuery(ledger: readonly ContainerGroup[], scope: CostScope, body: unknown, settings: CostSettings, now: number, paging: { skip: number; rows: number; nextLink: (skip: number) => string }): Record<string, unknown> {
+export function answerCostQuery(ledger: readonly MeteredGroup[], scope: CostScope, body: unknown, settings: CostSettings, now: number, paging: { skip: number; rows: number; nextLink: (skip: number) => string }): Record<string, unknown> {
   const { skip, rows: pageRows, nextLink } = paging;
   const parsed = queryBody.safeParse(body);
   if (!parsed.success) {

@@ -91,6 +91,13 @@ export const errors = {
     ),
   spotWithGpu: () =>
     new ArmError(400, "SpotPriorityContainerGroupWithGPUResourcesNotSupported", "Spot priority container groups do not support GPU resources."),
+  // The emulator's own: a group restored from its state file lost its secrets, and running it without them would be wrong silently.
+  restoredWithoutSecrets: (name: string) =>
+    new ArmError(
+      409,
+      "ContainerGroupRestoredWithoutSecrets",
+      `The container group '${name}' was restored from the emulator's state file, which keeps no secure values or other secrets, so it cannot run again as it was. Create it again with a PUT that carries them.`,
+    ),
   notSpot: (name: string) => new ArmError(400, "ContainerGroupNotSpot", `The container group '${name}' does not have Spot priority.`),
   armThrottled: (kind: "read" | "write" | "delete", subscriptionId: string, retryAfterSeconds: number, headers: Record<string, string>) =>
     new ArmError(

@@ -43,7 +43,7 @@ export function stateTime(ms: number): string {
   return new Date(Math.floor(ms)).toISOString();
 }
 
-interface Entry extends AciEvent {
+export interface Entry extends AciEvent {
   /** When it first happened, to the millisecond (the timestamps are cut to seconds). */
   firstMs: number;
 }
@@ -79,6 +79,16 @@ export class EventLog {
       .filter((e) => e.firstMs + view.lateMs <= view.now)
       .reverse()
       .map(({ firstMs: _f, ...e }) => ({ ...e }));
+  }
+
+  /** The log as kept, for a state file (see stateFile.ts). */
+  saved(): Entry[] {
+    return this.events.map((e) => ({ ...e }));
+  }
+
+  /** Replaces the log with one from a state file. */
+  restore(entries: readonly Entry[]): void {
+    this.events.splice(0, this.events.length, ...entries.map((e) => ({ ...e })));
   }
 
   count(name: string): number {

@@ -33,6 +33,8 @@ type Phase = "create" | "update" | "start" | "restart" | "recover";
 type KillReason = "stop" | "restart" | "platform" | "evict";
 
 export const CLIENT_STOP_DETAIL = "Container stopped per client request";
+/** A container that was running (or about to) when the emulator stopped, seen after it started again from its state file. */
+export const EMULATOR_STOPPED_DETAIL = "Container stopped because the ACI emulator stopped; it was not restarted";
 
 export interface GroupRef {
   subscriptionId: string;
@@ -88,6 +90,11 @@ export class ContainerGroup {
   deleted = false;
   /** When the delete (or reset) happened: the end of the group's life, for benchmarks' busy-slot timelines. */
   deletedAt?: number;
+  /**
+   * Restored from a state file, which keeps no secure values: run again, its containers
+   * would miss them, so start and restart are refused (a PUT with them runs it again).
+   */
+  restoredWithoutSecrets = false;
   private run = 0;
   /** The run in progress (create, start, …), carried across the init containers. */
   private phase: Phase = "create";
@@ -172,6 +179,29 @@ export class ContainerGroup {
     this.operation?.cancel(this.now());
     this.closeBilling();
     await this.killAll("stop");
+  }
+
+  /**
+   * For a group restored from a state file: whatever was still running (or starting) when
+   * the emulator stopped ended at `at`, the last moment the emulator knew it alive. Its
+   * containers are Terminated without an exit code (there was none), the group is Failed
+   * (not Stopped, which says a client asked for it), and its meter stops there. Nothing
+   * is restarted: the processes died with the emulator. Groups that had ended keep their state.
+   */
+  endAfterShutdown(at: number): void {
+    // A failed provisioning never ran and never will; an ended group's state is already final.
+    if (this.provisioningState === "Failed" || (this.state !== "Pending" && this.state !== "Running" && !this.billingOpen)) return;
+    const last = this.billing[this.billing.length - 1];
+    if (last && last.end === undefined) last.end = Math.max(last.start, at);
+    for (const c of [...this.initContainers, ...this.containers]) {
+      c.restartPending = false;
+      if (c.current.state === "Terminated") continue;
+      if (c.current.state === "Running") c.previous = { state: "Running", startTime: c.current.startTime, detailStatus: "" };
+      c.current = { state: "Terminated", finishTime: stateTime(at), detailStatus: EMULATOR_STOPPED_DETAIL };
+    }
+    if (this.provisioningState === "Pending" || this.provisioningState === "Creating") this.provisioningState = "Failed";
+    this.state = "Failed";
+    this.groupEvents.add("EmulatorStopped", "Warning", `The ACI emulator stopped at ${new Date(at).toISOString()}; what ran then was stopped and not restarted.`, at);
   }
 
   /** The platform kills a running container and starts it again, whatever the restart policy. */

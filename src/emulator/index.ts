@@ -24,6 +24,7 @@ import type { ContainerRuntime, RuntimeKind } from "./runtime/runtime.js";
 import { SimRuntime } from "./runtime/sim.js";
 import { AciService } from "./service.js";
 import { buildStats, type EmulatorStats } from "./stats.js";
+import { SAVE_INTERVAL_MS, StateFile } from "./stateFile.js";
 
 export type {
   EmulatorLimits, EmulatorTimings, FaultConfig, FaultsInput, LimitsPatch, TimingsPatch, Targeting,
@@ -36,6 +37,8 @@ export type { ContainerRuntime, Launch, RunningContainer, GroupAddress } from ".
 export type { EmulatorStats, BillingEntry, AliveGroup } from "./stats.js";
 export type { RuntimeKind } from "./runtime/runtime.js";
 export { API_VERSION } from "./arm.js";
+export { StateFileError } from "./stateFile.js";
+export { EMULATOR_STOPPED_DETAIL } from "./group.js";
 
 export interface EmulatorOptions {
   /** TCP port; 0 or absent picks a free one. */
@@ -61,6 +64,14 @@ export interface EmulatorOptions {
   token?: string;
   /** Answer any Host header, not only loopback names (for an emulator deliberately listening beyond loopback). */
   anyHost?: boolean;
+  /**
+   * Keep container groups across restarts in this JSON file (see stateFile.ts): read at
+   * start, written every second while anything runs and at close, which then keeps the
+   * groups instead of deleting them. Groups that ran when the emulator stopped come back
+   * Terminated at that moment, billed up to it, and are not restarted. Without it
+   * (the default) nothing is kept.
+   */
+  stateFile?: string;
 }
 
 export interface GroupTarget {
@@ -74,7 +85,9 @@ export interface RunningEmulator {
   readonly url: string;
   readonly port: number;
   readonly runtime: RuntimeKind;
-  /** Deletes every group, kills every process, stops the server. */
+  /** What a state file brought back at start: its groups, how many of them were ended (they ran when it stopped), and when. */
+  readonly restored?: { file: string; savedAt: string; groups: number; ended: number };
+  /** Stops the server and kills every process; deletes every group, unless a state file keeps them (saved first). */
   close(): Promise<void>;
   /** Deletes every group and kills processes; zeroes counters, meters and throttling. Keeps faults, limits, timings. */
   reset(): Promise<void>;
@@ -111,6 +124,9 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     fidelity: applyFidelity(DEFAULT_FIDELITY, options.fidelity),
     costs: applyCosts(DEFAULT_COSTS, options.costs),
   });
+  const stateFile = options.stateFile ? new StateFile(options.stateFile) : undefined;
+  const saved = stateFile?.load();
+  const restored = saved && { file: stateFile!.file, savedAt: new Date(saved.savedAt).toISOString(), ...service.restore(saved) };
 
   const access = { token: options.token || undefined, anyHost: options.anyHost ?? false };
   const server = http.createServer((req, res) => {
@@ -132,6 +148,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     });
   });
   const port = (server.address() as AddressInfo).port;
+  stateFile?.saveEvery(SAVE_INTERVAL_MS, () => service.snapshot(), () => service.running);
   const find = (t: GroupTarget) => service.find(t.subscriptionId, t.resourceGroup, t.name);
   let closed: Promise<void> | undefined;
 
@@ -139,10 +156,13 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     url: `http://${host.includes(":") ? `[${host}]` : host}:${port}`,
     port,
     runtime: runtime.kind,
+    ...(restored ? { restored } : {}),
     close: () =>
       (closed ??= (async () => {
         const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeAllConnections();
+        // Saved before anything is killed: what still runs is kept as running until now, and ended here on the next start.
+        await stateFile?.close(service.snapshot());
         await service.reset();
         await runtime.close();
         await stopped;

@@ -93,6 +93,18 @@ export class LogBuffer {
     return this.lines;
   }
 
+  /** The stamp of the last line ever appended (0 before any). */
+  get lastStamp(): bigint {
+    return this.lastNs;
+  }
+
+  /** Replaces the content with lines from a state file; later lines stamp after `lastNs`. */
+  restore(lines: readonly LogLine[], lastNs: bigint): void {
+    this.lines = lines.map((l) => ({ ...l }));
+    this.bytes = this.lines.reduce((s, l) => s + lineBytes(l), 0);
+    this.lastNs = lastNs;
+  }
+
   /** Forgets the content but not the last timestamp, so cursors stay monotonic. */
   clear(): void {
     this.lines = [];

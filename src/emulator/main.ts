@@ -1,11 +1,11 @@
 /**
  * Standalone ACI emulator: `npm run emulator -- --runtime sim --port 8780`.
- * Prints its URL, and on SIGINT/SIGTERM deletes every group (killing their processes)
- * before exiting.
+ * Prints its URL, and on SIGINT/SIGTERM kills every container's processes and deletes
+ * every group before exiting — or, with --state-file, saves the groups there instead.
  */
 import { CliError, HELP, parseCli } from "./cli.js";
 import { ConfigError } from "./config.js";
-import { startEmulator } from "./index.js";
+import { startEmulator, StateFileError } from "./index.js";
 
 async function main(): Promise<void> {
   let parsed;
@@ -26,16 +26,24 @@ async function main(): Promise<void> {
   try {
     emulator = await startEmulator(parsed.options);
   } catch (err) {
-    const reason = err instanceof ConfigError ? err.message : (err as NodeJS.ErrnoException).code === "EADDRINUSE" ? `port ${parsed.options.port} is already in use` : String(err);
+    const reason = err instanceof ConfigError || err instanceof StateFileError ? err.message : (err as NodeJS.ErrnoException).code === "EADDRINUSE" ? `port ${parsed.options.port} is already in use` : String(err);
     process.stderr.write(`aci-emulator: ${reason}\n`);
     process.exit(1);
   }
   process.stdout.write(`ACI emulator (api-version 2023-05-01, runtime ${emulator.runtime}) listening on ${emulator.url}\n`);
+  const r = emulator.restored;
+  if (r) {
+    process.stdout.write(`aci-emulator: restored ${r.groups} container group(s) from ${r.file}` +
+      (r.ended ? `; ${r.ended} of them ran when the emulator stopped and now show Terminated at ${r.savedAt}, billed up to then, not restarted\n` : "\n"));
+  }
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
-    process.stdout.write(`aci-emulator: ${signal}, deleting all container groups\n`);
+    const keep = parsed.options.stateFile;
+    process.stdout.write(keep
+      ? `aci-emulator: ${signal}, saving container groups to ${keep} (running containers stop now and will not be restarted)\n`
+      : `aci-emulator: ${signal}, deleting all container groups\n`);
     emulator.close().then(
       () => process.exit(0),
       (err: unknown) => {

@@ -10,7 +10,9 @@ import {
 } from "./config.js";
 import type { AciEvent, EventView } from "./events.js";
 import { ArmError, errors } from "./errors.js";
-import { ContainerGroup, type FaultPlan, type GroupRef } from "./group.js";
+import { ContainerGroup, type FaultPlan, type GroupDeps, type GroupRef } from "./group.js";
+import type { MeteredGroup } from "./billing.js";
+import { restoreGroup, saveState, type SavedState } from "./stateFile.js";
 import { lookupImage } from "./images.js";
 import { cutLog, renderLog } from "./logs.js";
 import { AsyncOperation, OperationStore } from "./operations.js";
@@ -55,7 +57,7 @@ export class AciService {
   costs: CostSettings;
   readonly groups = new Map<string, ContainerGroup>();
   /** Every group ever created, deleted ones too: the billing meter outlives the group. */
-  readonly ledger: ContainerGroup[] = [];
+  readonly ledger: MeteredGroup[] = [];
   readonly operations = new OperationStore();
   readonly throttle: Throttle;
   readonly counters = new Counters();
@@ -135,6 +137,8 @@ export class AciService {
       existing.plan = { ...existing.plan, capacityFailure: this.capacityFault(spec, name) };
       const op = this.operation(existing, subscriptionId, spec.region);
       this.counters.updates++;
+      // The new body is whole again, secrets included.
+      existing.restoredWithoutSecrets = false;
       await existing.update(spec, op);
       return { status: 200, group: existing, operation: op, headers: {} };
     }
@@ -153,12 +157,7 @@ export class AciService {
 
     // Registered before the first await, so a concurrent PUT of the same name sees it.
     const ref: GroupRef = { subscriptionId, resourceGroup, name, id: resourceId(subscriptionId, resourceGroup, name) };
-    const group = new ContainerGroup(ref, spec, plan, {
-      clock: this.clock,
-      runtime: this.runtime,
-      timings: () => this.timings,
-      logBytes: () => this.limits.logs.runningBytes,
-    }, now);
+    const group = new ContainerGroup(ref, spec, plan, this.groupDeps(), now);
     this.groups.set(key, group);
     this.ledger.push(group);
     this.throttle.commit(subscriptionId, spec.region, "create");
@@ -212,7 +211,7 @@ export class AciService {
   }
 
   start(subscriptionId: string, resourceGroup: string, name: string): AsyncOperation {
-    const g = this.find(subscriptionId, resourceGroup, name);
+    const g = this.runnable(subscriptionId, resourceGroup, name);
     const op = this.operation(g, subscriptionId, g.spec.region);
     this.counters.starts++;
     g.start(op);
@@ -220,7 +219,7 @@ export class AciService {
   }
 
   async restart(subscriptionId: string, resourceGroup: string, name: string): Promise<AsyncOperation> {
-    const g = this.find(subscriptionId, resourceGroup, name);
+    const g = this.runnable(subscriptionId, resourceGroup, name);
     const op = this.operation(g, subscriptionId, g.spec.region);
     this.counters.restarts++;
     await g.restart(op);
@@ -249,6 +248,29 @@ export class AciService {
     return { containerGroups: mine.length, cores: mine.filter((g) => g.allocated).reduce((s, g) => s + g.spec.cpu, 0) };
   }
 
+  /** Everything a state file keeps, as of now (see stateFile.ts). */
+  snapshot(): SavedState {
+    return saveState(this.groups.values(), this.ledger, this.clock.now(), this.limits.logs);
+  }
+
+  /** Anything running or about to: what a state file must keep rewriting, so its time stays current. */
+  get running(): boolean {
+    for (const g of this.groups.values()) if (g.allocated) return true;
+    return false;
+  }
+
+  /** Takes in a state file's groups and meters, before any request is served; answers how many groups it ended. */
+  restore(state: SavedState): { groups: number; ended: number } {
+    const wasRunning = state.groups.filter((s) => s.provisioningState !== "Failed" && (s.state === "Pending" || s.state === "Running")).length;
+    const restored = state.groups.map((s) => restoreGroup(s, this.groupDeps(), state.savedAt));
+    for (const g of restored) {
+      this.groups.set(groupKey(g.ref.subscriptionId, g.ref.resourceGroup, g.ref.name), g);
+      this.counters.recordRestored(g);
+    }
+    this.ledger.push(...[...state.meters, ...restored].sort((a, b) => a.createdAt - b.createdAt));
+    return { groups: restored.length, ended: wasRunning };
+  }
+
   async reset(): Promise<void> {
     const all = [...this.groups.values()];
     this.groups.clear();
@@ -262,6 +284,17 @@ export class AciService {
     this.counters.reset();
     this.httpRng = createRng(this.faults.seed);
     this.groupRng = createRng(this.faults.seed ^ 0x9e3779b9);
+  }
+
+  private groupDeps(): GroupDeps {
+    return { clock: this.clock, runtime: this.runtime, timings: () => this.timings, logBytes: () => this.limits.logs.runningBytes };
+  }
+
+  /** A group that start or restart may run again: not one restored without the secure values it needs. */
+  private runnable(subscriptionId: string, resourceGroup: string, name: string): ContainerGroup {
+    const g = this.find(subscriptionId, resourceGroup, name);
+    if (g.restoredWithoutSecrets) throw errors.restoredWithoutSecrets(name);
+    return g;
   }
 
   private validate(spec: GroupSpec, name: string): void {

@@ -3,7 +3,7 @@
  * number of groups alive at once, and a billing meter for every group ever created.
  * This is the JSON of GET /_emulator/stats.
  */
-import { readMeter } from "./billing.js";
+import { readMeter, type MeteredGroup } from "./billing.js";
 import type { ContainerGroup } from "./group.js";
 import type { RuntimeKind } from "./runtime/runtime.js";
 
@@ -109,13 +109,12 @@ export class Counters {
   recordCreate(g: ContainerGroup): void {
     this.creates++;
     this.createsByName[g.ref.name] = (this.createsByName[g.ref.name] ?? 0) + 1;
-    this.alive++;
-    this.peak.total = Math.max(this.peak.total, this.alive);
-    const region = bump(this.aliveByRegion, g.spec.region, 1);
-    this.peak.byRegion[g.spec.region] = Math.max(this.peak.byRegion[g.spec.region] ?? 0, region);
-    const rgKey = g.ref.resourceGroup.toLowerCase();
-    const rg = bump(this.aliveByRg, rgKey, 1);
-    this.peak.byResourceGroup[rgKey] = Math.max(this.peak.byResourceGroup[rgKey] ?? 0, rg);
+    this.arrive(g);
+  }
+
+  /** A group restored from a state file is alive again, but was not created again. */
+  recordRestored(g: ContainerGroup): void {
+    this.arrive(g);
   }
 
   recordDelete(g: ContainerGroup): void {
@@ -129,6 +128,16 @@ export class Counters {
     this[kind]++;
   }
 
+  private arrive(g: ContainerGroup): void {
+    this.alive++;
+    this.peak.total = Math.max(this.peak.total, this.alive);
+    const region = bump(this.aliveByRegion, g.spec.region, 1);
+    this.peak.byRegion[g.spec.region] = Math.max(this.peak.byRegion[g.spec.region] ?? 0, region);
+    const rgKey = g.ref.resourceGroup.toLowerCase();
+    const rg = bump(this.aliveByRg, rgKey, 1);
+    this.peak.byResourceGroup[rgKey] = Math.max(this.peak.byResourceGroup[rgKey] ?? 0, rg);
+  }
+
   reset(): void {
     Object.assign(this, new Counters());
   }
@@ -140,7 +149,7 @@ function bump(map: Map<string, number>, key: string, by: number): number {
   return v;
 }
 
-export function buildStats(runtime: RuntimeKind, counters: Counters, groups: Iterable<ContainerGroup>, ledger: readonly ContainerGroup[], now: number): EmulatorStats {
+export function buildStats(runtime: RuntimeKind, counters: Counters, groups: Iterable<ContainerGroup>, ledger: readonly MeteredGroup[], now: number): EmulatorStats {
   const iso = (ms: number) => new Date(ms).toISOString();
   const alive = [...groups].map((g) => ({
     id: g.ref.id,
@@ -182,7 +191,7 @@ export function buildStats(runtime: RuntimeKind, counters: Counters, groups: Ite
   };
 }
 
-function billingEntry(g: ContainerGroup, now: number): BillingEntry {
+function billingEntry(g: MeteredGroup, now: number): BillingEntry {
   const iso = (ms: number) => new Date(ms).toISOString();
   const meter = readMeter(g.billing, now);
   const first = g.billing[0];
@@ -199,7 +208,7 @@ function billingEntry(g: ContainerGroup, now: number): BillingEntry {
     deleted: g.deleted,
     createdAt: iso(g.createdAt),
     deletedAt: g.deletedAt === undefined ? null : iso(g.deletedAt),
-    running: g.billingOpen,
+    running: last !== undefined && last.end === undefined,
     firstStart: first ? iso(first.start) : null,
     lastEnd: last?.end !== undefined ? iso(last.end) : null,
     intervals: g.billing.map((i) => ({ start: iso(i.start), end: i.end === undefined ? null : iso(i.end), cpu: i.cpu, memoryInGB: i.memoryInGB })),

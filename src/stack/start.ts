@@ -1,8 +1,10 @@
 #!/usr/bin/env node
 /**
  * `npm start`: the whole scheduler on one machine — Azurite (data in .burst/azurite),
- * the ACI emulator (process runtime) and the local Functions host with the HTTP API —
- * with one Ctrl-C to stop everything.
+ * the ACI emulator (process runtime; container groups kept in .burst/emulator-state.json)
+ * and the local Functions host with the HTTP API — with one Ctrl-C to stop everything.
+ * Both keep their state, so a restart finds the jobs and their container groups as they
+ * were left: what ran at the stop shows as stopped at that moment, billed up to it.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdirSync } from "node:fs";
@@ -101,10 +103,12 @@ async function main(): Promise<void> {
     throw new Error(`${err.message} (ports come from BURST_AZURITE_BLOB_PORT, BURST_AZURITE_QUEUE_PORT, BURST_AZURITE_TABLE_PORT)`);
   });
 
-  process.stdout.write(`starting the ACI emulator (${runtime} runtime) on port ${emulatorPort}…\n`);
+  // Kept across restarts: Burst's jobs live on in Azurite, and without their groups it could only guess when they stopped.
+  const stateFile = path.join(dataDir, "emulator-state.json");
+  process.stdout.write(`starting the ACI emulator (${runtime} runtime) on port ${emulatorPort}; container groups kept in ${path.relative(ROOT, stateFile)}…\n`);
   // A fresh token per run: the process runtime runs commands as you, so only this stack may call it.
   const emulatorToken = newEmulatorToken(dataDir);
-  const emulator = child("aci", "dist/src/emulator/main.js", ["--port", String(emulatorPort), "--runtime", runtime], { ...process.env, ACI_EMULATOR_TOKEN: emulatorToken });
+  const emulator = child("aci", "dist/src/emulator/main.js", ["--port", String(emulatorPort), "--runtime", runtime, "--state-file", stateFile], { ...process.env, ACI_EMULATOR_TOKEN: emulatorToken });
   children.push(emulator);
   // Ready when it answers with this run's token: anything else on the port would not know it.
   await waitUntil(async () => (await fetch(`http://127.0.0.1:${emulatorPort}/_emulator`, { headers: { authorization: `Bearer ${emulatorToken}` } })).ok, 20_000, `the ACI emulator did not answer on port ${emulatorPort} within 20 s`);

@@ -59,6 +59,7 @@ describe("emulator command line", () => {
       "--capacity-regions", "westeurope, eastus", "--capacity-mode", "async", "--throttle-storm-ms", "500",
       "--slow-provisioning-ms", "3000", "--spot-eviction-rate", "0.5", "--faults", '{"inaccessibleImages":["bad/*"]}',
       "--container-events", "late", "--late-events-ms", "1500", "--cost-report-delay-ms", "250",
+      "--state-file", ".burst/emulator-state.json",
     ]);
     expect(parsed).toEqual({
       help: false,
@@ -79,6 +80,7 @@ describe("emulator command line", () => {
         },
         fidelity: { containerEvents: "late", lateEventsMs: 1500 },
         costs: { reportDelayMs: 250 },
+        stateFile: ".burst/emulator-state.json",
       },
     });
   });
@@ -91,6 +93,7 @@ describe("emulator command line", () => {
     [["--limits", "{oops"], "--limits:"],
     [["--frobnicate"], "Unknown option '--frobnicate'"],
     [["--container-events", "sometimes"], "--container-events: expected 'absent', 'present' or 'late', got 'sometimes'"],
+    [["--state-file", ""], "--state-file: expected a file path, got ''"],
   ])("refuses %j with a clear message", (args, message) => {
     expect(() => parseCli(args)).toThrow(CliError);
     expect(() => parseCli(args)).toThrow(message);
@@ -124,6 +127,33 @@ describe("emulator command line", () => {
       await until(() => !running(), 5000, "the container process to die");
     } finally {
       if (child.exitCode === null) child.kill("SIGKILL");
+    }
+  });
+
+  it("with --state-file, on SIGTERM kills every container process but keeps the groups, and the next start shows them stopped then", async () => {
+    const file = path.join(outDir, `state-${Date.now()}.json`);
+    const first = await startCli(["--runtime", "process", "--pull-delay-ms", "20", "--start-delay-ms", "0", "--state-file", file]);
+    const exited = new Promise<number | null>((resolve) => first.child.once("exit", (code) => resolve(code)));
+    let second: Awaited<ReturnType<typeof startCli>> | undefined;
+    try {
+      const client = createAciClient({ subscriptionId: SUB, endpoint: first.url });
+      await client.containerGroups.beginCreateOrUpdateAndWait(RG, "kept", group({ command: ["/bin/sh", "-c", "echo pid=$$; sleep 300"] }), POLL);
+      const pid = Number((await until(async () => /pid=(\d+)/.exec((await client.containers.listLogs(RG, "kept", "main")).content ?? "")))[1]);
+      first.child.kill("SIGTERM");
+      expect(await exited).toBe(0);
+      expect(first.output()).toContain(`SIGTERM, saving container groups to ${file}`);
+      await until(() => !isRunning(pid), 5000, "the container process to die");
+
+      second = await startCli(["--runtime", "process", "--state-file", file]);
+      await until(() => second!.output().includes("restored"), 5000, "the restore line");
+      expect(second.output()).toContain(`restored 1 container group(s) from ${file}; 1 of them ran when the emulator stopped`);
+      const kept = await createAciClient({ subscriptionId: SUB, endpoint: second.url }).containerGroups.get(RG, "kept");
+      expect(kept.instanceView?.state).toBe("Failed");
+      expect(kept.containers[0]!.instanceView?.currentState?.state).toBe("Terminated");
+      expect(isRunning(pid)).toBe(false);
+    } finally {
+      if (first.child.exitCode === null) first.child.kill("SIGKILL");
+      if (second && second.child.exitCode === null) second.child.kill("SIGKILL");
     }
   });
 });
