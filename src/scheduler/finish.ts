@@ -64,8 +64,8 @@ export async function toFinishing(deps: Deps, jobId: string, attemptN: number, e
   const now = deps.clock.now();
   const r = await mutateJob(deps.jobs, jobId, (job) => {
     const current = job.attempts.at(-1);
-    if (!current || current.n !== attemptN) return undefined;
-    if (!(job.state === "Launching" || job.state === "Running" || job.state === "Admitted")) return undefined;
+    // Another poll ended the attempt first; the lines this one stored still count.
+    if (!current || current.n !== attemptN || !(job.state === "Launching" || job.state === "Running" || job.state === "Admitted")) return countOnly(job, end.log);
     const cost = attemptCost(job, current, end, deps);
     const attempt: Attempt = {
       ...current,
@@ -77,7 +77,16 @@ export async function toFinishing(deps: Deps, jobId: string, attemptN: number, e
     };
     return transition(job, "Finishing", { attempts: [...job.attempts.slice(0, -1), attempt], reason: end.reason, log: addCaptured(job.log, end.log) }, now).job;
   });
-  if (r?.changed) announce({ jobId, from: r.before.state, to: "Finishing", at: now.toISOString(), reason: end.reason, attempt: attemptN });
+  if (r?.changed && r.before.state !== "Finishing" && r.after.state === "Finishing") announce({ jobId, from: r.before.state, to: "Finishing", at: now.toISOString(), reason: end.reason, attempt: attemptN });
+}
+
+/**
+ * Only the log counts of what a capture stored, for a capture whose own change lost a
+ * race: the lines are in the log, so the record must count them (or nothing to do).
+ */
+export function countOnly(job: JobRecord, captured: Captured | undefined): JobRecord | undefined {
+  const log = addCaptured(job.log, captured);
+  return log === job.log ? undefined : { ...job, log };
 }
 
 function finalStateFor(outcome: AttemptOutcome): JobState {

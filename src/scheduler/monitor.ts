@@ -19,7 +19,7 @@ import type { GroupRef, GroupView } from "../aci/backend.js";
 import type { MonitorMessage } from "../store/outbox.js";
 import { poolOf, type Deps } from "./deps.js";
 import { refFor } from "./launch.js";
-import { addCaptured, finishJob, toFinishing, type AttemptEnd, type Captured } from "./finish.js";
+import { addCaptured, countOnly, finishJob, toFinishing, type AttemptEnd, type Captured } from "./finish.js";
 
 const STOPPED_STATES = new Set(["Succeeded", "Failed", "Stopped"]);
 
@@ -83,6 +83,18 @@ function stoppedOutside(view: GroupView): string {
   return `stopped outside Burst (ACI: ${JSON.stringify(view.detailStatus || "no detail")}); not retried`;
 }
 
+/**
+ * When a group that is found ended, or gone, stopped costing: the finish time ACI reports,
+ * else the last poll that saw it alive — never the moment Burst noticed. After downtime (a
+ * restarted `npm start`, hosts that were all away) the noticing comes late, and billing up
+ * to it charged the whole gap (41 s for a job that ran 6). For a group deleted between
+ * polls this may fall short of ACI's meter by up to one poll interval; the true-up from
+ * Cost Management (trueUp.ts) then records the real bill, and budgets count the larger.
+ */
+function lastAlive(job: JobRecord, view: GroupView | undefined, now: Date): string {
+  return view?.finishTime ?? job.lastPolledAt ?? now.toISOString();
+}
+
 function endOf(view: GroupView, outcome: AttemptEnd["outcome"], reason: string, stoppedAt: string): AttemptEnd {
   return { outcome, reason, exitCode: view.exitCode, pullStartedAt: view.pullStartedAt, startedAt: view.startTime, finishedAt: view.finishTime ?? stoppedAt, stoppedAt, restartCount: view.restartCount };
 }
@@ -99,11 +111,13 @@ export async function pollJob(deps: Deps, msg: MonitorMessage): Promise<void> {
   const view = await deps.aci.get(ref);
   const now = deps.clock.now();
   if (!view) {
-    await toFinishing(deps, job.id, msg.attempt, { outcome: "PlatformError", reason: "the container group disappeared", stoppedAt: now.toISOString() });
+    // Not the job's fault (someone deleted it, or an emulator kept no state): a platform failure, retried under maxPlatformRetries.
+    const seen = lastAlive(job, undefined, now);
+    await toFinishing(deps, job.id, msg.attempt, { outcome: "PlatformError", reason: `the container group disappeared (last seen alive ${seen})`, stoppedAt: seen });
     return finishJob(deps, job.id);
   }
   if (view.provisioningState === "Failed") {
-    await toFinishing(deps, job.id, msg.attempt, { outcome: "PlatformError", reason: `ACI could not provision the container group (${view.events.at(-1)?.message ?? "no detail"})`, pullStartedAt: view.pullStartedAt, stoppedAt: view.pullStartedAt ? now.toISOString() : undefined });
+    await toFinishing(deps, job.id, msg.attempt, { outcome: "PlatformError", reason: `ACI could not provision the container group (${view.events.at(-1)?.message ?? "no detail"})`, pullStartedAt: view.pullStartedAt, stoppedAt: view.pullStartedAt ? lastAlive(job, view, now) : undefined });
     return finishJob(deps, job.id);
   }
   const terminated = view.containerState === "Terminated" && STOPPED_STATES.has(view.state ?? "");
@@ -133,14 +147,15 @@ export async function pollJob(deps: Deps, msg: MonitorMessage): Promise<void> {
     const ours = job.cancelRequested || overdue;
     const outcome = ours ? (job.cancelRequested ? "Canceled" : "TimedOut") : "Failed";
     const reason = ours ? (job.cancelRequested ? "canceled" : deadline.why!) : stoppedOutside(view);
-    await toFinishing(deps, job.id, msg.attempt, { ...endOf(view, outcome, reason, view.finishTime ?? now.toISOString()), log: captured });
+    await toFinishing(deps, job.id, msg.attempt, { ...endOf(view, outcome, reason, lastAlive(job, view, now)), log: captured });
     return finishJob(deps, job.id);
   }
   if (terminated) {
+    // Without an exit code (the platform, or an emulator that stopped, ended it) it is not the job's fault: a platform failure, retried.
     const ok = view.exitCode === 0;
     const outcome = view.exitCode === undefined ? "PlatformError" : ok ? "Succeeded" : "Failed";
     const reason = view.exitCode === undefined ? `the container group ended ${view.state} without an exit code (${view.detailStatus ?? "no detail"})` : `exited with code ${view.exitCode}`;
-    await toFinishing(deps, job.id, msg.attempt, { ...endOf(view, outcome, reason, view.finishTime ?? now.toISOString()), log: captured });
+    await toFinishing(deps, job.id, msg.attempt, { ...endOf(view, outcome, reason, lastAlive(job, view, now)), log: captured });
     return finishJob(deps, job.id);
   }
 
@@ -160,7 +175,7 @@ export async function pollJob(deps: Deps, msg: MonitorMessage): Promise<void> {
   const delay = Math.max(Math.min(pollDelay, twoReadFloor), Math.min(pollDelay, (nextLog - now.getTime()) / 1000));
   const restarted = view.restartCount > (attempt.restartCount ?? 0);
   const r = await mutateJob(deps.jobs, job.id, (j) => {
-    if (j.state !== "Running" || j.monitorSeq !== msg.seq) return undefined;
+    if (j.state !== "Running" || j.monitorSeq !== msg.seq) return countOnly(j, captured);
     const a = j.attempts.at(-1)!;
     return {
       ...j,
@@ -182,5 +197,5 @@ export async function pollJob(deps: Deps, msg: MonitorMessage): Promise<void> {
     };
   });
   if (restarted) deps.log.warn(`job ${job.id}: ACI restarted the container (restartCount ${view.restartCount})`);
-  if (r?.changed) await deps.outbox.send("monitor", { jobId: job.id, attempt: msg.attempt, seq: r.after.monitorSeq }, delay);
+  if (r?.changed && r.after.monitorSeq !== r.before.monitorSeq) await deps.outbox.send("monitor", { jobId: job.id, attempt: msg.attempt, seq: r.after.monitorSeq }, delay);
 }
