@@ -117,7 +117,7 @@ export interface JobRecord {
   lastLogReadAt?: string;
   nextLogReadAt?: string;
   log: LogInfo;
-  /** Burst's estimate over every attempt: never below what ACI bills. */
+  /** Burst's estimate over every attempt: never below what ACI bills (but for a group that disappeared: see monitor.ts lastAlive). */
   costUsd: number;
   /** What Azure Cost Management reports so far, over the attempts it has reported. */
   billedUsd?: number;
