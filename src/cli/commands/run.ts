@@ -2,7 +2,7 @@
  * `burst run IMAGE [-- CMD ARGS...]`: docker run for Burst. Submits one job, shows its
  * progress while it waits and provisions (stderr, on a terminal), streams its output
  * to stdout as it runs, and exits with the container's exit code. Ctrl-C cancels the
- * job (it costs money while it runs); a second Ctrl-C leaves it running.
+ * job (it costs money while it runs); a second Ctrl-C stops following while the cancel goes on.
  */
 import { Command } from "commander";
 import type { PublicJob } from "../../api/views.js";
@@ -121,7 +121,7 @@ Examples:
         interrupts++;
         progress.clear();
         if (interrupts > 1) process.exit(EXIT_CANCELED);
-        process.stderr.write(`burst: canceling job ${id} (Ctrl-C again to stop following and leave it running)\n`);
+        process.stderr.write(`burst: canceling job ${id} (Ctrl-C again to stop following; the cancel goes on)\n`);
         client.call("DELETE", `jobs/${id}`).catch((err: Error) => process.stderr.write(`burst: ${err.message}\n`));
       };
       process.on("SIGINT", onSigint);
