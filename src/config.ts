@@ -62,6 +62,8 @@ export interface StorageNames {
   monitorQueue: string;
   pumpQueue: string;
   jobsTable: string;
+  /** Job ids by creation time, both ways, for listing newest (or oldest) first. */
+  jobIndexTable: string;
   ledgerTable: string;
   logsContainer: string;
   specsContainer: string;
@@ -105,6 +107,7 @@ export function storageNames(prefix: string): StorageNames {
     monitorQueue: `${prefix}-monitor`,
     pumpQueue: `${prefix}-pump`,
     jobsTable: `${table}Jobs`,
+    jobIndexTable: `${table}JobIndex`,
     ledgerTable: `${table}Ledger`,
     logsContainer: `${prefix}-logs`,
     specsContainer: `${prefix}-specs`,

@@ -27,6 +27,8 @@ export const JOB_STATES = [
 export type JobState = (typeof JOB_STATES)[number];
 
 export const FINAL_STATES: ReadonlySet<JobState> = new Set(["Succeeded", "Failed", "TimedOut", "Canceled", "Rejected"]);
+/** The states a job is still going through: the reconciler watches these. */
+export const ACTIVE_STATES: readonly JobState[] = JOB_STATES.filter((s) => !FINAL_STATES.has(s));
 
 /** How an attempt ended. PlatformError is Azure's fault (capacity, pull, 5xx, eviction), not the job's. */
 export type AttemptOutcome = "Succeeded" | "Failed" | "TimedOut" | "Canceled" | "PlatformError";

@@ -28,7 +28,7 @@ export function buildDeps(config: BurstConfig, log: Logger = consoleLogger): Dep
   const blobs = BlobServiceClient.fromConnectionString(config.storageConnection);
   return {
     config,
-    jobs: new TableJobStore(tableClient(config.storageConnection, config.names.jobsTable)),
+    jobs: new TableJobStore(tableClient(config.storageConnection, config.names.jobsTable), tableClient(config.storageConnection, config.names.jobIndexTable)),
     ledger: new LedgerStore(tableClient(config.storageConnection, config.names.ledgerTable)),
     logs: new LogStore(blobs.getContainerClient(config.names.logsContainer)),
     outbox: new QueueOutbox(queues, config.names),

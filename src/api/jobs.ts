@@ -2,6 +2,7 @@
 import { JOB_STATES, type JobRecord } from "../model.js";
 import { POOL_NAME } from "../jobSpec.js";
 import { cancelJob } from "../scheduler/cancel.js";
+import { JOB_ORDERS } from "../store/jobStore.js";
 import type { Deps } from "../scheduler/deps.js";
 import { ApiError, json, type ApiRequest, type ApiResponse } from "./http.js";
 import { QueryReader, jobIdParam, jobNotFound } from "./params.js";
@@ -30,7 +31,8 @@ export async function getJob(deps: Deps, req: ApiRequest): Promise<ApiResponse> 
 
 /**
  * The Table SDK's token is base64 JSON holding the service's own opaque next-row
- * markers. Only that shape, with short printable markers, is passed on to storage.
+ * markers. Only that shape, with short printable markers, is passed on to storage (a
+ * token from the other sort order just reads on from a place that order never reaches).
  */
 const MARKER = /^[\x21-\x7E]{1,512}$/;
 function validToken(token: string): boolean {
@@ -45,15 +47,16 @@ function validToken(token: string): boolean {
 }
 
 export async function listJobs(deps: Deps, req: ApiRequest): Promise<ApiResponse> {
-  const q = new QueryReader(req, ["state", "pool", "label", "limit", "continuationToken"]);
+  const q = new QueryReader(req, ["state", "pool", "label", "limit", "sort", "continuationToken"]);
   const state = q.oneOf("state", JOB_STATES);
+  const sort = q.oneOf("sort", JOB_ORDERS, "newest");
   const pool = q.string("pool", POOL_NAME, "must be a pool name: 1-32 lowercase letters, digits or dashes");
   const label = q.string("label", LABEL_FILTER, "must be key or key=value, with a label key (letters, digits, . _ / -, at most 63) and a value of at most 256 characters");
   const limit = q.int("limit", 1, MAX_LIST_LIMIT, DEFAULT_LIST_LIMIT);
   const token = q.raw("continuationToken");
   if (token !== undefined && !validToken(token)) q.errors.push({ field: "continuationToken", rule: "must be a continuationToken from a previous page of this list" });
   q.done();
-  const page = await deps.jobs.list({ state, pool, label }, limit, token);
+  const page = await deps.jobs.list({ state, pool, label }, limit, token, sort);
   const waiting = await waitingReasons(deps, page.jobs);
   const now = deps.clock.now();
   const jobs = page.jobs.map((job) => jobSummary(job, { pool: deps.config.pools.get(job.pool), now, waiting: waiting.get(job.id) }));

@@ -43,7 +43,9 @@ export class QueryReader {
   oneOf<T extends string>(name: string, values: readonly T[], fallback?: T): T | undefined {
     const v = this.raw(name);
     if (v === undefined) return fallback;
-    if ((values as readonly string[]).includes(v)) return v as T;
+    // Case does not matter (state=running): the answer names the value as documented.
+    const match = values.find((x) => x.toLowerCase() === v.toLowerCase());
+    if (match) return match;
     this.errors.push({ field: name, rule: `must be one of ${values.join(", ")} (got ${shown(v)})` });
     return fallback;
   }

@@ -15,6 +15,7 @@
  *   messages waiting in the poison queues are counted and warned about.
  */
 import { isFinal } from "../jobState.js";
+import { ACTIVE_STATES, type JobState } from "../model.js";
 import { waitKey } from "../admission.js";
 import { worstCaseUsd } from "../pricing.js";
 import { TAGS } from "../aci/groupSpec.js";
@@ -35,6 +36,8 @@ export interface ReconcileReport {
   repolled: number;
   finished: number;
   holdersRepaired: number;
+  /** Index rows (for listing jobs in creation order) rewritten to agree with their jobs. */
+  indexRepaired: number;
   /** Attempts whose bill from Cost Management was recorded (see trueUp.ts). */
   billsRecorded: number;
   /** Messages waiting in the poison queues for a person (`burst poison`); a warning names them. */
@@ -53,7 +56,7 @@ export interface ReconcileOptions {
 }
 
 export async function reconcile(deps: Deps, opts: ReconcileOptions = {}): Promise<ReconcileReport> {
-  const r: ReconcileReport = { orphansDeleted: 0, requeued: 0, relaunched: 0, repolled: 0, finished: 0, holdersRepaired: 0, billsRecorded: 0, poisonedMessages: 0, errors: 0, actions: 0 };
+  const r: ReconcileReport = { orphansDeleted: 0, requeued: 0, relaunched: 0, repolled: 0, finished: 0, holdersRepaired: 0, indexRepaired: 0, billsRecorded: 0, poisonedMessages: 0, errors: 0, actions: 0 };
   const now = deps.clock.now();
   const stuck = opts.stuckAfterSeconds;
   const safely = async (what: string, f: () => Promise<void>) => {
@@ -71,8 +74,10 @@ export async function reconcile(deps: Deps, opts: ReconcileOptions = {}): Promis
     inLine.set(pool.name, new Set((await deps.ledger.waiting(pool.name, Number.MAX_SAFE_INTEGER)).map((e) => e.jobId)));
   }
 
-  // Streamed, not collected: a pool may have thousands of jobs waiting.
-  for await (const job of deps.jobs.scan({ states: ["Waiting", "Admitted", "Launching", "Running", "Finishing"] })) {
+  // Streamed, not collected: a pool may have thousands of jobs waiting (only their states are kept, for the index).
+  const active = new Map<string, JobState>();
+  for await (const job of deps.jobs.scan({ states: [...ACTIVE_STATES] })) {
+    active.set(job.id, job.state);
     const pool = deps.config.pools.get(job.pool);
     if (!pool) continue;
     await safely(`job ${job.id}`, async () => {
@@ -125,6 +130,7 @@ export async function reconcile(deps: Deps, opts: ReconcileOptions = {}): Promis
     });
     await safely(`pool ${pool.name} pump`, async () => { await pumpPool(deps, pool.name); });
   }
+  await safely("job index", async () => { r.indexRepaired = await deps.jobs.reindexActive(active); });
   await safely("bills", async () => { r.billsRecorded = (await trueUpBills(deps)).billsRecorded; });
   await safely("poison queues", async () => {
     const depths = await deps.poison.depths();

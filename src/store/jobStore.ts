@@ -3,9 +3,18 @@
  * record as JSON split over doc0..docN, and the fields people filter on as columns.
  * Every write is conditional on the ETag read, so concurrent instances never
  * overwrite each other's transitions.
+ *
+ * Lists come from an index table, since Table storage returns rows only in key order
+ * and job ids are not (idempotent jobs hash their key): each job has a row in partition
+ * `newest` keyed by inverted creation time, and one in `oldest` keyed by creation time,
+ * holding its pool and state. A listing reads a page of index rows and then the records
+ * themselves, so the records stay the truth; the index is rewritten on every change of
+ * state, and what a crash or a reordered write leaves stale is repaired by the next
+ * listing that sees it and by the reconciler (reindexActive).
  */
 import type { TableClient } from "@azure/data-tables";
-import type { JobRecord, JobState } from "../model.js";
+import pLimit from "p-limit";
+import { ACTIVE_STATES, type JobRecord, type JobState } from "../model.js";
 import { ensureTable, isConflict, isNotFound, joinDoc, odataString, splitDoc } from "./tables.js";
 
 export interface Versioned<T> {
@@ -24,18 +33,40 @@ export interface JobQuery {
   label?: string;
 }
 
+export const JOB_ORDERS = ["newest", "oldest"] as const;
+export type JobOrder = (typeof JOB_ORDERS)[number];
+
 export interface JobStore {
   get(id: string): Promise<Versioned<JobRecord> | undefined>;
   /** Inserts; returns undefined when a job with that id already exists. */
   create(job: JobRecord): Promise<string | undefined>;
-  /** Replaces if the ETag is still current; throws StaleWrite otherwise. */
-  replace(job: JobRecord, etag: string): Promise<string>;
-  list(query: JobQuery, limit: number, continuationToken?: string): Promise<{ jobs: JobRecord[]; continuationToken?: string }>;
+  /** Replaces if the ETag is still current; throws StaleWrite otherwise. `before` is the record replaced, when known. */
+  replace(job: JobRecord, etag: string, before?: JobRecord): Promise<string>;
+  /** One page of jobs in creation order; a page may hold fewer than `limit` (filters apply to the records) while the token goes on. */
+  list(query: JobQuery, limit: number, continuationToken?: string, order?: JobOrder): Promise<{ jobs: JobRecord[]; continuationToken?: string }>;
   /** Every job, unpaged; for the reconciler. */
   scan(filter?: { states?: JobState[] }): AsyncIterable<JobRecord>;
+  /**
+   * Makes the index agree with the records for every job not yet final (given: the
+   * reconciler's scan of them), and indexes jobs stored before the index existed, once.
+   * Returns how many index rows it rewrote.
+   */
+  reindexActive(active: Map<string, JobState>): Promise<number>;
 }
 
 const ROW = "job";
+// Creation times as 13 digits, and inverted for newest first: good until the year 2286.
+const MAX_MS = 9_999_999_999_999;
+const BACKFILL = { partitionKey: "meta", rowKey: "backfilled" };
+
+function indexRows(job: JobRecord) {
+  const ms = Date.parse(job.createdAt);
+  const columns = { jobId: job.id, pool: job.pool, state: job.state, createdAt: job.createdAt };
+  return [
+    { partitionKey: "newest", rowKey: `${String(MAX_MS - ms).padStart(13, "0")}-${job.id}`, ...columns },
+    { partitionKey: "oldest", rowKey: `${String(ms).padStart(13, "0")}-${job.id}`, ...columns },
+  ];
+}
 
 function toEntity(job: JobRecord) {
   return {
@@ -50,7 +81,11 @@ function toEntity(job: JobRecord) {
 }
 
 export class TableJobStore implements JobStore {
-  constructor(private readonly table: TableClient) {}
+  constructor(
+    private readonly table: TableClient,
+    private readonly index: TableClient,
+    private readonly warn: (message: string) => void = (m) => console.warn(m),
+  ) {}
 
   async get(id: string): Promise<Versioned<JobRecord> | undefined> {
     await ensureTable(this.table);
@@ -67,43 +102,66 @@ export class TableJobStore implements JobStore {
     await ensureTable(this.table);
     try {
       const r = await this.table.createEntity(toEntity(job));
+      await this.#index(job);
       return r.etag!;
     } catch (err) {
-      if (isConflict(err)) return undefined;
-      throw err;
+      if (!isConflict(err)) throw err;
+      // A repeated submission: the job's index rows may be what its first try never wrote.
+      const existing = await this.get(job.id);
+      if (existing) await this.#index(existing.value);
+      return undefined;
     }
   }
 
-  async replace(job: JobRecord, etag: string): Promise<string> {
+  async replace(job: JobRecord, etag: string, before?: JobRecord): Promise<string> {
+    let r;
     try {
-      const r = await this.table.updateEntity(toEntity(job), "Replace", { etag });
-      return r.etag!;
+      r = await this.table.updateEntity(toEntity(job), "Replace", { etag });
     } catch (err) {
       if (isConflict(err) || isNotFound(err)) throw new StaleWrite(`job ${job.id} changed since it was read`);
       throw err;
     }
+    if (!before || before.state !== job.state) await this.#index(job);
+    return r.etag!;
   }
 
-  #filter(q: { state?: JobState; states?: JobState[]; pool?: string }): string | undefined {
-    const parts = [`RowKey eq '${ROW}'`];
+  /**
+   * Writes the job's index rows. The record is written and stays the truth, so a failure
+   * here is only warned about: listings check the records and the reconciler repairs.
+   */
+  async #index(job: JobRecord): Promise<void> {
+    try {
+      await ensureTable(this.index);
+      await Promise.all(indexRows(job).map((row) => this.index.upsertEntity(row, "Replace")));
+    } catch (err) {
+      this.warn(`jobs: could not index job ${job.id} (${job.state}); the reconciler repairs it: ${(err as Error).message}`);
+    }
+  }
+
+  #filter(q: { state?: JobState; states?: JobState[]; pool?: string }, partition?: string): string {
+    const parts = [partition ? `PartitionKey eq ${odataString(partition)}` : `RowKey eq '${ROW}'`];
     if (q.state) parts.push(`state eq ${odataString(q.state)}`);
     if (q.states?.length) parts.push(`(${q.states.map((s) => `state eq ${odataString(s)}`).join(" or ")})`);
     if (q.pool) parts.push(`pool eq ${odataString(q.pool)}`);
     return parts.join(" and ");
   }
 
-  async list(query: JobQuery, limit: number, continuationToken?: string) {
-    await ensureTable(this.table);
+  async list(query: JobQuery, limit: number, continuationToken?: string, order: JobOrder = "newest") {
+    await ensureTable(this.index);
     const [lk, lv] = (query.label ?? "").split(/=(.*)/s);
     // Own keys only: "constructor" or "__proto__" must not match every job through the prototype.
     const matchesLabel = (j: JobRecord) => !query.label || (Object.hasOwn(j.labels, lk!) && (lv === undefined || j.labels[lk!] === lv));
-    // Labels are filtered here, so a page may hold fewer than `limit`; the token still moves on.
-    const pages = this.table.listEntities<Record<string, unknown>>({ queryOptions: { filter: this.#filter(query) } })
+    const pages = this.index.listEntities<{ jobId: string; state: JobState }>({ queryOptions: { filter: this.#filter(query, order) } })
       .byPage({ maxPageSize: limit, continuationToken });
     const first = await pages.next();
     if (first.done) return { jobs: [] };
     const page = first.value;
-    const jobs = page.map((e) => JSON.parse(joinDoc(e)) as JobRecord).filter(matchesLabel);
+    const read = pLimit(16);
+    const records = await Promise.all(page.map((row) => read(async () => ({ row, job: (await this.get(row.jobId))?.value }))));
+    // The record decides: an index row a crash or a reordered write left stale is mended here.
+    const stale = records.filter((r) => r.job && r.job.state !== r.row.state).map((r) => r.job!);
+    await Promise.all(stale.map((j) => this.#index(j)));
+    const jobs = records.map((r) => r.job).filter((j): j is JobRecord => j !== undefined && (!query.state || j.state === query.state) && matchesLabel(j));
     return { jobs, continuationToken: page.continuationToken };
   }
 
@@ -112,6 +170,30 @@ export class TableJobStore implements JobStore {
     for await (const e of this.table.listEntities<Record<string, unknown>>({ queryOptions: { filter: this.#filter(filter) } })) {
       yield JSON.parse(joinDoc(e)) as JobRecord;
     }
+  }
+
+  async reindexActive(active: Map<string, JobState>): Promise<number> {
+    await ensureTable(this.index);
+    let rewritten = 0;
+    const reindex = async (id: string) => {
+      const job = (await this.get(id))?.value;
+      if (job) { await this.#index(job); rewritten++; }
+    };
+    // Jobs stored before there was an index: every one, once.
+    const backfilled = await this.index.getEntity(BACKFILL.partitionKey, BACKFILL.rowKey).then(() => true, (err) => { if (isNotFound(err)) return false; throw err; });
+    if (!backfilled) {
+      for await (const job of this.scan()) { await this.#index(job); rewritten++; }
+      await this.index.upsertEntity({ ...BACKFILL, at: new Date().toISOString() }, "Replace");
+      return rewritten;
+    }
+    const unseen = new Map(active);
+    const rows = this.index.listEntities<{ jobId: string; state: JobState }>({ queryOptions: { filter: this.#filter({ states: [...ACTIVE_STATES] }, "newest") } });
+    for await (const row of rows) {
+      if (unseen.get(row.jobId) === row.state) unseen.delete(row.jobId);
+      else await reindex(row.jobId);
+    }
+    for (const id of unseen.keys()) await reindex(id);
+    return rewritten;
   }
 }
 
@@ -132,7 +214,7 @@ export async function mutateJob(
     const next = change(current.value);
     if (!next) return { before: current.value, after: current.value, changed: false };
     try {
-      await store.replace(next, current.etag);
+      await store.replace(next, current.etag, current.value);
       return { before: current.value, after: next, changed: true };
     } catch (err) {
       if (!(err instanceof StaleWrite)) throw err;

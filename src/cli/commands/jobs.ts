@@ -1,5 +1,6 @@
 /** `burst ls`, `burst status ID`, `burst logs ID [-f]` and `burst cancel ID...`. */
-import { Command, Option } from "commander";
+import { Command, InvalidArgumentError, Option } from "commander";
+import { JOB_ORDERS, type JobOrder } from "../../store/jobStore.js";
 import { FINAL_STATES, JOB_STATES, type JobState } from "../../model.js";
 import type { JobSummary, PublicJob } from "../../api/views.js";
 import { CliError } from "../client.js";
@@ -9,32 +10,49 @@ import { fields, printJson, seconds, table, usd, when } from "../output.js";
 
 const jobPath = (id: string) => `jobs/${encodeURIComponent(id)}`;
 
+/** One of `values`, whatever its case (`--state running`), named as documented. */
+function anyCase<T extends string>(values: readonly T[]) {
+  return (v: string): T => {
+    const match = values.find((x) => x.toLowerCase() === v.toLowerCase());
+    if (!match) throw new InvalidArgumentError(`must be one of ${values.join(", ")}`);
+    return match;
+  };
+}
+
 export function lsCommand(): Command {
   return withCommon(new Command("ls"))
     .alias("list")
-    .description("list jobs, filtered by state, pool or label")
-    .addOption(new Option("--state <state>", "only jobs in this state").choices(JOB_STATES))
+    .description("list jobs, newest first, filtered by state, pool or label")
+    .addOption(new Option("--state <state>", `only jobs in this state: ${JOB_STATES.join(", ")} (any case)`).argParser(anyCase(JOB_STATES)))
     .option("--pool <name>", "only jobs in this pool")
     .option("--label <KEY[=VALUE]>", "only jobs with this label (and value)")
+    .addOption(new Option("--sort <order>", "newest or oldest first").argParser(anyCase(JOB_ORDERS)).default("newest"))
     .option("--limit <n>", "at most this many jobs", wholeNumber, 50)
     .addHelpText("after", `
 Examples:
-  burst ls --state Running
-  burst ls --label team=data --limit 200 -o json`)
-    .action(async (flags: { state?: string; pool?: string; label?: string; limit: number }, cmd: Command) => {
+  burst ls --state running
+  burst ls --label team=data --limit 200 -o json
+  burst ls --sort oldest --pool default`)
+    .action(async (flags: { state?: string; pool?: string; label?: string; sort: JobOrder; limit: number }, cmd: Command) => {
       const { client, output } = contextOf(cmd);
       if (flags.limit < 1) throw new CliError("--limit must be at least 1");
       const jobs: JobSummary[] = [];
       let token: string | undefined;
       do {
         const page = await client.json<{ jobs: JobSummary[]; continuationToken: string | null }>("GET", "jobs", {
-          query: { state: flags.state, pool: flags.pool, label: flags.label, limit: Math.min(1000, flags.limit - jobs.length), continuationToken: token },
+          // One more than asked for: whether the list is cut is then known, not guessed.
+          query: { state: flags.state, pool: flags.pool, label: flags.label, sort: flags.sort, limit: Math.min(1000, flags.limit + 1 - jobs.length), continuationToken: token },
         });
         jobs.push(...page.jobs);
         token = page.continuationToken ?? undefined;
-      } while (token && jobs.length < flags.limit);
+      } while (token && jobs.length <= flags.limit);
       const shown = jobs.slice(0, flags.limit);
-      if (output === "json") return printJson(shown);
+      // A cut list says so, on stderr so that -o json stays one document.
+      if (jobs.length > flags.limit) {
+        process.stderr.write(`burst: showing the ${flags.sort} ${shown.length} job${shown.length === 1 ? "" : "s"}; there are more (raise --limit to see them)\n`);
+      }
+      // The API's object, its pages joined; `more` says whether the list was cut.
+      if (output === "json") return printJson({ jobs: shown, more: jobs.length > flags.limit });
       process.stdout.write(table(["ID", "NAME", "POOL", "STATE", "EXIT", "COST", "CREATED", "IMAGE"],
         shown.map((j) => [j.id, j.name, j.pool, j.waiting ? `${j.state} (${j.waiting.reason})` : j.state, j.exitCode,
           `${usd(j.costUsd)}${j.costRunning ? " so far" : ""}`, when(j.createdAt), j.image])));

@@ -28,8 +28,9 @@ export function poolsCommand(): Command {
     .description("show each pool's slots in use, waiting line and budget (spent + reserved of limit) today and this month")
     .action(async (_flags: unknown, cmd: Command) => {
       const { client, output } = contextOf(cmd);
-      const { pools } = await client.json<{ pools: Pool[] }>("GET", "pools");
-      if (output === "json") return printJson(pools);
+      const answer = await client.json<{ pools: Pool[] }>("GET", "pools");
+      if (output === "json") return printJson(answer);
+      const { pools } = answer;
       process.stdout.write(table(["POOL", "SLOTS", "WAITING", "TODAY (spent + reserved)", "THIS MONTH (spent + reserved)"], pools.map((p) => [
         p.name, `${p.slotsInUse}/${p.maxConcurrency}`, `${p.waiting}/${p.maxWaiting}`, money(p.budget.day), money(p.budget.month),
       ])));
