@@ -117,6 +117,7 @@ describe("the docs' examples, run as written", () => {
   let stack: Background | undefined;
   let work = "";
   let apiPort = 0;
+  let stackPorts: number[] = [];
   const sessions: ShellSession[] = [];
   const serverLists: Background[][] = [];
 
@@ -132,6 +133,7 @@ describe("the docs' examples, run as written", () => {
       BURST_AZURITE_BLOB_PORT: await freePort(), BURST_AZURITE_QUEUE_PORT: await freePort(), BURST_AZURITE_TABLE_PORT: await freePort(),
     };
     apiPort = ports.BURST_API_PORT;
+    stackPorts = Object.values(ports);
     mkdirSync(path.join(work, "curl"));
     writeFileSync(path.join(work, "curl", ".curlrc"), `connect-to = "localhost:7071:127.0.0.1:${apiPort}"\n`);
 
@@ -180,11 +182,12 @@ describe("the docs' examples, run as written", () => {
 
   afterAll(async () => {
     await Promise.all([...results.values()].map((r) => r.catch(() => {})));
-    for (const s of sessions) await s.close();
-    for (const s of serverLists.flat()) await s.ctrlC();
+    await Promise.allSettled(sessions.map((s) => s.close()));
+    await Promise.allSettled(serverLists.flat().map((s) => s.ctrlC()));
     if (stack) {
       await stack.ctrlC();
-      await portClosed(apiPort, 20_000);
+      // npm start stops its host, the emulator and Azurite in order: wait for all of them before removing their data.
+      for (const port of stackPorts) await portClosed(port, 20_000);
     }
     if (work) rmSync(work, { recursive: true, force: true });
   }, 60_000);

@@ -40,6 +40,15 @@ function childrenOf(pid: number): { pid: number; pgrp: number }[] {
   return out;
 }
 
+/** A signal to a process that may have ended meanwhile. */
+function signal(pid: number, sig: NodeJS.Signals): void {
+  try {
+    process.kill(pid, sig);
+  } catch {
+    // it has ended
+  }
+}
+
 function descendantsOf(pid: number): { pid: number; pgrp: number }[] {
   const direct = childrenOf(pid);
   return [...direct, ...direct.flatMap((c) => descendantsOf(c.pid))];
@@ -89,7 +98,7 @@ export class ShellSession {
       }
       if (!timedOut && Date.now() > deadline) {
         timedOut = true;
-        for (const p of descendantsOf(this.#bash.pid!)) process.kill(p.pid, "SIGKILL");
+        for (const p of descendantsOf(this.#bash.pid!)) signal(p.pid, "SIGKILL");
       }
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, 250);
@@ -105,11 +114,11 @@ export class ShellSession {
   ctrlC(): void {
     const shell = this.#bash.pid!;
     const group = Number(readFileSync(`/proc/${shell}/stat`, "utf8").split(") ")[1]!.split(" ")[2]);
-    for (const p of descendantsOf(shell)) if (p.pgrp === group) process.kill(p.pid, "SIGINT");
+    for (const p of descendantsOf(shell)) if (p.pgrp === group) signal(p.pid, "SIGINT");
   }
 
   async close(): Promise<void> {
-    for (const p of descendantsOf(this.#bash.pid!)) process.kill(p.pid, "SIGKILL");
+    for (const p of descendantsOf(this.#bash.pid!)) signal(p.pid, "SIGKILL");
     this.#bash.stdin!.end();
     if (this.#bash.exitCode === null) await new Promise((resolve) => this.#bash.once("exit", resolve));
   }
@@ -145,12 +154,8 @@ export class Background {
   /** Ctrl-C in its terminal; SIGKILL to the group if it has not ended after `graceMs`. */
   async ctrlC(graceMs = 20_000): Promise<number | null> {
     if (this.child.exitCode !== null) return this.child.exitCode;
-    try {
-      process.kill(-this.child.pid!, "SIGINT");
-    } catch {
-      // the group has ended; its exit is on its way
-    }
-    const timer = setTimeout(() => { try { process.kill(-this.child.pid!, "SIGKILL"); } catch { /* ended */ } }, graceMs);
+    signal(-this.child.pid!, "SIGINT");
+    const timer = setTimeout(() => signal(-this.child.pid!, "SIGKILL"), graceMs);
     const code = await this.exited;
     clearTimeout(timer);
     return code;
