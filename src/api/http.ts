@@ -4,6 +4,7 @@
  * host), the one error type, and the wrapper that turns any failure into the JSON
  * error body `{error: {code, message, details}}` with the right status.
  */
+import { plainJson } from "../plainJson.js";
 import type { HttpRequest, HttpResponseInit, InvocationContext } from "@azure/functions";
 import { PoolBusy, errorMessage } from "../errors.js";
 import { capErrors } from "../jobSpec.js";
@@ -72,7 +73,8 @@ export function errorResponse(err: ApiError): ApiResponse {
  * log (which has the cause) is the place to look.
  */
 export function apiHandler(work: (req: ApiRequest, context: InvocationContext) => Promise<ApiResponse>) {
-  return async (req: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> => {
+  return async (req: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> => toHttp(await answer(req, context));
+  async function answer(req: HttpRequest, context: InvocationContext): Promise<ApiResponse> {
     try {
       return await work(req as unknown as ApiRequest, context);
     } catch (err) {
@@ -81,5 +83,12 @@ export function apiHandler(work: (req: ApiRequest, context: InvocationContext) =
       context.error(`${req.method} ${new URL(req.url).pathname} failed: ${errorMessage(err)}`);
       return errorResponse(new ApiError(500, "InternalError", `internal error (invocation ${context.invocationId}); the host log has the cause`));
     }
-  };
+  }
+}
+
+/** JSON answers are written here, in plain decimals (plainJson.ts), not by the host's JSON.stringify. */
+function toHttp(r: ApiResponse): HttpResponseInit {
+  if (r.jsonBody === undefined) return r;
+  const { jsonBody, ...rest } = r;
+  return { ...rest, body: plainJson(jsonBody) };
 }

@@ -3,6 +3,7 @@
  * `-o json` as the API's JSON, and a progress line on stderr that appears only on a
  * terminal, so pipes and files get clean output.
  */
+import { plainJson } from "../plainJson.js";
 export type OutputFormat = "table" | "json";
 
 export type Cell = string | number | null | undefined;
@@ -21,7 +22,7 @@ export function fields(pairs: [string, Cell][]): string {
 }
 
 export function printJson(value: unknown): void {
-  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+  process.stdout.write(`${plainJson(value, 2)}\n`);
 }
 
 export function usd(n: number | null | undefined): string {
