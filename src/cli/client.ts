@@ -29,13 +29,25 @@ export interface ApiErrorBody {
 export class ApiClient {
   readonly base: string;
 
-  constructor(url: string, private readonly key: string) {
+  /** Where the URL came from (`--url`, `BURST_URL`, or the default), for messages. */
+  readonly source: string;
+
+  constructor(url: string, private readonly key: string, source = "--url") {
     // Accept the API root with or without the /api prefix.
     this.base = url.replace(/\/+$/, "").replace(/\/api$/, "");
+    this.source = source;
+    // "localhost:7071" parses as a URL whose scheme is "localhost:": say what is missing.
+    if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(this.base)) {
+      throw new CliError(`${source} ${JSON.stringify(url)} has no scheme: use http://${this.base.replace(/^[a-z][a-z0-9+.-]*:(?!\d)/i, "")} (or https://)`);
+    }
+    let parsed: URL | undefined;
     try {
-      new URL(this.base);
+      parsed = new URL(this.base);
     } catch {
-      throw new CliError(`--url must be an http(s) URL like ${DEFAULT_URL}, got ${JSON.stringify(url)}`);
+      parsed = undefined;
+    }
+    if (!parsed || (parsed.protocol !== "http:" && parsed.protocol !== "https:")) {
+      throw new CliError(`${source} must be an http(s) URL like ${DEFAULT_URL}, got ${JSON.stringify(url)}`);
     }
   }
 
@@ -48,10 +60,10 @@ export class ApiClient {
     try {
       res = await fetch(url, { method, headers, body: options.body });
     } catch {
-      throw new CliError(`cannot reach the Burst API at ${this.base} — is \`npm start\` running?`);
+      throw new CliError(`cannot reach the Burst API at ${this.base} (${this.source}) — is \`npm start\` running?`);
     }
     const text = await res.text().catch(() => "");
-    if (res.status === 401) throw new CliError(`the Burst API at ${this.base} refused the key (401): set BURST_API_KEY or pass --key`);
+    if (res.status === 401) throw new CliError(`the Burst API at ${this.base} (${this.source}) refused the key (401): set BURST_API_KEY or pass --key`);
     if (res.status >= 400) throw new CliError(this.#describe(method, path, res.status, text), 1, res.status);
     return { status: res.status, headers: res.headers, text };
   }

@@ -23,7 +23,9 @@ export function contextOf(cmd: Command): Context {
   const o = cmd.opts<{ url?: string; key?: string; output: OutputFormat }>();
   const url = o.url || process.env.BURST_URL || DEFAULT_URL;
   const key = o.key || process.env.BURST_API_KEY || DEFAULT_KEY;
-  return { client: new ApiClient(url, key), output: o.output };
+  // Messages name where the URL came from, so a stale BURST_URL is easy to spot.
+  const source = o.url ? "--url" : process.env.BURST_URL ? "BURST_URL" : "the default URL";
+  return { client: new ApiClient(url, key, source), output: o.output };
 }
 
 export function positiveNumber(value: string): number {

@@ -139,10 +139,12 @@ describe("the burst CLI against a local stack", () => {
     const port = await freePort();
     const down = await cli(["ls", "--url", `http://127.0.0.1:${port}`], {});
     expect(down.code).toBe(1);
-    expect(down.stderr).toBe(`burst: cannot reach the Burst API at http://127.0.0.1:${port} — is \`npm start\` running?\n`);
+    expect(down.stderr).toBe(`burst: cannot reach the Burst API at http://127.0.0.1:${port} (--url) — is \`npm start\` running?\n`);
     const key = await cli(["pools", "--key", "wrong"], env);
     expect(key.code).toBe(1);
-    expect(key.stderr).toMatch(/^burst: the Burst API at \S+ refused the key \(401\): set BURST_API_KEY or pass --key\n$/);
+    expect(key.stderr).toMatch(/^burst: the Burst API at \S+ \(BURST_URL\) refused the key \(401\): set BURST_API_KEY or pass --key\n$/);
+    const schemeless = await cli(["ls", "--url", "localhost:7071"], {});
+    expect(schemeless).toMatchObject({ code: 1, stderr: 'burst: --url "localhost:7071" has no scheme: use http://localhost:7071 (or https://)\n' });
     const unknown = await cli(["status", "jnosuchjob"], env);
     expect(unknown).toMatchObject({ code: 1, stderr: "burst: there is no job jnosuchjob\n" });
     const flag = await cli(["run", "--cpu", "lots", "alpine"], env);
