@@ -8,7 +8,7 @@ import { UnreadableMessage, errorMessage, isTransient } from "./errors.js";
 import { deps } from "./runtime.js";
 import { checkAppSettings } from "./config.js";
 import { loadGitHubSettings } from "./github/settings.js";
-import type { SpecSource } from "./scheduler/dispatch.js";
+import type { MessageMeta, SpecSource } from "./scheduler/dispatch.js";
 import { isNotFound } from "./store/tables.js";
 import { MAX_DEQUEUE_COUNT, abandonJob, type Step } from "./scheduler/abandon.js";
 
@@ -30,8 +30,15 @@ export async function handleQueueMessage(context: InvocationContext, work: () =>
     await work();
   } catch (err) {
     const tries = Number(context.triggerMetadata?.dequeueCount ?? 1);
-    const what = err instanceof UnreadableMessage ? "unreadable message" : "failed";
-    context.error(`${what} (try ${tries} of ${MAX_DEQUEUE_COUNT}): ${errorMessage(err)}`);
+    const unreadable = err instanceof UnreadableMessage;
+    // No retry can make an unreadable message readable: hand it over now, on one line, if the step can.
+    if (unreadable && onLastFailure && (await onLastFailure(err, tries).catch(() => false)) === true) {
+      context.error(`unreadable message, moved to the poison queue (see \`burst poison\`): ${errorMessage(err)}`);
+      return;
+    }
+    context.error(`${unreadable ? "unreadable message" : "failed"} (try ${tries} of ${MAX_DEQUEUE_COUNT}): ${errorMessage(err)}`);
+    // Bad input, not a bug: the line above says all there is, so the host's failure log gets no stack trace.
+    if (unreadable) (err as Error).stack = `${(err as Error).name}: ${(err as Error).message}`;
     if (onLastFailure && tries >= MAX_DEQUEUE_COUNT) {
       const handled = await onLastFailure(err, tries).catch((e: unknown) => {
         context.error(`could not end or park what the failing message was doing: ${errorMessage(e)}`);
@@ -72,7 +79,9 @@ export function specSource(): SpecSource {
   };
 }
 
-export function messageMeta(context: InvocationContext): { id: string; insertionTime: Date } {
+export function messageMeta(context: InvocationContext): MessageMeta {
   const m = context.triggerMetadata ?? {};
-  return { id: String(m.id), insertionTime: new Date(String(m.insertionTime)) };
+  // The library hands metadata that looks like JSON over parsed; written back, it is the same JSON.
+  const text = m.queueTrigger === undefined ? undefined : typeof m.queueTrigger === "string" ? m.queueTrigger : JSON.stringify(m.queueTrigger);
+  return { id: String(m.id), insertionTime: new Date(String(m.insertionTime)), text };
 }

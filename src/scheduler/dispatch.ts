@@ -16,6 +16,8 @@ import type { Deps } from "./deps.js";
 export interface MessageMeta {
   id: string;
   insertionTime: Date;
+  /** The message's text as the host decoded it (trigger metadata `queueTrigger`), when known. */
+  text?: string;
 }
 
 export interface SpecSource {
@@ -44,13 +46,23 @@ type Parked = z.output<typeof parked>;
 
 const parkedAad = (messageId: string, i: number) => `parked:${messageId}:${i}`;
 
+/**
+ * Unreadable text that may have reached Burst unquoted: the Functions library hands over
+ * a JSON string message (`"text"`) and a plain one (`text`) alike, so its bytes cannot be
+ * rebuilt, and the host moves it to the poison queue itself, after its tries.
+ */
+class AmbiguousText extends UnreadableMessage {}
+
 /** Turns the queue trigger's input (parsed JSON, or text) into spec values to validate. */
 export async function specsFromMessage(message: unknown, source: SpecSource, ring?: KeyRing): Promise<unknown[]> {
   if (message && typeof message === "object" && "burstParked" in message) return unpark(message, ring);
   if (typeof message === "string") {
     const parsed = parseSpecText(message);
     if (!parsed.ok) throw new UnreadableMessage(`the message is neither a JSON nor a YAML job spec: ${parsed.errors[0]!.rule}`);
-    return specsFromMessage(parsed.values.length === 1 ? parsed.values[0] : parsed.values, source, ring);
+    const value = parsed.values.length === 1 ? parsed.values[0] : parsed.values;
+    // Text that reads as text again (a JSON string, a bare YAML scalar) is not a spec: never parse it twice.
+    if (typeof value === "string") throw new AmbiguousText("the message is a string, not a job spec object");
+    return specsFromMessage(value, source, ring);
   }
   if (Array.isArray(message)) {
     if (message.length === 0) throw new UnreadableMessage("the message is an empty array");
@@ -130,15 +142,19 @@ function unpark(message: unknown, ring: KeyRing | undefined): unknown[] {
  * byte for byte (secure values in clear, for the queue's 7-day time to live), Burst parks
  * a copy of its own there: the specs with their secure values sealed under the current key
  * (dropped, if there is none), and what failed. It returns true when it parked one, and
- * the original message may then be deleted. A message it cannot read at all is left to
- * the host: its original bytes are all there is to inspect.
+ * the original message may then be deleted. A message it cannot read at all is moved
+ * there as it came, on its first try (handleQueueMessage).
  */
 export async function parkSubmission(deps: Deps, source: SpecSource, poison: { park(queue: "jobs", json: string): Promise<void> }, message: unknown, meta: MessageMeta, tries: number, cause: unknown): Promise<boolean> {
   let specs: unknown[];
   try {
     specs = await specsFromMessage(message, source, deps.config.secrets);
-  } catch {
-    return false;
+  } catch (err) {
+    // Unreadable: its text, as the host received it, is all there is to inspect. Moved at
+    // once, since no retry can make it readable.
+    if (!(err instanceof UnreadableMessage) || meta.text === undefined || err instanceof AmbiguousText) return false;
+    await poison.park("jobs", meta.text);
+    return true;
   }
   const original = parkedMeta(message) ?? meta;
   const safe = specs.map((spec, i) => {

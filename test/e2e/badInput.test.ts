@@ -36,6 +36,11 @@ describe("bad queue messages", () => {
     for (const t of unreadable) await stack.enqueueRaw(t);
     const seen = await poisoned(unreadable);
     for (const t of unreadable) expect(seen, `poisoned: ${Buffer.from(t, "base64").toString().slice(0, 40)}`).toContain(t);
+    // What no retry can make readable is moved on its first try, with one line and no stack trace.
+    const log = stack.hosts.map((h) => h.output()).join("\n");
+    expect(log.match(/unreadable message, moved to the poison queue.*must be valid YAML/g)).toHaveLength(1);
+    expect(log).not.toMatch(/unreadable message \(try 2 of 5\).*must be valid YAML/);
+    expect(log).not.toMatch(/^\s+at specsFromMessage/m);
     const jobs = (await stack.deps.jobs.list({}, 100)).jobs;
     expect(jobs).toEqual([]);
     const queue = QueueServiceClient.fromConnectionString(stack.env.AzureWebJobsStorage!).getQueueClient(stack.deps.config.names.jobsQueue);
