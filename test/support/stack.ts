@@ -66,7 +66,14 @@ export async function startStack(options: {
     hosts.push(h);
     return h;
   };
-  for (let i = 0; i < (options.hosts ?? 1); i++) await addHost();
+  try {
+    for (let i = 0; i < (options.hosts ?? 1); i++) await addHost();
+  } catch (err) {
+    // A host that refuses its settings must not leave the rest running.
+    await Promise.all(hosts.map((h) => h.stop()));
+    await emulator.close();
+    throw err;
+  }
   const jobsQueue = QueueServiceClient.fromConnectionString(env.AzureWebJobsStorage!).getQueueClient(deps.config.names.jobsQueue);
   await jobsQueue.createIfNotExists();
 
