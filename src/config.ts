@@ -231,3 +231,18 @@ export function checkAppSettings(env: NodeJS.ProcessEnv, loadGitHub: (env: NodeJ
   const pools = [...config.pools.values()].map((p) => `${p.name} (${p.maxConcurrency} at a time${p.budget.dailyUsd !== undefined ? `, $${p.budget.dailyUsd}/day` : ""}${p.budget.monthlyUsd !== undefined ? `, $${p.budget.monthlyUsd}/month` : ""})`);
   return `pools: ${pools.join(", ")}; GitHub runners ${github ? "configured" : "not configured"}`;
 }
+
+/**
+ * One line saying which configuration a command acts on, without secrets: where Storage
+ * and ARM are, the storage prefix and the pools. Admin commands print it, so acting on the
+ * wrong account is seen at once.
+ */
+export function describeConfig(config: BurstConfig): string {
+  const parts = Object.fromEntries(config.storageConnection.split(";").map((p) => p.split(/=(.*)/s)).filter((kv) => kv[1] !== undefined).map(([k, v]) => [k!.toLowerCase(), v!]));
+  const storage = /UseDevelopmentStorage=true/i.test(config.storageConnection)
+    ? "the local storage emulator (UseDevelopmentStorage)"
+    : `account ${parts.accountname ?? "(from a SAS or endpoint)"}${parts.tableendpoint ? ` at ${parts.tableendpoint}` : parts.endpointsuffix ? ` (${parts.endpointsuffix})` : ""}`;
+  const arm = config.armEndpoint ? `ARM at ${config.armEndpoint}` : "Azure Resource Manager";
+  const pools = [...config.pools.values()].map((p) => `${p.name} (${p.subscriptionId}/${p.resourceGroup}, ${p.region})`).join(", ");
+  return `storage ${storage}, prefix ${config.names.jobsQueue.replace(/-jobs$/, "")}; ${arm}; pools ${pools}`;
+}

@@ -4,7 +4,7 @@
  * local) stack — the same code the timer runs, safe alongside it.
  */
 import { parseArgs } from "node:util";
-import { loadConfig } from "../config.js";
+import { describeConfig, loadConfig } from "../config.js";
 import { buildDeps, consoleLogger } from "../runtime.js";
 import { reconcile, ORPHAN_GRACE_SECONDS } from "../scheduler/reconcile.js";
 import { applyLocalDefaults } from "../stack/localEnv.js";
@@ -33,7 +33,10 @@ async function main(): Promise<void> {
   if (!Number.isFinite(grace) || grace < 0) throw new Error(`--orphan-grace-seconds must be a number of seconds ≥ 0, got ${JSON.stringify(graceText)}`);
   const output = values.output ?? "table";
   if (output !== "table" && output !== "json") throw new Error(`--output must be table or json, got ${JSON.stringify(output)}`);
-  const deps = buildDeps(loadConfig(applyLocalDefaults()), consoleLogger);
+  const config = loadConfig(applyLocalDefaults());
+  // On stderr, so that -o json stays one document.
+  process.stderr.write(`reconcile: ${describeConfig(config)}\n`);
+  const deps = buildDeps(config, consoleLogger);
   const report = await reconcile(deps, { orphanGraceSeconds: grace });
   if (output === "json") process.stdout.write(`${JSON.stringify(report)}\n`);
   else for (const [k, v] of Object.entries(report)) process.stdout.write(`${k.padEnd(18)}${v}\n`);

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { loadConfig, readSettingDocument, ConfigError } from "../../src/config.js";
+import { describeConfig, loadConfig, readSettingDocument, ConfigError } from "../../src/config.js";
 
 const base = { AzureWebJobsStorage: "UseDevelopmentStorage=true" };
 
@@ -42,5 +42,19 @@ describe("pool limits", () => {
   it("refuses a default timeout above the pool's maximum, naming both", () => {
     const env = { AzureWebJobsStorage: "UseDevelopmentStorage=true", BURST_POOLS: JSON.stringify({ pools: { p: { maxConcurrency: 1, defaultTimeoutSeconds: 7200, maxTimeoutSeconds: 3600 } } }) };
     expect(() => loadConfig(env)).toThrow("BURST_POOLS: pools.p.defaultTimeoutSeconds: must not be more than maxTimeoutSeconds (3600); got 7200");
+  });
+});
+
+describe("what a command says it acts on", () => {
+  it("names the storage account, prefix, ARM endpoint and pools, and never the account key", () => {
+    const key = "c2VjcmV0LWtleS1ub3QtdG8tYmUtc2hvd24=";
+    const text = describeConfig(loadConfig({
+      AzureWebJobsStorage: `DefaultEndpointsProtocol=https;AccountName=burstprod;AccountKey=${key};EndpointSuffix=core.windows.net`,
+      BURST_STORAGE_PREFIX: "team-a",
+      BURST_POOLS: '{"pools":{"batch":{"maxConcurrency":4,"resourceGroup":"rg-batch","region":"westeurope","prices":{"vcpuSecondUsd":0.00001,"gbSecondUsd":0.000001,"source":"test","date":"2026"}}}}',
+    }));
+    expect(text).toBe("storage account burstprod (core.windows.net), prefix team-a; Azure Resource Manager; pools batch (00000000-0000-0000-0000-000000000000/rg-batch, westeurope)");
+    expect(text).not.toContain(key);
+    expect(describeConfig(loadConfig({ ...base, BURST_ARM_ENDPOINT: "http://127.0.0.1:4280" }))).toMatch(/^storage the local storage emulator \(UseDevelopmentStorage\), prefix burst; ARM at http:\/\/127\.0\.0\.1:4280; pools default/);
   });
 });
