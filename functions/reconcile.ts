@@ -4,7 +4,8 @@ import { reconcile } from "../src/scheduler/reconcile.js";
 
 // The safety net: admission normally happens on events (submit, finish); this catches anything a crash left behind.
 app.timer("reconcile", {
-  schedule: process.env.BURST_RECONCILE_SCHEDULE || "*/30 * * * * *",
+  // Through the config loader, which has already refused a bad BURST_RECONCILE_SCHEDULE (see functionSupport.ts).
+  schedule: deps().config.reconcileSchedule,
   runOnStartup: true,
   handler: async (_timer, context) => {
     const report = await reconcile(deps());

@@ -4,6 +4,7 @@
  * an error quotes the setting and the bad value.
  */
 import { readFileSync } from "node:fs";
+import { CronExpressionParser } from "cron-parser";
 import { z } from "zod";
 import { parse as parseYaml } from "yaml";
 import { POOL_NAME, specErrors } from "./jobSpec.js";
@@ -46,7 +47,7 @@ export const poolSchema = z.strictObject({
   maxPriority: z.number().int().min(-1000).max(1000).default(100),
 }).superRefine((p, ctx) => {
   if (p.defaultTimeoutSeconds > p.maxTimeoutSeconds) {
-    ctx.addIssue({ code: "custom", path: ["defaultTimeoutSeconds"], message: `must not be more than maxTimeoutSeconds (${p.maxTimeoutSeconds}); got ${p.defaultTimeoutSeconds}` });
+    ctx.addIssue({ code: "custom", path: ["defaultTimeoutSeconds"], message: `must not be more than maxTimeoutSeconds (${p.maxTimeoutSeconds})` });
   }
 });
 
@@ -65,6 +66,8 @@ export interface StorageNames {
   /** Job ids by creation time, both ways, for listing newest (or oldest) first. */
   jobIndexTable: string;
   ledgerTable: string;
+  /** One claim per GitHub workflow job (see github/claims.ts). */
+  githubTable: string;
   logsContainer: string;
   specsContainer: string;
 }
@@ -90,6 +93,8 @@ export interface BurstConfig {
   secrets: KeyRing;
   maxArmConcurrency: number;
   bills: BillSettings;
+  /** When the reconciler's timer fires (BURST_RECONCILE_SCHEDULE), as checked by reconcileSchedule. */
+  reconcileSchedule: string;
 }
 
 export class ConfigError extends Error {
@@ -109,6 +114,7 @@ export function storageNames(prefix: string): StorageNames {
     jobsTable: `${table}Jobs`,
     jobIndexTable: `${table}JobIndex`,
     ledgerTable: `${table}Ledger`,
+    githubTable: `${table}GitHub`,
     logsContainer: `${prefix}-logs`,
     specsContainer: `${prefix}-specs`,
   };
@@ -134,7 +140,7 @@ export function parsePools(doc: unknown, where: string): Map<string, PoolConfig>
       const e = specErrors(r.error, poolSchema)[0]!;
       // The bad value, quoted (pool settings hold no secrets); an unknown field is its own quote.
       const value = issue.code === "unrecognized_keys" ? undefined : issue.path.reduce<unknown>((v, k) => (v && typeof v === "object" ? (v as Record<PropertyKey, unknown>)[k] : undefined), raw);
-      throw new ConfigError(`${where}: pools.${name}.${e.field}: ${e.rule}${value === undefined ? "" : ` (got ${JSON.stringify(value)})`}`);
+      throw new ConfigError(`${where}: pools.${name}.${e.field}: ${e.rule}${value === undefined ? "" : `, got ${JSON.stringify(value)}`}`);
     }
     const { prices: given, ...rest } = r.data;
     const prices = given ?? BUILT_IN_PRICES[`${rest.region}/${rest.sku}`];
@@ -203,7 +209,38 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): BurstConfig {
     secrets,
     maxArmConcurrency: maxArm,
     bills,
+    reconcileSchedule: reconcileSchedule(env.BURST_RECONCILE_SCHEDULE),
   };
+}
+
+const SCHEDULE_RULE = 'must be a 6-field NCRONTAB ("{second} {minute} {hour} {day} {month} {day-of-week}", e.g. "*/30 * * * * *") or a TimeSpan ("hh:mm:ss")';
+
+/**
+ * BURST_RECONCILE_SCHEDULE (default every 30 s), checked with the rules the Functions host
+ * applies to a timer's schedule. Checked here because the host would only refuse it while
+ * indexing the function, naming neither the setting nor the rule.
+ */
+export function reconcileSchedule(text: string | undefined): string {
+  if (text === undefined || text.trim() === "") return "*/30 * * * * *";
+  const expr = text.trim();
+  const bad = (why: string, cause?: unknown) => new ConfigError(`BURST_RECONCILE_SCHEDULE ${SCHEDULE_RULE}: ${why}, got ${JSON.stringify(text)}`, { cause });
+  if (expr.includes(":")) {
+    // TimeSpan: [d.]hh:mm:ss[.fffffff], as .NET parses it for the host (which refuses 24:00:00 and a zero interval).
+    const m = /^(?:(\d+)\.)?(\d{1,2}):(\d{1,2}):(\d{1,2})(\.\d{1,7})?$/.exec(expr);
+    if (!m) throw bad("it is not a TimeSpan");
+    const [days, h, min, s, frac] = m.slice(1).map((x) => Number(x ?? 0)) as [number, number, number, number, number];
+    if (h > 23 || min > 59 || s > 59) throw bad("hours go up to 23, minutes and seconds up to 59");
+    if (days + h + min + s + frac === 0) throw bad("the interval must be more than zero");
+    return expr;
+  }
+  const fields = expr.split(/\s+/);
+  if (fields.length !== 6) throw bad(`it has ${fields.length} field${fields.length === 1 ? "" : "s"}`);
+  try {
+    CronExpressionParser.parse(expr, { tz: "UTC" });
+  } catch (err) {
+    throw bad((err as Error).message.split("\n")[0]!, err);
+  }
+  return expr;
 }
 
 function readBillSettings(env: NodeJS.ProcessEnv): BillSettings {

@@ -87,6 +87,8 @@ function valueAt(root: unknown, field: string): unknown {
 }
 
 function fail(where: string, name: string, raw: unknown, e: SpecError): never {
+  // A runner's env may carry secrets (a JIT configuration, a token): those values are never repeated.
+  if (/^env[.[]/.test(e.field)) throw new ConfigError(`${where}: profiles.${name}.${e.field}: ${e.rule}; the value is not shown`);
   const got = valueAt(raw, e.field);
   const quoted = got === undefined ? "" : `, got ${JSON.stringify(got)?.slice(0, 200)}`;
   throw new ConfigError(`${where}: profiles.${name}.${e.field}: ${e.rule}${quoted}`);

@@ -21,8 +21,8 @@ export interface GitHubSettings {
 }
 
 export function claimsTableName(env: NodeJS.ProcessEnv): string {
-  // storageNames validates the prefix; the claims table follows the same naming as the others.
-  return storageNames(env.BURST_STORAGE_PREFIX || "burst").jobsTable.replace(/Jobs$/, "GitHub");
+  // storageNames validates the prefix and names every table, this one included.
+  return storageNames(env.BURST_STORAGE_PREFIX || "burst").githubTable;
 }
 
 function authSettings(env: NodeJS.ProcessEnv): GitHubAuthSettings {

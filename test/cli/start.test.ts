@@ -45,6 +45,19 @@ describe("npm start", () => {
     expect(s.out()).not.toContain("starting");
   });
 
+  it("refuses a reconciler schedule the Functions host would refuse, naming the setting, the rule and the value", async () => {
+    const s = start({ ...(await ports()), BURST_RECONCILE_SCHEDULE: "*/5 * * * *" });
+    expect(await s.exited).toBe(1);
+    expect(s.err()).toBe('burst: BURST_RECONCILE_SCHEDULE must be a 6-field NCRONTAB ("{second} {minute} {hour} {day} {month} {day-of-week}", e.g. "*/30 * * * * *") or a TimeSpan ("hh:mm:ss"): it has 5 fields, got "*/5 * * * *"\n');
+    expect(s.out()).not.toContain("starting");
+  });
+
+  it("has the Functions host refuse a bad reconciler schedule by its setting's name, not as a timer it cannot index", async () => {
+    const { startHostProcess } = await import("../support/hostProcess.js");
+    await expect(startHostProcess({ appDir: ROOT, env: { AzureWebJobsStorage: "UseDevelopmentStorage=true", BURST_RECONCILE_SCHEDULE: "0 0 25 * * *" } }))
+      .rejects.toThrow(/BURST_RECONCILE_SCHEDULE must be a 6-field NCRONTAB .*, got "0 0 25 \* \* \*"/);
+  });
+
   it("has the Functions host refuse to load the app with a bad setting, as Azure's would fail to index it", async () => {
     const { startHostProcess } = await import("../support/hostProcess.js");
     await expect(startHostProcess({ appDir: ROOT, env: { AzureWebJobsStorage: "UseDevelopmentStorage=true", BURST_POOLS: '{"pools":{"default":{"maxConcurrency":5,"budget":{"daily":3}}}}' } }))

@@ -42,9 +42,19 @@ describe("runner profiles", () => {
     expect(errorOf({ a: { ...ok, memoryGb: "4" } })).toMatch(/profiles\.a\.memoryGb: must be a number, got "4"/);
     expect(errorOf({ a: { ...ok, lables: ["x"] } })).toMatch(/profiles\.a\.lables: is not a known field/);
     expect(errorOf({ a: { ...ok, env: { ACTIONS_RUNNER_INPUT_JITCONFIG: "x" } } })).toMatch(/profiles\.a\.env\.ACTIONS_RUNNER_INPUT_JITCONFIG: is set by Burst/);
+    // Zod's errors end with the bad value, as the hand-written ones do.
+    expect(errorOf({ a: { ...ok, runnerGroupId: 0 } })).toBe("BURST_GITHUB_PROFILES: profiles.a.runnerGroupId: must be at least 1, got 0");
+    expect(errorOf({ a: { ...ok, allowPublicRepositories: "yes" } })).toBe('BURST_GITHUB_PROFILES: profiles.a.allowPublicRepositories: must be true or false, got "yes"');
     expect(errorOf({ Bad_Name: ok })).toMatch(/profile name "Bad_Name"/);
     expect(errorOf({})).toMatch(/at least one runner profile/);
     expect(() => parseProfiles({ pools: {} }, "BURST_GITHUB_PROFILES", pools)).toThrow(/must have a "profiles" object/);
+  });
+
+  it("never repeats a runner env value in an error: it may be a secret", () => {
+    const ok = { repository: "octo-org/octo-repo", labels: ["burst"] };
+    const jit = errorOf({ a: { ...ok, env: { ACTIONS_RUNNER_INPUT_JITCONFIG: "eyJzZWNyZXQiOiJqaXQifQ==" } } });
+    expect(jit).toBe("BURST_GITHUB_PROFILES: profiles.a.env.ACTIONS_RUNNER_INPUT_JITCONFIG: is set by Burst (the runner's JIT configuration, as a secure value); the value is not shown");
+    expect(errorOf({ a: { ...ok, env: { TOKEN: 12345 } } })).toBe("BURST_GITHUB_PROFILES: profiles.a.env.TOKEN: must be a string; the value is not shown");
   });
 
   it("reads YAML as well as JSON from the app setting", () => {

@@ -2,7 +2,8 @@ import { describe, expect, it } from "vitest";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { describeConfig, loadConfig, readSettingDocument, ConfigError } from "../../src/config.js";
+import { describeConfig, loadConfig, readSettingDocument, storageNames, ConfigError } from "../../src/config.js";
+import { claimsTableName } from "../../src/github/settings.js";
 
 const base = { AzureWebJobsStorage: "UseDevelopmentStorage=true" };
 
@@ -27,6 +28,49 @@ describe("settings documents", () => {
     expect(() => loadConfig({ ...base, BURST_POOLS: '{"pools":{"p":{"maxConcurrency":0}}}' })).toThrow(/BURST_POOLS: pools\.p\.maxConcurrency/);
     expect(readSettingDocument({}, "X")).toBeUndefined();
   });
+
+  it("ends a pool field's error with the bad value, as the hand-written errors do", () => {
+    const error = (pool: unknown) => {
+      try {
+        loadConfig({ ...base, BURST_POOLS: JSON.stringify({ pools: { p: pool } }) });
+      } catch (err) {
+        return (err as Error).message;
+      }
+      throw new Error("expected the pool to be refused");
+    };
+    expect(error({ maxConcurrency: 0 })).toBe("BURST_POOLS: pools.p.maxConcurrency: must be at least 1, got 0");
+    expect(error({ maxConcurrency: 1, region: "West Europe" })).toMatch(/^BURST_POOLS: pools\.p\.region: .*, got "West Europe"$/);
+    expect(error({ maxConcurrency: 1, budget: { dailyUsd: "5" } })).toMatch(/^BURST_POOLS: pools\.p\.budget\.dailyUsd: .*, got "5"$/);
+  });
+});
+
+describe("the reconciler's schedule", () => {
+  it("defaults to every 30 seconds and takes a 6-field NCRONTAB or a TimeSpan, as the Functions host does", () => {
+    expect(loadConfig(base).reconcileSchedule).toBe("*/30 * * * * *");
+    expect(loadConfig({ ...base, BURST_RECONCILE_SCHEDULE: "0 */5 * * * *" }).reconcileSchedule).toBe("0 */5 * * * *");
+    expect(loadConfig({ ...base, BURST_RECONCILE_SCHEDULE: "00:05:00" }).reconcileSchedule).toBe("00:05:00");
+    expect(loadConfig({ ...base, BURST_RECONCILE_SCHEDULE: "1.00:00:00" }).reconcileSchedule).toBe("1.00:00:00");
+  });
+
+  it("refuses a schedule the host would refuse, naming the setting, the rule and the value", () => {
+    const rule = 'BURST_RECONCILE_SCHEDULE must be a 6-field NCRONTAB ("{second} {minute} {hour} {day} {month} {day-of-week}", e.g. "*/30 * * * * *") or a TimeSpan ("hh:mm:ss")';
+    const refused = (schedule: string) => () => loadConfig({ ...base, BURST_RECONCILE_SCHEDULE: schedule });
+    expect(refused("*/5 * * * *")).toThrow(`${rule}: it has 5 fields, got "*/5 * * * *"`);
+    expect(refused("61 * * * * *")).toThrow(/^BURST_RECONCILE_SCHEDULE must be a 6-field NCRONTAB .*: .*61.*, got "61 \* \* \* \* \*"$/);
+    expect(refused("every 30 seconds")).toThrow(`${rule}: it has 3 fields, got "every 30 seconds"`);
+    expect(refused("5:00")).toThrow(`${rule}: it is not a TimeSpan, got "5:00"`);
+    expect(refused("25:00:00")).toThrow(`${rule}: hours go up to 23, minutes and seconds up to 59, got "25:00:00"`);
+    expect(refused("00:00:00")).toThrow(`${rule}: the interval must be more than zero, got "00:00:00"`);
+    expect(refused("00:00:00")).toThrow(ConfigError);
+  });
+});
+
+describe("storage names", () => {
+  it("names the GitHub claims table with the other tables, from the same prefix", () => {
+    expect(storageNames("team-a")).toMatchObject({ jobsTable: "teamaJobs", ledgerTable: "teamaLedger", githubTable: "teamaGitHub" });
+    expect(claimsTableName({ BURST_STORAGE_PREFIX: "team-a" })).toBe("teamaGitHub");
+    expect(claimsTableName({})).toBe("burstGitHub");
+  });
 });
 
 describe("the host settings the code relies on", () => {
@@ -41,7 +85,7 @@ describe("the host settings the code relies on", () => {
 describe("pool limits", () => {
   it("refuses a default timeout above the pool's maximum, naming both", () => {
     const env = { AzureWebJobsStorage: "UseDevelopmentStorage=true", BURST_POOLS: JSON.stringify({ pools: { p: { maxConcurrency: 1, defaultTimeoutSeconds: 7200, maxTimeoutSeconds: 3600 } } }) };
-    expect(() => loadConfig(env)).toThrow("BURST_POOLS: pools.p.defaultTimeoutSeconds: must not be more than maxTimeoutSeconds (3600); got 7200");
+    expect(() => loadConfig(env)).toThrow(/^BURST_POOLS: pools\.p\.defaultTimeoutSeconds: must not be more than maxTimeoutSeconds \(3600\), got 7200$/);
   });
 });
 
