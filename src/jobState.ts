@@ -1,7 +1,8 @@
 /**
- * The job state machine. Every change of a job's state goes through `transition`,
- * which refuses moves the table below does not allow and tells listeners (logs,
- * metrics, tests) through a typed event.
+ * The job state machine. Every change of a stored job goes through `changeJob` (or
+ * `createJob`), whose moves go through `transition`, which refuses moves the table below
+ * does not allow; once written, each move is told to listeners (logs, metrics, tests)
+ * as a typed event on `deps.events`.
  *
  *   (new) ──► Waiting ──► Admitted ──► Launching ──► Running ──► Finishing ──► Succeeded
  *     │          │            │            │                        │      ├─► Failed
@@ -17,10 +18,11 @@
  *            slot and reservation settled. Resumable after a crash.
  */
 import { FINAL_STATES, type JobRecord, type JobState } from "./model.js";
+import { mutateJob, type JobStore } from "./store/jobStore.js";
 
 export const TRANSITIONS: Readonly<Record<JobState | "New", readonly JobState[]>> = {
   New: ["Waiting", "Rejected"],
-  Waiting: ["Admitted", "Canceled", "Rejected"],
+  Waiting: ["Admitted", "Canceled"],
   Admitted: ["Launching", "Finishing"],
   Launching: ["Running", "Finishing"],
   Running: ["Finishing"],
@@ -49,12 +51,31 @@ export interface TransitionEvent {
 }
 
 type Listener = (e: TransitionEvent) => void;
-const listeners = new Set<Listener>();
 
-/** Subscribes to every transition made in this process; returns the unsubscribe function. */
-export function onTransition(listener: Listener): () => void {
-  listeners.add(listener);
-  return () => listeners.delete(listener);
+/** Where transitions are told, once each, after their write: logs, metrics and tests listen (deps.events). */
+export interface JobEvents {
+  emit(event: TransitionEvent): void;
+  /** Subscribes; returns the unsubscribe function. */
+  on(listener: Listener): () => void;
+}
+
+export function newJobEvents(): JobEvents {
+  const listeners = new Set<Listener>();
+  return {
+    emit(event) {
+      for (const l of listeners) {
+        try {
+          l(event);
+        } catch {
+          // A listener's failure must not undo a persisted transition.
+        }
+      }
+    },
+    on(listener) {
+      listeners.add(listener);
+      return () => void listeners.delete(listener);
+    },
+  };
 }
 
 export function canTransition(from: JobState | "New", to: JobState): boolean {
@@ -66,8 +87,8 @@ export function isFinal(state: JobState): boolean {
 }
 
 /**
- * Returns the job moved to `to`, with `patch` applied. The caller persists it (with
- * its ETag); listeners hear about it only once `announce` is called after the write.
+ * Returns the job moved to `to`, with `patch` applied, and the event that says so: pure.
+ * changeJob and createJob persist it and tell the event once the write has landed.
  */
 export function transition(job: JobRecord | undefined, to: JobState, patch: Partial<JobRecord> & { id?: string }, now: Date): { job: JobRecord; event: TransitionEvent } {
   const from = job ? job.state : "New";
@@ -79,12 +100,56 @@ export function transition(job: JobRecord | undefined, to: JobState, patch: Part
   return { job: next, event: { jobId: id, from, to, at, reason: patch.reason ?? undefined, attempt: next.attempts?.length || undefined } };
 }
 
-export function announce(event: TransitionEvent): void {
-  for (const l of listeners) {
-    try {
-      l(event);
-    } catch {
-      // A listener's failure must not undo a persisted transition.
+/** Applies one allowed transition inside a change (see changeJob), noting its event. */
+export type Move = (job: JobRecord, to: JobState, patch?: Partial<JobRecord>) => JobRecord;
+
+export interface JobWriter {
+  jobs: JobStore;
+  events: JobEvents;
+  clock: { now(): Date };
+}
+
+export interface JobChange {
+  before: JobRecord;
+  after: JobRecord;
+  changed: boolean;
+  /** The transitions written, in order (several for a move through a state, none for other changes). */
+  events: TransitionEvent[];
+}
+
+/**
+ * The one way a stored job changes: an ETag-guarded read-modify-write (mutateJob) whose
+ * `change` returns the new record, or undefined to leave it. Its state may change only
+ * through `move`, which checks the table; once the write lands, exactly the transitions
+ * it made are told to `events`, in order. A change that lost a race runs again on the
+ * fresh record, so its moves are noted afresh.
+ */
+export async function changeJob(w: JobWriter, jobId: string, change: (job: JobRecord, move: Move) => JobRecord | undefined): Promise<JobChange | undefined> {
+  const now = w.clock.now();
+  let events: TransitionEvent[] = [];
+  const r = await mutateJob(w.jobs, jobId, (job) => {
+    events = [];
+    const move: Move = (j, to, patch = {}) => {
+      const t = transition(j, to, patch, now);
+      events.push(t.event);
+      return t.job;
+    };
+    const next = change(job, move);
+    if (next && next.state !== job.state && events.at(-1)?.to !== next.state) {
+      throw new Error(`job ${jobId}: its state changed from ${job.state} to ${next.state} without a transition`);
     }
-  }
+    return next;
+  });
+  if (!r) return undefined;
+  if (!r.changed) return { ...r, events: [] };
+  for (const e of events) w.events.emit(e);
+  return { ...r, events };
+}
+
+/** A new job, stored in its first state; undefined when a job with that id exists already. */
+export async function createJob(w: JobWriter, to: "Waiting" | "Rejected", record: Partial<JobRecord> & { id: string }): Promise<JobRecord | undefined> {
+  const { job, event } = transition(undefined, to, record, w.clock.now());
+  if (!(await w.jobs.create(job))) return undefined;
+  w.events.emit(event);
+  return job;
 }

@@ -16,6 +16,7 @@ import { AciBackend } from "./aci/backend.js";
 import { createAciClient } from "./aci/client.js";
 import { CostManagementBills, createCostClient } from "./aci/bills.js";
 import { systemClock, type Deps, type Logger } from "./scheduler/deps.js";
+import { newJobEvents } from "./jobState.js";
 
 export const consoleLogger: Logger = {
   info: (m) => console.log(m),
@@ -40,6 +41,7 @@ export function buildDeps(config: BurstConfig, log: Logger = consoleLogger): Dep
     bills: new CostManagementBills(createCostClient({ endpoint: config.armEndpoint, emulatorToken: config.emulatorToken })),
     clock: systemClock,
     log,
+    events: newJobEvents(),
   };
 }
 

@@ -17,8 +17,8 @@ import type { JobRecord } from "../model.js";
 import type { Deps } from "../scheduler/deps.js";
 import { captureLogs } from "../scheduler/monitor.js";
 import { addCaptured } from "../scheduler/finish.js";
-import { refFor } from "../scheduler/launch.js";
-import { mutateJob } from "../store/jobStore.js";
+import { refFor } from "../scheduler/ids.js";
+import { changeJob } from "../jobState.js";
 import { errorMessage } from "../errors.js";
 import { ApiError, invalid, text, type ApiRequest, type ApiResponse } from "./http.js";
 import { QueryReader, jobIdParam } from "./params.js";
@@ -46,7 +46,7 @@ async function refreshIfDue(deps: Deps, job: JobRecord): Promise<void> {
     const captured = await captureLogs(deps, job, ref, async () => (await deps.aci.get(ref))?.containerState === "Terminated");
     if (captured.lines === 0 && !captured.gap) return;
     // Keep the record's counts true, as the monitor does for what it copies.
-    await mutateJob(deps.jobs, job.id, (j) => ({ ...j, log: addCaptured(j.log, captured) }));
+    await changeJob(deps, job.id, (j) => ({ ...j, log: addCaptured(j.log, captured) }));
   } catch (err) {
     // Not fatal: the monitor copies the log anyway; the follower just sees it later.
     deps.log.warn(`follow: could not refresh the log of job ${job.id}: ${errorMessage(err)}`);

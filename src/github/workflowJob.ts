@@ -23,7 +23,7 @@ import { open, seal, type KeyRing } from "../secrets.js";
 import { cancelJob } from "../scheduler/cancel.js";
 import type { Deps } from "../scheduler/deps.js";
 import { resumeSubmission, submitJob } from "../scheduler/submit.js";
-import { mutateJob } from "../store/jobStore.js";
+import { changeJob } from "../jobState.js";
 import { errorMessage } from "../errors.js";
 import type { GitHubApi } from "./api.js";
 import type { Claim, ClaimStore } from "./claims.js";
@@ -274,7 +274,7 @@ async function removeRunner(g: GitHubDeps, scope: Scope | undefined, runnerId: n
 }
 
 async function recordSource(deps: Deps, jobId: string, patch: (source: Record<string, string | number>) => Record<string, string | number> | undefined): Promise<void> {
-  await mutateJob(deps.jobs, jobId, (job) => {
+  await changeJob(deps, jobId, (job) => {
     const p = patch(job.source ?? {});
     return p ? { ...job, source: { ...job.source, ...p } } : undefined;
   });

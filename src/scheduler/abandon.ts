@@ -10,14 +10,14 @@
  * When the cause is the record itself (too large to store), it is made smaller first:
  * the spec's command and environment go, the reason says so.
  */
-import { announce, isFinal, transition } from "../jobState.js";
+import { changeJob, isFinal } from "../jobState.js";
 import { groupName } from "./ids.js";
 import { errorMessage } from "../errors.js";
-import { mutateJob } from "../store/jobStore.js";
 import { RecordTooLarge } from "../store/tables.js";
 import type { JobRecord } from "../model.js";
-import { refFor } from "./launch.js";
-import { finishJob, toFinishing } from "./finish.js";
+import { refFor } from "./ids.js";
+import { toFinishing } from "./finish.js";
+import { finish } from "./flow.js";
 import type { Deps } from "./deps.js";
 
 /** host.json's `extensions.queues.maxDequeueCount` (a test keeps the two equal). */
@@ -48,9 +48,8 @@ async function end(deps: Deps, jobId: string, reason: string): Promise<void> {
     // Never claimed for launch: nothing reached ACI. The attempt it was admitted for ends here.
     const now = deps.clock.now();
     const n = job.attempts.length + 1;
-    const r = await mutateJob(deps.jobs, jobId, (j) => j.state !== "Admitted" ? undefined
-      : transition(j, "Finishing", { reason, attempts: [...j.attempts, { n, group: groupName(j.id, n), outcome: "Failed", reason, finishedAt: now.toISOString(), billedSeconds: 0, costUsd: 0 }] }, now).job);
-    if (r?.changed) announce({ jobId, from: "Admitted", to: "Finishing", at: now.toISOString(), reason, attempt: n });
+    await changeJob(deps, jobId, (j, move) => j.state !== "Admitted" ? undefined
+      : move(j, "Finishing", { reason, attempts: [...j.attempts, { n, group: groupName(j.id, n), outcome: "Failed", reason, finishedAt: now.toISOString(), billedSeconds: 0, costUsd: 0 }] }));
   } else if (job.state === "Launching" || job.state === "Running") {
     if (attempt) {
       // Stop it first: whatever happens to the record, nothing keeps running or costing.
@@ -61,12 +60,12 @@ async function end(deps: Deps, jobId: string, reason: string): Promise<void> {
     await toFinishing(deps, jobId, attempt!.n, { outcome: "Failed", reason, stoppedAt: now });
   }
   // Finishing (now, or already): delete the group, settle the slot, end the job.
-  await finishJob(deps, jobId);
+  await finish(deps, jobId);
 }
 
 /** Makes the record small enough to store: what it ran is dropped, what it cost and why it ended stay. */
 async function compact(deps: Deps, jobId: string): Promise<void> {
-  await mutateJob(deps.jobs, jobId, (job): JobRecord => ({
+  await changeJob(deps, jobId, (job): JobRecord => ({
     ...job,
     name: job.name?.slice(0, 128),
     spec: job.spec ? { ...job.spec, command: ["(dropped: the job record was too large to store)"], env: undefined } : job.spec,

@@ -4,16 +4,15 @@
  * to come now) stops and deletes its group.
  */
 import type { JobRecord } from "../model.js";
-import { isFinal, transition, announce } from "../jobState.js";
-import { mutateJob } from "../store/jobStore.js";
+import { changeJob, isFinal } from "../jobState.js";
 import { waitKey } from "../admission.js";
 import type { Deps } from "./deps.js";
-import { launchJob } from "./launch.js";
+import { launch } from "./flow.js";
 
 export type CancelResult = { outcome: "canceled" | "canceling"; job: JobRecord } | { outcome: "finished"; job: JobRecord } | { outcome: "notFound" };
 
 export async function cancelJob(deps: Deps, jobId: string): Promise<CancelResult> {
-  const flagged = await mutateJob(deps.jobs, jobId, (job) => (isFinal(job.state) || job.cancelRequested ? undefined : { ...job, cancelRequested: true, updatedAt: deps.clock.now().toISOString() }));
+  const flagged = await changeJob(deps, jobId, (job) => (isFinal(job.state) || job.cancelRequested ? undefined : { ...job, cancelRequested: true, updatedAt: deps.clock.now().toISOString() }));
   if (!flagged) return { outcome: "notFound" };
   const job = flagged.after;
   if (isFinal(job.state)) return { outcome: "finished", job };
@@ -22,15 +21,11 @@ export async function cancelJob(deps: Deps, jobId: string): Promise<CancelResult
     // Only the one who takes the entry out of the line decides: us (cancel now) or the pump (admitted; the launcher cancels).
     const removed = await deps.ledger.removeWaiting(job.pool, waitKey(job.priority, job.createdAt, job.id));
     if (removed) {
-      const now = deps.clock.now();
-      const r = await mutateJob(deps.jobs, jobId, (j) => (j.state === "Waiting" ? transition(j, "Canceled", { reason: "canceled while waiting" }, now).job : undefined));
-      if (r?.changed) {
-        announce({ jobId, from: "Waiting", to: "Canceled", at: now.toISOString(), reason: "canceled while waiting" });
-        return { outcome: "canceled", job: r.after };
-      }
+      const r = await changeJob(deps, jobId, (j, move) => (j.state === "Waiting" ? move(j, "Canceled", { reason: "canceled while waiting" }) : undefined));
+      if (r?.changed) return { outcome: "canceled", job: r.after };
     }
   } else if (job.state === "Admitted") {
-    await launchJob(deps, jobId);
+    await launch(deps, jobId);
   } else if (job.state === "Running") {
     // The current chain token: whichever of this and the scheduled poll runs first acts; the other is stale.
     await deps.outbox.send("monitor", { jobId, attempt: job.attempts.at(-1)!.n, seq: job.monitorSeq });

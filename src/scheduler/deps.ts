@@ -7,6 +7,7 @@ import type { Outbox } from "../store/outbox.js";
 import type { ContainerBackend } from "../aci/backend.js";
 import type { BillSource } from "../aci/bills.js";
 import type { PoisonQueues } from "../store/poison.js";
+import type { JobEvents } from "../jobState.js";
 
 export interface Clock {
   now(): Date;
@@ -33,6 +34,8 @@ export interface Deps {
   bills: BillSource;
   clock: Clock;
   log: Logger;
+  /** Every transition this process writes, told once it is stored. */
+  events: JobEvents;
 }
 
 export class UnknownPool extends Error {

@@ -7,15 +7,14 @@
  * on at once.
  */
 import type { Attempt, AttemptOutcome, JobRecord, JobState, LogInfo } from "../model.js";
-import { transition, announce } from "../jobState.js";
-import { mutateJob } from "../store/jobStore.js";
+import { changeJob } from "../jobState.js";
 import { billedSeconds, billingStart, costUsd, roundUsd } from "../pricing.js";
 import { retryBackoffSeconds } from "../polling.js";
 import { waitKey } from "../admission.js";
 import { worstCaseUsd } from "../pricing.js";
 import { poolOf, type Deps } from "./deps.js";
-import { refFor } from "./launch.js";
-import { pumpPool } from "./pump.js";
+import { refFor } from "./ids.js";
+import type { Next } from "./flow.js";
 
 export interface AttemptEnd {
   outcome: AttemptOutcome;
@@ -62,7 +61,7 @@ export function attemptCost(job: JobRecord, attempt: Attempt, end: AttemptEnd, d
 /** Records the attempt's end and moves the job to Finishing; a no-op if that already happened. */
 export async function toFinishing(deps: Deps, jobId: string, attemptN: number, end: AttemptEnd): Promise<void> {
   const now = deps.clock.now();
-  const r = await mutateJob(deps.jobs, jobId, (job) => {
+  await changeJob(deps, jobId, (job, move) => {
     const current = job.attempts.at(-1);
     // Another poll ended the attempt first; the lines this one stored still count.
     if (!current || current.n !== attemptN || !(job.state === "Launching" || job.state === "Running" || job.state === "Admitted")) return countOnly(job, end.log);
@@ -75,9 +74,8 @@ export async function toFinishing(deps: Deps, jobId: string, attemptN: number, e
       restartCount: end.restartCount ?? current.restartCount,
       ...cost,
     };
-    return transition(job, "Finishing", { attempts: [...job.attempts.slice(0, -1), attempt], reason: end.reason, log: addCaptured(job.log, end.log) }, now).job;
+    return move(job, "Finishing", { attempts: [...job.attempts.slice(0, -1), attempt], reason: end.reason, log: addCaptured(job.log, end.log) });
   });
-  if (r?.changed && r.before.state !== "Finishing" && r.after.state === "Finishing") announce({ jobId, from: r.before.state, to: "Finishing", at: now.toISOString(), reason: end.reason, attempt: attemptN });
 }
 
 /**
@@ -93,9 +91,10 @@ function finalStateFor(outcome: AttemptOutcome): JobState {
   return outcome === "PlatformError" ? "Failed" : outcome;
 }
 
-export async function finishJob(deps: Deps, jobId: string): Promise<void> {
+/** Deletes the group, settles the slot and ends (or retries) the job; the pool's pump follows, to hand the slot on. */
+export async function finishJob(deps: Deps, jobId: string): Promise<Next[]> {
   const got = await deps.jobs.get(jobId);
-  if (!got || got.value.state !== "Finishing") return;
+  if (!got || got.value.state !== "Finishing") return [];
   const job = got.value;
   const attempt = job.attempts.at(-1)!;
   const pool = poolOf(deps, job.pool);
@@ -105,7 +104,7 @@ export async function finishJob(deps: Deps, jobId: string): Promise<void> {
 
   const now = deps.clock.now();
   let retryAt: string | undefined;
-  const r = await mutateJob(deps.jobs, jobId, (j) => {
+  const r = await changeJob(deps, jobId, (j, move) => {
     if (j.state !== "Finishing") return undefined;
     const a = j.attempts.at(-1)!;
     const total = roundUsd(j.attempts.reduce((s, x) => s + (x.costUsd ?? 0), 0));
@@ -118,16 +117,15 @@ export async function finishJob(deps: Deps, jobId: string): Promise<void> {
     if (canRetry) {
       const wait = retryBackoffSeconds(own ? ownFailures : platformFailures);
       retryAt = new Date(now.getTime() + wait * 1000).toISOString();
-      return transition(j, "Waiting", {
+      return move(j, "Waiting", {
         ...common, ownFailures, platformFailures, notBefore: retryAt,
         reason: `attempt ${a.n} ${own ? `exited with ${a.exitCode}` : "hit a platform failure"}; retrying after ${Math.round(wait)} s (${a.reason})`,
-      }, now).job;
+      });
     }
     const final = j.cancelRequested && a.outcome !== "Succeeded" ? "Canceled" : finalStateFor(a.outcome!);
-    return transition(j, final, { ...common, ownFailures, platformFailures, reason: a.reason }, now).job;
+    return move(j, final, { ...common, ownFailures, platformFailures, reason: a.reason });
   });
   if (r?.changed) {
-    announce({ jobId, from: "Finishing", to: r.after.state, at: now.toISOString(), reason: r.after.reason, attempt: attempt.n });
     deps.log.info(`job ${jobId}: ${r.after.state} (${r.after.reason ?? ""}) cost $${r.after.costUsd}`);
     if (r.after.state === "Waiting" && r.after.spec) {
       const worst = worstCaseUsd(r.after.spec, pool.prices, pool.enforcementSlackSeconds) ?? 0;
@@ -135,5 +133,5 @@ export async function finishJob(deps: Deps, jobId: string): Promise<void> {
       await deps.outbox.send("pump", { pool: pool.name }, (Date.parse(retryAt!) - now.getTime()) / 1000);
     }
   }
-  await pumpPool(deps, pool.name);
+  return [{ step: "pump", pool: pool.name }];
 }

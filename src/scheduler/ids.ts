@@ -1,5 +1,8 @@
 /** Job ids and container group names. Ids are lowercase letters and digits only, so they are safe in names and paths. */
 import { createHash, randomBytes } from "node:crypto";
+import type { GroupRef } from "../aci/backend.js";
+import type { JobRecord } from "../model.js";
+import { poolOf, type Deps } from "./deps.js";
 
 const hash = (s: string, n: number) => BigInt(`0x${createHash("sha256").update(s).digest("hex").slice(0, 24)}`).toString(36).padStart(n, "0").slice(0, n);
 
@@ -30,4 +33,10 @@ export function jobIdForInternalKey(pool: string, key: string): string {
 /** Deterministic per attempt, so a redelivered launch finds the group instead of making another. */
 export function groupName(jobId: string, attempt: number): string {
   return `burst-${jobId}-${attempt}`;
+}
+
+/** Where an attempt's container group lives: its pool's subscription and resource group. */
+export function refFor(deps: Deps, job: JobRecord, attempt: number): GroupRef {
+  const pool = poolOf(deps, job.pool);
+  return { subscriptionId: pool.subscriptionId, resourceGroup: pool.resourceGroup, name: groupName(job.id, attempt) };
 }

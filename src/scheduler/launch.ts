@@ -6,50 +6,53 @@
  * again.
  */
 import type { Attempt, JobRecord } from "../model.js";
-import { transition, announce } from "../jobState.js";
-import { mutateJob } from "../store/jobStore.js";
+import { changeJob } from "../jobState.js";
 import { open, SecureValuesUnopenable } from "../secrets.js";
 import { buildGroup } from "../aci/groupSpec.js";
 import { PermanentLaunchError, RetryablePlatformError, ThrottledError } from "../errors.js";
-import { groupName } from "./ids.js";
+import { groupName, refFor } from "./ids.js";
 import { poolOf, type Deps } from "./deps.js";
-import { finishJob, toFinishing } from "./finish.js";
-import { startMonitoring } from "./monitor.js";
+import { toFinishing } from "./finish.js";
+import type { Next } from "./flow.js";
 import type { GroupRef } from "../aci/backend.js";
 
 /** A launch claim older than this is taken over (its launcher is presumed dead). */
 export const LAUNCH_CLAIM_SECONDS = 45;
 
-export function refFor(deps: Deps, job: JobRecord, attempt: number): GroupRef {
-  const pool = poolOf(deps, job.pool);
-  return { subscriptionId: pool.subscriptionId, resourceGroup: pool.resourceGroup, name: groupName(job.id, attempt) };
-}
-
 /**
  * Launches the job's next attempt, or resumes one whose launcher died. Answers whether it
  * did anything, so the reconciler's counts say what really happened: a claim that is still
- * fresh, or a create that ARM throttled until later, is left alone.
+ * fresh, or a create that ARM throttled until later, is left alone. What follows (watching
+ * the group, or finishing the job) is for flow.ts to run.
  */
-export async function launchJob(deps: Deps, jobId: string): Promise<"acted" | "nothing"> {
+export interface LaunchResult {
+  outcome: "acted" | "nothing";
+  next: Next[];
+}
+
+const nothing: LaunchResult = { outcome: "nothing", next: [] };
+const toFinish = (jobId: string): LaunchResult => ({ outcome: "acted", next: [{ step: "finish", jobId }] });
+
+export async function launchJob(deps: Deps, jobId: string): Promise<LaunchResult> {
   const now = deps.clock.now();
   const before = await deps.jobs.get(jobId);
-  if (!before) return "nothing";
+  if (!before) return nothing;
   // A Waiting job may launch only if the ledger shows it admitted for its next attempt
   // (the pump died before recording it); a stale launch message must never bypass admission.
   if (before.value.state === "Waiting") {
     const snap = await deps.ledger.snapshot(before.value.pool, now);
-    if (snap.holders[jobId]?.attempt !== before.value.attempts.length + 1) return "nothing";
+    if (snap.holders[jobId]?.attempt !== before.value.attempts.length + 1) return nothing;
   }
   let claimed: JobRecord | undefined;
   let takeover = false;
-  const r = await mutateJob(deps.jobs, jobId, (job) => {
+  const r = await changeJob(deps, jobId, (job, move) => {
     claimed = undefined;
     if ((job.state === "Waiting" && job.attempts.length === before.value.attempts.length) || job.state === "Admitted") {
-      const admitted = job.state === "Waiting" ? transition(job, "Admitted", {}, now).job : job;
+      const admitted = job.state === "Waiting" ? move(job, "Admitted") : job;
       const n = admitted.attempts.length + 1;
       const at = now.toISOString();
       const attempt: Attempt = { n, group: groupName(job.id, n), launchedAt: at, claimedAt: at, acceptedAt: at };
-      claimed = transition(admitted, "Launching", { attempts: [...admitted.attempts, attempt], reason: "creating the container group" }, now).job;
+      claimed = move(admitted, "Launching", { attempts: [...admitted.attempts, attempt], reason: "creating the container group" });
       takeover = false;
       return claimed;
     }
@@ -66,21 +69,16 @@ export async function launchJob(deps: Deps, jobId: string): Promise<"acted" | "n
     }
     return undefined;
   });
-  if (!r) return "nothing";
-  if (r.after.state === "Finishing") {
-    await finishJob(deps, jobId);
-    return "acted";
-  }
-  if (!r.changed || !claimed) return "nothing";
-  if (!takeover) announce({ jobId, from: r.before.state, to: "Launching", at: now.toISOString(), attempt: claimed.attempts.length });
+  if (!r) return nothing;
+  if (r.after.state === "Finishing") return toFinish(jobId);
+  if (!r.changed || !claimed) return nothing;
   const job = claimed;
   const attempt = job.attempts.at(-1)!;
   const ref = refFor(deps, job, attempt.n);
 
   if (job.cancelRequested) {
     await toFinishing(deps, jobId, attempt.n, { outcome: "Canceled", reason: "canceled before launch" });
-    await finishJob(deps, jobId);
-    return "acted";
+    return toFinish(jobId);
   }
   try {
     // A resumed launch may find the group its predecessor made: adopt it, never make a second.
@@ -94,33 +92,29 @@ export async function launchJob(deps: Deps, jobId: string): Promise<"acted" | "n
       if (!landed && err instanceof ThrottledError) {
         // Throttled, not failed: keep the slot, and come back when ARM says to.
         await deferLaunch(deps, jobId, attempt.n, err.retryAfterSeconds);
-        return "acted";
+        return { outcome: "acted", next: [] };
       }
       if (!landed) {
         await toFinishing(deps, jobId, attempt.n, { outcome: "PlatformError", reason: `could not create the container group: ${err.message}` });
-        await finishJob(deps, jobId);
-        return "acted";
+        return toFinish(jobId);
       }
     } else if (err instanceof PermanentLaunchError) {
       await toFinishing(deps, jobId, attempt.n, { outcome: "Failed", reason: `ACI refused the container group: ${err.message}` });
-      await finishJob(deps, jobId);
-      return "acted";
+      return toFinish(jobId);
     } else if (err instanceof SecureValuesUnopenable) {
       // Nothing was sent to ACI, and no retry can open them: end the job and free its slot.
       await toFinishing(deps, jobId, attempt.n, { outcome: "Failed", reason: err.message });
-      await finishJob(deps, jobId);
-      return "acted";
+      return toFinish(jobId);
     } else {
       throw err;
     }
   }
-  await startMonitoring(deps, jobId, attempt.n);
-  return "acted";
+  return { outcome: "acted", next: [{ step: "watch", jobId, attempt: attempt.n }] };
 }
 
 async function deferLaunch(deps: Deps, jobId: string, attemptN: number, afterSeconds: number): Promise<void> {
   const until = new Date(deps.clock.now().getTime() + afterSeconds * 1000).toISOString();
-  await mutateJob(deps.jobs, jobId, (job) => {
+  await changeJob(deps, jobId, (job) => {
     const a = job.attempts.at(-1);
     if (job.state !== "Launching" || a?.n !== attemptN) return undefined;
     // The throttled PUT did not land (checked): billing cannot start before the next one.

@@ -9,8 +9,7 @@
  * redelivered messages therefore never fork the chain into two.
  */
 import type { JobRecord } from "../model.js";
-import { transition, announce } from "../jobState.js";
-import { mutateJob } from "../store/jobStore.js";
+import { changeJob } from "../jobState.js";
 import { effectiveLimitSeconds } from "../pricing.js";
 import { pollDelaySeconds, logReadDelaySeconds, readBudgetFloorSeconds } from "../polling.js";
 import { formatLines, mayBeCutAfterStop, newLinesSince, parseTimestamped } from "../logCursor.js";
@@ -18,22 +17,23 @@ import { CONTAINER_NAME } from "../aci/groupSpec.js";
 import type { GroupRef, GroupView } from "../aci/backend.js";
 import type { MonitorMessage } from "../store/outbox.js";
 import { poolOf, type Deps } from "./deps.js";
-import { refFor } from "./launch.js";
-import { addCaptured, countOnly, finishJob, toFinishing, type AttemptEnd, type Captured } from "./finish.js";
+import { refFor } from "./ids.js";
+import { addCaptured, countOnly, toFinishing, type AttemptEnd, type Captured } from "./finish.js";
+import type { Next } from "./flow.js";
 
 const STOPPED_STATES = new Set(["Succeeded", "Failed", "Stopped"]);
 
 /** Launching → Running, and the first poll. */
-export async function startMonitoring(deps: Deps, jobId: string, attemptN: number): Promise<void> {
+export async function startMonitoring(deps: Deps, jobId: string, attemptN: number): Promise<Next[]> {
   const now = deps.clock.now();
-  const r = await mutateJob(deps.jobs, jobId, (job) => {
+  const r = await changeJob(deps, jobId, (job, move) => {
     if (job.state !== "Launching" || job.attempts.at(-1)?.n !== attemptN) return undefined;
-    return transition(job, "Running", { monitorSeq: job.monitorSeq + 1, reason: "container group created", lastPolledAt: now.toISOString() }, now).job;
+    return move(job, "Running", { monitorSeq: job.monitorSeq + 1, reason: "container group created", lastPolledAt: now.toISOString() });
   });
-  if (!r?.changed) return;
-  announce({ jobId, from: "Launching", to: "Running", at: now.toISOString(), attempt: attemptN });
+  if (!r?.changed) return [];
   const pool = poolOf(deps, r.after.pool);
   await deps.outbox.send("monitor", { jobId, attempt: attemptN, seq: r.after.monitorSeq }, pollDelaySeconds(pool, 0, true));
+  return [];
 }
 
 function deadlineOf(deps: Deps, job: JobRecord): { at?: number; why?: string } {
@@ -99,12 +99,14 @@ function endOf(view: GroupView, outcome: AttemptEnd["outcome"], reason: string, 
   return { outcome, reason, exitCode: view.exitCode, pullStartedAt: view.pullStartedAt, startedAt: view.startTime, finishedAt: view.finishTime ?? stoppedAt, stoppedAt, restartCount: view.restartCount };
 }
 
-export async function pollJob(deps: Deps, msg: MonitorMessage): Promise<void> {
+/** One poll of a running job; answers what follows (finishing it, once it has ended). */
+export async function pollJob(deps: Deps, msg: MonitorMessage): Promise<Next[]> {
   const got = await deps.jobs.get(msg.jobId);
-  if (!got) return;
+  if (!got) return [];
   const job = got.value;
-  if (job.state === "Finishing" && job.attempts.at(-1)?.n === msg.attempt) return finishJob(deps, job.id);
-  if (job.state !== "Running" || job.attempts.at(-1)?.n !== msg.attempt || job.monitorSeq !== msg.seq) return;
+  const finish: Next[] = [{ step: "finish", jobId: job.id }];
+  if (job.state === "Finishing" && job.attempts.at(-1)?.n === msg.attempt) return finish;
+  if (job.state !== "Running" || job.attempts.at(-1)?.n !== msg.attempt || job.monitorSeq !== msg.seq) return [];
 
   const pool = poolOf(deps, job.pool);
   const ref = refFor(deps, job, msg.attempt);
@@ -114,11 +116,11 @@ export async function pollJob(deps: Deps, msg: MonitorMessage): Promise<void> {
     // Not the job's fault (someone deleted it, or an emulator kept no state): a platform failure, retried under maxPlatformRetries.
     const seen = lastAlive(job, undefined, now);
     await toFinishing(deps, job.id, msg.attempt, { outcome: "PlatformError", reason: `the container group disappeared (last seen alive ${seen})`, stoppedAt: seen });
-    return finishJob(deps, job.id);
+    return finish;
   }
   if (view.provisioningState === "Failed") {
     await toFinishing(deps, job.id, msg.attempt, { outcome: "PlatformError", reason: `ACI could not provision the container group (${view.events.at(-1)?.message ?? "no detail"})`, pullStartedAt: view.pullStartedAt, stoppedAt: view.pullStartedAt ? lastAlive(job, view, now) : undefined });
-    return finishJob(deps, job.id);
+    return finish;
   }
   const terminated = view.containerState === "Terminated" && STOPPED_STATES.has(view.state ?? "");
   const deadline = deadlineOf(deps, job);
@@ -139,7 +141,7 @@ export async function pollJob(deps: Deps, msg: MonitorMessage): Promise<void> {
     const outcome = job.cancelRequested ? "Canceled" : "TimedOut";
     const reason = job.cancelRequested ? "canceled" : deadline.why!;
     await toFinishing(deps, job.id, msg.attempt, { ...endOf(view, outcome, reason, stoppedAt), log: captured });
-    return finishJob(deps, job.id);
+    return finish;
   }
   if (terminated && view.exitCode === undefined && view.state === "Stopped") {
     // Stopped, with no exit code. If Burst had reason to stop it, it did and died before
@@ -148,7 +150,7 @@ export async function pollJob(deps: Deps, msg: MonitorMessage): Promise<void> {
     const outcome = ours ? (job.cancelRequested ? "Canceled" : "TimedOut") : "Failed";
     const reason = ours ? (job.cancelRequested ? "canceled" : deadline.why!) : stoppedOutside(view);
     await toFinishing(deps, job.id, msg.attempt, { ...endOf(view, outcome, reason, lastAlive(job, view, now)), log: captured });
-    return finishJob(deps, job.id);
+    return finish;
   }
   if (terminated) {
     // Without an exit code (the platform, or an emulator that stopped, ended it) it is not the job's fault: a platform failure, retried.
@@ -156,7 +158,7 @@ export async function pollJob(deps: Deps, msg: MonitorMessage): Promise<void> {
     const outcome = view.exitCode === undefined ? "PlatformError" : ok ? "Succeeded" : "Failed";
     const reason = view.exitCode === undefined ? `the container group ended ${view.state} without an exit code (${view.detailStatus ?? "no detail"})` : `exited with code ${view.exitCode}`;
     await toFinishing(deps, job.id, msg.attempt, { ...endOf(view, outcome, reason, lastAlive(job, view, now)), log: captured });
-    return finishJob(deps, job.id);
+    return finish;
   }
 
   const attempt = job.attempts.at(-1)!;
@@ -174,7 +176,7 @@ export async function pollJob(deps: Deps, msg: MonitorMessage): Promise<void> {
   // A chatty job is polled when its log is due, so ACI's after-stop window never has to hold more than it keeps.
   const delay = Math.max(Math.min(pollDelay, twoReadFloor), Math.min(pollDelay, (nextLog - now.getTime()) / 1000));
   const restarted = view.restartCount > (attempt.restartCount ?? 0);
-  const r = await mutateJob(deps.jobs, job.id, (j) => {
+  const r = await changeJob(deps, job.id, (j) => {
     if (j.state !== "Running" || j.monitorSeq !== msg.seq) return countOnly(j, captured);
     const a = j.attempts.at(-1)!;
     return {
@@ -198,4 +200,5 @@ export async function pollJob(deps: Deps, msg: MonitorMessage): Promise<void> {
   });
   if (restarted) deps.log.warn(`job ${job.id}: ACI restarted the container (restartCount ${view.restartCount})`);
   if (r?.changed && r.after.monitorSeq !== r.before.monitorSeq) await deps.outbox.send("monitor", { jobId: job.id, attempt: msg.attempt, seq: r.after.monitorSeq }, delay);
+  return [];
 }

@@ -6,19 +6,19 @@
  * may run at once: admission is one ETag-guarded ledger transaction.
  */
 import { decideAdmission, windowsOf, type Holder } from "../admission.js";
-import { transition, announce, isFinal } from "../jobState.js";
-import { mutateJob } from "../store/jobStore.js";
+import { changeJob, isFinal } from "../jobState.js";
 import type { WaitingEntry } from "../store/ledgerStore.js";
-import { launchJob } from "./launch.js";
 import { poolOf, type Deps } from "./deps.js";
-import { errorMessage } from "../errors.js";
+import type { Next } from "./flow.js";
 
 /** How long the backup launch message waits; the inline launch normally gets there first. */
 export const BACKUP_LAUNCH_DELAY_SECONDS = 60;
 
-export async function pumpPool(deps: Deps, poolName: string): Promise<string[]> {
+/** Admits what the pool can take now; answers who was admitted, and their launches to run next. */
+export async function pumpPool(deps: Deps, poolName: string): Promise<{ admitted: string[]; next: Next[] }> {
   const pool = poolOf(deps, poolName);
   const admittedIds: string[] = [];
+  const next: Next[] = [];
   for (let round = 0; round < 50; round++) {
     const now = deps.clock.now();
     const snap = await deps.ledger.snapshot(pool.name, now);
@@ -51,31 +51,23 @@ export async function pumpPool(deps: Deps, poolName: string): Promise<string[]> 
     if (!(await deps.ledger.admit(snap, chosen))) continue; // another instance changed the ledger: decide again
     const ids = chosen.map((c) => c.entry.jobId);
     admittedIds.push(...ids);
-    await Promise.all(ids.map((id) => markAdmitted(deps, id, pool.name)));
+    for (const launches of await Promise.all(ids.map((id) => markAdmitted(deps, id, pool.name)))) next.push(...launches);
   }
-  return admittedIds;
+  return { admitted: admittedIds, next };
 }
 
-/** Waiting → Admitted, then launch inline; a delayed launch message backs that up should this instance die. */
-async function markAdmitted(deps: Deps, jobId: string, pool: string): Promise<void> {
+/** Waiting → Admitted; the launch follows inline (flow.ts), and a delayed launch message backs it up should this instance die. */
+async function markAdmitted(deps: Deps, jobId: string, pool: string): Promise<Next[]> {
   const now = deps.clock.now();
-  const r = await mutateJob(deps.jobs, jobId, (job) => {
-    if (job.state !== "Waiting") return undefined;
-    return transition(job, "Admitted", { reason: `admitted to pool ${pool}`, notBefore: undefined }, now).job;
-  });
-  if (r?.changed) announce({ jobId, from: "Waiting", to: "Admitted", at: now.toISOString(), attempt: r.after.attempts.length + 1 });
+  const r = await changeJob(deps, jobId, (job, move) => (job.state === "Waiting" ? move(job, "Admitted", { reason: `admitted to pool ${pool}`, notBefore: undefined }) : undefined));
   if (!r || isFinal(r.after.state)) {
     // Canceled (or gone) between the check and the admission: give the slot straight back.
     const attempt = (r?.after.attempts.length ?? 0) + 1;
     await deps.ledger.settle(pool, jobId, attempt, 0, 0, now);
-    return;
+    return [];
   }
   await deps.outbox.send("launch", { jobId }, BACKUP_LAUNCH_DELAY_SECONDS);
-  try {
-    await launchJob(deps, jobId);
-  } catch (err) {
-    deps.log.warn(`job ${jobId}: inline launch failed, the backup launch message will retry: ${errorMessage(err)}`);
-  }
+  return [{ step: "launch", jobId, backedUp: true }];
 }
 
 /** When the line holds only jobs in retry backoff, wake the pool when the first is due. */

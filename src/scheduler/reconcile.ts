@@ -21,9 +21,8 @@ import { worstCaseUsd } from "../pricing.js";
 import { TAGS } from "../aci/groupSpec.js";
 import { errorMessage } from "../errors.js";
 import { groupName } from "./ids.js";
-import { launchJob, LAUNCH_CLAIM_SECONDS } from "./launch.js";
-import { finishJob } from "./finish.js";
-import { pumpPool } from "./pump.js";
+import { LAUNCH_CLAIM_SECONDS } from "./launch.js";
+import { finish, launch, pump } from "./flow.js";
 import type { Deps } from "./deps.js";
 import { trueUpBills } from "./trueUp.js";
 
@@ -83,19 +82,19 @@ export async function reconcile(deps: Deps, opts: ReconcileOptions = {}): Promis
     await safely(`job ${job.id}`, async () => {
       if (job.state === "Waiting" && holders.get(pool.name)?.[job.id]?.attempt === job.attempts.length + 1) {
         // Admitted in the ledger, but the pump died before marking and launching it.
-        if ((await launchJob(deps, job.id)) === "acted") r.relaunched++;
+        if ((await launch(deps, job.id)) === "acted") r.relaunched++;
       } else if (job.state === "Waiting" && job.spec && !inLine.get(pool.name)?.has(job.id)) {
         const worst = worstCaseUsd(job.spec, pool.prices, pool.enforcementSlackSeconds) ?? 0;
         await deps.ledger.addWaiting(pool.name, { key: waitKey(job.priority, job.createdAt, job.id), jobId: job.id, worstUsd: worst, notBefore: job.notBefore });
         r.requeued++;
       } else if ((job.state === "Admitted" && age(now, job.updatedAt) > (stuck ?? 30)) || (job.state === "Launching" && age(now, job.attempts.at(-1)?.claimedAt) > LAUNCH_CLAIM_SECONDS)) {
         // A create that ARM throttled is not stuck: its launch message comes back at deferredUntil.
-        if ((await launchJob(deps, job.id)) === "acted") r.relaunched++;
+        if ((await launch(deps, job.id)) === "acted") r.relaunched++;
       } else if (job.state === "Running" && age(now, job.lastPolledAt) > (stuck ?? Math.max(60, 3 * pool.maxPollSeconds))) {
         await deps.outbox.send("monitor", { jobId: job.id, attempt: job.attempts.at(-1)!.n, seq: job.monitorSeq });
         r.repolled++;
       } else if (job.state === "Finishing" && age(now, job.updatedAt) > (stuck ?? 30)) {
-        await finishJob(deps, job.id);
+        await finish(deps, job.id);
         r.finished++;
       }
     });
@@ -128,7 +127,7 @@ export async function reconcile(deps: Deps, opts: ReconcileOptions = {}): Promis
         r.orphansDeleted++;
       }
     });
-    await safely(`pool ${pool.name} pump`, async () => { await pumpPool(deps, pool.name); });
+    await safely(`pool ${pool.name} pump`, async () => { await pump(deps, pool.name); });
   }
   await safely("job index", async () => { r.indexRepaired = await deps.jobs.reindexActive(active); });
   await safely("bills", async () => { r.billsRecorded = (await trueUpBills(deps)).billsRecorded; });

@@ -6,13 +6,13 @@
 import { capErrors, validateSpec, redactSpec, type JobSpec } from "../jobSpec.js";
 import { createHash, createHmac } from "node:crypto";
 import type { JobRecord, SpecError } from "../model.js";
-import { transition, announce } from "../jobState.js";
+import { createJob } from "../jobState.js";
 import { worstCaseUsd } from "../pricing.js";
 import { waitKey } from "../admission.js";
 import { applyPool } from "../poolRules.js";
 import { seal, SecretKeyMissing, type KeyRing } from "../secrets.js";
 import { jobIdForInternalKey, jobIdForKey, newJobId } from "./ids.js";
-import { pumpPool } from "./pump.js";
+import { pump } from "./flow.js";
 import type { Deps } from "./deps.js";
 
 export interface SubmitOrigin {
@@ -69,10 +69,8 @@ async function reject(deps: Deps, id: string, input: unknown, all: SpecError[], 
   // Kept small: the record must always be storable, whatever the spec held.
   const errors = capErrors(all);
   reason = reason.length > 2000 ? `${reason.slice(0, 2000)}…` : reason;
-  const { job, event } = transition(undefined, "Rejected", { ...baseRecord(id, now.toISOString()), ...displayFields(input), errors, reason, source: origin.source }, now);
-  const created = await deps.jobs.create(job);
-  if (!created) return { job: (await deps.jobs.get(id))!.value, created: false };
-  announce(event);
+  const job = await createJob(deps, "Rejected", { ...baseRecord(id, now.toISOString()), ...displayFields(input), errors, reason, source: origin.source });
+  if (!job) return { job: (await deps.jobs.get(id))!.value, created: false };
   deps.log.warn(`job ${id} rejected: ${reason}`);
   return { job, created: true };
 }
@@ -110,17 +108,16 @@ export async function submitJob(deps: Deps, input: unknown, origin: SubmitOrigin
     }
   }
 
-  const { job, event } = transition(undefined, "Waiting", {
+  const job = await createJob(deps, "Waiting", {
     ...baseRecord(id, now.toISOString()),
     name: spec.name, pool: pool.name, priority: spec.priority, labels: spec.labels, idempotencyKey: spec.idempotencyKey,
     spec: redactSpec(spec), specDigest: digest, sealedSecureEnv: sealed, source: origin.source,
     reason: "waiting for a slot",
-  }, now);
-  if (!(await deps.jobs.create(job))) {
+  });
+  if (!job) {
     // Lost a race with a concurrent submission of the same job: that one stands.
     return found(deps, (await deps.jobs.get(id))!.value, spec.idempotencyKey && !origin.internalKey ? digest : undefined);
   }
-  announce(event);
   await resumeSubmission(deps, job);
   return { job, created: true };
 }
@@ -146,5 +143,5 @@ export async function resumeSubmission(deps: Deps, job: JobRecord): Promise<void
   if (!pool) return;
   const worst = worstCaseUsd(job.spec, pool.prices, pool.enforcementSlackSeconds) ?? 0;
   await deps.ledger.addWaiting(pool.name, { key: waitKey(job.priority, job.createdAt, job.id), jobId: job.id, worstUsd: worst, notBefore: job.notBefore });
-  await pumpPool(deps, pool.name);
+  await pump(deps, pool.name);
 }

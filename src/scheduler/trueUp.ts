@@ -13,7 +13,7 @@
  */
 import { billedResourceId } from "../aci/bills.js";
 import { roundUsd } from "../pricing.js";
-import { mutateJob } from "../store/jobStore.js";
+import { changeJob } from "../jobState.js";
 import type { CostRow } from "../store/ledgerStore.js";
 import { groupName } from "./ids.js";
 import type { Deps } from "./deps.js";
@@ -52,7 +52,7 @@ export async function trueUpBills(deps: Deps): Promise<TrueUpReport> {
 }
 
 async function recordOnJob(deps: Deps, jobId: string, n: number, billedUsd: number, final: boolean): Promise<void> {
-  await mutateJob(deps.jobs, jobId, (job) => {
+  await changeJob(deps, jobId, (job) => {
     const a = job.attempts.find((x) => x.n === n);
     if (!a || (a.billedUsd === billedUsd && a.billFinal === (final || undefined))) return undefined;
     const attempts = job.attempts.map((x) => (x.n === n ? { ...x, billedUsd, billFinal: final || undefined } : x));

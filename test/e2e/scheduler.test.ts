@@ -244,13 +244,13 @@ describe("at-least-once delivery and cancellation", () => {
     const id = await stack.enqueue({ image: "alpine", command: ["sh", "-c", "for i in $(seq 1 200); do seq 1 20; sleep 0.1; done"], timeoutSeconds: 300 });
     const running = await stack.waitFor(id, (j) => j.state === "Running" && j.log.lines > 0);
     const { cancelJob } = await import("../../src/scheduler/cancel.js");
-    const { pollJob } = await import("../../src/scheduler/monitor.js");
+    const { poll } = await import("../../src/scheduler/flow.js");
     await cancelJob(stack.deps, id);
     // The cancel's poll and the scheduled one carry the same chain token and may both act.
     const current = (await stack.deps.jobs.get(id))!.value;
     const msg = { jobId: id, attempt: running.attempts.at(-1)!.n, seq: current.monitorSeq };
     // One may find the group already deleted by another's finish and fail, as a redelivered poll would.
-    await Promise.allSettled([pollJob(stack.deps, msg), pollJob(stack.deps, msg), pollJob(stack.deps, msg)]);
+    await Promise.allSettled([poll(stack.deps, msg), poll(stack.deps, msg), poll(stack.deps, msg)]);
     const job = await stack.waitFor(id);
     expect(job.state).toBe("Canceled");
     const stored = (await stack.deps.logs.read(id, 1)).text.split("\n").filter(Boolean);

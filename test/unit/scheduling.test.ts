@@ -1,10 +1,11 @@
+import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { decideAdmission, neverFits, waitKey, type Holder } from "../../src/admission.js";
 import { billedSeconds, billingStart, costUsd, worstCaseUsd, effectiveLimitSeconds, BUILT_IN_PRICES, COST_CAP_MARGIN_SECONDS, minimumCostCapUsd } from "../../src/pricing.js";
 import { pollDelaySeconds, logReadDelaySeconds, retryBackoffSeconds, readBudgetFloorSeconds } from "../../src/polling.js";
 import { cursorAfter, newLinesSince, normalizeTs, parseTimestamped } from "../../src/logCursor.js";
-import { transition, canTransition, IllegalTransition, TRANSITIONS, onTransition, announce } from "../../src/jobState.js";
+import { transition, canTransition, IllegalTransition, TRANSITIONS, newJobEvents } from "../../src/jobState.js";
 import { seal, open, keyId, keyRing, EMPTY_RING, SecretKeyMissing, SecureValuesUnopenable } from "../../src/secrets.js";
 import { JOB_STATES, type JobRecord } from "../../src/model.js";
 import { randomBytes } from "node:crypto";
@@ -237,13 +238,32 @@ describe("the job state machine", () => {
     for (const s of ["Succeeded", "Failed", "TimedOut", "Canceled", "Rejected"] as const) expect(TRANSITIONS[s]).toEqual([]);
   });
 
-  it("tells listeners about announced transitions", () => {
+  it("tells listeners only what is emitted while they listen", () => {
+    const events = newJobEvents();
     const seen: string[] = [];
-    const off = onTransition((e) => seen.push(`${e.from}->${e.to}`));
-    announce(transition(base, "Admitted", {}, now).event);
+    const off = events.on((e) => seen.push(`${e.from}->${e.to}`));
+    events.emit(transition(base, "Admitted", {}, now).event);
     off();
-    announce(transition(base, "Canceled", {}, now).event);
+    events.emit(transition(base, "Canceled", {}, now).event);
     expect(seen).toEqual(["Waiting->Admitted"]);
+  });
+
+  it("has exactly the edges of the README's state table, and the table says so too", () => {
+    // Written out by hand from the README, so the table in code is not tested against itself.
+    const edges = [
+      "New->Waiting", "New->Rejected",
+      "Waiting->Admitted", "Waiting->Canceled",
+      "Admitted->Launching", "Admitted->Finishing",
+      "Launching->Running", "Launching->Finishing",
+      "Running->Finishing",
+      "Finishing->Succeeded", "Finishing->Failed", "Finishing->TimedOut", "Finishing->Canceled", "Finishing->Waiting",
+    ];
+    expect(Object.entries(TRANSITIONS).flatMap(([from, tos]) => tos.map((to) => `${from}->${to}`)).sort()).toEqual([...edges].sort());
+    const readme = readFileSync(new URL("../../README.md", import.meta.url), "utf8");
+    const table = readme.slice(readme.indexOf("| state | meaning | next |")).split("\n\n")[0]!;
+    const rows = [...table.matchAll(/^\| `(\w+)` \| [^|]+ \| ([A-Z][\w, ]+) \|$/gm)];
+    const documented = rows.flatMap(([, from, next]) => next!.split(", ").map((to) => `${from}->${to}`));
+    expect(documented.sort()).toEqual(edges.filter((e) => !e.startsWith("New->")).sort());
   });
 });
 

@@ -1,0 +1,74 @@
+/**
+ * The order of the scheduler's steps, in one place:
+ *
+ *   pump ──► launch ──► watch ──► (polls, by queue message) ──► finish ──► pump
+ *
+ * Each step (pump.ts, launch.ts, monitor.ts, finish.ts) is a leaf: it does its own work
+ * and answers what should happen next, and this module runs that here and now. Queue
+ * messages, the API and the reconciler enter the flow at any step. The next steps of one
+ * step run side by side (the jobs a pump admits launch at once); a step's failure
+ * propagates to whoever entered the flow, so its message is retried, except an inline
+ * launch after a pump, which a delayed launch message backs up.
+ */
+import { errorMessage } from "../errors.js";
+import type { MonitorMessage } from "../store/outbox.js";
+import type { Deps } from "./deps.js";
+import { pumpPool } from "./pump.js";
+import { launchJob } from "./launch.js";
+import { pollJob, startMonitoring } from "./monitor.js";
+import { finishJob } from "./finish.js";
+
+export type Next =
+  | { step: "pump"; pool: string }
+  /** `backedUp`: a launch message is on its way too, so a failure here is only warned about. */
+  | { step: "launch"; jobId: string; backedUp?: boolean }
+  | { step: "watch"; jobId: string; attempt: number }
+  | { step: "finish"; jobId: string };
+
+async function runOne(deps: Deps, next: Next): Promise<void> {
+  let after: Next[];
+  switch (next.step) {
+    case "pump":
+      after = (await pumpPool(deps, next.pool)).next;
+      break;
+    case "launch":
+      try {
+        after = (await launchJob(deps, next.jobId)).next;
+      } catch (err) {
+        if (!next.backedUp) throw err;
+        deps.log.warn(`job ${next.jobId}: inline launch failed, the backup launch message will retry: ${errorMessage(err)}`);
+        return;
+      }
+      break;
+    case "watch":
+      after = await startMonitoring(deps, next.jobId, next.attempt);
+      break;
+    case "finish":
+      after = await finishJob(deps, next.jobId);
+      break;
+  }
+  await runAll(deps, after);
+}
+
+/** Runs these steps and everything they lead to. */
+export async function runAll(deps: Deps, steps: Next[]): Promise<void> {
+  await Promise.all(steps.map((s) => runOne(deps, s)));
+}
+
+/** Admits what the pool can take, and launches it. */
+export const pump = (deps: Deps, pool: string): Promise<void> => runOne(deps, { step: "pump", pool });
+
+/** Ends a Finishing job and hands its slot on. */
+export const finish = (deps: Deps, jobId: string): Promise<void> => runOne(deps, { step: "finish", jobId });
+
+/** Launches (or resumes launching) a job; answers whether the launch did anything, for the reconciler's counts. */
+export async function launch(deps: Deps, jobId: string): Promise<"acted" | "nothing"> {
+  const r = await launchJob(deps, jobId);
+  await runAll(deps, r.next);
+  return r.outcome;
+}
+
+/** One poll of a running job, from its monitor message. */
+export async function poll(deps: Deps, msg: MonitorMessage): Promise<void> {
+  await runAll(deps, await pollJob(deps, msg));
+}

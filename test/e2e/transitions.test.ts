@@ -1,0 +1,100 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { TRANSITIONS, type TransitionEvent } from "../../src/jobState.js";
+import type { JobRecord } from "../../src/model.js";
+import { submitJob } from "../../src/scheduler/submit.js";
+import { cancelJob } from "../../src/scheduler/cancel.js";
+import { abandonJob } from "../../src/scheduler/abandon.js";
+import { poll, pump } from "../../src/scheduler/flow.js";
+import type { Deps } from "../../src/scheduler/deps.js";
+import { startStack, type Stack } from "../support/stack.js";
+
+/**
+ * The scheduler's steps, driven in this process (no host takes the queue messages), so
+ * every transition they write is heard here, on deps.events.
+ */
+describe("the transitions the scheduler makes", () => {
+  let stack: Stack;
+  let deps: Deps;
+  const heard: TransitionEvent[] = [];
+  beforeAll(async () => {
+    stack = await startStack({
+      hosts: 0,
+      pools: {
+        default: { maxConcurrency: 5, resourceGroup: `rg-edges-${Date.now()}` },
+        one: { maxConcurrency: 1, resourceGroup: `rg-edges-one-${Date.now()}` },
+      },
+    });
+    deps = stack.deps;
+    deps.events.on((e) => heard.push(e));
+  });
+  afterAll(async () => { await stack?.stop(); });
+
+  const edgesOf = (id: string) => heard.filter((e) => e.jobId === id).map((e) => `${e.from}->${e.to}`);
+  const current = async (id: string) => (await deps.jobs.get(id))!.value;
+
+  /** Polls as the monitor's messages would, until `done`. */
+  async function pollUntil(id: string, done: (j: JobRecord) => boolean, clock = deps): Promise<JobRecord> {
+    for (let i = 0; i < 300; i++) {
+      const job = await current(id);
+      if (done(job)) return job;
+      if (job.state === "Running") await poll(clock, { jobId: id, attempt: job.attempts.at(-1)!.n, seq: job.monitorSeq });
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error(`job ${id} did not get there: ${JSON.stringify(await current(id)).slice(0, 400)}`);
+  }
+
+  it("runs a job through each state once, telling each move once, in order", async () => {
+    const { job } = await submitJob(deps, { image: "alpine", command: ["echo", "hi"], timeoutSeconds: 60 });
+    await pollUntil(job.id, (j) => j.state === "Succeeded");
+    expect(edgesOf(job.id)).toEqual(["New->Waiting", "Waiting->Admitted", "Admitted->Launching", "Launching->Running", "Running->Finishing", "Finishing->Succeeded"]);
+    expect(heard.filter((e) => e.jobId === job.id).map((e) => e.attempt)).toEqual([undefined, undefined, 1, 1, 1, 1]);
+  });
+
+  it("retries a failed attempt through Waiting, times out a long one, and rejects a bad spec", async () => {
+    const retried = (await submitJob(deps, { image: "alpine", command: ["sh", "-c", "exit 3"], retries: 1, timeoutSeconds: 60 })).job.id;
+    const slow = (await submitJob(deps, { image: "alpine", command: ["sleep", "60"], timeoutSeconds: 1 })).job.id;
+    const bad = (await submitJob(deps, { image: "alpine", cpu: 99 })).job.id;
+    await pollUntil(retried, (j) => j.state === "Waiting" && j.attempts.length === 1);
+    // Past the retry's backoff: the pump admits it again.
+    const later = { ...deps, clock: { now: () => new Date(Date.now() + 60_000) } };
+    await pump(later, "default");
+    await pollUntil(retried, (j) => j.state === "Failed");
+    await pollUntil(slow, (j) => j.state === "TimedOut");
+    expect(edgesOf(retried)).toEqual([
+      "New->Waiting", "Waiting->Admitted", "Admitted->Launching", "Launching->Running", "Running->Finishing", "Finishing->Waiting",
+      "Waiting->Admitted", "Admitted->Launching", "Launching->Running", "Running->Finishing", "Finishing->Failed",
+    ]);
+    expect(edgesOf(slow).slice(-2)).toEqual(["Running->Finishing", "Finishing->TimedOut"]);
+    expect(edgesOf(bad)).toEqual(["New->Rejected"]);
+  });
+
+  it("cancels waiting and running jobs, fails a launch ACI refuses, and ends an admitted job whose launch keeps failing", async () => {
+    const running = (await submitJob(deps, { image: "alpine", command: ["sleep", "60"], timeoutSeconds: 120, pool: "one" })).job.id;
+    await pollUntil(running, (j) => j.state === "Running");
+    const waiting = (await submitJob(deps, { image: "alpine", command: ["sleep", "60"], timeoutSeconds: 120, pool: "one" })).job.id;
+    expect((await cancelJob(deps, waiting)).outcome).toBe("canceled");
+    await cancelJob(deps, running);
+    await pollUntil(running, (j) => j.state === "Canceled");
+    expect(edgesOf(waiting)).toEqual(["New->Waiting", "Waiting->Canceled"]);
+    expect(edgesOf(running).slice(-2)).toEqual(["Running->Finishing", "Finishing->Canceled"]);
+
+    stack.emulator.setFaults({ inaccessibleImages: ["refused.example/*"] });
+    const refused = (await submitJob(deps, { image: "refused.example/app", timeoutSeconds: 60 })).job.id;
+    expect((await current(refused)).state).toBe("Failed");
+    expect(edgesOf(refused)).toEqual(["New->Waiting", "Waiting->Admitted", "Admitted->Launching", "Launching->Finishing", "Finishing->Failed"]);
+
+    // The launch message cannot be sent after admission (a queue outage): the job stays Admitted,
+    // and once its launch has failed on every try, it is ended.
+    const outage = { ...deps, outbox: { send: async () => { throw new Error("queue unavailable"); } } };
+    await expect(submitJob(outage, { image: "alpine", command: ["echo", "x"], timeoutSeconds: 60 })).rejects.toThrow("queue unavailable");
+    const admitted = heard.findLast((e) => e.to === "Admitted")!.jobId;
+    expect((await current(admitted)).state).toBe("Admitted");
+    await abandonJob(deps, admitted, "launch", new Error("queue unavailable"));
+    expect(edgesOf(admitted)).toEqual(["New->Waiting", "Waiting->Admitted", "Admitted->Finishing", "Finishing->Failed"]);
+  });
+
+  it("has heard every edge of the state table, and no other", () => {
+    const table = Object.entries(TRANSITIONS).flatMap(([from, tos]) => tos.map((to) => `${from}->${to}`));
+    expect([...new Set(heard.map((e) => `${e.from}->${e.to}`))].sort()).toEqual(table.sort());
+  });
+});
