@@ -42,14 +42,6 @@ export class PermanentLaunchError extends Error {
   }
 }
 
-/** The job spec or request is invalid; nothing was changed. */
-export class RejectedSpec extends Error {
-  override name = "RejectedSpec";
-  constructor(readonly errors: { field: string; rule: string }[]) {
-    super(errors.map((e) => `${e.field}: ${e.rule}`).join("; "));
-  }
-}
-
 /** A pool's waiting line is full; try again later (HTTP 429). */
 export class PoolBusy extends Error {
   override name = "PoolBusy";

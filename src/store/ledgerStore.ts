@@ -144,11 +144,11 @@ export class LedgerStore {
    */
   async settle(pool: string, jobId: string, attempt: number, costUsd: number, billedSeconds: number, now: Date): Promise<SettleResult> {
     await ensureTable(this.table);
-    for (let i = 0; i < 30; i++) {
+    return retryOnConflict<SettleResult>(`pool ${pool}: settling job ${jobId} attempt ${attempt}`, async () => {
       const snap = await this.snapshot(pool, now);
       const holder = snap.holders[jobId];
       if (!holder || holder.attempt !== attempt) {
-        return (await this.#row(pool, costKey(jobId, attempt))) ? "alreadySettled" : "notHolder";
+        return { done: true, value: (await this.#row(pool, costKey(jobId, attempt))) ? "alreadySettled" : "notHolder" };
       }
       const holders = { ...snap.holders };
       delete holders[jobId];
@@ -165,10 +165,8 @@ export class LedgerStore {
       const cost: CostRow = { jobId, attempt, pool, costUsd: roundUsd(costUsd), billedSeconds, day: holder.day, month: holder.month, settledAt: now.toISOString(), countedUsd: roundUsd(costUsd) };
       // billOpen: the reconciler's true-up reads Cost Management for it until the bill is final.
       actions.push(["create", { partitionKey: pool, rowKey: costKey(jobId, attempt), ...cost, billOpen: true }]);
-      if (await this.#submit(actions)) return "settled";
-      await new Promise((r) => setTimeout(r, Math.random() * 15 * (i + 1)));
-    }
-    throw new Error(`pool ${pool}: could not settle job ${jobId} attempt ${attempt} after many concurrent updates`);
+      return (await this.#submit(actions)) ? { done: true, value: "settled" } : { done: false };
+    });
   }
 
   /** Replaces the holders wholesale (reconciler repair), guarded by the ETag. */
