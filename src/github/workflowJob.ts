@@ -25,6 +25,7 @@ import type { Deps } from "../scheduler/deps.js";
 import { resumeSubmission, submitJob } from "../scheduler/submit.js";
 import { changeJob } from "../jobState.js";
 import { errorMessage } from "../errors.js";
+import { retryOnConflict } from "../store/tables.js";
 import type { GitHubApi } from "./api.js";
 import type { Claim, ClaimStore } from "./claims.js";
 import type { WorkflowJobEvent } from "./payload.js";
@@ -86,38 +87,39 @@ export async function onQueued(g: GitHubDeps, e: WorkflowJobEvent, deliveryId?: 
     await resumeSubmission(g.deps, existing.value);
     return { status: 200, outcome: "exists", jobId };
   }
-  for (let i = 0; i < 10; i++) {
+  return retryOnConflict<Outcome>(`workflow job ${wj.id}: claiming it`, async () => {
     const now = g.deps.clock.now();
     const current = await g.claims.get(wj.id);
     if (!current) {
       const claim: Claim = { workflowJobId: wj.id, status: "claimed", generation: 1, claimedAt: now.toISOString(), updatedAt: now.toISOString(), jobId, profile: profile.name };
       const etag = await g.claims.insert(claim);
-      if (etag) return mintAndSubmit(g, e, profile, claim, etag, deliveryId);
-      continue; // a concurrent delivery claimed it first: look again
+      if (etag) return { done: true, value: await mintAndSubmit(g, e, profile, claim, etag, deliveryId) };
+      return { done: false }; // a concurrent delivery claimed it first: look again
     }
     const c = current.value;
     switch (c.status) {
       case "closed":
-        return { status: 200, outcome: "completed", reason: "the workflow job has already completed" };
+        return { done: true, value: { status: 200, outcome: "completed", reason: "the workflow job has already completed" } };
       case "submitted":
-        return { status: 200, outcome: "exists", jobId: c.jobId };
+        return { done: true, value: { status: 200, outcome: "exists", jobId: c.jobId } };
       case "minted":
         // A delivery minted and then stopped (or is submitting right now): submitting again is idempotent.
-        return submit(g, e, profile, c, current.etag, deliveryId);
+        return { done: true, value: await submit(g, e, profile, c, current.etag, deliveryId) };
       case "claimed": {
         const age = now.getTime() - Date.parse(c.claimedAt);
         if (age < (g.leaseMs ?? CLAIM_LEASE_MS)) {
-          return { status: 202, outcome: "in-progress", jobId, reason: "another delivery of this workflow job is launching its runner" };
+          return { done: true, value: { status: 202, outcome: "in-progress", jobId, reason: "another delivery of this workflow job is launching its runner" } };
         }
         const taken: Claim = { ...c, generation: c.generation + 1, claimedAt: now.toISOString(), updatedAt: now.toISOString(), jobId, profile: profile.name };
         const etag = await g.claims.replace(taken, current.etag);
-        if (!etag) continue;
+        if (!etag) return { done: false };
         if (c.claimedAt !== RELEASED) g.deps.log.warn(`workflow job ${wj.id}: taking over a claim a delivery left ${Math.round(age / 1000)} s ago without launching`);
-        return mintAndSubmit(g, e, profile, taken, etag, deliveryId);
+        return { done: true, value: await mintAndSubmit(g, e, profile, taken, etag, deliveryId) };
       }
     }
-  }
-  throw new Error(`workflow job ${wj.id}: its claim keeps changing; try again`);
+    // A status this code does not know (written by a newer version?): read it again, and in the end give up.
+    return { done: false };
+  }, 10);
 }
 
 async function mintAndSubmit(g: GitHubDeps, e: WorkflowJobEvent, profile: RunnerProfile, claim: Claim, etag: string, deliveryId?: string): Promise<Outcome> {
@@ -224,20 +226,19 @@ export async function onCompleted(g: GitHubDeps, e: WorkflowJobEvent): Promise<O
 async function closeClaim(g: GitHubDeps, e: WorkflowJobEvent): Promise<{ before?: Claim } | undefined> {
   const wj = e.workflow_job;
   const reason = `completed (${wj.conclusion ?? "no conclusion"})`;
-  for (let i = 0; i < 10; i++) {
+  return retryOnConflict<{ before?: Claim } | undefined>(`workflow job ${wj.id}: closing its claim`, async () => {
     const now = g.deps.clock.now().toISOString();
     const current = await g.claims.get(wj.id);
     if (!current) {
-      if (!profileFor(g, e)) return undefined;
+      if (!profileFor(g, e)) return { done: true, value: undefined };
       const tomb: Claim = { workflowJobId: wj.id, status: "closed", generation: 0, claimedAt: now, updatedAt: now, closedReason: reason };
-      if (await g.claims.insert(tomb)) return {};
-      continue;
+      return (await g.claims.insert(tomb)) ? { done: true, value: {} } : { done: false };
     }
-    if (current.value.status === "closed") return { before: current.value };
+    if (current.value.status === "closed") return { done: true, value: { before: current.value } };
     const { sealedJitConfig: _dropped, ...rest } = current.value;
-    if (await g.claims.replace({ ...rest, status: "closed", closedReason: reason, updatedAt: now }, current.etag)) return { before: current.value };
-  }
-  throw new Error(`workflow job ${wj.id}: its claim keeps changing; try again`);
+    if (await g.claims.replace({ ...rest, status: "closed", closedReason: reason, updatedAt: now }, current.etag)) return { done: true, value: { before: current.value } };
+    return { done: false };
+  }, 10);
 }
 
 /**

@@ -7,6 +7,14 @@
 import { randomBytes } from "node:crypto";
 import type { TableClient, TransactionAction } from "@azure/data-tables";
 import { describe, expect, inject, it } from "vitest";
+import { loadConfig } from "../../src/config.js";
+import { createGitHubApi } from "../../src/github/api.js";
+import { ClaimStore } from "../../src/github/claims.js";
+import { parseWorkflowJobEvent } from "../../src/github/payload.js";
+import { workflowJobPayload } from "../../src/github/samples.js";
+import { loadGitHubSettings } from "../../src/github/settings.js";
+import { onCompleted, onQueued, type GitHubDeps } from "../../src/github/workflowJob.js";
+import { buildDeps } from "../../src/runtime.js";
 import { LedgerStore } from "../../src/store/ledgerStore.js";
 import { WriteContention, tableClient } from "../../src/store/tables.js";
 
@@ -28,6 +36,46 @@ function alwaysBeatenLedger(): { table: TableClient; rival: TableClient } {
   return { table, rival };
 }
 
+const quiet = { info: () => {}, warn: () => {}, error: () => {} };
+
+/**
+ * Burst's GitHub side on Azurite, with a claims table whose every `updateEntity` comes
+ * second to another writer. The GitHub API is never reached: no claim is ever won.
+ */
+function alwaysBeatenGitHub(): GitHubDeps {
+  const env = {
+    AzureWebJobsStorage: inject("storageConnectionString"),
+    BURST_STORAGE_PREFIX: unique("c"),
+    BURST_SECRET_KEY: randomBytes(32).toString("base64"),
+    BURST_GITHUB_WEBHOOK_SECRET: "whsec",
+    BURST_GITHUB_TOKEN: "ghp_unused",
+    BURST_GITHUB_API_URL: "http://127.0.0.1:9",
+    BURST_GITHUB_PROFILES: JSON.stringify({ profiles: { linux: { repository: "octo-org/octo-repo", labels: ["burst"] } } }),
+  };
+  const deps = buildDeps(loadConfig(env), quiet);
+  const settings = loadGitHubSettings(env, new Set(deps.config.pools.keys()));
+  const table = tableClient(env.AzureWebJobsStorage, settings.claimsTable);
+  const rival = tableClient(env.AzureWebJobsStorage, settings.claimsTable);
+  const update = table.updateEntity.bind(table);
+  table.updateEntity = async (entity, mode, options) => {
+    await rival.updateEntity({ partitionKey: entity.partitionKey, rowKey: entity.rowKey, rival: Date.now() }, "Merge");
+    return update(entity, mode, options);
+  };
+  return { deps, settings, api: createGitHubApi(settings.apiUrl, settings.auth), claims: new ClaimStore(table), leaseMs: 0 };
+}
+
+function event(action: "queued" | "completed", id: number) {
+  const parsed = parseWorkflowJobEvent(workflowJobPayload(action, { id, labels: ["burst"], repository: "octo-org/octo-repo", conclusion: "success" }));
+  if (!parsed.ok) throw new Error(parsed.error);
+  return parsed.event;
+}
+
+/** A claim some delivery left behind (its lease long over), for the next delivery to take over or close. */
+async function leftClaim(g: GitHubDeps, workflowJobId: number): Promise<void> {
+  const long = new Date(Date.now() - 3_600_000).toISOString();
+  expect(await g.claims.insert({ workflowJobId, status: "claimed", generation: 1, claimedAt: long, updatedAt: long, jobId: "jleft", profile: "linux" })).toBeTruthy();
+}
+
 describe("a write that keeps losing its race", () => {
   it("settling a slot gives up with WriteContention naming the pool and the job, and the slot stays held", async () => {
     const { table } = alwaysBeatenLedger();
@@ -46,5 +94,23 @@ describe("a write that keeps losing its race", () => {
     expect(after.holders.j1).toEqual(holder);
     expect(after.spentDayUsd).toBe(0);
     await table.deleteTable();
+  });
+
+  it("a queued delivery taking over a claim gives up with WriteContention naming the workflow job", async () => {
+    const g = alwaysBeatenGitHub();
+    await leftClaim(g, 701);
+    const delivery = onQueued(g, event("queued", 701));
+    await expect(delivery).rejects.toBeInstanceOf(WriteContention);
+    await expect(delivery).rejects.toThrow("workflow job 701: claiming it: still losing to concurrent writers after 10 tries");
+    expect((await g.claims.get(701))?.value).toMatchObject({ status: "claimed", generation: 1 });
+  });
+
+  it("a completed delivery closing a claim gives up with WriteContention naming the workflow job", async () => {
+    const g = alwaysBeatenGitHub();
+    await leftClaim(g, 702);
+    const delivery = onCompleted(g, event("completed", 702));
+    await expect(delivery).rejects.toBeInstanceOf(WriteContention);
+    await expect(delivery).rejects.toThrow("workflow job 702: closing its claim: still losing to concurrent writers after 10 tries");
+    expect((await g.claims.get(702))?.value.status).toBe("claimed");
   });
 });
