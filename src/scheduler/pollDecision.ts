@@ -1,0 +1,125 @@
+/**
+ * What one poll of a running job decides, given what ACI showed: pure, so every case is
+ * unit-tested without a group (monitor.ts does the reads and writes around it).
+ *
+ * - `end`: the attempt is over (its group is gone, failed to provision, or its container
+ *   terminated); record the end, after copying the last log lines when there are any.
+ * - `stop`: Burst must stop it (a cancel, the timeout, the cost cap), then record the end.
+ * - `watch`: it goes on; read the log if due, and schedule the next poll (nextPoll).
+ */
+import type { JobRecord } from "../model.js";
+import type { PoolConfig } from "../config.js";
+import type { GroupView } from "../aci/backend.js";
+import { effectiveLimitSeconds } from "../pricing.js";
+import { logReadDelaySeconds, pollDelaySeconds, readBudgetFloorSeconds } from "../polling.js";
+import type { AttemptEnd, Captured } from "./finish.js";
+
+const STOPPED_STATES = new Set(["Succeeded", "Failed", "Stopped"]);
+
+export interface PollInput {
+  job: JobRecord;
+  /** The group as ACI shows it; undefined when it does not exist. */
+  view: GroupView | undefined;
+  pool: PoolConfig;
+  now: Date;
+}
+
+export type PollDecision =
+  | { kind: "end"; end: AttemptEnd; readLog: boolean }
+  | { kind: "stop"; outcome: "Canceled" | "TimedOut"; reason: string; readLogFirst: boolean }
+  /** `logDue`: the log's turn has come (it is read once the container has started: `readLog`). */
+  | { kind: "watch"; logDue: boolean; readLog: boolean; provisioning: boolean; restarted: boolean };
+
+/** When the attempt must end: its timeout, or the moment its cost cap would be passed. */
+export function deadlineOf(job: JobRecord, pool: PoolConfig): { at?: number; why?: string } {
+  const launched = Date.parse(job.attempts.at(-1)?.launchedAt ?? job.updatedAt);
+  const limit = effectiveLimitSeconds(job.spec!, pool.prices);
+  if (limit === undefined) return {};
+  const byTimeout = job.spec!.timeoutSeconds !== undefined && limit === job.spec!.timeoutSeconds;
+  return { at: launched + limit * 1000, why: byTimeout ? `timeoutSeconds (${job.spec!.timeoutSeconds} s) reached` : `maxCostUsd ($${job.spec!.maxCostUsd}) reached` };
+}
+
+/**
+ * When a group that is found ended, or gone, stopped costing: the finish time ACI reports,
+ * else the last poll that saw it alive — never the moment Burst noticed. After downtime (a
+ * restarted `npm start`, hosts that were all away) the noticing comes late, and billing up
+ * to it charged the whole gap (41 s for a job that ran 6). For a group deleted between
+ * polls this may fall short of ACI's meter by up to one poll interval; the true-up from
+ * Cost Management (trueUp.ts) then records the real bill, and budgets count the larger.
+ */
+function lastAlive(job: JobRecord, view: GroupView | undefined, now: Date): string {
+  return view?.finishTime ?? job.lastPolledAt ?? now.toISOString();
+}
+
+/**
+ * A group stopped by someone other than Burst (`az container stop`, the portal) ends its
+ * job Failed and is not retried: the only stop ACI records without an exit code is a
+ * client's ("Container stopped per client request"), someone with write access to the
+ * resource group asked for it, and a retry would start again what they stopped and spend
+ * what they meant to save. Neither the job's own retries nor its platform retries count it.
+ */
+function stoppedOutside(view: GroupView): string {
+  return `stopped outside Burst (ACI: ${JSON.stringify(view.detailStatus || "no detail")}); not retried`;
+}
+
+export function endOf(view: GroupView, outcome: AttemptEnd["outcome"], reason: string, stoppedAt: string): AttemptEnd {
+  return { outcome, reason, exitCode: view.exitCode, pullStartedAt: view.pullStartedAt, startedAt: view.startTime, finishedAt: view.finishTime ?? stoppedAt, stoppedAt, restartCount: view.restartCount };
+}
+
+export function decidePoll({ job, view, pool, now }: PollInput): PollDecision {
+  if (!view) {
+    // Not the job's fault (someone deleted it, or an emulator kept no state): a platform failure, retried under maxPlatformRetries.
+    const seen = lastAlive(job, undefined, now);
+    return { kind: "end", readLog: false, end: { outcome: "PlatformError", reason: `the container group disappeared (last seen alive ${seen})`, stoppedAt: seen } };
+  }
+  if (view.provisioningState === "Failed") {
+    return {
+      kind: "end", readLog: false,
+      end: { outcome: "PlatformError", reason: `ACI could not provision the container group (${view.events.at(-1)?.message ?? "no detail"})`, pullStartedAt: view.pullStartedAt, stoppedAt: view.pullStartedAt ? lastAlive(job, view, now) : undefined },
+    };
+  }
+  const terminated = view.containerState === "Terminated" && STOPPED_STATES.has(view.state ?? "");
+  const deadline = deadlineOf(job, pool);
+  const overdue = deadline.at !== undefined && now.getTime() >= deadline.at;
+  const ours = job.cancelRequested ? { outcome: "Canceled" as const, reason: "canceled" } : overdue ? { outcome: "TimedOut" as const, reason: deadline.why! } : undefined;
+  const started = view.containerState !== undefined && view.containerState !== "Waiting";
+  if (!terminated && ours) return { kind: "stop", ...ours, readLogFirst: started };
+  if (terminated && view.exitCode === undefined && view.state === "Stopped") {
+    // Stopped, with no exit code. If Burst had reason to stop it, it did and died before
+    // recording so; otherwise someone else did (see stoppedOutside).
+    const end = ours ?? { outcome: "Failed" as const, reason: stoppedOutside(view) };
+    return { kind: "end", readLog: true, end: endOf(view, end.outcome, end.reason, lastAlive(job, view, now)) };
+  }
+  if (terminated) {
+    // Without an exit code (the platform, or an emulator that stopped, ended it) it is not the job's fault: a platform failure, retried.
+    const outcome = view.exitCode === undefined ? "PlatformError" : view.exitCode === 0 ? "Succeeded" : "Failed";
+    const reason = view.exitCode === undefined ? `the container group ended ${view.state} without an exit code (${view.detailStatus ?? "no detail"})` : `exited with code ${view.exitCode}`;
+    return { kind: "end", readLog: true, end: endOf(view, outcome, reason, lastAlive(job, view, now)) };
+  }
+  const logDue = !job.nextLogReadAt || now.getTime() >= Date.parse(job.nextLogReadAt);
+  return { kind: "watch", logDue, readLog: logDue && started, provisioning: !started, restarted: view.restartCount > (job.attempts.at(-1)!.restartCount ?? 0) };
+}
+
+/**
+ * When to poll next, and when to read the log next, after a `watch` poll whose log turn
+ * had come (`logDue`; `captured` is what it stored) or not: polls adapt to ARM's read budget and to
+ * the deadline, and a chatty job is polled when its log is due, so ACI's after-stop
+ * window never has to hold more than it keeps.
+ */
+export function nextPoll({ job, view, pool, now }: PollInput, logDue: boolean, captured: Captured): { delaySeconds: number; nextLogAt: number } {
+  const attempt = job.attempts.at(-1)!;
+  const launched = Date.parse(attempt.launchedAt ?? job.updatedAt);
+  const provisioning = view?.containerState === undefined || view.containerState === "Waiting";
+  const started = view?.startTime ? Date.parse(view.startTime) : undefined;
+  const elapsed = (now.getTime() - (provisioning || !started ? launched : started)) / 1000;
+  const deadline = deadlineOf(job, pool);
+  const pollDelay = pollDelaySeconds(pool, elapsed, provisioning, deadline.at !== undefined ? (deadline.at - now.getTime()) / 1000 : undefined);
+  // A poll that also reads the log costs two reads, so log-driven polls keep to twice the read floor.
+  const twoReadFloor = 2 * readBudgetFloorSeconds(pool);
+  const lastLogAt = job.lastLogReadAt ? Date.parse(job.lastLogReadAt) : launched;
+  const nextLogAt = logDue || !job.nextLogReadAt
+    ? now.getTime() + 1000 * logReadDelaySeconds(captured.lines, captured.bytes, (now.getTime() - lastLogAt) / 1000, twoReadFloor)
+    : Date.parse(job.nextLogReadAt);
+  const delaySeconds = Math.max(Math.min(pollDelay, twoReadFloor), Math.min(pollDelay, (nextLogAt - now.getTime()) / 1000));
+  return { delaySeconds, nextLogAt };
+}

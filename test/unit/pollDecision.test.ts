@@ -1,0 +1,75 @@
+import { describe, expect, it } from "vitest";
+import { loadConfig } from "../../src/config.js";
+import type { GroupView } from "../../src/aci/backend.js";
+import type { JobRecord } from "../../src/model.js";
+import { decidePoll, nextPoll, type PollInput } from "../../src/scheduler/pollDecision.js";
+
+const pool = loadConfig({ AzureWebJobsStorage: "UseDevelopmentStorage=true" }).pools.get("default")!;
+const launchedAt = "2026-12-02T10:00:00.000Z";
+const at = (seconds: number) => new Date(Date.parse(launchedAt) + seconds * 1000);
+
+const job = (patch: Partial<JobRecord> = {}): JobRecord => ({
+  id: "jpoll", pool: "default", priority: 0, labels: {}, state: "Running", createdAt: launchedAt, updatedAt: launchedAt,
+  spec: { image: "alpine", cpu: 1, memoryGb: 1, timeoutSeconds: 60, retries: 0, pool: "default", priority: 0, labels: {} },
+  attempts: [{ n: 1, group: "burst-jpoll-1", launchedAt, restartCount: 0 }],
+  platformFailures: 0, ownFailures: 0, monitorSeq: 3, log: { lines: 0, bytes: 0 }, costUsd: 0,
+  lastPolledAt: "2026-12-02T10:00:20.000Z", nextLogReadAt: "2026-12-02T10:00:25.000Z",
+  ...patch,
+} as JobRecord);
+
+const running: GroupView = {
+  provisioningState: "Succeeded", state: "Running", containerState: "Running", startTime: "2026-12-02T10:00:03.000Z",
+  restartCount: 0, pullStartedAt: "2026-12-02T10:00:01.000Z", events: [], ports: [], tags: {},
+};
+const decide = (j: JobRecord, view: GroupView | undefined, seconds: number) => decidePoll({ job: j, view, pool, now: at(seconds) });
+
+describe("a poll's decision", () => {
+  it("ends a job whose group is gone as a platform failure, billed to the last poll that saw it alive", () => {
+    expect(decide(job(), undefined, 30)).toEqual({
+      kind: "end", readLog: false,
+      end: { outcome: "PlatformError", reason: "the container group disappeared (last seen alive 2026-12-02T10:00:20.000Z)", stoppedAt: "2026-12-02T10:00:20.000Z" },
+    });
+  });
+
+  it("ends a group ACI could not provision, billing only if it began pulling", () => {
+    const failed = { ...running, provisioningState: "Failed", containerState: undefined, pullStartedAt: undefined, events: [{ message: "image not found" }] };
+    expect(decide(job(), failed, 30)).toMatchObject({ kind: "end", end: { outcome: "PlatformError", reason: "ACI could not provision the container group (image not found)", stoppedAt: undefined } });
+  });
+
+  it("ends a terminated container by its exit code, reading its last log lines", () => {
+    const exited = (exitCode?: number, state = "Succeeded"): GroupView => ({ ...running, state, containerState: "Terminated", exitCode, finishTime: "2026-12-02T10:00:09.000Z" });
+    expect(decide(job(), exited(0), 30)).toMatchObject({ kind: "end", readLog: true, end: { outcome: "Succeeded", reason: "exited with code 0", stoppedAt: "2026-12-02T10:00:09.000Z" } });
+    expect(decide(job(), exited(3, "Failed"), 30)).toMatchObject({ kind: "end", end: { outcome: "Failed", reason: "exited with code 3", exitCode: 3 } });
+    expect(decide(job(), exited(undefined, "Failed"), 30)).toMatchObject({ kind: "end", end: { outcome: "PlatformError" } });
+  });
+
+  it("fails a job stopped outside Burst without a retry, but counts Burst's own unrecorded stop as its own", () => {
+    const stopped: GroupView = { ...running, state: "Stopped", containerState: "Terminated", detailStatus: "Container stopped per client request", finishTime: "2026-12-02T10:00:09.000Z" };
+    expect(decide(job(), stopped, 30)).toMatchObject({ kind: "end", end: { outcome: "Failed", reason: 'stopped outside Burst (ACI: "Container stopped per client request"); not retried' } });
+    expect(decide(job({ cancelRequested: true }), stopped, 30)).toMatchObject({ kind: "end", end: { outcome: "Canceled", reason: "canceled" } });
+    expect(decide(job(), stopped, 61)).toMatchObject({ kind: "end", end: { outcome: "TimedOut", reason: "timeoutSeconds (60 s) reached" } });
+  });
+
+  it("stops a running job that is canceled or past its deadline, reading the log first once it has started", () => {
+    expect(decide(job({ cancelRequested: true }), running, 30)).toEqual({ kind: "stop", outcome: "Canceled", reason: "canceled", readLogFirst: true });
+    expect(decide(job(), running, 60)).toEqual({ kind: "stop", outcome: "TimedOut", reason: "timeoutSeconds (60 s) reached", readLogFirst: true });
+    expect(decide(job(), { ...running, containerState: "Waiting", state: "Pending" }, 60)).toMatchObject({ kind: "stop", readLogFirst: false });
+  });
+
+  it("watches a running job, reading its log when due, and notices a platform restart", () => {
+    expect(decide(job(), running, 24)).toEqual({ kind: "watch", logDue: false, readLog: false, provisioning: false, restarted: false });
+    expect(decide(job(), running, 25)).toEqual({ kind: "watch", logDue: true, readLog: true, provisioning: false, restarted: false });
+    expect(decide(job(), { ...running, containerState: "Waiting", state: "Pending" }, 25)).toMatchObject({ kind: "watch", logDue: true, readLog: false, provisioning: true });
+    expect(decide(job(), { ...running, restartCount: 1 }, 10)).toMatchObject({ kind: "watch", restarted: true });
+  });
+
+  it("polls again no later than the deadline, and no sooner than ARM's read budget allows", () => {
+    const input = (seconds: number): PollInput => ({ job: job(), view: running, pool, now: at(seconds) });
+    const soon = nextPoll(input(58), false, { lines: 0, bytes: 0, gap: false });
+    expect(soon.delaySeconds).toBeLessThanOrEqual(2);
+    const chatty = nextPoll(input(25), true, { lines: 5000, bytes: 200_000, gap: false });
+    const quiet = nextPoll(input(25), true, { lines: 0, bytes: 0, gap: false });
+    expect(chatty.nextLogAt).toBeLessThan(quiet.nextLogAt);
+    expect(chatty.delaySeconds).toBeGreaterThan(0);
+  });
+});
