@@ -8,8 +8,8 @@ import { BlobServiceClient } from "@azure/storage-blob";
 import { loadConfig, type BurstConfig } from "./config.js";
 import { tableClient } from "./store/tables.js";
 import { TableJobStore } from "./store/jobStore.js";
-import { LedgerStore } from "./store/ledgerStore.js";
-import { LogStore } from "./store/logStore.js";
+import { TableLedgerStore } from "./store/ledgerStore.js";
+import { BlobLogStore } from "./store/logStore.js";
 import { QueueOutbox } from "./store/outbox.js";
 import { StoragePoisonQueues } from "./store/poison.js";
 import { AciBackend } from "./aci/backend.js";
@@ -30,8 +30,8 @@ export function buildDeps(config: BurstConfig, log: Logger = consoleLogger): Dep
   return {
     config,
     jobs: new TableJobStore(tableClient(config.storageConnection, config.names.jobsTable), tableClient(config.storageConnection, config.names.jobIndexTable)),
-    ledger: new LedgerStore(tableClient(config.storageConnection, config.names.ledgerTable)),
-    logs: new LogStore(blobs.getContainerClient(config.names.logsContainer)),
+    ledger: new TableLedgerStore(tableClient(config.storageConnection, config.names.ledgerTable)),
+    logs: new BlobLogStore(blobs.getContainerClient(config.names.logsContainer)),
     outbox: new QueueOutbox(queues, config.names),
     poison: new StoragePoisonQueues(queues, config.names),
     aci: new AciBackend(

@@ -13,16 +13,43 @@ import { ensureTable, isConflict, isNotFound, odataString, retryOnConflict, stat
 const ADMISSION = "admission";
 const BILL_CHECK = "bill-check";
 
+/**
+ * A pool's ledger as read: its slot holders and what today's and this month's windows
+ * have spent. What a conditional write needs (the ETag, the rows) stays inside the store:
+ * callers hand the snapshot back to admit or replaceHolders, which succeed only if the
+ * ledger has not changed since.
+ */
 export interface LedgerSnapshot {
-  pool: string;
-  holders: Record<string, Holder>;
-  etag?: string;
-  day: string;
-  month: string;
-  spentDayUsd: number;
-  spentMonthUsd: number;
-  /** The window rows as read (undefined: absent), so settling in the same windows need not read them again. */
-  windowRows: Map<string, { e: Record<string, unknown>; etag: string } | undefined>;
+  readonly pool: string;
+  readonly holders: Record<string, Holder>;
+  readonly day: string;
+  readonly month: string;
+  readonly spentDayUsd: number;
+  readonly spentMonthUsd: number;
+}
+
+type Row = { e: Record<string, unknown>; etag: string };
+
+/** The pool ledger, as the scheduler and the API use it. */
+export interface LedgerStore {
+  snapshot(pool: string, now: Date): Promise<LedgerSnapshot>;
+  /** The first `limit` entries of the waiting line, in admission order. */
+  waiting(pool: string, limit: number): Promise<WaitingEntry[]>;
+  /** The line's length, counted up to `upTo`. */
+  countWaiting(pool: string, upTo: number): Promise<number>;
+  addWaiting(pool: string, entry: WaitingEntry): Promise<void>;
+  /** True when this call removed it. */
+  removeWaiting(pool: string, key: string): Promise<boolean>;
+  /** Gives the candidates slots, all or nothing; false when the ledger changed since the snapshot. */
+  admit(snapshot: LedgerSnapshot, admitted: { entry: WaitingEntry; holder: Holder }[]): Promise<boolean>;
+  /** Frees a job's slot and settles its reservation to the cost; harmless to repeat. */
+  settle(pool: string, jobId: string, attempt: number, costUsd: number, billedSeconds: number, now: Date): Promise<SettleResult>;
+  /** Replaces the holders wholesale (reconciler repair); false when the ledger changed since the snapshot. */
+  replaceHolders(snapshot: LedgerSnapshot, holders: Record<string, Holder>): Promise<boolean>;
+  costRows(pool: string | undefined, options?: { openBillsOnly?: boolean }): AsyncIterable<CostRow>;
+  recordBill(pool: string, jobId: string, attempt: number, billedUsd: number, final: boolean): Promise<CostRow | undefined>;
+  claimBillCheck(pool: string, now: Date, everySeconds: number): Promise<boolean>;
+  totals(pool: string | undefined): AsyncIterable<{ pool: string; window: string; spentUsd: number; jobs: number }>;
 }
 
 export interface WaitingEntry extends Candidate {}
@@ -47,10 +74,13 @@ export interface CostRow {
 
 export type SettleResult = "settled" | "alreadySettled" | "notHolder";
 
-export class LedgerStore {
+export class TableLedgerStore implements LedgerStore {
+  /** Per snapshot: the admission entity's ETag and the window rows as read (undefined: absent), so settling in the same windows need not read them again. */
+  readonly #read = new WeakMap<LedgerSnapshot, { etag?: string; windowRows: Map<string, Row | undefined> }>();
+
   constructor(private readonly table: TableClient) {}
 
-  async #row(pool: string, rowKey: string): Promise<{ e: Record<string, unknown>; etag: string } | undefined> {
+  async #row(pool: string, rowKey: string): Promise<Row | undefined> {
     try {
       const e = await this.table.getEntity<Record<string, unknown>>(pool, rowKey);
       return { e, etag: e.etag };
@@ -64,16 +94,22 @@ export class LedgerStore {
     await ensureTable(this.table);
     const { day, month } = windowsOf(now);
     const [adm, d, m] = await Promise.all([this.#row(pool, ADMISSION), this.#row(pool, `day-${day}`), this.#row(pool, `month-${month}`)]);
-    return {
+    const snap: LedgerSnapshot = {
       pool,
       holders: adm ? (JSON.parse(String(adm.e.holders ?? "{}")) as Record<string, Holder>) : {},
-      etag: adm?.etag,
       day,
       month,
       spentDayUsd: Number(d?.e.spentUsd ?? 0),
       spentMonthUsd: Number(m?.e.spentUsd ?? 0),
-      windowRows: new Map([[`day-${day}`, d], [`month-${month}`, m]]),
     };
+    this.#read.set(snap, { etag: adm?.etag, windowRows: new Map([[`day-${day}`, d], [`month-${month}`, m]]) });
+    return snap;
+  }
+
+  #readOf(snap: LedgerSnapshot) {
+    const r = this.#read.get(snap);
+    if (!r) throw new Error(`pool ${snap.pool}: a ledger snapshot must come from this store's snapshot()`);
+    return r;
   }
 
   /** The first `limit` entries of the waiting line, in admission order. */
@@ -155,7 +191,8 @@ export class LedgerStore {
       const actions: TransactionAction[] = [this.#admissionWrite(snap, holders)];
       for (const w of [{ key: `day-${holder.day}` }, { key: `month-${holder.month}` }]) {
         // The holder's windows are usually today's, already read with the snapshot.
-        const row = snap.windowRows.has(w.key) ? snap.windowRows.get(w.key) : await this.#row(pool, w.key);
+        const rows = this.#readOf(snap).windowRows;
+        const row = rows.has(w.key) ? rows.get(w.key) : await this.#row(pool, w.key);
         const spent = roundUsd(Number(row?.e.spentUsd ?? 0) + costUsd);
         const jobs = Number(row?.e.jobs ?? 0) + 1;
         actions.push(row
@@ -231,7 +268,8 @@ export class LedgerStore {
 
   #admissionWrite(snap: LedgerSnapshot, holders: Record<string, Holder>): TransactionAction {
     const entity = { partitionKey: snap.pool, rowKey: ADMISSION, holders: JSON.stringify(holders), slotsInUse: Object.keys(holders).length };
-    return snap.etag ? ["update", entity, "Replace", { etag: snap.etag }] : ["create", entity];
+    const { etag } = this.#readOf(snap);
+    return etag ? ["update", entity, "Replace", { etag }] : ["create", entity];
   }
 
   async #submit(actions: TransactionAction[]): Promise<boolean> {

@@ -33,7 +33,17 @@ interface Segment {
   blocks: number;
 }
 
-export class LogStore {
+/** Each attempt's log as one stream of timestamped lines, as the scheduler and the API use it. */
+export interface LogStore {
+  /** The stream's length and the cursor after its last line. */
+  tail(jobId: string, attempt: number): Promise<{ size: number; cursor?: Cursor }>;
+  /** Appends whole lines at `expectedSize`; false when another writer appended first. */
+  append(jobId: string, attempt: number, lines: string[], expectedSize: number): Promise<boolean>;
+  /** The stored text from a byte offset, at most `maxBytes` of it. */
+  read(jobId: string, attempt: number, offset?: number, maxBytes?: number): Promise<{ text: string; size: number }>;
+}
+
+export class BlobLogStore implements LogStore {
   #ready?: Promise<unknown>;
   constructor(private readonly container: ContainerClient, private readonly maxBlocks = MAX_BLOCKS_PER_SEGMENT) {}
 

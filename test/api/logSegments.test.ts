@@ -6,7 +6,7 @@
 import { randomBytes } from "node:crypto";
 import { BlobServiceClient } from "@azure/storage-blob";
 import { describe, expect, inject, it } from "vitest";
-import { LogStore, logBlobName } from "../../src/store/logStore.js";
+import { BlobLogStore, logBlobName } from "../../src/store/logStore.js";
 import { newLinesSince, parseTimestamped } from "../../src/logCursor.js";
 
 const ts = (s: number) => `2026-11-27T06:${String(Math.floor(s / 60)).padStart(2, "0")}:${String(s % 60).padStart(2, "0")}.000000000Z`;
@@ -14,7 +14,7 @@ const ts = (s: number) => `2026-11-27T06:${String(Math.floor(s / 60)).padStart(2
 describe("a log past an append blob's block limit", () => {
   it("rolls over to new segments and still reads, tails and appends as one stream", async () => {
     const container = BlobServiceClient.fromConnectionString(inject("storageConnectionString")).getContainerClient(`seg${randomBytes(4).toString("hex")}`);
-    const store = new LogStore(container, 3);
+    const store = new BlobLogStore(container, 3);
     const id = `jseg${randomBytes(4).toString("hex")}`;
     const all: string[] = [];
     // Ten captures, as ten monitor polls would append them: each is one block.

@@ -15,7 +15,7 @@ import { workflowJobPayload } from "../../src/github/samples.js";
 import { loadGitHubSettings } from "../../src/github/settings.js";
 import { onCompleted, onQueued, type GitHubDeps } from "../../src/github/workflowJob.js";
 import { buildDeps } from "../../src/runtime.js";
-import { LedgerStore } from "../../src/store/ledgerStore.js";
+import { TableLedgerStore } from "../../src/store/ledgerStore.js";
 import { WriteContention, tableClient } from "../../src/store/tables.js";
 
 const unique = (prefix: string) => `${prefix}${randomBytes(6).toString("hex")}`;
@@ -79,7 +79,7 @@ async function leftClaim(g: GitHubDeps, workflowJobId: number): Promise<void> {
 describe("a write that keeps losing its race", () => {
   it("settling a slot gives up with WriteContention naming the pool and the job, and the slot stays held", async () => {
     const { table } = alwaysBeatenLedger();
-    const ledger = new LedgerStore(table);
+    const ledger = new TableLedgerStore(table);
     const now = new Date();
     const holder = { attempt: 1, reservedUsd: 0.5, day: now.toISOString().slice(0, 10), month: now.toISOString().slice(0, 7), since: now.toISOString() };
     const entry = { key: "wait-x", jobId: "j1", worstUsd: 0.5 };
