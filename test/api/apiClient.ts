@@ -4,6 +4,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { startStack, type Stack } from "../support/stack.js";
+import { waitUntil } from "../support/wait.js";
 
 export interface Answer {
   status: number;
@@ -57,14 +58,11 @@ export class Api {
 
   /** Polls GET /api/jobs/{id} until `done` holds (a bounded wait, not a timing assertion). */
   async waitFor(id: string, done: (job: { state: string; [k: string]: unknown }) => boolean, timeoutMs = 45_000) {
-    const deadline = Date.now() + timeoutMs;
-    let last: Answer | undefined;
-    while (Date.now() < deadline) {
-      last = await this.get(`/api/jobs/${id}`);
-      if (last.status === 200 && done(last.json)) return last.json;
-      await new Promise((r) => setTimeout(r, 150));
-    }
-    throw new Error(`job ${id} did not get there in ${timeoutMs} ms; last: ${last?.text.slice(0, 500)}`);
+    const last = await waitUntil(async () => {
+      const a = await this.get(`/api/jobs/${id}`);
+      return { status: a.status, job: a.json };
+    }, { what: `GET /api/jobs/${id} to show the job there`, until: (a) => a.status === 200 && done(a.job), timeoutMs, intervalMs: 150 });
+    return last.job;
   }
 }
 

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Stack } from "../support/stack.js";
+import { waitUntil } from "../support/wait.js";
 import { Api, ended, startApiStack } from "./apiClient.js";
 
 describe("POST /api/run (sim runtime)", () => {
@@ -51,11 +52,7 @@ describe("POST /api/run with a public IP (process runtime)", () => {
     expect(r.json.address.ip).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
     expect(r.json.address.urls).toHaveLength(1);
     // The container has started; its server may need a moment to listen.
-    let page = "";
-    for (let i = 0; i < 50 && !page; i++) {
-      page = await fetch(r.json.address.urls[0]).then((res) => res.text(), () => "");
-      if (!page) await new Promise((res) => setTimeout(res, 100));
-    }
+    const page = await waitUntil(() => fetch(r.json.address.urls[0]).then((res) => res.text(), () => ""), { what: `${r.json.address.urls[0]} to answer`, timeoutMs: 5000 });
     expect(page).toContain("Welcome to Azure Container Instances!");
     expect((await api.delete(`/api/jobs/${r.json.id}`)).status).toBe(202);
     const job = await api.waitFor(r.json.id, ended);

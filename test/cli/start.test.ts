@@ -10,6 +10,7 @@ import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { freePort } from "../../src/stack/net.js";
 import { ROOT } from "../support/hostProcess.js";
+import { waitUntil } from "../support/wait.js";
 
 const dirs: string[] = [];
 afterAll(() => { for (const d of dirs) rmSync(d, { recursive: true, force: true }); });
@@ -82,8 +83,7 @@ describe("npm start", () => {
     const p = await ports();
     const s = start(p);
     try {
-      for (let i = 0; i < 600 && !s.out().includes("Burst is running."); i++) await new Promise((r) => setTimeout(r, 100));
-      expect(s.out()).toContain("Burst is running.");
+      await waitUntil(() => s.out(), { what: "npm start to say Burst is running", until: (out) => out.includes("Burst is running."), timeoutMs: 60_000 });
       expect(s.out()).toContain("Settings        pools: default (10 at a time); GitHub runners not configured");
       const health = (await (await fetch(`http://127.0.0.1:${p.BURST_API_PORT}/api/health`)).json()) as { service: string; instance: string };
       expect(health.service).toBe("burst");

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { QueueServiceClient } from "@azure/storage-queue";
 import { startStack, type Stack } from "../support/stack.js";
+import { waitUntil } from "../support/wait.js";
 import { jobIdForMessage } from "../../src/scheduler/ids.js";
 import { logBlobName } from "../../src/store/logStore.js";
 
@@ -13,14 +14,10 @@ describe("bad queue messages", () => {
 
   async function poisoned(texts: string[], timeoutMs = 50_000): Promise<string[]> {
     const poison = QueueServiceClient.fromConnectionString(stack.env.AzureWebJobsStorage!).getQueueClient(`${stack.deps.config.names.jobsQueue}-poison`);
-    const deadline = Date.now() + timeoutMs;
-    let seen: string[] = [];
-    while (Date.now() < deadline) {
-      seen = (await poison.peekMessages({ numberOfMessages: 32 }).catch(() => ({ peekedMessageItems: [] }))).peekedMessageItems.map((m) => m.messageText);
-      if (texts.every((t) => seen.includes(t))) break;
-      await new Promise((r) => setTimeout(r, 200));
-    }
-    return seen;
+    return waitUntil(
+      async () => (await poison.peekMessages({ numberOfMessages: 32 }).catch(() => ({ peekedMessageItems: [] }))).peekedMessageItems.map((m) => m.messageText),
+      { what: `all ${texts.length} messages in the jobs poison queue`, until: (seen) => texts.every((t) => seen.includes(t)), timeoutMs, intervalMs: 200 },
+    );
   }
 
   it("sends what cannot be read to the poison queue, as the host received it, and nothing else changes", { timeout: 90_000 }, async () => {

@@ -9,7 +9,7 @@ import { trueUpBills } from "../../src/scheduler/trueUp.js";
 import { costKey } from "../../src/store/ledgerStore.js";
 import type { JobRecord } from "../../src/model.js";
 import { startStack, type Stack } from "../support/stack.js";
-import { until } from "../emulator/helpers.js";
+import { waitUntil } from "../support/wait.js";
 
 describe("the true-up from Azure's bill", () => {
   let stack: Stack;
@@ -29,11 +29,10 @@ describe("the true-up from Azure's bill", () => {
     return m.vcpuSeconds * c.vcpuSecondUsd + m.gbSeconds * c.gbSecondUsd;
   };
   /** Runs the true-up until every job's bill is final; returns the jobs as stored. */
-  const trueUp = (ids: string[]) => until(async () => {
+  const trueUp = (ids: string[]) => waitUntil(async () => {
     await trueUpBills(stack.deps);
-    const jobs = await Promise.all(ids.map(async (id) => (await stack.deps.jobs.get(id))!.value));
-    return jobs.every((j) => j.attempts.every((a) => a.billFinal)) ? jobs : undefined;
-  }, 20_000, "every bill to be final");
+    return Promise.all(ids.map(async (id) => (await stack.deps.jobs.get(id))!.value));
+  }, { what: "every bill to be final", until: (jobs) => jobs.every((j) => j.attempts.every((a) => a.billFinal)), timeoutMs: 20_000, intervalMs: 15 });
   const today = () => new Date().toISOString().slice(0, 10);
 
   it("records the bill on each attempt: equal to the meter, never above the estimate, with the difference in the API", async () => {

@@ -11,6 +11,7 @@ import { freePort } from "../../src/stack/net.js";
 import { ROOT, startHostProcess, type HostProcess } from "../support/hostProcess.js";
 import { Api, startApiStack } from "../api/apiClient.js";
 import type { Stack } from "../support/stack.js";
+import { waitUntil } from "../support/wait.js";
 
 describe("the poison queues", () => {
   let stack: Stack;
@@ -34,10 +35,10 @@ describe("the poison queues", () => {
     api = new Api(broken.url, api.key);
 
     const sent = await stack.enqueueRaw(Buffer.from(JSON.stringify({ image: "alpine", command: ["sh", "-c", "echo token is set"], timeoutSeconds: 60, secureEnv: { TOKEN: secret } })).toString("base64"));
-    const parked = await waitFor(async () => {
+    const parked = await waitUntil(async () => {
       const peek = await stack.deps.poison.peek("jobs");
       return peek.find((m) => m.text.includes(sent.messageId));
-    }, 60_000);
+    }, { what: `message ${sent.messageId} to be parked in the jobs poison queue`, timeoutMs: 60_000, intervalMs: 250 });
     // What sits in the poison queue names the original message and holds the secure value sealed.
     expect(parked.text).not.toContain(secret);
     expect(JSON.parse(parked.text)).toMatchObject({ burstParked: { messageId: sent.messageId, tries: 5 }, specs: [{ image: "alpine", sealedSecureEnv: expect.any(String) }] });
@@ -74,13 +75,3 @@ describe("the poison queues", () => {
     expect((await api.post("/api/poison/monitor/purge", { everything: true })).status).toBe(400);
   });
 });
-
-async function waitFor<T>(probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error("timed out");
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}

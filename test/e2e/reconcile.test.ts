@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { QueueServiceClient } from "@azure/storage-queue";
 import { startStack, type Stack } from "../support/stack.js";
+import { waitUntil } from "../support/wait.js";
 import { createAciClient } from "../../src/aci/client.js";
 import { reconcile } from "../../src/scheduler/reconcile.js";
 import { TAGS } from "../../src/aci/groupSpec.js";
@@ -36,11 +37,17 @@ describe("the reconciler", () => {
 
   it("resumes a running job whose poll messages were lost, and still enforces its deadline", async () => {
     const id = await stack.enqueue({ image: "alpine", command: ["sleep", "300"], timeoutSeconds: 4 });
-    await stack.waitFor(id, (j) => j.state === "Running");
+    const running = await stack.waitFor(id, (j) => j.state === "Running");
     // Lose the monitor chain: every poll message is gone.
     await QueueServiceClient.fromConnectionString(stack.env.AzureWebJobsStorage!).getQueueClient(stack.deps.config.names.monitorQueue).clearMessages();
-    await new Promise((r) => setTimeout(r, 4500));
-    expect((await stack.deps.jobs.get(id))!.value.state).toBe("Running");
+    // The deadline passes (counted from the launch, as the monitor counts it) with no poll left to notice it,
+    // and the last poll grows older than the reconciler's "stuck" below.
+    const deadline = Date.parse(running.attempts.at(-1)?.launchedAt ?? running.updatedAt) + 4000;
+    const unpolled = await waitUntil(async () => (await stack.deps.jobs.get(id))!.value, {
+      what: `job ${id}'s deadline (${new Date(deadline).toISOString()}) to pass with its last poll over a second old`,
+      until: (j) => Date.now() >= deadline && Date.now() - Date.parse(j.lastPolledAt ?? j.updatedAt) > 1000,
+    });
+    expect(unpolled.state).toBe("Running");
     const report = await reconcile(stack.deps, { stuckAfterSeconds: 1 });
     expect(report.repolled).toBeGreaterThanOrEqual(1);
     const job = await stack.waitFor(id);
@@ -106,17 +113,15 @@ describe("the reconciler's counts", () => {
       }
       return undefined;
     };
-    let throttled = await deferred();
-    for (const deadline = Date.now() + 30_000; !throttled && Date.now() < deadline; throttled = await deferred()) await new Promise((r) => setTimeout(r, 100));
-    expect(throttled).toBeDefined();
-    const until = throttled!.attempts[0]!.deferredUntil!;
+    const throttled = await waitUntil(deferred, { what: "one of the two creates to be throttled (Launching, deferredUntil set)", timeoutMs: 30_000 });
+    const until = throttled.attempts[0]!.deferredUntil!;
     expect(Date.parse(until)).toBeGreaterThan(Date.now() + 60_000);
     // A minute on: the launch claim looks stale, but the create is deferred, not stuck.
     const later = { ...stack.deps, clock: { now: () => new Date(Date.now() + 60_000) } };
     const report = await reconcile(later, { orphanGraceSeconds: 3600 });
     expect(report.relaunched).toBe(0);
-    const after = (await stack.deps.jobs.get(throttled!.id))!.value;
-    expect(after.attempts).toEqual(throttled!.attempts);
+    const after = (await stack.deps.jobs.get(throttled.id))!.value;
+    expect(after.attempts).toEqual(throttled.attempts);
     expect((await waitingReasons(stack.deps, [after])).get(after.id)).toMatchObject({ reason: "create-throttled", until });
   });
 });

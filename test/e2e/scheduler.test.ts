@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startStack, type Stack } from "../support/stack.js";
+import { waitUntil } from "../support/wait.js";
 
 describe("a job through the whole local stack (sim runtime)", () => {
   let stack: Stack;
@@ -61,17 +62,15 @@ describe("the money budget", () => {
     const ids = await Promise.all(Array.from({ length: 8 }, () => stack.enqueue(spec)));
     let sawWaitingWhileOthersRan = false;
     let maxCommitted = 0;
-    const deadline = Date.now() + 60_000;
-    for (;;) {
+    // Each check also samples the ledger, so the whole run is watched, not just its end.
+    await waitUntil(async () => {
       const snap = await stack.deps.ledger.snapshot("default", new Date());
       const reserved = Object.values(snap.holders).reduce((s, h) => s + h.reservedUsd, 0);
       maxCommitted = Math.max(maxCommitted, snap.spentDayUsd + reserved);
       const jobs = await Promise.all(ids.map(async (id) => (await stack.deps.jobs.get(id))?.value));
       if (jobs.some((j) => j?.state === "Waiting") && Object.keys(snap.holders).length > 0) sawWaitingWhileOthersRan = true;
-      if (jobs.every((j) => j && ["Succeeded", "Failed", "Rejected", "Canceled", "TimedOut"].includes(j.state))) break;
-      if (Date.now() > deadline) throw new Error(`budget test timed out: ${jobs.map((j) => j?.state).join(",")}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
+      return jobs.map((j) => j?.state);
+    }, { what: "all 8 jobs to end", until: (states) => states.every((s) => s && ["Succeeded", "Failed", "Rejected", "Canceled", "TimedOut"].includes(s)), timeoutMs: 60_000 });
     const jobs = await stack.waitForAll(ids);
     expect(jobs.every((j) => j.state === "Succeeded")).toBe(true);
     expect(sawWaitingWhileOthersRan).toBe(true);
@@ -220,12 +219,9 @@ describe("at-least-once delivery and cancellation", () => {
     const long = { image: "alpine", command: ["sleep", "120"], timeoutSeconds: 300 };
     const all = await Promise.all([stack.enqueue(long), stack.enqueue(long), stack.enqueue(long)]);
     // The pool has two slots: two run, one waits.
-    let seen: string[] = [];
-    for (let i = 0; i < 200; i++) {
-      seen = await Promise.all(all.map(async (id) => (await stack.deps.jobs.get(id))?.value.state ?? "not yet dispatched"));
-      if (seen.filter((s) => s === "Running").length === 2) break;
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    const seen = await waitUntil(() => Promise.all(all.map(async (id) => (await stack.deps.jobs.get(id))?.value.state ?? "not yet dispatched")), {
+      what: "two of the three jobs to run", until: (states) => states.filter((s) => s === "Running").length === 2, timeoutMs: 20_000,
+    });
     expect([...seen].sort()).toEqual(["Running", "Running", "Waiting"]);
     const w = all[seen.indexOf("Waiting")]!;
     const [r1, r2] = all.filter((id) => id !== w) as [string, string];

@@ -16,6 +16,7 @@ import { jobIdForMessage } from "../../src/scheduler/ids.js";
 import { isFinal } from "../../src/jobState.js";
 import { APP_MAX_REQUEST_BODY_BYTES } from "../../src/appNames.js";
 import { ROOT, startHostProcess, uniqueName, type HostProcess } from "./hostProcess.js";
+import { waitUntil } from "./wait.js";
 
 export interface Stack {
   emulator: RunningEmulator;
@@ -88,14 +89,12 @@ export async function startStack(options: {
       return jobIdForMessage(r.messageId, r.insertedOn);
     },
     async waitFor(jobId, done = (j) => isFinal(j.state), timeoutMs = 45_000) {
-      const deadline = Date.now() + timeoutMs;
-      let last: JobRecord | undefined;
-      while (Date.now() < deadline) {
-        last = (await deps.jobs.get(jobId))?.value;
-        if (last && done(last)) return last;
-        await new Promise((r) => setTimeout(r, 150));
+      try {
+        return await waitUntil(async () => (await deps.jobs.get(jobId))?.value, { what: `job ${jobId}`, until: (j) => j !== undefined && done(j), timeoutMs, intervalMs: 150 });
+      } catch (err) {
+        // What the hosts said is usually why the job did not get there.
+        throw new Error(`${(err as Error).message}\nhost output:\n${hosts.map((h) => h.output().slice(-3000)).join("\n---\n")}`, { cause: err });
       }
-      throw new Error(`job ${jobId} did not get there in ${timeoutMs} ms; last seen: ${JSON.stringify(last)?.slice(0, 800)}\nhost output:\n${hosts.map((h) => h.output().slice(-3000)).join("\n---\n")}`);
     },
     async waitForAll(ids, timeoutMs = 90_000) {
       return Promise.all(ids.map((id) => stack.waitFor(id, undefined, timeoutMs)));
