@@ -84,7 +84,7 @@ export function loadHostConfig(appDir: string, cores: number): HostConfig {
   try {
     json = JSON.parse(readFileSync(file, "utf8"));
   } catch (err) {
-    throw new Error(`cannot read ${file}: ${(err as Error).message}`);
+    throw new Error(`cannot read ${file}: ${(err as Error).message}`, { cause: err });
   }
   return parseHostConfig(json, cores);
 }

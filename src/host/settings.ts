@@ -13,7 +13,7 @@ export function loadLocalSettings(appDir: string, env: NodeJS.ProcessEnv = proce
   try {
     json = JSON.parse(readFileSync(file, "utf8"));
   } catch (err) {
-    throw new Error(`${file} is not valid JSON: ${(err as Error).message}`);
+    throw new Error(`${file} is not valid JSON: ${(err as Error).message}`, { cause: err });
   }
   for (const [k, v] of Object.entries(json.Values ?? {})) {
     if (typeof v !== "string") throw new Error(`${file}: Values.${k} must be a string, got ${JSON.stringify(v)}`);

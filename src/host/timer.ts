@@ -28,7 +28,7 @@ export function parseSchedule(expression: string): Schedule {
   try {
     CronExpressionParser.parse(expr, { tz: "UTC" });
   } catch (err) {
-    throw new Error(`timer schedule ${JSON.stringify(expression)}: ${(err as Error).message}`);
+    throw new Error(`timer schedule ${JSON.stringify(expression)}: ${(err as Error).message}`, { cause: err });
   }
   return {
     describe: expr,

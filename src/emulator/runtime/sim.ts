@@ -66,7 +66,8 @@ export class SimRuntime implements ContainerRuntime {
       },
     };
     this.live.add(running);
-    run()
+    // Left running on purpose: the container outlives this call, and the catch turns any failure of run() into an exit code.
+    void run()
       .catch((err: unknown) => {
         if (err instanceof Aborted || controller.signal.aborted) return SIGTERM_EXIT;
         write(`sim runtime: internal error: ${err instanceof Error ? err.message : String(err)}\n`);
