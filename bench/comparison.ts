@@ -5,7 +5,7 @@
  * stay apart). By default both run at once, so the machine's noise hits both alike;
  * `--sequential` runs Burst first, then the baseline.
  */
-import type { LimitsPatch } from "../src/emulator/index.js";
+import type { LimitsPatch } from "@burst/aci-emulator";
 import { startBaselineProcess } from "./baselineProcess.js";
 import type { BaselineJob, BaselineJobResult } from "./baseline.js";
 import { startBurst } from "./burstRun.js";

@@ -17,7 +17,7 @@ import type { BenchOptions } from "./options.js";
 import { startStorage } from "./services.js";
 import { BURST_RG, SUBSCRIPTION, type Log } from "./comparison.js";
 import { planWorkload, type DurationModel } from "./workload.js";
-import { DEFAULT_COSTS } from "../src/emulator/index.js";
+import { DEFAULT_COSTS } from "@burst/aci-emulator";
 
 export type EventsMode = "present" | "absent" | "late";
 export const COST_MODES: EventsMode[] = ["present", "absent", "late"];

@@ -3,9 +3,8 @@
  * process being measured, and reads its ground truth over the admin API.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import path from "node:path";
-import { ROOT } from "../src/stack/root.js";
-import type { EmulatorStats, FaultsInput, LimitsPatch } from "../src/emulator/index.js";
+import { fileURLToPath } from "node:url";
+import type { EmulatorStats, FaultsInput, LimitsPatch } from "@burst/aci-emulator";
 
 export interface EmulatorSetup {
   /** Image pull: every group's base delay, plus a seeded uniform extra in [0, pullJitterMs). */
@@ -43,7 +42,7 @@ export function emulatorArgs(s: EmulatorSetup): string[] {
 }
 
 export async function startEmulatorProcess(setup: EmulatorSetup): Promise<EmulatorProcess> {
-  const child = spawn(process.execPath, [path.join(ROOT, "dist/src/emulator/main.js"), ...emulatorArgs(setup)], { stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [fileURLToPath(import.meta.resolve("@burst/aci-emulator/main")), ...emulatorArgs(setup)], { stdio: ["ignore", "pipe", "pipe"] });
   let out = "";
   child.stdout!.on("data", (d: Buffer) => { if (out.length < 20_000) out += d.toString(); });
   child.stderr!.on("data", (d: Buffer) => { if (out.length < 20_000) out += d.toString(); });

@@ -3,7 +3,7 @@
  * and the emulator's ground truth (PUT received, container exit, deletion, billing meter,
  * ARM call counters) into the figures the report compares.
  */
-import type { BillingEntry, EmulatorStats } from "../src/emulator/index.js";
+import type { BillingEntry, EmulatorStats } from "@burst/aci-emulator";
 import { BUILT_IN_PRICES } from "../src/pricing.js";
 import type { JobRecord } from "../src/model.js";
 import { idealBound, type CreateWindows, type IdealBound } from "./ideal.js";

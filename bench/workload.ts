@@ -6,7 +6,7 @@
  * jobs are near the median and a few run several times longer. σ is a documented input,
  * not a tuned one (see bench/README.md).
  */
-import { createRng, type Rng } from "../src/emulator/rng.js";
+import { createRng, type Rng } from "@burst/aci-emulator";
 
 export type DurationModel =
   | { kind: "lognormal"; medianSeconds: number; sigma: number }

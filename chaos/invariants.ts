@@ -1,5 +1,5 @@
 /** Burst's invariants, checked after a chaos run; each violation is a sentence. */
-import type { EmulatorStats } from "../src/emulator/index.js";
+import type { EmulatorStats } from "@burst/aci-emulator";
 import type { JobRecord } from "../src/model.js";
 import type { Deps } from "../src/scheduler/deps.js";
 import { isFinal } from "../src/jobState.js";

@@ -17,3 +17,9 @@ export const STORAGE_CONNECTION = "AzureWebJobsStorage";
  * host refuses anything larger before buffering it; the API's own limit (1 MiB) is smaller.
  */
 export const APP_MAX_REQUEST_BODY_BYTES = 25 * 1024 * 1024;
+
+/**
+ * The API key `npm start`'s host uses when BURST_API_KEY is unset (the local Functions
+ * host's default), so the CLI reaches a local stack with no setup. Never a key in Azure.
+ */
+export const LOCAL_API_KEY = "burst-local-key";

@@ -1,13 +1,14 @@
 #!/usr/bin/env node
 /**
- * `npm run reconcile`: runs the reconciler once, by hand, against the configured (or the
- * local) stack — the same code the timer runs, safe alongside it.
+ * `npm run reconcile`: runs the reconciler once, by hand — the same code the timer runs,
+ * safe alongside it — against the configured deployment, or with --local the stack
+ * `npm start` runs.
  */
 import { parseArgs } from "node:util";
 import { describeConfig, loadConfig } from "../config.js";
 import { buildDeps, consoleLogger } from "../runtime.js";
 import { reconcile, ORPHAN_GRACE_SECONDS } from "../scheduler/reconcile.js";
-import { applyLocalDefaults } from "../stack/localEnv.js";
+import { withLocalStackSettings } from "./localStack.js";
 
 const HELP = `Usage: npm run reconcile -- [options]
 
@@ -15,17 +16,19 @@ Makes storage and ACI agree again: deletes orphaned container groups, resumes st
 jobs, repairs pool ledgers, pumps every pool. Safe at any time, any number of times.
 
 Options:
+  --local                    act on the stack npm start runs (its storage, emulator and key)
   --orphan-grace-seconds N   leave groups younger than this alone (default ${ORPHAN_GRACE_SECONDS})
   -o, --output table|json    report format (default table)
   -h, --help
 
-Settings come from the environment and local.settings.json, with the local stack's
-defaults (npm start) for the rest.
+Settings come from the environment, as the Function App's do (see the README's
+configuration table); without BURST_ARM_ENDPOINT it acts on Azure. --local takes the
+settings npm start gave its host, under anything set explicitly.
 `;
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { "orphan-grace-seconds": { type: "string" }, output: { type: "string", short: "o" }, help: { type: "boolean", short: "h" } },
+    options: { local: { type: "boolean" }, "orphan-grace-seconds": { type: "string" }, output: { type: "string", short: "o" }, help: { type: "boolean", short: "h" } },
   });
   if (values.help) return void process.stdout.write(HELP);
   const graceText = values["orphan-grace-seconds"] ?? String(ORPHAN_GRACE_SECONDS);
@@ -33,7 +36,10 @@ async function main(): Promise<void> {
   if (!Number.isFinite(grace) || grace < 0) throw new Error(`--orphan-grace-seconds must be a number of seconds ≥ 0, got ${JSON.stringify(graceText)}`);
   const output = values.output ?? "table";
   if (output !== "table" && output !== "json") throw new Error(`--output must be table or json, got ${JSON.stringify(output)}`);
-  const config = loadConfig(applyLocalDefaults());
+  if (!values.local && !Object.keys(process.env).some((k) => k === "AzureWebJobsStorage" || k.startsWith("AzureWebJobsStorage__"))) {
+    throw new Error("AzureWebJobsStorage is not set, so there is no deployment to act on: set it (and BURST_ARM_ENDPOINT for anything but Azure), or pass --local for the stack npm start runs");
+  }
+  const config = loadConfig(values.local ? withLocalStackSettings() : process.env);
   // On stderr, so that -o json stays one document.
   process.stderr.write(`reconcile: ${describeConfig(config)}\n`);
   const deps = buildDeps(config, consoleLogger);

@@ -3,10 +3,10 @@
  * message is one line a person can act on: the API is not running, the key is wrong,
  * or what the API said was wrong (its error message already names each field).
  */
-import { DEFAULT_LOCAL_API_KEY } from "../host/settings.js";
+import { LOCAL_API_KEY } from "../appNames.js";
 
 export const DEFAULT_URL = "http://localhost:7071";
-export const DEFAULT_KEY = DEFAULT_LOCAL_API_KEY;
+export const DEFAULT_KEY = LOCAL_API_KEY;
 
 export class CliError extends Error {
   override name = "CliError";

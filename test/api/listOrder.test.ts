@@ -20,6 +20,9 @@ describe("listing jobs in creation order", () => {
         // One slot: the first job runs, the rest wait, so listing never races a run.
         held: { maxConcurrency: 1, resourceGroup: `rg-order-held-${Date.now()}` },
       },
+      // The reconciler runs when a test calls it: its timer (after the start-up run) would
+      // repair the index these tests break before they can see who repaired it.
+      env: { BURST_RECONCILE_SCHEDULE: "0 0 0 1 1 *" },
     }));
     env = { BURST_URL: stack.hosts[0]!.url, BURST_API_KEY: api.key };
     const r = await api.post("/api/jobs", Array.from({ length: 60 }, (_, i) => ({ ...held, name: `batch-${i}` })));

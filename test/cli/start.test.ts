@@ -2,13 +2,13 @@
  * `npm start` as a new user meets it: it refuses bad settings and taken ports before
  * printing anything that says it runs, and when it runs, it is really Burst that answers.
  */
-import { spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { execFile, spawn } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { freePort } from "../../src/stack/net.js";
+import { freePort } from "../../tools/stack/net.js";
 import { ROOT } from "../support/hostProcess.js";
 import { waitUntil } from "../support/wait.js";
 
@@ -25,7 +25,7 @@ async function ports(): Promise<Record<string, string>> {
 function start(env: Record<string, string>) {
   const dir = mkdtempSync(path.join(os.tmpdir(), "burst-start-"));
   dirs.push(dir);
-  const child = spawn(process.execPath, [path.join(ROOT, "dist/src/stack/start.js")], {
+  const child = spawn(process.execPath, [path.join(ROOT, "dist/tools/stack/start.js")], {
     env: { ...process.env, BURST_DATA_DIR: path.join(dir, ".burst"), BURST_EMULATOR_RUNTIME: "sim", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -79,7 +79,7 @@ describe("npm start", () => {
     }
   });
 
-  it("says it runs only once its own host answers, writes .burst/env for a shell, and stops on Ctrl-C", async () => {
+  it("says it runs only once its own host answers, writes .burst/env for a shell, lets npm run reconcile -- --local act on it, and stops on Ctrl-C", async () => {
     const p = await ports();
     const s = start(p);
     try {
@@ -91,6 +91,12 @@ describe("npm start", () => {
       const env = readFileSync(path.join(s.dir, ".burst", "env"), "utf8");
       expect(env).toContain(`export BURST_URL='http://localhost:${p.BURST_API_PORT}'`);
       expect(env).toMatch(new RegExp(`export AzureWebJobsStorage='DefaultEndpointsProtocol=http;.*QueueEndpoint=http://127\\.0\\.0\\.1:${p.BURST_AZURITE_QUEUE_PORT}/devstoreaccount1;`));
+      // The host's settings, for --local admin commands: owner-only.
+      expect(statSync(path.join(s.dir, ".burst", "host-settings.json")).mode & 0o777).toBe(0o600);
+      const r = await reconcile(["--local", "-o", "json"], s.dir);
+      expect(r.stderr).toContain(`ARM at http://127.0.0.1:${p.BURST_EMULATOR_PORT}`);
+      expect(r).toMatchObject({ code: 0 });
+      expect(JSON.parse(r.stdout)).toMatchObject({ errors: 0 });
     } finally {
       s.child.kill("SIGINT");
     }
@@ -104,5 +110,26 @@ describe("npm start", () => {
       });
       expect(open, `port ${port}`).toBe(false);
     }
-  }, 90_000);
+    expect(existsSync(path.join(s.dir, ".burst", "host-settings.json"))).toBe(false);
+    const after = await reconcile(["--local"], s.dir);
+    expect(after.code).toBe(1);
+    expect(after.stderr).toContain("--local acts on the stack npm start runs, and it is not running");
+  }, 120_000);
+});
+
+function reconcile(args: string[], dir: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const env: NodeJS.ProcessEnv = { ...process.env, BURST_DATA_DIR: path.join(dir, ".burst") };
+  for (const k of Object.keys(env)) if (k.startsWith("AzureWebJobsStorage") || k === "BURST_ARM_ENDPOINT") delete env[k];
+  return new Promise((resolve) => {
+    execFile(process.execPath, [path.join(ROOT, "dist/src/admin/reconcile.js"), ...args], { env }, (err, stdout, stderr) =>
+      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }));
+  });
+}
+
+describe("npm run reconcile", () => {
+  it("with no settings refuses to guess a local stack, naming the setting and --local", async () => {
+    const r = await reconcile([], mkdtempSync(path.join(os.tmpdir(), "burst-reconcile-")));
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe("reconcile: AzureWebJobsStorage is not set, so there is no deployment to act on: set it (and BURST_ARM_ENDPOINT for anything but Azure), or pass --local for the stack npm start runs\n");
+  });
 });

@@ -1,6 +1,6 @@
 /**
  * The docs, run as written. Every runnable example of README.md (the quick start, the queue
- * snippet), docs/cli.md, docs/api.md and docs/emulator.md is read from the markdown
+ * snippet), docs/cli.md, docs/api.md and the two packages' READMEs is read from the markdown
  * (test/support/docExamples.ts says which blocks run and how a doc skips one) and run
  * against a local Burst started by the quick start's own `npm start`, in one shell per
  * document, one command after another, as a user would type them. What each command
@@ -27,13 +27,13 @@ import net from "node:net";
 import path from "node:path";
 import { QueueClient } from "@azure/storage-queue";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { freePort } from "../../src/stack/net.js";
+import { freePort } from "../../tools/stack/net.js";
 import { ROOT } from "../support/hostProcess.js";
 import { readExamples, type Example } from "../support/docExamples.js";
 import { LocalApi, runExample, transcript, withoutComment, type Context, type ExampleRun, type Fixture, type Json } from "../support/docRunner.js";
 import { Background, ShellSession } from "../support/shellSession.js";
 
-const DOCS = ["README.md", "docs/cli.md", "docs/api.md", "docs/emulator.md"];
+const DOCS = ["README.md", "docs/cli.md", "docs/api.md", "packages/aci-emulator/README.md", "packages/functions-local-host/README.md"];
 const { examples, files: docFiles } = readExamples(ROOT, DOCS);
 
 /** Files the examples name that the docs do not show. */

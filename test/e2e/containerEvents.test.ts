@@ -5,7 +5,7 @@
  * meter, and within its stated error above it.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { ContainerEventsMode } from "../../src/emulator/index.js";
+import type { ContainerEventsMode } from "@burst/aci-emulator";
 import type { JobRecord } from "../../src/model.js";
 import { startStack, type Stack } from "../support/stack.js";
 

@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startEmulator, type RunningEmulator } from "../../src/emulator/index.js";
+import { startEmulator, type RunningEmulator } from "@burst/aci-emulator";
 import { cancelJob } from "../../src/scheduler/cancel.js";
 import type { JobRecord } from "../../src/model.js";
 import { startStack, type Stack } from "../support/stack.js";

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { generateKeyPairSync } from "node:crypto";
-import { workflowJobPayload } from "../../src/github/samples.js";
+import { workflowJobPayload } from "../../tools/github/samples.js";
 import { runnerJobId } from "../../src/github/runnerJob.js";
 import { loadGitHubSettings } from "../../src/github/settings.js";
 import { deliver, startGitHubStack, type GitHubStack } from "./support.js";

@@ -4,7 +4,7 @@ import { DEFAULT_RUNNER_COMMAND, matchProfile, parseProfiles, type RunnerProfile
 import { loadGitHubSettings } from "../../src/github/settings.js";
 import { validateSpec } from "../../src/jobSpec.js";
 import { runnerSpec } from "../../src/github/runnerJob.js";
-import { workflowJobPayload } from "../../src/github/samples.js";
+import { workflowJobPayload } from "../../tools/github/samples.js";
 import { parseWorkflowJobEvent } from "../../src/github/payload.js";
 
 const pools = new Set(["default", "gpu"]);

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { randomBytes } from "node:crypto";
 import { keyRing, seal } from "../../src/secrets.js";
 import { cancelJob } from "../../src/scheduler/cancel.js";
-import { workflowJobPayload } from "../../src/github/samples.js";
+import { workflowJobPayload } from "../../tools/github/samples.js";
 import { JITCONFIG_VAR } from "../../src/github/profiles.js";
 import { runnerJobId } from "../../src/github/runnerJob.js";
 import { loadGitHubSettings } from "../../src/github/settings.js";

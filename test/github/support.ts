@@ -8,7 +8,7 @@ import { TableServiceClient, TableClient } from "@azure/data-tables";
 import { BlobServiceClient } from "@azure/storage-blob";
 import { QueueServiceClient } from "@azure/storage-queue";
 import type { PoolConfigInput } from "../../src/config.js";
-import { startFakeGitHub, type FakeGitHub, type FakeGitHubOptions } from "../../src/github/fakeGitHub.js";
+import { startFakeGitHub, type FakeGitHub, type FakeGitHubOptions } from "../../tools/github/fakeGitHub.js";
 import { signBody } from "../../src/github/signature.js";
 import { ClaimStore } from "../../src/github/claims.js";
 import { claimsTableName } from "../../src/github/settings.js";

@@ -11,7 +11,7 @@ import { loadConfig } from "../../src/config.js";
 import { createGitHubApi } from "../../src/github/api.js";
 import { ClaimStore } from "../../src/github/claims.js";
 import { parseWorkflowJobEvent } from "../../src/github/payload.js";
-import { workflowJobPayload } from "../../src/github/samples.js";
+import { workflowJobPayload } from "../../tools/github/samples.js";
 import { loadGitHubSettings } from "../../src/github/settings.js";
 import { onCompleted, onQueued, type GitHubDeps } from "../../src/github/workflowJob.js";
 import { buildDeps } from "../../src/runtime.js";

@@ -7,7 +7,7 @@
 import { inject } from "vitest";
 import { randomBytes } from "node:crypto";
 import { QueueServiceClient } from "@azure/storage-queue";
-import { startEmulator, type EmulatorOptions, type RunningEmulator } from "../../src/emulator/index.js";
+import { startEmulator, type EmulatorOptions, type RunningEmulator } from "@burst/aci-emulator";
 import { loadConfig, type PoolConfigInput } from "../../src/config.js";
 import { buildDeps } from "../../src/runtime.js";
 import type { Deps } from "../../src/scheduler/deps.js";

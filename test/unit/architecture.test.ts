@@ -2,7 +2,8 @@ import { readFileSync, readdirSync, statSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 
-const SRC = path.resolve(import.meta.dirname, "../../src");
+const ROOT = path.resolve(import.meta.dirname, "../..");
+const SRC = path.join(ROOT, "src");
 
 function files(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
@@ -66,5 +67,44 @@ describe("the shape of the code", () => {
       // launch and monitor record an attempt's end through finish.ts's toFinishing; nothing else crosses.
       expect(calls.map(rel), rel(step)).toEqual(step.endsWith("launch.ts") || step.endsWith("monitor.ts") ? ["scheduler/finish.ts"] : []);
     }
+  });
+});
+
+/** Every module a file names, relative or bare, type-only or not. */
+function specifiers(file: string): string[] {
+  return [...readFileSync(file, "utf8").matchAll(/(?:\bfrom\s+|\bimport\s*\(?\s*)["']([^"']+)["']/g)].map((m) => m[1]!);
+}
+
+describe("the workspaces", () => {
+  // What `npm run package` ships must not need the dev tools: the emulator, the local host,
+  // the launcher, the fake GitHub, or their devDependencies.
+  const DEV_ONLY = /^(@burst\/|azurite|@octokit\/webhooks-examples|vitest|fast-check)/;
+
+  it("keeps the product (functions/, src/) free of the packages, tools/ and dev-only modules", () => {
+    const product = [...files(path.join(ROOT, "functions")), ...files(SRC)];
+    const bad = product.flatMap((f) =>
+      specifiers(f)
+        .filter((s) => DEV_ONLY.test(s) || (s.startsWith(".") && /^(tools|packages|test|bench|chaos)\//.test(path.relative(ROOT, path.resolve(path.dirname(f), s)))))
+        .map((s) => `${path.relative(ROOT, f)} → ${s}`),
+    );
+    expect(bad).toEqual([]);
+  });
+
+  it("keeps each package free of anything outside its folder", () => {
+    for (const pkg of ["aci-emulator", "functions-local-host"]) {
+      const dir = path.join(ROOT, "packages", pkg);
+      const own = [...files(path.join(dir, "src")), ...files(path.join(dir, "test"))];
+      const outside = own.flatMap((f) =>
+        specifiers(f)
+          .filter((s) => (s.startsWith(".") && path.relative(dir, path.resolve(path.dirname(f), s)).startsWith("..")) || s.startsWith("@burst/"))
+          .map((s) => `${path.relative(ROOT, f)} → ${s}`),
+      );
+      expect(outside, pkg).toEqual([]);
+    }
+  });
+
+  it("finds a product import of a dev tool, so the check above can fail", () => {
+    expect(DEV_ONLY.test("@burst/aci-emulator")).toBe(true);
+    expect(specifiers(path.join(ROOT, "tools/stack/start.ts"))).toContain("@burst/functions-local-host");
   });
 });

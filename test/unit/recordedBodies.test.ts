@@ -1,6 +1,6 @@
 /**
  * Everything Burst reads from ARM, read from what the live service actually answered:
- * the recorded bodies (test/emulator/recordings/) are served by a tiny local HTTP server
+ * the recorded bodies (packages/aci-emulator/recordings/) are served by a tiny local HTTP server
  * and go through the real @azure/arm-containerinstance client and its deserializer into
  * Burst's AciBackend, exactly as in production.
  */
@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AciBackend, type GroupRef } from "../../src/aci/backend.js";
 import { createAciClient } from "../../src/aci/client.js";
 import { PermanentLaunchError, RetryablePlatformError, ThrottledError } from "../../src/errors.js";
-import { recording, type RecordedInteraction } from "../emulator/recordings.js";
+import { recording, type RecordedInteraction } from "@burst/aci-emulator/recordings";
 
 interface Answer {
   status: number;

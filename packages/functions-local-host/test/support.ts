@@ -1,0 +1,55 @@
+/**
+ * Runs the host as its command (`dist/main.js`, built by `npm run build`) on a free
+ * port, over the fixture app in test/fixture-app, as a user would.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { fileURLToPath } from "node:url";
+
+export const FIXTURE_APP = fileURLToPath(new URL("./fixture-app", import.meta.url));
+const MAIN = fileURLToPath(new URL("../dist/main.js", import.meta.url));
+
+export interface HostProcess {
+  url: string;
+  child: ChildProcess;
+  output: () => string;
+  /** Graceful stop (SIGTERM), as Ctrl-C or a scale-in does. */
+  stop(): Promise<void>;
+  /** A crash: SIGKILL, nothing finishes. */
+  kill(): Promise<void>;
+}
+
+/** Storage-safe unique name: lowercase letters, digits and dashes. */
+export function uniqueName(prefix: string): string {
+  return `${prefix}-${randomBytes(4).toString("hex")}`;
+}
+
+export async function startHostProcess(options: { appDir: string; env: Record<string, string> }): Promise<HostProcess> {
+  const child = spawn(process.execPath, [MAIN, "--port", "0", "--app-dir", options.appDir], {
+    env: { ...process.env, ...options.env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let out = "";
+  child.stdout!.on("data", (d: Buffer) => (out += d.toString()));
+  child.stderr!.on("data", (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`host did not start within 30 s:\n${out}`)), 30_000);
+    child.stdout!.on("data", () => {
+      const m = /listening on (http:\/\/\S+)/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]!);
+      }
+    });
+    void exited.then(() => {
+      clearTimeout(timer);
+      reject(new Error(`host exited during start-up:\n${out}`));
+    });
+  });
+  const end = async (signal: NodeJS.Signals) => {
+    if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+    await exited;
+  };
+  return { url, child, output: () => out, stop: () => end("SIGTERM"), kill: () => end("SIGKILL") };
+}
