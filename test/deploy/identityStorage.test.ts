@@ -82,17 +82,15 @@ describe("identity-based storage", () => {
       tokenRequests.push(q);
       if (req.headers["x-identity-header"] !== identityHeader) return void res.writeHead(401).end();
       const { token, expiresOn } = storageToken(3600, q.get("resource") ?? undefined);
-      res
-        .writeHead(200, { "content-type": "application/json" })
-        .end(
-          JSON.stringify({
-            access_token: token,
-            expires_on: String(expiresOn),
-            resource: q.get("resource"),
-            token_type: "Bearer",
-            client_id: q.get("client_id"),
-          }),
-        );
+      res.writeHead(200, { "content-type": "application/json" }).end(
+        JSON.stringify({
+          access_token: token,
+          expires_on: String(expiresOn),
+          resource: q.get("resource"),
+          token_type: "Bearer",
+          client_id: q.get("client_id"),
+        }),
+      );
     });
     await new Promise<void>((resolve) => tokens.listen(0, "127.0.0.1", resolve));
     const emulatorToken = randomBytes(16).toString("hex");
