@@ -10,6 +10,10 @@ import { parse as parseYaml } from "yaml";
 import { POOL_NAME, specErrors } from "./jobSpec.js";
 import { BUILT_IN_PRICES, type PriceTable } from "./pricing.js";
 import { keyRing, type KeyRing } from "./secrets.js";
+import { ConfigError } from "./errors.js";
+import { describeStorage, readStorageSettings, type StorageSettings } from "./storage.js";
+
+export { ConfigError };
 
 const priceSchema = z.strictObject({
   vcpuSecondUsd: z.number().nonnegative(),
@@ -82,7 +86,10 @@ export interface BillSettings {
 }
 
 export interface BurstConfig {
-  storageConnection: string;
+  /** The storage account: a connection string, or an identity (see storage.ts). */
+  storage: StorageSettings;
+  /** BURST_DEPLOYMENT_ID: tags every container group; the reconciler deletes only groups carrying it. */
+  deploymentId: string;
   names: StorageNames;
   pools: Map<string, PoolConfig>;
   /** Unset means real Azure Resource Manager with DefaultAzureCredential. */
@@ -95,10 +102,6 @@ export interface BurstConfig {
   bills: BillSettings;
   /** When the reconciler's timer fires (BURST_RECONCILE_SCHEDULE), as checked by reconcileSchedule. */
   reconcileSchedule: string;
-}
-
-export class ConfigError extends Error {
-  override name = "ConfigError";
 }
 
 export function storageNames(prefix: string): StorageNames {
@@ -183,8 +186,7 @@ export function readSettingDocument(env: NodeJS.ProcessEnv, name: string): { doc
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): BurstConfig {
-  const storageConnection = env.AzureWebJobsStorage;
-  if (!storageConnection) throw new ConfigError("AzureWebJobsStorage is not set: it must hold the storage connection string");
+  const storage = readStorageSettings(env);
   const poolsDoc = readSettingDocument(env, "BURST_POOLS");
   const pools = poolsDoc ? parsePools(poolsDoc.doc, poolsDoc.where) : parsePools({ pools: DEFAULT_POOLS }, "default pools");
   const key = (text: string, where: string) => {
@@ -201,7 +203,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): BurstConfig {
   const armEndpoint = env.BURST_ARM_ENDPOINT || undefined;
   if (armEndpoint && !/^https?:\/\//.test(armEndpoint)) throw new ConfigError(`BURST_ARM_ENDPOINT must be an http(s) URL, got ${JSON.stringify(armEndpoint)}`);
   return {
-    storageConnection,
+    storage,
+    deploymentId: deploymentId(env),
     names: storageNames(env.BURST_STORAGE_PREFIX || "burst"),
     pools,
     armEndpoint,
@@ -211,6 +214,28 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): BurstConfig {
     bills,
     reconcileSchedule: reconcileSchedule(env.BURST_RECONCILE_SCHEDULE),
   };
+}
+
+const DEPLOYMENT_ID = /^[a-z0-9][a-z0-9-]{0,62}$/;
+
+/**
+ * BURST_DEPLOYMENT_ID, else the Function App's name (WEBSITE_SITE_NAME, which Azure sets),
+ * else "local". Two deployments sharing a resource group and a pool name then each reap
+ * only their own container groups. Lowercase, so ARM's case-insensitive names and the tag
+ * always agree.
+ */
+export function deploymentId(env: NodeJS.ProcessEnv): string {
+  const given = env.BURST_DEPLOYMENT_ID;
+  if (given) {
+    if (!DEPLOYMENT_ID.test(given)) throw new ConfigError(`BURST_DEPLOYMENT_ID must be 1-63 lowercase letters, digits or dashes, starting with a letter or digit, got ${JSON.stringify(given)}`);
+    return given;
+  }
+  const site = env.WEBSITE_SITE_NAME?.toLowerCase();
+  if (site) {
+    if (!DEPLOYMENT_ID.test(site)) throw new ConfigError(`WEBSITE_SITE_NAME (the default of BURST_DEPLOYMENT_ID) must be 1-63 letters, digits or dashes, got ${JSON.stringify(env.WEBSITE_SITE_NAME)}; set BURST_DEPLOYMENT_ID`);
+    return site;
+  }
+  return "local";
 }
 
 const SCHEDULE_RULE = 'must be a 6-field NCRONTAB ("{second} {minute} {hour} {day} {month} {day-of-week}", e.g. "*/30 * * * * *") or a TimeSpan ("hh:mm:ss")';
@@ -275,11 +300,8 @@ export function checkAppSettings(env: NodeJS.ProcessEnv, loadGitHub: (env: NodeJ
  * wrong account is seen at once.
  */
 export function describeConfig(config: BurstConfig): string {
-  const parts = Object.fromEntries(config.storageConnection.split(";").map((p) => p.split(/=(.*)/s)).filter((kv) => kv[1] !== undefined).map(([k, v]) => [k!.toLowerCase(), v!]));
-  const storage = /UseDevelopmentStorage=true/i.test(config.storageConnection)
-    ? "the local storage emulator (UseDevelopmentStorage)"
-    : `account ${parts.accountname ?? "(from a SAS or endpoint)"}${parts.tableendpoint ? ` at ${parts.tableendpoint}` : parts.endpointsuffix ? ` (${parts.endpointsuffix})` : ""}`;
+  const storage = describeStorage(config.storage);
   const arm = config.armEndpoint ? `ARM at ${config.armEndpoint}` : "Azure Resource Manager";
   const pools = [...config.pools.values()].map((p) => `${p.name} (${p.subscriptionId}/${p.resourceGroup}, ${p.region})`).join(", ");
-  return `storage ${storage}, prefix ${config.names.jobsQueue.replace(/-jobs$/, "")}; ${arm}; pools ${pools}`;
+  return `storage ${storage}, prefix ${config.names.jobsQueue.replace(/-jobs$/, "")}; ${arm}; pools ${pools}; deployment ${config.deploymentId}`;
 }

@@ -74,3 +74,8 @@ export function isTransient(err: unknown): boolean {
   // RestError without a status: the request never got an answer (ECONNREFUSED, ECONNRESET, timeouts).
   return e?.name === "RestError" || /^(ECONN|ETIMEDOUT|EPIPE|EAI_AGAIN|ENOTFOUND|UND_ERR)/.test(String(e?.code ?? ""));
 }
+
+/** An app setting is missing or invalid; the message names it, the rule and the bad value. */
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}

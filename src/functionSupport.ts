@@ -3,9 +3,8 @@
  * how a queue handler reports failure.
  */
 import type { InvocationContext } from "@azure/functions";
-import { BlobServiceClient } from "@azure/storage-blob";
 import { UnreadableMessage, errorMessage, isTransient } from "./errors.js";
-import { deps } from "./runtime.js";
+import { appStorage, deps } from "./runtime.js";
 import { checkAppSettings } from "./config.js";
 import { loadGitHubSettings } from "./github/settings.js";
 import type { MessageMeta, SpecSource } from "./scheduler/dispatch.js";
@@ -63,7 +62,7 @@ export function endJobOnLastTry(jobId: () => string, step: Step) {
 
 export function specSource(): SpecSource {
   const d = deps();
-  const container = BlobServiceClient.fromConnectionString(d.config.storageConnection).getContainerClient(d.config.names.specsContainer);
+  const container = appStorage().blobs.getContainerClient(d.config.names.specsContainer);
   return {
     async readSpecBlob(name) {
       try {

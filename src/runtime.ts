@@ -3,10 +3,9 @@
  * real Azure SDK clients for Storage and ACI (pointed at Azurite and the emulator in
  * local runs). Built once per process and shared by every function.
  */
-import { QueueServiceClient } from "@azure/storage-queue";
-import { BlobServiceClient } from "@azure/storage-blob";
 import { loadConfig, type BurstConfig } from "./config.js";
-import { tableClient } from "./store/tables.js";
+import { storageClients, type StorageClients } from "./storage.js";
+import type { TokenCredential } from "./aci/client.js";
 import { TableJobStore } from "./store/jobStore.js";
 import { TableLedgerStore } from "./store/ledgerStore.js";
 import { BlobLogStore } from "./store/logStore.js";
@@ -24,13 +23,20 @@ export const consoleLogger: Logger = {
   error: (m) => console.error(m),
 };
 
-export function buildDeps(config: BurstConfig, log: Logger = consoleLogger): Deps {
-  const queues = QueueServiceClient.fromConnectionString(config.storageConnection);
-  const blobs = BlobServiceClient.fromConnectionString(config.storageConnection);
+export interface BuildOptions {
+  /** Storage clients to use instead of building them from config.storage (one set per process). */
+  storage?: StorageClients;
+  /** A TokenCredential for identity-based storage instead of the one the settings ask for (tests). */
+  storageCredential?: TokenCredential;
+}
+
+export function buildDeps(config: BurstConfig, log: Logger = consoleLogger, options: BuildOptions = {}): Deps {
+  const storage = options.storage ?? storageClients(config.storage, options.storageCredential);
+  const { queues, blobs } = storage;
   return {
     config,
-    jobs: new TableJobStore(tableClient(config.storageConnection, config.names.jobsTable), tableClient(config.storageConnection, config.names.jobIndexTable)),
-    ledger: new TableLedgerStore(tableClient(config.storageConnection, config.names.ledgerTable)),
+    jobs: new TableJobStore(storage.table(config.names.jobsTable), storage.table(config.names.jobIndexTable)),
+    ledger: new TableLedgerStore(storage.table(config.names.ledgerTable)),
     logs: new BlobLogStore(blobs.getContainerClient(config.names.logsContainer)),
     outbox: new QueueOutbox(queues, config.names),
     poison: new StoragePoisonQueues(queues, config.names),
@@ -46,9 +52,20 @@ export function buildDeps(config: BurstConfig, log: Logger = consoleLogger): Dep
 }
 
 let shared: Deps | undefined;
+let sharedStorage: StorageClients | undefined;
 
 /** The process-wide dependencies, built on first use from the environment. */
 export function deps(): Deps {
-  shared ??= buildDeps(loadConfig());
+  if (!shared) {
+    const config = loadConfig();
+    sharedStorage = storageClients(config.storage);
+    shared = buildDeps(config, consoleLogger, { storage: sharedStorage });
+  }
   return shared;
+}
+
+/** The process-wide storage clients (one credential, one connection pool), for what the scheduler's stores do not cover. */
+export function appStorage(): StorageClients {
+  deps();
+  return sharedStorage!;
 }

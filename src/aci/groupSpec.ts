@@ -11,6 +11,8 @@ export const TAGS = {
   pool: "burst-pool",
   attempt: "burst-attempt",
   created: "burst-created",
+  /** BURST_DEPLOYMENT_ID: which Burst made the group, so a deployment reaps only its own. */
+  deployment: "burst-deployment",
 } as const;
 
 export function buildGroup(args: {
@@ -20,6 +22,7 @@ export function buildGroup(args: {
   secureEnv: Record<string, string>;
   pool: PoolConfig;
   now: Date;
+  deploymentId: string;
 }): ContainerGroup {
   const { spec, pool } = args;
   const env = [
@@ -34,6 +37,7 @@ export function buildGroup(args: {
       [TAGS.pool]: pool.name,
       [TAGS.attempt]: String(args.attempt),
       [TAGS.created]: args.now.toISOString(),
+      [TAGS.deployment]: args.deploymentId,
     },
     osType: "Linux",
     restartPolicy: "Never",

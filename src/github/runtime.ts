@@ -3,8 +3,7 @@
  * settings on top of the scheduler's (src/runtime.ts). Settings are read lazily so a
  * Burst without GitHub settings still loads every function.
  */
-import { deps } from "../runtime.js";
-import { tableClient } from "../store/tables.js";
+import { appStorage, deps } from "../runtime.js";
 import { createGitHubApi } from "./api.js";
 import { ClaimStore } from "./claims.js";
 import { loadGitHubSettings } from "./settings.js";
@@ -21,7 +20,7 @@ export function githubDeps(env: NodeJS.ProcessEnv = process.env): GitHubDeps {
     deps: d,
     settings,
     api: createGitHubApi(settings.apiUrl, settings.auth),
-    claims: new ClaimStore(tableClient(d.config.storageConnection, settings.claimsTable)),
+    claims: new ClaimStore(appStorage().table(settings.claimsTable)),
   };
   return shared;
 }

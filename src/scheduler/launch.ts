@@ -127,7 +127,7 @@ async function createGroup(deps: Deps, job: JobRecord, attempt: number, ref: Gro
   const pool = poolOf(deps, job.pool);
   const secureEnv = job.sealedSecureEnv ? open(job.sealedSecureEnv, deps.config.secrets, job.id) : {};
   const launchedAt = new Date(job.attempts.at(-1)!.launchedAt!);
-  const group = buildGroup({ jobId: job.id, attempt, spec: job.spec!, secureEnv, pool, now: launchedAt });
+  const group = buildGroup({ jobId: job.id, attempt, spec: job.spec!, secureEnv, pool, now: launchedAt, deploymentId: deps.config.deploymentId });
   const outcome = await deps.aci.create(ref, group);
   deps.log.info(`job ${job.id}: attempt ${attempt} container group ${ref.name} ${outcome === "created" ? "created" : "already existed"}`);
 }

@@ -3,9 +3,11 @@
  * run at any time and any number of times at once — every repair goes through the
  * same idempotent, ETag-guarded steps the normal path uses.
  *
- * - Orphans: container groups tagged by Burst whose job does not own them any more
- *   (finished, gone, or a different attempt) are deleted, after a grace period that
- *   protects groups being created right now.
+ * - Orphans: container groups tagged by this deployment (BURST_DEPLOYMENT_ID) whose job
+ *   does not own them any more (finished, gone, or a different attempt) are deleted, after
+ *   a grace period that protects groups being created right now. Another deployment's
+ *   groups are never touched, even in the same resource group under the same pool name:
+ *   their jobs are in another storage account, so here they would look orphaned.
  * - Stuck jobs: Waiting jobs missing from their pool's line are put back; Admitted or
  *   Launching ones are (re)launched; Running ones whose monitor chain broke get a poll;
  *   Finishing ones are finished. A restarted poll also enforces a missed deadline.
@@ -116,7 +118,7 @@ export async function reconcile(deps: Deps, opts: ReconcileOptions = {}): Promis
     });
     await safely(`pool ${pool.name} orphans`, async () => {
       for await (const g of deps.aci.list(pool.subscriptionId, pool.resourceGroup)) {
-        if (g.tags[TAGS.managed] !== "true" || g.tags[TAGS.pool] !== pool.name) continue;
+        if (g.tags[TAGS.managed] !== "true" || g.tags[TAGS.pool] !== pool.name || g.tags[TAGS.deployment] !== deps.config.deploymentId) continue;
         if (age(now, g.tags[TAGS.created]) < (opts.orphanGraceSeconds ?? ORPHAN_GRACE_SECONDS)) continue;
         const jobId = g.tags[TAGS.job] ?? "";
         const job = (await deps.jobs.get(jobId))?.value;

@@ -33,7 +33,7 @@ import { readExamples, type Example } from "../support/docExamples.js";
 import { LocalApi, runExample, transcript, withoutComment, type Context, type ExampleRun, type Fixture, type Json } from "../support/docRunner.js";
 import { Background, ShellSession } from "../support/shellSession.js";
 
-const DOCS = ["README.md", "docs/cli.md", "docs/api.md", "packages/aci-emulator/README.md", "packages/functions-local-host/README.md"];
+const DOCS = ["README.md", "docs/cli.md", "docs/api.md", "docs/deploy.md", "packages/aci-emulator/README.md", "packages/functions-local-host/README.md"];
 const { examples, files: docFiles } = readExamples(ROOT, DOCS);
 
 /** Files the examples name that the docs do not show. */

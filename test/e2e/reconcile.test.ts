@@ -23,7 +23,7 @@ describe("the reconciler", () => {
   it("deletes tagged groups no live job owns, spares young ones and groups Burst did not make", async () => {
     const aci = createAciClient({ subscriptionId: sub, endpoint: stack.emulator.url, emulatorToken: stack.env.BURST_EMULATOR_TOKEN });
     const old = new Date(Date.now() - 3600_000).toISOString();
-    const managed = { [TAGS.managed]: "true", [TAGS.pool]: "default", [TAGS.job]: "jnosuchjob", [TAGS.attempt]: "1" };
+    const managed = { [TAGS.managed]: "true", [TAGS.pool]: "default", [TAGS.job]: "jnosuchjob", [TAGS.attempt]: "1", [TAGS.deployment]: stack.deps.config.deploymentId };
     await aci.containerGroups.beginCreateOrUpdate(rg, "burst-jnosuchjob-1", group({ ...managed, [TAGS.created]: old }));
     await aci.containerGroups.beginCreateOrUpdate(rg, "burst-jyoung-1", group({ ...managed, [TAGS.job]: "jyoung", [TAGS.created]: new Date().toISOString() }));
     await aci.containerGroups.beginCreateOrUpdate(rg, "someone-elses", group({ owner: "not burst" }));

@@ -97,7 +97,7 @@ describe("what a command says it acts on", () => {
       BURST_STORAGE_PREFIX: "team-a",
       BURST_POOLS: '{"pools":{"batch":{"maxConcurrency":4,"resourceGroup":"rg-batch","region":"westeurope","prices":{"vcpuSecondUsd":0.00001,"gbSecondUsd":0.000001,"source":"test","date":"2026"}}}}',
     }));
-    expect(text).toBe("storage account burstprod (core.windows.net), prefix team-a; Azure Resource Manager; pools batch (00000000-0000-0000-0000-000000000000/rg-batch, westeurope)");
+    expect(text).toBe("storage account burstprod (core.windows.net), prefix team-a; Azure Resource Manager; pools batch (00000000-0000-0000-0000-000000000000/rg-batch, westeurope); deployment local");
     expect(text).not.toContain(key);
     expect(describeConfig(loadConfig({ ...base, BURST_ARM_ENDPOINT: "http://127.0.0.1:4280" }))).toMatch(/^storage the local storage emulator \(UseDevelopmentStorage\), prefix burst; ARM at http:\/\/127\.0\.0\.1:4280; pools default/);
   });

@@ -32,6 +32,8 @@ export interface AzuriteOptions {
    * then stops everything in order (the host first, Storage last).
    */
   detached?: boolean;
+  /** More Azurite flags, e.g. `--oauth basic --cert … --key …` for HTTPS with bearer tokens. */
+  extraArgs?: string[];
 }
 
 export interface RunningAzurite {
@@ -63,6 +65,7 @@ export async function startAzurite(options: AzuriteOptions): Promise<RunningAzur
     // SDKs newer than this Azurite release.
     "--disableTelemetry", "--skipApiVersionCheck", "--silent",
   ];
+  args.push(...(options.extraArgs ?? []));
   if (options.location) args.push("--location", options.location);
   else args.push("--inMemoryPersistence");
 

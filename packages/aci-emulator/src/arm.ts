@@ -180,6 +180,20 @@ function list(ctx: Ctx, resourceGroup?: string): Reply {
   return { status: 200, body };
 }
 
+/**
+ * The action ARM authorizes a call as (what a role must allow), by ARM's rule: the
+ * provider namespace and the resource types along the path (names dropped), then read
+ * (GET), write (PUT, PATCH), delete, or, for a POST, the last segment and "action".
+ * E.g. POST …/containerGroups/{name}/stop is Microsoft.ContainerInstance/containerGroups/stop/action.
+ */
+export function armAction(method: string, segments: readonly string[]): string {
+  const at = segments.findIndex((s) => s.toLowerCase() === "providers");
+  const rest = segments.slice(at + 1);
+  const types = [rest[0], ...rest.slice(1).filter((_, i) => i % 2 === 0)];
+  const verb = method === "GET" || method === "HEAD" ? "read" : method === "DELETE" ? "delete" : method === "POST" ? "action" : "write";
+  return [...types, verb].join("/");
+}
+
 function kindOf(method: string): ArmKind {
   return method === "GET" || method === "HEAD" ? "read" : method === "DELETE" ? "delete" : "write";
 }
@@ -193,6 +207,7 @@ export async function handleArm(service: AciService, req: IncomingMessage, res: 
     let params: Record<string, string> | undefined;
     for (const r of routes) if ((params = match(r.pattern, segments))) { route = r; break; }
     if (!route || !params) throw errors.pathNotFound(url.pathname);
+    service.counters.recordAction(armAction(method, segments));
     const version = url.searchParams.get("api-version");
     if (version === null) throw errors.missingApiVersion();
     // Operation polls come with the header's 2018-06-01; the azure-sdk-for-net recording shows 2023-05-01 answered too.

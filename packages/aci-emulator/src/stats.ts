@@ -79,6 +79,8 @@ export interface EmulatorStats {
     lostResponses: number;
   };
   createsByName: Record<string, number>;
+  /** Calls by the ARM action they need (arm.ts armAction), throttled ones included: what a caller's role must allow. */
+  actions: Record<string, number>;
   billing: BillingEntry[];
 }
 
@@ -101,6 +103,7 @@ export class Counters {
   lostResponses = 0;
   throttled = { reads: 0, writes: 0, deletes: 0, createWindow: 0, deleteWindow: 0, storm: 0 };
   createsByName: Record<string, number> = {};
+  actions: Record<string, number> = {};
   peak = { total: 0, byRegion: {} as Record<string, number>, byResourceGroup: {} as Record<string, number> };
   private aliveByRegion = new Map<string, number>();
   private aliveByRg = new Map<string, number>();
@@ -122,6 +125,10 @@ export class Counters {
     this.alive--;
     bump(this.aliveByRegion, g.spec.region, -1);
     bump(this.aliveByRg, g.ref.resourceGroup.toLowerCase(), -1);
+  }
+
+  recordAction(action: string): void {
+    this.actions[action] = (this.actions[action] ?? 0) + 1;
   }
 
   count(kind: keyof Counts): void {
@@ -187,6 +194,7 @@ export function buildStats(runtime: RuntimeKind, counters: Counters, groups: Ite
       lostResponses: counters.lostResponses,
     },
     createsByName: { ...counters.createsByName },
+    actions: { ...counters.actions },
     billing: ledger.map((g) => billingEntry(g, now)),
   };
 }

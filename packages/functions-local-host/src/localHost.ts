@@ -12,6 +12,7 @@ import { pathToFileURL } from "node:url";
 import { glob } from "tinyglobby";
 import { QueueServiceClient } from "@azure/storage-queue";
 import { BlobServiceClient } from "@azure/storage-blob";
+import { DefaultAzureCredential, ManagedIdentityCredential, type TokenCredential } from "@azure/identity";
 import { FunctionsCore, installFunctionsCore, type RegisteredFunction } from "./core.js";
 import type { RpcLogLevel, RpcLogCategory, RpcInvocationResponse, RpcTypedData } from "./coreTypes.js";
 import { loadHostConfig, resolveAppSettings, type HostConfig } from "./hostConfig.js";
@@ -67,20 +68,50 @@ export class LocalHost {
     (this.o.log ?? ((l) => process.stdout.write(`${l}\n`)))(line);
   }
 
+  /**
+   * A connection by the Functions convention: the setting holds a connection string, or
+   * (identity-based) `NAME__queueServiceUri`/`__blobServiceUri` or `NAME__accountName`
+   * name the account and `__credential: managedidentity` with `__clientId` the identity
+   * (else DefaultAzureCredential). Identity-based connections come back as "identity:NAME".
+   */
   #connection(settingName: unknown): string {
     const name = typeof settingName === "string" && settingName ? settingName : "AzureWebJobsStorage";
-    const value = this.env[name] ?? this.env[`AzureWebJobs${name}`];
-    if (!value) throw new Error(`connection setting "${name}" is not set`);
-    return value;
+    for (const n of [name, `AzureWebJobs${name}`]) {
+      if (this.env[n]) return this.env[n]!;
+      if (this.env[`${n}__accountName`] || this.env[`${n}__queueServiceUri`] || this.env[`${n}__blobServiceUri`]) return `identity:${n}`;
+    }
+    throw new Error(`connection setting "${name}" is not set (nor ${name}__accountName or ${name}__queueServiceUri / __blobServiceUri)`);
+  }
+
+  #identity(connection: string, service: "queue" | "blob"): { url: string; credential: TokenCredential } {
+    const n = connection.slice("identity:".length);
+    const account = this.env[`${n}__accountName`];
+    const url = this.env[`${n}__${service}ServiceUri`] ?? (account ? `https://${account}.${service}.core.windows.net` : undefined);
+    if (!url) throw new Error(`connection "${n}" is identity-based but neither ${n}__${service}ServiceUri nor ${n}__accountName is set`);
+    const clientId = this.env[`${n}__clientId`] || undefined;
+    const managed = this.env[`${n}__credential`]?.toLowerCase() === "managedidentity";
+    const credential = managed ? new ManagedIdentityCredential(clientId ? { clientId } : {}) : new DefaultAzureCredential(clientId ? { managedIdentityClientId: clientId } : {});
+    return { url, credential };
   }
 
   #queueService(connection: string): QueueServiceClient {
     let s = this.#queueServices.get(connection);
     if (!s) {
-      s = QueueServiceClient.fromConnectionString(connection);
+      if (connection.startsWith("identity:")) {
+        const { url, credential } = this.#identity(connection, "queue");
+        s = new QueueServiceClient(url, credential);
+      } else {
+        s = QueueServiceClient.fromConnectionString(connection);
+      }
       this.#queueServices.set(connection, s);
     }
     return s;
+  }
+
+  #blobService(connection: string): BlobServiceClient {
+    if (!connection.startsWith("identity:")) return BlobServiceClient.fromConnectionString(connection);
+    const { url, credential } = this.#identity(connection, "blob");
+    return new BlobServiceClient(url, credential);
   }
 
   /** Loads the app, then starts every trigger. */
@@ -121,7 +152,7 @@ export class LocalHost {
         listener.start();
       } else if (type === "timertrigger") {
         const schedule = parseSchedule(resolveAppSettings(String(b.schedule), this.env));
-        const blobs = BlobServiceClient.fromConnectionString(this.#connection(undefined));
+        const blobs = this.#blobService(this.#connection(undefined));
         const timer = new TimerListener({
           schedule,
           runOnStartup: Boolean(b.runOnStartup),

@@ -16,7 +16,9 @@ Options:
   -h, --help      show this help
 
 Settings come from the environment and local.settings.json (Values). Keys:
-  AzureWebJobsStorage   storage connection string (required)
+  AzureWebJobsStorage   storage connection string (required), or with an identity:
+                        AzureWebJobsStorage__accountName (or __queueServiceUri and
+                        __blobServiceUri), __credential=managedidentity, __clientId
   BURST_API_KEY         key for authLevel "function" routes (default burst-local-key)
   BURST_MASTER_KEY      master key (default: BURST_API_KEY)
   BURST_HOST_ID         host id for singleton locks (default burst-local)
