@@ -80,6 +80,9 @@ export class ListenerLock {
   }
 }
 
+/** The longest delay setTimeout honours. */
+export const MAX_TIMEOUT_MS = 2 ** 31 - 1;
+
 export class TimerListener {
   #timer?: NodeJS.Timeout;
   #lockTimer?: NodeJS.Timeout;
@@ -112,13 +115,21 @@ export class TimerListener {
   }
 
   #scheduleNext(): void {
-    const now = new Date();
-    const next = this.o.schedule.next(now);
+    this.#waitFor(this.o.schedule.next(new Date()));
+  }
+
+  /**
+   * Node fires a timeout longer than 2^31 − 1 ms (24.8 days) at once, so a yearly schedule
+   * would fire in a loop: a far occurrence is reached in steps no longer than that.
+   */
+  #waitFor(next: Date): void {
+    const wait = Math.max(0, next.getTime() - Date.now());
     this.#timer = setTimeout(() => {
       if (this.#stopped || !this.o.lock.held) return;
+      if (wait > MAX_TIMEOUT_MS) return this.#waitFor(next);
       this.#fire(Date.now() - next.getTime() > 1000);
       this.#scheduleNext();
-    }, Math.max(0, next.getTime() - now.getTime()));
+    }, Math.min(wait, MAX_TIMEOUT_MS));
   }
 
   #fire(isPastDue: boolean): void {

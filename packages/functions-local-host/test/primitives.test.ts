@@ -1,8 +1,8 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { nextPollingDelay, decodeMessage, encodeMessage, MIN_POLLING_INTERVAL_MS } from "../src/queueListener.js";
 import { compileRoute } from "../src/routes.js";
 import { parseHostConfig, parseTimeSpan, resolveAppSettings } from "../src/hostConfig.js";
-import { parseSchedule } from "../src/timer.js";
+import { MAX_TIMEOUT_MS, parseSchedule, TimerListener, type ListenerLock } from "../src/timer.js";
 
 describe("queue polling backoff", () => {
   it("grows from 100 ms towards maxPollingInterval and never passes it", () => {
@@ -90,5 +90,27 @@ describe("timer schedules", () => {
 
   it("refuses 5-field cron with a clear message", () => {
     expect(() => parseSchedule("*/5 * * * *")).toThrow(/needs 6 fields/);
+  });
+});
+
+describe("a timer further away than setTimeout can wait", () => {
+  it("is neither fired at once (Node fires a timeout over 24.8 days after 1 ms) nor missed when it comes", async () => {
+    // The next 1 January is 25 days and a minute away: just past what one setTimeout can wait.
+    const next = Date.parse("2027-01-01T00:00:00Z");
+    vi.useFakeTimers({ now: next - MAX_TIMEOUT_MS - 60_000, toFake: ["setTimeout", "clearTimeout", "Date"] });
+    try {
+      let held = false;
+      const lock = { get held() { return held; }, tryHold: async () => (held = true), release: async () => { held = false; } } as unknown as ListenerLock;
+      const fired: number[] = [];
+      const listener = new TimerListener({ schedule: parseSchedule("0 0 0 1 1 *"), runOnStartup: false, lock, fire: async () => void fired.push(Date.now()), log: () => {} });
+      await listener.start();
+      await vi.advanceTimersByTimeAsync(60_000);
+      expect(fired).toEqual([]);
+      await vi.advanceTimersByTimeAsync(MAX_TIMEOUT_MS + 1_000);
+      expect(fired).toEqual([next]);
+      await listener.stop();
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
