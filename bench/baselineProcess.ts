@@ -3,7 +3,7 @@ import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { ROOT } from "../tools/stack/root.js";
+import { ROOT } from "../tools/launcher/root.js";
 import type { BaselineInput, BaselineOutput } from "./baseline.js";
 
 export interface BaselineProcess {

@@ -7,13 +7,13 @@ import { randomBytes } from "node:crypto";
 import { QueueServiceClient } from "@azure/storage-queue";
 import pLimit from "p-limit";
 import { loadConfig } from "../src/config.js";
-import { buildDeps } from "../src/runtime.js";
+import { buildDeps } from "../src/composition.js";
 import { isFinal } from "../src/jobState.js";
 import type { JobRecord, JobState } from "../src/model.js";
 import { jobIdForMessage } from "../src/scheduler/ids.js";
 import { trueUpBills } from "../src/scheduler/trueUp.js";
 import { tableClient } from "../src/store/tables.js";
-import { ROOT, startHostProcess, type HostProcess } from "../tools/stack/hostProcess.js";
+import { ROOT, startHostProcess, type HostProcess } from "../tools/launcher/hostProcess.js";
 import { tryProcUsage, type ProcUsage } from "./procStats.js";
 import { JOB_CPU, JOB_IMAGE, JOB_MEMORY_GB, type JobPlan } from "./workload.js";
 

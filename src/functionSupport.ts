@@ -4,7 +4,7 @@
  */
 import type { InvocationContext } from "@azure/functions";
 import { UnreadableMessage, errorMessage, isTransient } from "./errors.js";
-import { appStorage, deps } from "./runtime.js";
+import { appStorage, deps } from "./composition.js";
 import { checkAppSettings } from "./config.js";
 import { loadGitHubSettings } from "./github/settings.js";
 import type { MessageMeta, SpecSource } from "./scheduler/dispatch.js";

@@ -1,5 +1,6 @@
 /**
- * Timing arithmetic for monitoring and retries, pure.
+ * Timing arithmetic for monitoring, pure: when to poll a job and when to read its log.
+ * (The retry backoff is in retryBackoff.ts.)
  *
  * A poll of a running job costs one ARM read (GET with the instance view); reading
  * its log costs another. The pool's polls must stay within its share of the
@@ -46,10 +47,4 @@ export function logReadDelaySeconds(linesSinceLast: number, bytesSinceLast: numb
   const byLines = lineRate > 0 ? 333 / lineRate : Infinity;
   const byBytes = byteRate > 0 ? (16 * 1024) / 3 / byteRate : Infinity;
   return Math.max(floorSeconds, Math.min(maxSeconds, byLines, byBytes));
-}
-
-/** Exponential backoff with ±20 % jitter: 5 s, 10 s, 20 s … capped at 5 minutes. */
-export function retryBackoffSeconds(failures: number, random: () => number = Math.random): number {
-  const base = Math.min(300, 5 * 2 ** Math.max(0, failures - 1));
-  return base * (0.8 + 0.4 * random());
 }

@@ -2,7 +2,7 @@
 import type { HttpRequest, HttpResponseInit } from "@azure/functions";
 import { handleWebhook } from "./webhook.js";
 import { APP_MAX_REQUEST_BODY_BYTES } from "../appNames.js";
-import { processWebhookEnv } from "./runtime.js";
+import { processWebhookEnv } from "./composition.js";
 
 export async function serveWebhook(request: HttpRequest): Promise<HttpResponseInit> {
   // GitHub never sends more than 25 MiB; a host allowing more must not make us read it.

@@ -1,5 +1,8 @@
-/** What the scheduler's steps need from the outside world, behind small interfaces. */
-import type { BurstConfig, PoolConfig } from "../config.js";
+/**
+ * The seams: what the scheduler's steps need from the outside world, behind small
+ * interfaces (composition.ts builds the real ones).
+ */
+import type { BurstConfig } from "../config.js";
 import type { JobStore } from "../store/jobStore.js";
 import type { LedgerStore } from "../store/ledgerStore.js";
 import type { LogStore } from "../store/logStore.js";
@@ -36,14 +39,4 @@ export interface Deps {
   log: Logger;
   /** Every transition this process writes, told once it is stored. */
   events: JobEvents;
-}
-
-export class UnknownPool extends Error {
-  override name = "UnknownPool";
-}
-
-export function poolOf(deps: Deps, name: string): PoolConfig {
-  const p = deps.config.pools.get(name);
-  if (!p) throw new UnknownPool(`pool ${JSON.stringify(name)} is not configured (configured: ${[...deps.config.pools.keys()].join(", ")})`);
-  return p;
 }

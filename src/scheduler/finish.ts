@@ -9,10 +9,11 @@
 import type { Attempt, AttemptOutcome, JobRecord, JobState, LogInfo } from "../model.js";
 import { changeJob } from "../jobState.js";
 import { billedSeconds, billingStart, costUsd, roundUsd } from "../pricing.js";
-import { retryBackoffSeconds } from "../polling.js";
+import { retryBackoffSeconds } from "../retryBackoff.js";
 import { waitKey } from "../admission.js";
 import { worstCaseUsd } from "../pricing.js";
-import { poolOf, type Deps } from "./deps.js";
+import type { Deps } from "./deps.js";
+import { poolOf } from "./pools.js";
 import { refFor } from "./ids.js";
 import type { Next } from "./flow.js";
 

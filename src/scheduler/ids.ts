@@ -2,7 +2,8 @@
 import { createHash, randomBytes } from "node:crypto";
 import type { GroupRef } from "../aci/backend.js";
 import type { JobRecord } from "../model.js";
-import { poolOf, type Deps } from "./deps.js";
+import type { Deps } from "./deps.js";
+import { poolOf } from "./pools.js";
 
 const hash = (s: string, n: number) => BigInt(`0x${createHash("sha256").update(s).digest("hex").slice(0, 24)}`).toString(36).padStart(n, "0").slice(0, n);
 

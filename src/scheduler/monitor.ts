@@ -15,7 +15,8 @@ import { formatLines, mayBeCutAfterStop, newLinesSince, parseTimestamped } from 
 import { CONTAINER_NAME } from "../aci/groupSpec.js";
 import type { GroupRef } from "../aci/backend.js";
 import type { MonitorMessage } from "../store/outbox.js";
-import { poolOf, type Deps } from "./deps.js";
+import type { Deps } from "./deps.js";
+import { poolOf } from "./pools.js";
 import { refFor } from "./ids.js";
 import { addCaptured, countOnly, toFinishing, type Captured } from "./finish.js";
 import { decidePoll, endOf, nextPoll, type PollInput } from "./pollDecision.js";

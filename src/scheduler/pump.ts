@@ -8,7 +8,8 @@
 import { decideAdmission, windowsOf, type Holder } from "../admission.js";
 import { changeJob, isFinal } from "../jobState.js";
 import type { WaitingEntry } from "../store/ledgerStore.js";
-import { poolOf, type Deps } from "./deps.js";
+import type { Deps } from "./deps.js";
+import { poolOf } from "./pools.js";
 import type { Next } from "./flow.js";
 
 /** How long the backup launch message waits; the inline launch normally gets there first. */

@@ -3,7 +3,7 @@
  * so tests can search all of them (e.g. for a planted secure value).
  */
 import { randomBytes } from "node:crypto";
-import { startStack, type Stack } from "../support/stack.js";
+import { startStack, type Stack } from "../support/harness.js";
 import { waitUntil } from "../support/wait.js";
 
 export interface Answer {

@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import fc from "fast-check";
-import type { Stack } from "../support/stack.js";
+import type { Stack } from "../support/harness.js";
 import { Api, startApiStack } from "./apiClient.js";
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 60);

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { submitJobs } from "../../src/api/submit.js";
 import type { ApiRequest } from "../../src/api/http.js";
 import { startApiStack, type Api } from "./apiClient.js";
-import type { Stack } from "../support/stack.js";
+import type { Stack } from "../support/harness.js";
 import { waitUntil } from "../support/wait.js";
 
 let stack: Stack;

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Stack } from "../support/stack.js";
+import type { Stack } from "../support/harness.js";
 import { Api, ended, startApiStack } from "./apiClient.js";
 
 const quick = (extra: Record<string, unknown> = {}) => ({ image: "alpine", command: ["sh", "-c", "echo hi"], timeoutSeconds: 60, ...extra });

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { tableClient } from "../../src/store/tables.js";
 import { reconcile } from "../../src/scheduler/reconcile.js";
-import type { Stack } from "../support/stack.js";
+import type { Stack } from "../support/harness.js";
 import { cli } from "../cli/cli.js";
 import { Api, ended, startApiStack } from "./apiClient.js";
 

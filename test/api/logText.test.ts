@@ -2,11 +2,11 @@ import { randomBytes } from "node:crypto";
 import { beforeAll, describe, expect, it } from "vitest";
 import { inject } from "vitest";
 import { loadConfig } from "../../src/config.js";
-import { buildDeps } from "../../src/runtime.js";
+import { buildDeps } from "../../src/composition.js";
 import type { Deps } from "../../src/scheduler/deps.js";
 import type { JobRecord } from "../../src/model.js";
 import { readLogChunk } from "../../src/api/logText.js";
-import { quietLog } from "../support/stack.js";
+import { quietLog } from "../support/harness.js";
 
 const ts = (s: number) => `2026-11-27T06:00:${String(s).padStart(2, "0")}.000000000Z`;
 

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Stack } from "../support/stack.js";
+import type { Stack } from "../support/harness.js";
 import { Api, ended, startApiStack } from "./apiClient.js";
 
 describe("job logs over HTTP", () => {

@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Stack } from "../support/stack.js";
+import type { Stack } from "../support/harness.js";
 import { Api, ended, startApiStack } from "./apiClient.js";
 
 const ROUTES: [string, string][] = [

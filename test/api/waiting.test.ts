@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BUILT_IN_PRICES, worstCaseUsd } from "../../src/pricing.js";
-import type { Stack } from "../support/stack.js";
+import type { Stack } from "../support/harness.js";
 import { cli, startCli } from "../cli/cli.js";
 import { Api, ended, startApiStack } from "./apiClient.js";
 

@@ -3,8 +3,8 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isFinal } from "../../src/jobState.js";
-import { freePort } from "../../tools/stack/net.js";
-import type { Stack } from "../support/stack.js";
+import { freePort } from "../../tools/launcher/net.js";
+import type { Stack } from "../support/harness.js";
 import { startApiStack, type Api } from "../api/apiClient.js";
 import { cli, startCli } from "./cli.js";
 

@@ -8,7 +8,7 @@ import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { freePort } from "../../tools/stack/net.js";
+import { freePort } from "../../tools/launcher/net.js";
 import { ROOT } from "../support/hostProcess.js";
 import { waitUntil } from "../support/wait.js";
 
@@ -25,7 +25,7 @@ async function ports(): Promise<Record<string, string>> {
 function start(env: Record<string, string>) {
   const dir = mkdtempSync(path.join(os.tmpdir(), "burst-start-"));
   dirs.push(dir);
-  const child = spawn(process.execPath, [path.join(ROOT, "dist/tools/stack/start.js")], {
+  const child = spawn(process.execPath, [path.join(ROOT, "dist/tools/launcher/start.js")], {
     env: { ...process.env, BURST_DATA_DIR: path.join(dir, ".burst"), BURST_EMULATOR_RUNTIME: "sim", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -121,7 +121,7 @@ function reconcile(args: string[], dir: string): Promise<{ code: number | null; 
   const env: NodeJS.ProcessEnv = { ...process.env, BURST_DATA_DIR: path.join(dir, ".burst") };
   for (const k of Object.keys(env)) if (k.startsWith("AzureWebJobsStorage") || k === "BURST_ARM_ENDPOINT") delete env[k];
   return new Promise((resolve) => {
-    execFile(process.execPath, [path.join(ROOT, "dist/src/admin/reconcile.js"), ...args], { env }, (err, stdout, stderr) =>
+    execFile(process.execPath, [path.join(ROOT, "dist/src/admin/reconcileCommand.js"), ...args], { env }, (err, stdout, stderr) =>
       resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }));
   });
 }

@@ -11,7 +11,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TableClient } from "@azure/data-tables";
 import { inject } from "vitest";
-import { startStack, type Stack } from "../support/stack.js";
+import { startStack, type Stack } from "../support/harness.js";
 import { waitUntil } from "../support/wait.js";
 import { ROOT } from "../support/hostProcess.js";
 import { reconcile } from "../../src/scheduler/reconcile.js";

@@ -27,7 +27,7 @@ import net from "node:net";
 import path from "node:path";
 import { QueueClient } from "@azure/storage-queue";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { freePort } from "../../tools/stack/net.js";
+import { freePort } from "../../tools/launcher/net.js";
 import { ROOT } from "../support/hostProcess.js";
 import { readExamples, type Example } from "../support/docExamples.js";
 import { LocalApi, runExample, transcript, withoutComment, type Context, type ExampleRun, type Fixture, type Json } from "../support/docRunner.js";

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { trueUpBills } from "../../src/scheduler/trueUp.js";
 import { costKey } from "../../src/store/ledgerStore.js";
 import type { JobRecord } from "../../src/model.js";
-import { startStack, type Stack } from "../support/stack.js";
+import { startStack, type Stack } from "../support/harness.js";
 import { waitUntil } from "../support/wait.js";
 
 describe("the true-up from Azure's bill", () => {

@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ContainerEventsMode } from "@burst/aci-emulator";
 import type { JobRecord } from "../../src/model.js";
-import { startStack, type Stack } from "../support/stack.js";
+import { startStack, type Stack } from "../support/harness.js";
 
 describe.each<ContainerEventsMode>(["absent", "present", "late"])("with container events %s", (mode) => {
   let stack: Stack;

@@ -4,12 +4,12 @@
  * deployment id tag is what keeps each reconciler to its own groups.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startStack, quietLog, type Stack } from "../support/stack.js";
+import { startStack, quietLog, type Stack } from "../support/harness.js";
 import { uniqueName } from "../support/hostProcess.js";
 import { createAciClient } from "../../src/aci/client.js";
 import { TAGS } from "../../src/aci/groupSpec.js";
 import { loadConfig } from "../../src/config.js";
-import { buildDeps } from "../../src/runtime.js";
+import { buildDeps } from "../../src/composition.js";
 import { reconcile } from "../../src/scheduler/reconcile.js";
 import type { Deps } from "../../src/scheduler/deps.js";
 

@@ -7,10 +7,10 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { reconcile } from "../../src/scheduler/reconcile.js";
 import { jobIdForMessage } from "../../src/scheduler/ids.js";
-import { freePort } from "../../tools/stack/net.js";
+import { freePort } from "../../tools/launcher/net.js";
 import { ROOT, startHostProcess, type HostProcess } from "../support/hostProcess.js";
 import { Api, startApiStack } from "../api/apiClient.js";
-import type { Stack } from "../support/stack.js";
+import type { Stack } from "../support/harness.js";
 import { waitUntil } from "../support/wait.js";
 
 describe("the poison queues", () => {

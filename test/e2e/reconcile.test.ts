@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { QueueServiceClient } from "@azure/storage-queue";
-import { startStack, type Stack } from "../support/stack.js";
+import { startStack, type Stack } from "../support/harness.js";
 import { waitUntil } from "../support/wait.js";
 import { createAciClient } from "../../src/aci/client.js";
 import { reconcile } from "../../src/scheduler/reconcile.js";

@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startEmulator, type RunningEmulator } from "@burst/aci-emulator";
 import { cancelJob } from "../../src/scheduler/cancel.js";
 import type { JobRecord } from "../../src/model.js";
-import { startStack, type Stack } from "../support/stack.js";
+import { startStack, type Stack } from "../support/harness.js";
 
 const TIMINGS = { pullDelayMs: 200, startDelayMs: 50 };
 

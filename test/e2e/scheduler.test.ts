@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startStack, type Stack } from "../support/stack.js";
+import { startStack, type Stack } from "../support/harness.js";
 import { waitUntil } from "../support/wait.js";
 
 describe("a job through the whole local stack (sim runtime)", () => {

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cancelJob } from "../../src/scheduler/cancel.js";
 import { keyId } from "../../src/secrets.js";
 import { ROOT, startHostProcess, type HostProcess } from "../support/hostProcess.js";
-import { startStack, type Stack } from "../support/stack.js";
+import { startStack, type Stack } from "../support/harness.js";
 
 describe("rotating the secret key", () => {
   let stack: Stack;

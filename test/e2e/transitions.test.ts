@@ -6,7 +6,7 @@ import { cancelJob } from "../../src/scheduler/cancel.js";
 import { abandonJob } from "../../src/scheduler/abandon.js";
 import { poll, pump } from "../../src/scheduler/flow.js";
 import type { Deps } from "../../src/scheduler/deps.js";
-import { startStack, type Stack } from "../support/stack.js";
+import { startStack, type Stack } from "../support/harness.js";
 
 /**
  * The scheduler's steps, driven in this process (no host takes the queue messages), so

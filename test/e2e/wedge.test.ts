@@ -8,7 +8,7 @@ import { BlobServiceClient } from "@azure/storage-blob";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { tableClient, MAX_DOC_CHARS } from "../../src/store/tables.js";
 import { startApiStack, type Api } from "../api/apiClient.js";
-import type { Stack } from "../support/stack.js";
+import type { Stack } from "../support/harness.js";
 
 describe("a pool is never wedged", () => {
   let stack: Stack;

@@ -14,7 +14,7 @@ import { ClaimStore } from "../../src/github/claims.js";
 import { claimsTableName } from "../../src/github/settings.js";
 import type { JobRecord } from "../../src/model.js";
 import { tableClient } from "../../src/store/tables.js";
-import { startStack, type Stack } from "../support/stack.js";
+import { startStack, type Stack } from "../support/harness.js";
 
 export interface GitHubStack {
   stack: Stack;

@@ -14,7 +14,7 @@ import { parseWorkflowJobEvent } from "../../src/github/payload.js";
 import { workflowJobPayload } from "../../tools/github/samples.js";
 import { loadGitHubSettings } from "../../src/github/settings.js";
 import { onCompleted, onQueued, type GitHubDeps } from "../../src/github/workflowJob.js";
-import { buildDeps } from "../../src/runtime.js";
+import { buildDeps } from "../../src/composition.js";
 import { TableLedgerStore } from "../../src/store/ledgerStore.js";
 import { WriteContention, tableClient } from "../../src/store/tables.js";
 

@@ -3,8 +3,8 @@
  * itself with unique queue, table and container names, so they can share it.
  */
 import type { TestProject } from "vitest/node";
-import { startAzurite, type RunningAzurite } from "../../tools/stack/azurite.js";
-import { freePort } from "../../tools/stack/net.js";
+import { startAzurite, type RunningAzurite } from "../../tools/launcher/azurite.js";
+import { freePort } from "../../tools/launcher/net.js";
 
 let azurite: RunningAzurite | undefined;
 

@@ -1,1 +1,1 @@
-export { ROOT, startHostProcess, uniqueName, type HostProcess } from "../../tools/stack/hostProcess.js";
+export { ROOT, startHostProcess, uniqueName, type HostProcess } from "../../tools/launcher/hostProcess.js";

@@ -105,6 +105,6 @@ describe("the workspaces", () => {
 
   it("finds a product import of a dev tool, so the check above can fail", () => {
     expect(DEV_ONLY.test("@burst/aci-emulator")).toBe(true);
-    expect(specifiers(path.join(ROOT, "tools/stack/start.ts"))).toContain("@burst/functions-local-host");
+    expect(specifiers(path.join(ROOT, "tools/launcher/start.ts"))).toContain("@burst/functions-local-host");
   });
 });

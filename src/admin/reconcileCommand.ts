@@ -6,7 +6,7 @@
  */
 import { parseArgs } from "node:util";
 import { describeConfig, loadConfig } from "../config.js";
-import { buildDeps, consoleLogger } from "../runtime.js";
+import { buildDeps, consoleLogger } from "../composition.js";
 import { reconcile, ORPHAN_GRACE_SECONDS } from "../scheduler/reconcile.js";
 import { withLocalStackSettings } from "./localStack.js";
 

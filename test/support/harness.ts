@@ -1,5 +1,6 @@
 /**
- * A whole local Burst for end-to-end tests: the ACI emulator (in this process, so tests
+ * The test harness: a whole local Burst for end-to-end tests (`npm start` has its own
+ * launcher, tools/launcher/): the ACI emulator (in this process, so tests
  * read its ground truth directly), one or more local Functions hosts running the real
  * functions/ (child processes), and the shared Azurite from the global setup — each
  * test stack with its own storage prefix and resource groups.
@@ -9,7 +10,7 @@ import { randomBytes } from "node:crypto";
 import { QueueServiceClient } from "@azure/storage-queue";
 import { startEmulator, type EmulatorOptions, type RunningEmulator } from "@burst/aci-emulator";
 import { loadConfig, type PoolConfigInput } from "../../src/config.js";
-import { buildDeps } from "../../src/runtime.js";
+import { buildDeps } from "../../src/composition.js";
 import type { Deps } from "../../src/scheduler/deps.js";
 import type { JobRecord, JobState } from "../../src/model.js";
 import { jobIdForMessage } from "../../src/scheduler/ids.js";

@@ -1,9 +1,9 @@
 /**
  * The GitHub integration's process-wide dependencies, built on first use from app
- * settings on top of the scheduler's (src/runtime.ts). Settings are read lazily so a
+ * settings on top of the scheduler's (src/composition.ts). Settings are read lazily so a
  * Burst without GitHub settings still loads every function.
  */
-import { appStorage, deps } from "../runtime.js";
+import { appStorage, deps } from "../composition.js";
 import { createGitHubApi } from "./api.js";
 import { ClaimStore } from "./claims.js";
 import { loadGitHubSettings } from "./settings.js";
