@@ -35,8 +35,11 @@ describe.each<ContainerEventsMode>(["absent", "present", "late"])("with containe
       expect(meter.deleted).toBe(true);
       expect(a.billedSeconds!).toBeGreaterThanOrEqual(meter.billedSeconds);
       expect(a.billedSeconds! - meter.billedSeconds).toBeLessThanOrEqual(a.costErrorSeconds! + 1);
-      // With events shown in time, the estimate comes from the Pulling event; without, from the create.
-      expect(a.costBasis).toBe(mode === "present" ? "pull-event" : "accepted");
+      // With events shown in time, the estimate comes from the Pulling event; without, from the
+      // create. Late events show after lateEventsMs, which a poll delayed by a busy machine may
+      // already see: either basis is right then, and each is held to its own bound below.
+      if (mode === "present") expect(a.costBasis).toBe("pull-event");
+      if (mode === "absent") expect(a.costBasis).toBe("accepted");
       if (a.costBasis === "pull-event") expect(a.billedSeconds! - meter.billedSeconds).toBeLessThanOrEqual(1);
       else expect(a.costErrorSeconds!).toBeGreaterThanOrEqual(1);
     }
