@@ -16,8 +16,10 @@ export default defineConfig({
           // each file's child processes and globals apart.
           pool: "forks",
           globalSetup: ["test/support/globalSetup.ts"],
-          testTimeout: 60_000,
-          hookTimeout: 60_000,
+          // Generous: on a loaded 2-core machine a stack's first job can take 20 s to launch.
+          // A passing test takes no longer for it; a stuck one still fails, saying what it awaited.
+          testTimeout: 120_000,
+          hookTimeout: 90_000,
           teardownTimeout: 30_000,
         },
       },
