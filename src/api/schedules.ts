@@ -26,8 +26,10 @@ export async function postSchedule(deps: Deps, store: ScheduleStore, req: ApiReq
   const body = await readBody(req);
   if (body.isList) throw invalid("InvalidSpec", [{ field: "(body)", rule: "must be one schedule, not a list" }]);
   const r = await createSchedule(deps, store, body.values[0]);
-  if (r.outcome === "invalid") throw new ApiError(400, "InvalidSpec", `invalid schedule: ${r.errors.map((e) => `${e.field} ${e.rule}`).join("; ")}`, r.errors);
-  if (r.outcome === "exists") throw new ApiError(409, "ScheduleExists", `schedule ${r.record.name} already exists; delete it first to redefine it`);
+  if (r.outcome === "invalid")
+    throw new ApiError(400, "InvalidSpec", `invalid schedule: ${r.errors.map((e) => `${e.field} ${e.rule}`).join("; ")}`, r.errors);
+  if (r.outcome === "exists")
+    throw new ApiError(409, "ScheduleExists", `schedule ${r.record.name} already exists; delete it first to redefine it`);
   return json(201, await scheduleView(deps, r.record), { location: `/api/schedules/${r.record.name}` });
 }
 
@@ -50,7 +52,12 @@ export async function removeSchedule(deps: Deps, store: ScheduleStore, req: ApiR
   new QueryReader(req, []).done();
   const v = await store.get(name);
   if (!v) throw notFound(name);
-  if (v.value.source === "config") throw new ApiError(409, "ScheduleFromConfig", `schedule ${name} is defined by BURST_SCHEDULES; remove it there (suspend it to stop its runs meanwhile)`);
+  if (v.value.source === "config")
+    throw new ApiError(
+      409,
+      "ScheduleFromConfig",
+      `schedule ${name} is defined by BURST_SCHEDULES; remove it there (suspend it to stop its runs meanwhile)`,
+    );
   if (!(await deleteSchedule(store, name))) throw notFound(name);
   return json(200, { name, deleted: true });
 }

@@ -21,8 +21,7 @@ import { runKey, ticksBetween, type ScheduleRecord, type ScheduleRun } from "./m
 import type { ScheduleStore, Versioned } from "./store.js";
 
 export type Evaluation =
-  | { outcome: "notDue" | "suspended" | "gone" }
-  | { outcome: "fired" | "skipped" | "missed"; tick: string; jobId?: string; reason?: string };
+  { outcome: "notDue" | "suspended" | "gone" } | { outcome: "fired" | "skipped" | "missed"; tick: string; jobId?: string; reason?: string };
 
 const TRIES = 30;
 const pause = (i: number) => new Promise((r) => setTimeout(r, Math.random() * 15 * (i + 1)));
@@ -37,7 +36,10 @@ export function runJobId(record: ScheduleRecord, key: string): string {
 async function liveRuns(deps: Deps, record: ScheduleRecord): Promise<{ id: string; state: string }[]> {
   const ids = [...new Set(record.history.filter((r) => r.jobId).map((r) => r.jobId!))];
   const jobs = await Promise.all(ids.map((id) => deps.jobs.get(id)));
-  return jobs.filter((j) => j && !isFinal(j.value.state)).map((j) => ({ id: j!.value.id, state: j!.value.state })).reverse();
+  return jobs
+    .filter((j) => j && !isFinal(j.value.state))
+    .map((j) => ({ id: j!.value.id, state: j!.value.state }))
+    .reverse();
 }
 
 /**
@@ -45,7 +47,11 @@ async function liveRuns(deps: Deps, record: ScheduleRecord): Promise<{ id: strin
  * repeat from any instance. Answers the record's new version, or undefined when someone
  * else changed it meanwhile (they will have seen `pending` too; the caller re-reads).
  */
-export async function settlePending(deps: Deps, store: ScheduleStore, v: Versioned<ScheduleRecord>): Promise<Versioned<ScheduleRecord> | undefined> {
+export async function settlePending(
+  deps: Deps,
+  store: ScheduleStore,
+  v: Versioned<ScheduleRecord>,
+): Promise<Versioned<ScheduleRecord> | undefined> {
   const p = v.value.pending;
   if (!p) return v;
   for (const id of p.replace) await cancelJob(deps, id);
@@ -80,23 +86,49 @@ export async function evaluateSchedule(deps: Deps, store: ScheduleStore, name: s
     const tick = due.latest.toISOString();
     const earlier = due.count - 1;
     const lateSeconds = (now.getTime() - due.latest.getTime()) / 1000;
-    const missedNote = earlier > 0 ? `${earlier}${due.count >= 1000 ? " or more" : ""} earlier tick${earlier === 1 ? "" : "s"} not run` : undefined;
+    const missedNote =
+      earlier > 0 ? `${earlier}${due.count >= 1000 ? " or more" : ""} earlier tick${earlier === 1 ? "" : "s"} not run` : undefined;
     let run: ScheduleRun;
     let pending: ScheduleRecord["pending"];
     if (rec.startingDeadlineSeconds !== undefined && lateSeconds > rec.startingDeadlineSeconds) {
-      run = { tick, outcome: "missed", at: now.toISOString(), reason: `${Math.round(lateSeconds)} s after the tick, past startingDeadlineSeconds (${rec.startingDeadlineSeconds})${missedNote ? `; ${missedNote}` : ""}` };
+      run = {
+        tick,
+        outcome: "missed",
+        at: now.toISOString(),
+        reason: `${Math.round(lateSeconds)} s after the tick, past startingDeadlineSeconds (${rec.startingDeadlineSeconds})${missedNote ? `; ${missedNote}` : ""}`,
+      };
     } else {
       const live = rec.concurrency === "Allow" ? [] : await liveRuns(deps, rec);
       if (rec.concurrency === "Forbid" && live.length > 0) {
-        run = { tick, outcome: "skipped", at: now.toISOString(), reason: `run ${live[0]!.id} is still ${live[0]!.state} (concurrency Forbid)` };
+        run = {
+          tick,
+          outcome: "skipped",
+          at: now.toISOString(),
+          reason: `run ${live[0]!.id} is still ${live[0]!.state} (concurrency Forbid)`,
+        };
       } else {
         const key = runKey(rec.name, tick);
         pending = { tick, key, jobId: runJobId(rec, key), replace: live.map((r) => r.id) };
-        const notes = [missedNote, pending.replace.length ? `replaced ${pending.replace.join(", ")} (concurrency Replace)` : undefined].filter(Boolean);
-        run = { tick, outcome: "fired", jobId: pending.jobId, at: now.toISOString(), ...(notes.length ? { reason: notes.join("; ") } : {}) };
+        const notes = [
+          missedNote,
+          pending.replace.length ? `replaced ${pending.replace.join(", ")} (concurrency Replace)` : undefined,
+        ].filter(Boolean);
+        run = {
+          tick,
+          outcome: "fired",
+          jobId: pending.jobId,
+          at: now.toISOString(),
+          ...(notes.length ? { reason: notes.join("; ") } : {}),
+        };
       }
     }
-    const decided: ScheduleRecord = { ...rec, lastTick: tick, updatedAt: now.toISOString(), history: remember(rec, run), ...(pending ? { pending } : {}) };
+    const decided: ScheduleRecord = {
+      ...rec,
+      lastTick: tick,
+      updatedAt: now.toISOString(),
+      history: remember(rec, run),
+      ...(pending ? { pending } : {}),
+    };
     const etag = await store.replace(decided, v.etag);
     if (!etag) {
       // Another instance decided first: re-read, and find the tick decided (or a newer one due).
@@ -105,7 +137,11 @@ export async function evaluateSchedule(deps: Deps, store: ScheduleStore, name: s
     }
     if (pending) {
       // A failure here leaves `pending` for the next look (this instance's or another's) to submit.
-      await settlePending(deps, store, { value: decided, etag }).catch((err: unknown) => deps.log.warn(`schedule ${name}: run ${pending.jobId} for ${tick} not submitted yet (${errorMessage(err)}); the next check submits it`));
+      await settlePending(deps, store, { value: decided, etag }).catch((err: unknown) =>
+        deps.log.warn(
+          `schedule ${name}: run ${pending.jobId} for ${tick} not submitted yet (${errorMessage(err)}); the next check submits it`,
+        ),
+      );
     }
     return { outcome: run.outcome as "fired" | "skipped" | "missed", tick, jobId: run.jobId, reason: run.reason };
   }
@@ -127,7 +163,12 @@ export async function triggerSchedule(deps: Deps, store: ScheduleStore, name: st
     const now = deps.clock.now().toISOString();
     const key = `${runKey(name, now)}:manual:${randomBytes(6).toString("hex")}`;
     const jobId = runJobId(v.value, key);
-    const rec: ScheduleRecord = { ...v.value, updatedAt: now, history: remember(v.value, { tick: now, outcome: "triggered", jobId, at: now }), pending: { tick: now, key, jobId, replace: [] } };
+    const rec: ScheduleRecord = {
+      ...v.value,
+      updatedAt: now,
+      history: remember(v.value, { tick: now, outcome: "triggered", jobId, at: now }),
+      pending: { tick: now, key, jobId, replace: [] },
+    };
     const etag = await store.replace(rec, v.etag);
     if (!etag) {
       await pause(i);

@@ -9,7 +9,10 @@ import { checkDefinition, nextTicks, type ScheduleDefinition, type ScheduleRecor
 import type { ScheduleStore } from "./store.js";
 import type { SpecError } from "../model.js";
 
-export type CreateResult = { outcome: "created"; record: ScheduleRecord } | { outcome: "invalid"; errors: SpecError[] } | { outcome: "exists"; record: ScheduleRecord };
+export type CreateResult =
+  | { outcome: "created"; record: ScheduleRecord }
+  | { outcome: "invalid"; errors: SpecError[] }
+  | { outcome: "exists"; record: ScheduleRecord };
 
 export function newRecord(def: ScheduleDefinition, now: Date, source: ScheduleRecord["source"], configDigest?: string): ScheduleRecord {
   const at = now.toISOString();
@@ -54,7 +57,11 @@ export interface RunView {
 export function scheduleSummary(rec: ScheduleRecord, now: Date) {
   const last = rec.history[0];
   return {
-    name: rec.name, cron: rec.cron, timeZone: rec.timeZone, concurrency: rec.concurrency, suspend: rec.suspend,
+    name: rec.name,
+    cron: rec.cron,
+    timeZone: rec.timeZone,
+    concurrency: rec.concurrency,
+    suspend: rec.suspend,
     nextRun: rec.suspend ? null : nextTicks(rec, now, 1)[0]!.toISOString(),
     lastRun: last ? { tick: last.tick, outcome: last.outcome, jobId: last.jobId ?? null } : null,
     source: rec.source,

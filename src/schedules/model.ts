@@ -19,11 +19,18 @@ export type ConcurrencyPolicy = (typeof CONCURRENCY_POLICIES)[number];
 
 /** The definition as given (API body, config entry). `job` is checked by validateSpec, not here. */
 export const scheduleSchema = z.strictObject({
-  name: z.string().regex(SCHEDULE_NAME, { error: "must be 1-52 lowercase letters, digits or dashes, starting and ending with a letter or digit" }),
+  name: z
+    .string()
+    .regex(SCHEDULE_NAME, { error: "must be 1-52 lowercase letters, digits or dashes, starting and ending with a letter or digit" }),
   cron: z.string().min(1),
   timeZone: z.string().min(1).default("UTC"),
   concurrency: z.enum(CONCURRENCY_POLICIES).default("Allow"),
-  startingDeadlineSeconds: z.number().int().min(1).max(30 * 86_400).optional(),
+  startingDeadlineSeconds: z
+    .number()
+    .int()
+    .min(1)
+    .max(30 * 86_400)
+    .optional(),
   suspend: z.boolean().default(false),
   historyLimit: z.number().int().min(1).max(100).default(10),
   job: z.unknown(),
@@ -76,18 +83,27 @@ function cronErrors(cron: string, timeZone: string): SpecError[] {
   try {
     new Intl.DateTimeFormat("en-US", { timeZone });
   } catch {
-    errors.push({ field: "timeZone", rule: `must be an IANA time zone such as UTC or Europe/Paris (got ${JSON.stringify(timeZone.slice(0, 64))})` });
+    errors.push({
+      field: "timeZone",
+      rule: `must be an IANA time zone such as UTC or Europe/Paris (got ${JSON.stringify(timeZone.slice(0, 64))})`,
+    });
     return errors;
   }
   const fields = cron.trim().split(/\s+/).length;
   if (fields !== 5 && fields !== 6) {
-    errors.push({ field: "cron", rule: `must have 5 fields (minute hour day month day-of-week) or 6 (second first), got ${fields} in ${JSON.stringify(cron.slice(0, 100))}` });
+    errors.push({
+      field: "cron",
+      rule: `must have 5 fields (minute hour day month day-of-week) or 6 (second first), got ${fields} in ${JSON.stringify(cron.slice(0, 100))}`,
+    });
     return errors;
   }
   try {
     CronExpressionParser.parse(cron, { tz: timeZone }).next();
   } catch (err) {
-    errors.push({ field: "cron", rule: `is not a valid cron expression (${(err as Error).message.split("\n")[0]}): ${JSON.stringify(cron.slice(0, 100))}` });
+    errors.push({
+      field: "cron",
+      rule: `is not a valid cron expression (${(err as Error).message.split("\n")[0]}): ${JSON.stringify(cron.slice(0, 100))}`,
+    });
   }
   return errors;
 }
@@ -108,8 +124,13 @@ export function checkDefinition(input: unknown, pools: ReadonlyMap<string, PoolC
   }
   const template = job as Record<string, unknown>;
   // A stored template would keep secure values in a table for good; the schedule makes its own idempotency keys.
-  if (template.secureEnv !== undefined) errors.push({ field: "job.secureEnv", rule: "is not supported in a schedule's template: it is stored as given; use env, or have the job fetch its secret" });
-  if (template.idempotencyKey !== undefined) errors.push({ field: "job.idempotencyKey", rule: "must not be set: each run's key is derived from the schedule's name and tick" });
+  if (template.secureEnv !== undefined)
+    errors.push({
+      field: "job.secureEnv",
+      rule: "is not supported in a schedule's template: it is stored as given; use env, or have the job fetch its secret",
+    });
+  if (template.idempotencyKey !== undefined)
+    errors.push({ field: "job.idempotencyKey", rule: "must not be set: each run's key is derived from the schedule's name and tick" });
   const labels = template.labels && typeof template.labels === "object" ? (template.labels as Record<string, unknown>) : {};
   const withLabel = { ...template, labels: { ...labels, [SCHEDULE_LABEL]: d.name } };
   const checked = validateSpec(withLabel);
@@ -125,7 +146,12 @@ export function checkDefinition(input: unknown, pools: ReadonlyMap<string, PoolC
 }
 
 /** The ticks after `after` up to and including `upTo`: how many, and the latest. Counting stops at `cap`. */
-export function ticksBetween(def: Pick<ScheduleDefinition, "cron" | "timeZone">, after: Date, upTo: Date, cap = 1000): { count: number; latest?: Date } {
+export function ticksBetween(
+  def: Pick<ScheduleDefinition, "cron" | "timeZone">,
+  after: Date,
+  upTo: Date,
+  cap = 1000,
+): { count: number; latest?: Date } {
   const it = CronExpressionParser.parse(def.cron, { tz: def.timeZone, currentDate: after });
   let count = 0;
   let latest: Date | undefined;
@@ -135,7 +161,9 @@ export function ticksBetween(def: Pick<ScheduleDefinition, "cron" | "timeZone">,
     latest = next;
     if (++count >= cap) {
       // Too many to count one by one: the latest is found directly.
-      latest = CronExpressionParser.parse(def.cron, { tz: def.timeZone, currentDate: new Date(upTo.getTime() + 1) }).prev().toDate();
+      latest = CronExpressionParser.parse(def.cron, { tz: def.timeZone, currentDate: new Date(upTo.getTime() + 1) })
+        .prev()
+        .toDate();
       break;
     }
   }

@@ -33,7 +33,9 @@ export class ScheduleStore {
   async list(): Promise<Versioned<ScheduleRecord>[]> {
     await ensureTable(this.table);
     const out: Versioned<ScheduleRecord>[] = [];
-    for await (const e of this.table.listEntities<Record<string, unknown>>({ queryOptions: { filter: `PartitionKey eq '${PARTITION}'` } })) {
+    for await (const e of this.table.listEntities<Record<string, unknown>>({
+      queryOptions: { filter: `PartitionKey eq '${PARTITION}'` },
+    })) {
       out.push({ value: JSON.parse(joinDoc(e)) as ScheduleRecord, etag: e.etag });
     }
     return out.sort((a, b) => a.value.name.localeCompare(b.value.name));
@@ -54,7 +56,11 @@ export class ScheduleStore {
   /** The new ETag; undefined when the record changed since `etag` was read (someone else wrote first). */
   async replace(record: ScheduleRecord, etag: string): Promise<string | undefined> {
     try {
-      const r = await this.table.updateEntity({ partitionKey: PARTITION, rowKey: record.name, ...splitDoc(JSON.stringify(record)) }, "Replace", { etag });
+      const r = await this.table.updateEntity(
+        { partitionKey: PARTITION, rowKey: record.name, ...splitDoc(JSON.stringify(record)) },
+        "Replace",
+        { etag },
+      );
       // Never "*" in its place: the next write must stay conditional.
       if (!r.etag) throw new Error("Table storage answered an update without an ETag");
       return r.etag;
