@@ -12,6 +12,7 @@ import { BUILT_IN_PRICES, type PriceTable } from "./pricing.js";
 import { keyRing, type KeyRing } from "./secrets.js";
 import { ConfigError } from "./errors.js";
 import { describeStorage, readStorageSettings, type StorageSettings } from "./storage.js";
+import { parseScheduleSettings, type ScheduleDefinition } from "./schedules/model.js";
 
 export { ConfigError };
 
@@ -106,6 +107,8 @@ export interface BurstConfig {
   reconcileSchedule: string;
   /** When the schedules' timer looks for due ticks (BURST_SCHEDULE_CHECK, default every 15 s). */
   scheduleCheck: string;
+  /** Schedules defined by BURST_SCHEDULES(_FILE), kept in the schedules table by each check. */
+  schedules: ScheduleDefinition[];
 }
 
 export function storageNames(prefix: string): StorageNames {
@@ -206,6 +209,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): BurstConfig {
   if (!Number.isInteger(maxArm) || maxArm < 1) throw new ConfigError(`BURST_MAX_ARM_CONCURRENCY must be a whole number ≥ 1, got ${JSON.stringify(env.BURST_MAX_ARM_CONCURRENCY)}`);
   const bills = readBillSettings(env);
   const armEndpoint = env.BURST_ARM_ENDPOINT || undefined;
+  const schedulesDoc = readSettingDocument(env, "BURST_SCHEDULES");
   if (armEndpoint && !/^https?:\/\//.test(armEndpoint)) throw new ConfigError(`BURST_ARM_ENDPOINT must be an http(s) URL, got ${JSON.stringify(armEndpoint)}`);
   return {
     storage,
@@ -219,6 +223,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): BurstConfig {
     bills,
     reconcileSchedule: reconcileSchedule(env.BURST_RECONCILE_SCHEDULE),
     scheduleCheck: reconcileSchedule(env.BURST_SCHEDULE_CHECK, "BURST_SCHEDULE_CHECK", "*/15 * * * * *"),
+    schedules: schedulesDoc ? parseScheduleSettings(schedulesDoc.doc, schedulesDoc.where, pools, secrets) : [],
   };
 }
 

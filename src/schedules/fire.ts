@@ -19,6 +19,7 @@ import type { Deps } from "../scheduler/deps.js";
 import { WriteContention } from "../store/tables.js";
 import { runKey, ticksBetween, type ScheduleRecord, type ScheduleRun } from "./model.js";
 import type { ScheduleStore, Versioned } from "./store.js";
+import { syncConfigSchedules } from "./manage.js";
 
 export type Evaluation =
   { outcome: "notDue" | "suspended" | "gone" } | { outcome: "fired" | "skipped" | "missed"; tick: string; jobId?: string; reason?: string };
@@ -189,13 +190,14 @@ export interface CheckReport {
 }
 
 /**
- * The timer's work: every schedule with a run pending or a tick due is evaluated. One
+ * The timer's work: the table is brought in line with BURST_SCHEDULES, then every
+ * schedule with a run pending or a tick due is evaluated. One
  * schedule's failure is logged and does not stop the others; the next check retries it.
  */
 export async function checkSchedules(deps: Deps, store: ScheduleStore): Promise<CheckReport> {
   const report: CheckReport = { checked: 0, fired: [], skipped: [], missed: [], failed: [] };
   const now = deps.clock.now();
-  for (const { value: rec } of await store.list()) {
+  for (const { value: rec } of await syncConfigSchedules(deps, store, await store.list())) {
     report.checked++;
     if (!rec.pending && (rec.suspend || !ticksBetween(rec, new Date(rec.lastTick), now, 1).latest)) continue;
     try {

@@ -3,10 +3,11 @@
  * Each change is an ETag-guarded read-modify-write, so it never undoes a tick that an
  * instance decided meanwhile.
  */
+import { createHash } from "node:crypto";
 import type { Deps } from "../scheduler/deps.js";
 import { retryOnConflict } from "../store/tables.js";
 import { checkDefinition, nextTicks, type ScheduleDefinition, type ScheduleRecord } from "./model.js";
-import type { ScheduleStore } from "./store.js";
+import type { ScheduleStore, Versioned } from "./store.js";
 import type { SpecError } from "../model.js";
 
 export type CreateResult =
@@ -84,4 +85,43 @@ export async function scheduleView(deps: Deps, rec: ScheduleRecord) {
     nextRuns: rec.suspend ? [] : nextTicks(rec, now, 5).map((d) => d.toISOString()),
     history,
   };
+}
+
+/**
+ * Makes the table agree with BURST_SCHEDULES: a new definition is created, a changed one
+ * replaces the stored definition (its lastTick and history stay), and one no longer in the
+ * settings is deleted. A definition unchanged since it was stored is left alone, so a
+ * `burst schedule suspend` holds until the settings change. Answers the records as they
+ * now are.
+ */
+export async function syncConfigSchedules(
+  deps: Deps,
+  store: ScheduleStore,
+  stored: Versioned<ScheduleRecord>[],
+): Promise<Versioned<ScheduleRecord>[]> {
+  const wanted = new Map(deps.config.schedules.map((d) => [d.name, d]));
+  const byName = new Map(stored.map((v) => [v.value.name, v]));
+  let changed = false;
+  for (const [name, def] of wanted) {
+    const digest = createHash("sha256").update(JSON.stringify(def)).digest("hex").slice(0, 16);
+    const v = byName.get(name);
+    if (v?.value.source === "config" && v.value.configDigest === digest) continue;
+    changed = true;
+    if (!v) {
+      await store.create(newRecord(def, deps.clock.now(), "config", digest));
+    } else {
+      // A losing write means another instance synced (or fired) first; the next check looks again.
+      await store.replace(
+        { ...v.value, ...def, source: "config", configDigest: digest, updatedAt: deps.clock.now().toISOString() },
+        v.etag,
+      );
+    }
+  }
+  for (const v of stored) {
+    if (v.value.source === "config" && !wanted.has(v.value.name)) {
+      changed = true;
+      await store.delete(v.value.name, v.etag);
+    }
+  }
+  return changed ? store.list() : stored;
 }

@@ -11,6 +11,7 @@ import { applyPool } from "../poolRules.js";
 import type { PoolConfig } from "../config.js";
 import type { KeyRing } from "../secrets.js";
 import type { SpecError } from "../model.js";
+import { ConfigError } from "../errors.js";
 
 export const SCHEDULE_NAME = /^[a-z0-9](?:[a-z0-9-]{0,50}[a-z0-9])?$/;
 export const SCHEDULE_LABEL = "burst-schedule";
@@ -179,4 +180,37 @@ export function nextTicks(def: Pick<ScheduleDefinition, "cron" | "timeZone">, fr
 /** The key a tick's run is submitted under: same schedule and tick ⇒ same job, on every instance. */
 export function runKey(name: string, tick: string): string {
   return `schedule:${name}:${tick}`;
+}
+
+/**
+ * BURST_SCHEDULES(_FILE): `{schedules: {NAME: definition}}`, each checked as POST
+ * /api/schedules checks one. An error names the setting, the field, the rule and (for the
+ * definition's own fields) the bad value.
+ */
+export function parseScheduleSettings(
+  doc: unknown,
+  where: string,
+  pools: ReadonlyMap<string, PoolConfig>,
+  secrets: KeyRing,
+): ScheduleDefinition[] {
+  const root = doc as { schedules?: unknown } | null;
+  if (!root || typeof root !== "object" || typeof root.schedules !== "object" || root.schedules === null || Array.isArray(root.schedules)) {
+    throw new ConfigError(`${where}: must have a "schedules" object mapping schedule names to definitions`);
+  }
+  const out: ScheduleDefinition[] = [];
+  for (const [name, raw] of Object.entries(root.schedules as Record<string, unknown>)) {
+    if (raw && typeof raw === "object" && "name" in raw)
+      throw new ConfigError(`${where}: schedules.${name}.name: must not be set: the key names the schedule`);
+    const checked = checkDefinition(raw && typeof raw === "object" ? { ...raw, name } : raw, pools, secrets);
+    if (!checked.ok) {
+      const e = checked.errors[0]!;
+      if (e.field === "name") throw new ConfigError(`${where}: schedule name ${JSON.stringify(name)} ${e.rule}`);
+      const top = e.field.split(".")[0]!;
+      const value = top !== "job" && raw && typeof raw === "object" ? (raw as Record<string, unknown>)[top] : undefined;
+      const quoted = value === undefined || e.rule.includes(JSON.stringify(value)) ? "" : `, got ${JSON.stringify(value)}`;
+      throw new ConfigError(`${where}: schedules.${name}.${e.field}: ${e.rule}${quoted}`);
+    }
+    out.push(checked.definition);
+  }
+  return out;
 }

@@ -164,3 +164,41 @@ describe("after a 10-minute outage", () => {
     expect(next).toEqual(["lenient@2030-01-05T10:11:00.000Z", "strict@2030-01-05T10:11:00.000Z"]);
   });
 });
+
+describe("schedules from BURST_SCHEDULES", () => {
+  it("are created by the first check, fire, follow a changed definition and leave with the setting", async () => {
+    const def = (cron: string) => ({
+      name: "from-config",
+      cron,
+      timeZone: "UTC",
+      concurrency: "Allow" as const,
+      suspend: false,
+      historyLimit: 10,
+      job: { image: "busybox", command: ["sleep", "600"], labels: { "burst-schedule": "from-config" } },
+    });
+    const withConfig = (schedules: ReturnType<typeof def>[]) =>
+      instances.map(({ deps, store }) => ({ deps: { ...deps, config: { ...deps.config, schedules } }, store }));
+    const checkAll = (ins: typeof instances) =>
+      Promise.all(ins.flatMap(({ deps, store }) => [checkSchedules(deps, store), checkSchedules(deps, store)]));
+    const { store } = instances[0]!;
+
+    clock = new Date("2030-01-06T10:00:30Z");
+    await checkAll(withConfig([def("* * * * *")]));
+    expect((await store.get("from-config"))!.value).toMatchObject({
+      source: "config",
+      cron: "* * * * *",
+      lastTick: "2030-01-06T10:00:30.000Z",
+    });
+    clock = new Date("2030-01-06T10:01:05Z");
+    expect((await checkAll(withConfig([def("* * * * *")]))).flatMap((r) => r.fired)).toEqual(["from-config@2030-01-06T10:01:00.000Z"]);
+
+    // A changed definition replaces the stored one and keeps its history.
+    clock = new Date("2030-01-06T10:02:05Z");
+    const changed = await checkAll(withConfig([def("*/5 * * * *")]));
+    expect(changed.flatMap((r) => r.fired)).toEqual([]);
+    expect((await store.get("from-config"))!.value).toMatchObject({ cron: "*/5 * * * *", history: [{ tick: "2030-01-06T10:01:00.000Z" }] });
+
+    await checkAll(withConfig([]));
+    expect(await store.get("from-config")).toBeUndefined();
+  });
+});
