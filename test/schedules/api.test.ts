@@ -76,7 +76,7 @@ describe("burst schedule", () => {
     expect(dup).toMatchObject({ code: 1, stderr: expect.stringContaining("already exists") });
 
     const show = await cli(["schedule", "show", "nightly"], env);
-    const next = /NEXT RUNS:\s+(.*)\n/.exec(show.stdout)![1]!.split(", ");
+    const next = /next runs:\s+(.*)\n/.exec(show.stdout)![1]!.split(", ");
     expect(next).toHaveLength(5);
     expect(next.every((t) => t.endsWith("T01:00:00.000Z"))).toBe(true);
     expect((await cli(["schedule", "ls"], env)).stdout).toMatch(/nightly\s+0 2 \* \* \*\s+Europe\/Paris\s+Forbid/);

@@ -53,12 +53,12 @@ function readTemplate(file: string): unknown {
 function printView(v: View): void {
   process.stdout.write(
     fields([
-      ["NAME", v.name],
-      ["CRON", `${v.cron} (${v.timeZone})`],
-      ["CONCURRENCY", v.concurrency],
-      ["DEADLINE", v.startingDeadlineSeconds === null ? "none" : `${v.startingDeadlineSeconds} s`],
-      ["SUSPENDED", v.suspend ? "yes" : "no"],
-      ["NEXT RUNS", v.nextRuns.length ? v.nextRuns.join(", ") : "none (suspended)"],
+      ["name", v.name],
+      ["cron", `${v.cron} (${v.timeZone})`],
+      ["concurrency", v.concurrency],
+      ["starting deadline", v.startingDeadlineSeconds === null ? "none" : `${v.startingDeadlineSeconds} s`],
+      ["suspended", v.suspend ? "yes" : "no"],
+      ["next runs", v.nextRuns.length ? v.nextRuns.join(", ") : "none (suspended)"],
     ]),
   );
   if (v.history.length === 0) return void process.stdout.write("no runs yet\n");
