@@ -22,9 +22,18 @@ import type { ScheduleStore, Versioned } from "./store.js";
 import { syncConfigSchedules } from "./manage.js";
 
 export type Evaluation =
-  { outcome: "notDue" | "suspended" | "gone" } | { outcome: "fired" | "skipped" | "missed"; tick: string; jobId?: string; reason?: string };
+  | { outcome: "notDue" | "suspended" | "gone" | "pending" }
+  | { outcome: "fired" | "skipped" | "missed"; tick: string; jobId?: string; reason?: string };
 
 const TRIES = 30;
+
+/**
+ * How long a decided run is left to the instance that decided it before any other submits
+ * it: each check would otherwise have every instance that lost the race submit the run
+ * again (harmless, but a job read, a line entry and a pump each). A crash there delays
+ * the run by this much.
+ */
+export const PENDING_GRACE_MS = 30_000;
 const pause = (i: number) => new Promise((r) => setTimeout(r, Math.random() * 15 * (i + 1)));
 
 /** The job a run key becomes (submitJob derives the same id from the template's pool). */
@@ -72,7 +81,9 @@ export async function evaluateSchedule(deps: Deps, store: ScheduleStore, name: s
   for (let i = 0; i < TRIES; i++) {
     let v = await store.get(name);
     if (!v) return { outcome: "gone" };
+    const now = deps.clock.now();
     if (v.value.pending) {
+      if (now.getTime() - Date.parse(v.value.pending.decidedAt) < PENDING_GRACE_MS) return { outcome: "pending" };
       v = await settlePending(deps, store, v);
       if (!v) {
         await pause(i);
@@ -81,7 +92,6 @@ export async function evaluateSchedule(deps: Deps, store: ScheduleStore, name: s
     }
     const rec = v.value;
     if (rec.suspend) return { outcome: "suspended" };
-    const now = deps.clock.now();
     const due = ticksBetween(rec, new Date(rec.lastTick), now);
     if (!due.latest) return { outcome: "notDue" };
     const tick = due.latest.toISOString();
@@ -109,7 +119,7 @@ export async function evaluateSchedule(deps: Deps, store: ScheduleStore, name: s
         };
       } else {
         const key = runKey(rec.name, tick);
-        pending = { tick, key, jobId: runJobId(rec, key), replace: live.map((r) => r.id) };
+        pending = { tick, key, jobId: runJobId(rec, key), replace: live.map((r) => r.id), decidedAt: now.toISOString() };
         const notes = [
           missedNote,
           pending.replace.length ? `replaced ${pending.replace.join(", ")} (concurrency Replace)` : undefined,
@@ -168,7 +178,7 @@ export async function triggerSchedule(deps: Deps, store: ScheduleStore, name: st
       ...v.value,
       updatedAt: now,
       history: remember(v.value, { tick: now, outcome: "triggered", jobId, at: now }),
-      pending: { tick: now, key, jobId, replace: [] },
+      pending: { tick: now, key, jobId, replace: [], decidedAt: now },
     };
     const etag = await store.replace(rec, v.etag);
     if (!etag) {

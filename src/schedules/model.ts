@@ -69,8 +69,9 @@ export interface ScheduleRecord extends ScheduleDefinition {
    * A run decided but not yet known to be submitted. Whoever sees it submits it (the
    * job id is derived from the schedule and the tick, so a repeat finds the same job)
    * and clears it: a crash between deciding and submitting still yields one job.
+   * `decidedAt`: others leave it to its decider for PENDING_GRACE_MS first.
    */
-  pending?: { tick: string; key: string; jobId: string; replace: string[] };
+  pending?: { tick: string; key: string; jobId: string; replace: string[]; decidedAt: string };
   history: ScheduleRun[];
   /** "config" when BURST_SCHEDULES defines it (the API then refuses to redefine or delete it). */
   source: "api" | "config";
