@@ -72,6 +72,21 @@ export async function settlePending(
   return etag ? { value: next, etag } : undefined;
 }
 
+/**
+ * Why the run's pool has no room for it, if it has none: the same bound (maxWaiting) that
+ * answers POST /api/jobs with 429, so a schedule firing into a stalled pool does not grow
+ * its line without end.
+ */
+async function lineFull(deps: Deps, record: ScheduleRecord): Promise<string | undefined> {
+  const checked = validateSpec(record.job);
+  const pool = deps.config.pools.get(checked.ok ? checked.spec.pool : "default");
+  if (!pool) return undefined;
+  const waiting = await deps.ledger.countWaiting(pool.name, pool.maxWaiting);
+  return waiting >= pool.maxWaiting
+    ? `pool ${pool.name}'s waiting line is full (${waiting} of its maxWaiting ${pool.maxWaiting})`
+    : undefined;
+}
+
 function remember(record: ScheduleRecord, run: ScheduleRun): ScheduleRun[] {
   return [run, ...record.history].slice(0, record.historyLimit);
 }
@@ -101,6 +116,7 @@ export async function evaluateSchedule(deps: Deps, store: ScheduleStore, name: s
       earlier > 0 ? `${earlier}${due.count >= 1000 ? " or more" : ""} earlier tick${earlier === 1 ? "" : "s"} not run` : undefined;
     let run: ScheduleRun;
     let pending: ScheduleRecord["pending"];
+    let full: string | undefined;
     if (rec.startingDeadlineSeconds !== undefined && lateSeconds > rec.startingDeadlineSeconds) {
       run = {
         tick,
@@ -117,6 +133,8 @@ export async function evaluateSchedule(deps: Deps, store: ScheduleStore, name: s
           at: now.toISOString(),
           reason: `run ${live[0]!.id} is still ${live[0]!.state} (concurrency Forbid)`,
         };
+      } else if (live.length === 0 && (full = await lineFull(deps, rec))) {
+        run = { tick, outcome: "skipped", at: now.toISOString(), reason: full };
       } else {
         const key = runKey(rec.name, tick);
         pending = { tick, key, jobId: runJobId(rec, key), replace: live.map((r) => r.id), decidedAt: now.toISOString() };

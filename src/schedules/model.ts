@@ -134,7 +134,9 @@ export function checkDefinition(input: unknown, pools: ReadonlyMap<string, PoolC
   if (template.idempotencyKey !== undefined)
     errors.push({ field: "job.idempotencyKey", rule: "must not be set: each run's key is derived from the schedule's name and tick" });
   const labels = template.labels && typeof template.labels === "object" ? (template.labels as Record<string, unknown>) : {};
-  const withLabel = { ...template, labels: { ...labels, [SCHEDULE_LABEL]: d.name } };
+  // secureEnv is refused above and left out here: a malformed name may be a pasted value, and errors name fields.
+  const { secureEnv: _refused, ...plain } = template;
+  const withLabel = { ...plain, labels: { ...labels, [SCHEDULE_LABEL]: d.name } };
   const checked = validateSpec(withLabel);
   if (!checked.ok) {
     errors.push(...checked.errors.map((e) => ({ field: e.field === "(spec)" ? "job" : `job.${e.field}`, rule: e.rule })));

@@ -60,6 +60,26 @@ describe("schedules through the API", () => {
     expect(secure.json.error.details.map((d: { field: string }) => d.field)).toEqual(["job.secureEnv"]);
     expect((await api.get("/api/schedules/bad")).status).toBe(404);
   });
+
+  it("answers 401 on every schedule route without the key, and changes nothing", async () => {
+    const routes: [string, string][] = [
+      ["POST", "/api/schedules"],
+      ["GET", "/api/schedules"],
+      ["GET", "/api/schedules/every-2s"],
+      ["DELETE", "/api/schedules/every-2s"],
+      ["POST", "/api/schedules/every-2s/suspend"],
+      ["POST", "/api/schedules/every-2s/resume"],
+      ["POST", "/api/schedules/every-2s/trigger"],
+    ];
+    for (const [method, path] of routes) {
+      const r = await api.call(method, path, {
+        key: null,
+        body: method === "POST" ? { name: "sneaky", cron: "* * * * *", job } : undefined,
+      });
+      expect(r.status, `${method} ${path}`).toBe(401);
+    }
+    expect((await api.get("/api/schedules")).json.schedules.map((s: { name: string }) => s.name)).toEqual(["every-2s"]);
+  });
 });
 
 describe("burst schedule", () => {

@@ -17,6 +17,7 @@ import { createSchedule } from "../../src/schedules/manage.js";
 import { SCHEDULE_LABEL } from "../../src/schedules/model.js";
 import type { JobRecord } from "../../src/model.js";
 import { quietLog, startStack, type Stack } from "../support/harness.js";
+import { waitUntil } from "../support/wait.js";
 
 let stack: Stack;
 let clock: Date;
@@ -25,7 +26,10 @@ const instances: { deps: Deps; store: ScheduleStore }[] = [];
 beforeAll(async () => {
   stack = await startStack({
     hosts: 1,
-    pools: { default: { maxConcurrency: 50, resourceGroup: "rg-sched" } },
+    pools: {
+      default: { maxConcurrency: 50, resourceGroup: "rg-sched" },
+      tiny: { maxConcurrency: 1, maxWaiting: 1, resourceGroup: "rg-sched" },
+    },
     env: { BURST_SCHEDULE_CHECK: "0 0 0 1 1 *" },
   });
   for (let i = 0; i < 3; i++) {
@@ -142,6 +146,31 @@ describe("concurrency policies", () => {
     const runs = await runsOf("replace");
     expect(runs).toHaveLength(2);
     expect(runs.find((j) => j.id !== first!.id)!.state).not.toBe("Canceled");
+  });
+});
+
+describe("a full pool", () => {
+  it("skips a tick while the run's pool has no room in its waiting line (its maxWaiting)", async () => {
+    clock = new Date("2030-01-07T10:00:30Z");
+    await define({
+      name: "crowded",
+      cron: "* * * * *",
+      job: { image: "busybox", command: ["sleep", "600"], cpu: 0.5, memoryGb: 0.5, pool: "tiny" },
+    });
+    // The first run takes the pool's one slot, the second its one place in line.
+    for (const m of [1, 2]) {
+      clock = new Date(Date.UTC(2030, 0, 7, 10, m, 1));
+      expect((await checkEverywhere(["crowded"])).fired).toHaveLength(1);
+    }
+    await waitUntil(async () => (await runsOf("crowded")).map((j) => j.state).sort(), {
+      what: "one run holding the slot, one waiting",
+      until: (s) => s.join() === "Running,Waiting" || s.join() === "Launching,Waiting" || s.join() === "Admitted,Waiting",
+    });
+    clock = new Date("2030-01-07T10:03:01Z");
+    expect((await checkEverywhere(["crowded"])).skipped).toEqual(["crowded@2030-01-07T10:03:00.000Z"]);
+    const rec = (await instances[0]!.store.get("crowded"))!.value;
+    expect(rec.history[0]!.reason).toBe("pool tiny's waiting line is full (1 of its maxWaiting 1)");
+    for (const j of await runsOf("crowded")) await cancelJob(instances[0]!.deps, j.id);
   });
 });
 
