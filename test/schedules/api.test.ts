@@ -1,6 +1,8 @@
 /**
- * Schedules through the local stack: three hosts share storage, each with its schedule
- * timer running every second on the real clock; the API and the CLI manage schedules.
+ * Schedules through the local stack: three hosts share storage, with the schedule timer
+ * every second on the real clock (the host runs a timer on one instance at a time, as
+ * Azure's does; firing.test.ts has checks from several instances at once); the API and
+ * the CLI manage schedules.
  */
 import { writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -26,7 +28,7 @@ afterAll(async () => {
 });
 
 describe("schedules through the API", () => {
-  it("run on their cron from three hosts at once, one job per tick, each labelled with the schedule", async () => {
+  it("run on their cron with three hosts sharing storage, one job per tick, each labelled with the schedule", async () => {
     const created = await api.post("/api/schedules", { name: "every-2s", cron: "*/2 * * * * *", job });
     expect(created.status).toBe(201);
     expect(created.json.nextRuns).toHaveLength(5);
