@@ -12,6 +12,7 @@ import { BUILT_IN_PRICES, type PriceTable } from "./pricing.js";
 import { keyRing, type KeyRing } from "./secrets.js";
 import { ConfigError } from "./errors.js";
 import { describeStorage, readStorageSettings, type StorageSettings } from "./storage.js";
+import { parseScheduleSettings, type ScheduleDefinition } from "./schedules/model.js";
 
 export { ConfigError };
 
@@ -72,6 +73,8 @@ export interface StorageNames {
   ledgerTable: string;
   /** One claim per GitHub workflow job (see github/claims.ts). */
   githubTable: string;
+  /** One record per schedule (see schedules/store.ts). */
+  schedulesTable: string;
   logsContainer: string;
   specsContainer: string;
 }
@@ -102,6 +105,10 @@ export interface BurstConfig {
   bills: BillSettings;
   /** When the reconciler's timer fires (BURST_RECONCILE_SCHEDULE), as checked by reconcileSchedule. */
   reconcileSchedule: string;
+  /** When the schedules' timer looks for due ticks (BURST_SCHEDULE_CHECK, default every 15 s). */
+  scheduleCheck: string;
+  /** Schedules defined by BURST_SCHEDULES(_FILE), kept in the schedules table by each check. */
+  schedules: ScheduleDefinition[];
 }
 
 export function storageNames(prefix: string): StorageNames {
@@ -118,6 +125,7 @@ export function storageNames(prefix: string): StorageNames {
     jobIndexTable: `${table}JobIndex`,
     ledgerTable: `${table}Ledger`,
     githubTable: `${table}GitHub`,
+    schedulesTable: `${table}Schedules`,
     logsContainer: `${prefix}-logs`,
     specsContainer: `${prefix}-specs`,
   };
@@ -201,6 +209,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): BurstConfig {
   if (!Number.isInteger(maxArm) || maxArm < 1) throw new ConfigError(`BURST_MAX_ARM_CONCURRENCY must be a whole number ≥ 1, got ${JSON.stringify(env.BURST_MAX_ARM_CONCURRENCY)}`);
   const bills = readBillSettings(env);
   const armEndpoint = env.BURST_ARM_ENDPOINT || undefined;
+  const schedulesDoc = readSettingDocument(env, "BURST_SCHEDULES");
   if (armEndpoint && !/^https?:\/\//.test(armEndpoint)) throw new ConfigError(`BURST_ARM_ENDPOINT must be an http(s) URL, got ${JSON.stringify(armEndpoint)}`);
   return {
     storage,
@@ -213,6 +222,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): BurstConfig {
     maxArmConcurrency: maxArm,
     bills,
     reconcileSchedule: reconcileSchedule(env.BURST_RECONCILE_SCHEDULE),
+    scheduleCheck: reconcileSchedule(env.BURST_SCHEDULE_CHECK, "BURST_SCHEDULE_CHECK", "*/15 * * * * *"),
+    schedules: schedulesDoc ? parseScheduleSettings(schedulesDoc.doc, schedulesDoc.where, pools, secrets) : [],
   };
 }
 
@@ -241,14 +252,14 @@ export function deploymentId(env: NodeJS.ProcessEnv): string {
 const SCHEDULE_RULE = 'must be a 6-field NCRONTAB ("{second} {minute} {hour} {day} {month} {day-of-week}", e.g. "*/30 * * * * *") or a TimeSpan ("hh:mm:ss")';
 
 /**
- * BURST_RECONCILE_SCHEDULE (default every 30 s), checked with the rules the Functions host
+ * BURST_RECONCILE_SCHEDULE (default every 30 s), or another timer's setting, checked with the rules the Functions host
  * applies to a timer's schedule. Checked here because the host would only refuse it while
  * indexing the function, naming neither the setting nor the rule.
  */
-export function reconcileSchedule(text: string | undefined): string {
-  if (text === undefined || text.trim() === "") return "*/30 * * * * *";
+export function reconcileSchedule(text: string | undefined, setting = "BURST_RECONCILE_SCHEDULE", fallback = "*/30 * * * * *"): string {
+  if (text === undefined || text.trim() === "") return fallback;
   const expr = text.trim();
-  const bad = (why: string, cause?: unknown) => new ConfigError(`BURST_RECONCILE_SCHEDULE ${SCHEDULE_RULE}: ${why}, got ${JSON.stringify(text)}`, { cause });
+  const bad = (why: string, cause?: unknown) => new ConfigError(`${setting} ${SCHEDULE_RULE}: ${why}, got ${JSON.stringify(text)}`, { cause });
   if (expr.includes(":")) {
     // TimeSpan: [d.]hh:mm:ss[.fffffff], as .NET parses it for the host (which refuses 24:00:00 and a zero interval).
     const m = /^(?:(\d+)\.)?(\d{1,2}):(\d{1,2}):(\d{1,2})(\.\d{1,7})?$/.exec(expr);
