@@ -11,10 +11,13 @@
  * themselves, so the records stay the truth; the index is rewritten on every change of
  * state, and what a crash or a reordered write leaves stale is repaired by the next
  * listing that sees it and by the reconciler (reindexActive).
+ *
+ * A finished job also has a retention row (see retentionRow), so the reconciler finds what
+ * is due for deletion by reading from the front of a partition instead of every job.
  */
 import type { TableClient } from "@azure/data-tables";
 import pLimit from "p-limit";
-import { ACTIVE_STATES, type JobRecord, type JobState } from "../model.js";
+import { ACTIVE_STATES, FINAL_STATES, type JobRecord, type JobState } from "../model.js";
 import { ensureTable, isConflict, isNotFound, joinDoc, odataString, splitDoc } from "./tables.js";
 
 export interface Versioned<T> {
@@ -52,6 +55,46 @@ export interface JobStore {
    * Returns how many index rows it rewrote.
    */
   reindexActive(active: Map<string, JobState>): Promise<number>;
+  /**
+   * The retention rows due, soonest first, at most `limit`: of each pool in `cutoffs`,
+   * those that finished before its cutoff (ms); of jobs with their own time to live, those
+   * whose expiry is before `now` (ms).
+   */
+  due(cutoffs: ReadonlyMap<string, number>, now: number, limit: number): Promise<RetentionRow[]>;
+  /** Deletes a finished job's record if the ETag is still current; false when it changed or is gone. jobState.ts's to call. */
+  remove(id: string, etag: string): Promise<boolean>;
+  /** Deletes a retention row and, unless `keepListing`, the job's listing rows of the same creation time; rows already gone are fine. */
+  unindex(row: RetentionRow, keepListing?: boolean): Promise<void>;
+}
+
+/** Where a finished job waits to be deleted, and what the row knows of it. */
+export interface RetentionRow {
+  partition: string;
+  rowKey: string;
+  jobId: string;
+  pool: string;
+  createdAt: string;
+  /** When it is due, in ms. */
+  dueAt: number;
+}
+
+/** Jobs that never got a stored spec (Rejected) may name no configured pool: they are kept this long. */
+export const REJECTED_RETENTION_SECONDS = 30 * 86_400;
+const EXPIRES = "expires";
+const pad = (ms: number) => String(Math.max(0, Math.min(MAX_MS, Math.floor(ms)))).padStart(13, "0");
+
+/**
+ * The retention row of a finished job: in `finished-<pool>` keyed by its finish time when
+ * the pool's retention applies (so a change of retentionDays applies to jobs already
+ * finished), or in `expires` keyed by its expiry when the job set ttlSecondsAfterFinished
+ * (or is a Rejected job without a spec, kept REJECTED_RETENTION_SECONDS).
+ */
+export function retentionRow(job: JobRecord): { partitionKey: string; rowKey: string } | undefined {
+  if (!FINAL_STATES.has(job.state) || !job.finishedAt) return undefined;
+  const finished = Date.parse(job.finishedAt);
+  const ttl = job.spec?.ttlSecondsAfterFinished ?? (job.spec ? undefined : REJECTED_RETENTION_SECONDS);
+  if (ttl !== undefined) return { partitionKey: EXPIRES, rowKey: `${pad(finished + ttl * 1000)}-${job.id}` };
+  return { partitionKey: `finished-${job.pool}`, rowKey: `${pad(finished)}-${job.id}` };
 }
 
 const ROW = "job";
@@ -59,13 +102,18 @@ const ROW = "job";
 const MAX_MS = 9_999_999_999_999;
 const BACKFILL = { partitionKey: "meta", rowKey: "backfilled" };
 
-function indexRows(job: JobRecord) {
-  const ms = Date.parse(job.createdAt);
-  const columns = { jobId: job.id, pool: job.pool, state: job.state, createdAt: job.createdAt };
+function listingRows(id: string, createdAt: string) {
+  const ms = Date.parse(createdAt);
   return [
-    { partitionKey: "newest", rowKey: `${String(MAX_MS - ms).padStart(13, "0")}-${job.id}`, ...columns },
-    { partitionKey: "oldest", rowKey: `${String(ms).padStart(13, "0")}-${job.id}`, ...columns },
+    { partitionKey: "newest", rowKey: `${String(MAX_MS - ms).padStart(13, "0")}-${id}` },
+    { partitionKey: "oldest", rowKey: `${String(ms).padStart(13, "0")}-${id}` },
   ];
+}
+
+function indexRows(job: JobRecord) {
+  const columns = { jobId: job.id, pool: job.pool, state: job.state, createdAt: job.createdAt };
+  const retention = retentionRow(job);
+  return [...listingRows(job.id, job.createdAt), ...(retention ? [retention] : [])].map((k) => ({ ...k, ...columns }));
 }
 
 function toEntity(job: JobRecord) {
@@ -170,6 +218,36 @@ export class TableJobStore implements JobStore {
     for await (const e of this.table.listEntities<Record<string, unknown>>({ queryOptions: { filter: this.#filter(filter) } })) {
       yield JSON.parse(joinDoc(e)) as JobRecord;
     }
+  }
+
+  async due(cutoffs: ReadonlyMap<string, number>, now: number, limit: number): Promise<RetentionRow[]> {
+    await ensureTable(this.index);
+    const parts: { partition: string; before: number; keep: number }[] = [...cutoffs].map(([pool, cutoff]) => ({ partition: `finished-${pool}`, before: cutoff, keep: now - cutoff }));
+    parts.push({ partition: EXPIRES, before: now, keep: 0 });
+    const found = await Promise.all(parts.map(async (p) => {
+      // Keys are times first, so the due rows are a prefix of the partition: one page of at most `limit`.
+      const filter = `PartitionKey eq ${odataString(p.partition)} and RowKey lt ${odataString(pad(p.before))}`;
+      const page = await this.index.listEntities<{ jobId: string; pool: string; createdAt: string }>({ queryOptions: { filter } }).byPage({ maxPageSize: limit }).next();
+      return (page.done ? [] : page.value).map((e): RetentionRow => ({
+        partition: p.partition, rowKey: e.rowKey!, jobId: e.jobId, pool: e.pool, createdAt: e.createdAt, dueAt: Number(e.rowKey!.slice(0, 13)) + p.keep,
+      }));
+    }));
+    return found.flat().sort((a, b) => a.dueAt - b.dueAt).slice(0, limit);
+  }
+
+  async remove(id: string, etag: string): Promise<boolean> {
+    try {
+      await this.table.deleteEntity(id, ROW, { etag });
+      return true;
+    } catch (err) {
+      if (isConflict(err) || isNotFound(err)) return false;
+      throw err;
+    }
+  }
+
+  async unindex(row: RetentionRow, keepListing = false): Promise<void> {
+    const keys = [{ partitionKey: row.partition, rowKey: row.rowKey }, ...(keepListing ? [] : listingRows(row.jobId, row.createdAt))];
+    await Promise.all(keys.map((k) => this.index.deleteEntity(k.partitionKey, k.rowKey).catch((err: unknown) => { if (!isNotFound(err)) throw err; })));
   }
 
   async reindexActive(active: Map<string, JobState>): Promise<number> {
