@@ -5,8 +5,8 @@
  * /api/costs still reports every cent by pool and by day after the jobs are gone.
  *
  * The rows' deletion and the addition to the retired sums are one transaction in the
- * pool's partition, guarded by the sums' ETags and failing if any row is gone: two instances retiring the same job add
- * its cost once (the loser finds the rows gone and has nothing left to do).
+ * pool's partition, guarded by the sums' ETags and failing if any row is gone: two
+ * instances retiring the same job add its cost once (the loser finds the rows gone).
  */
 import type { TableClient, TransactionAction } from "@azure/data-tables";
 import { roundUsd } from "../pricing.js";
