@@ -11,6 +11,9 @@
  * per pool plus the `expires` partition. The walk by creation time (`oldest`) would have
  * to step over every job still running or still kept, on every run.
  *
+ * Jobs that finished before retention rows existed get theirs from a backfill that walks
+ * the creation-time index a bounded page per run (store/retentionIndex.ts).
+ *
  * Bounded: at most `limit` jobs per run, soonest due first; the rest wait for the next.
  * Crash-safe and resumable: the retention row that found a job is deleted last, so a run
  * that stopped half-way is finished by the next one, which deletes what is left (each
@@ -39,18 +42,25 @@ export async function deleteExpiredJobs(deps: Deps, options: { limit?: number } 
   const report: RetentionReport = { deleted: 0, held: 0, errors: 0 };
   const now = deps.clock.now().getTime();
   const cutoffs = new Map([...deps.config.pools.values()].map((p) => [p.name, now - p.retentionDays * 86_400_000]));
+  // Jobs that finished before retention rows existed get theirs, a bounded page a run, until done.
+  const backfilled = await deps.jobs.backfillRetention(options.limit ?? RETENTION_BATCH, deps.clock.now());
+  if (backfilled > 0) deps.log.info(`retention: indexed ${backfilled} older jobs for retention`);
   const due = await deps.jobs.due(cutoffs, now, options.limit ?? RETENTION_BATCH);
   const limit = pLimit(8);
-  await Promise.all(due.map((row) => limit(async () => {
-    try {
-      const outcome = await deleteOne(deps, row);
-      if (outcome === "deleted") report.deleted++;
-      if (outcome === "held") report.held++;
-    } catch (err) {
-      report.errors++;
-      deps.log.warn(`retention: job ${row.jobId}: ${errorMessage(err)}`);
-    }
-  })));
+  await Promise.all(
+    due.map((row) =>
+      limit(async () => {
+        try {
+          const outcome = await deleteOne(deps, row);
+          if (outcome === "deleted") report.deleted++;
+          if (outcome === "held") report.held++;
+        } catch (err) {
+          report.errors++;
+          deps.log.warn(`retention: job ${row.jobId}: ${errorMessage(err)}`);
+        }
+      }),
+    ),
+  );
   return report;
 }
 

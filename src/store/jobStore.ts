@@ -17,8 +17,11 @@
  */
 import type { TableClient } from "@azure/data-tables";
 import pLimit from "p-limit";
-import { ACTIVE_STATES, FINAL_STATES, type JobRecord, type JobState } from "../model.js";
+import { ACTIVE_STATES, type JobRecord, type JobState } from "../model.js";
 import { ensureTable, isConflict, isNotFound, joinDoc, odataString, splitDoc } from "./tables.js";
+import { backfillRetentionStep, deleteRetentionRows, dueRows, listingRows, retentionRow, type RetentionRow } from "./retentionIndex.js";
+
+export { retentionRow, type RetentionRow };
 
 export interface Versioned<T> {
   value: T;
@@ -65,50 +68,12 @@ export interface JobStore {
   remove(id: string, etag: string): Promise<boolean>;
   /** Deletes a retention row and, unless `keepListing`, the job's listing rows of the same creation time; rows already gone are fine. */
   unindex(row: RetentionRow, keepListing?: boolean): Promise<void>;
-}
-
-/** Where a finished job waits to be deleted, and what the row knows of it. */
-export interface RetentionRow {
-  partition: string;
-  rowKey: string;
-  jobId: string;
-  pool: string;
-  createdAt: string;
-  /** When it is due, in ms. */
-  dueAt: number;
-}
-
-/** Jobs that never got a stored spec (Rejected) may name no configured pool: they are kept this long. */
-export const REJECTED_RETENTION_SECONDS = 30 * 86_400;
-const EXPIRES = "expires";
-const pad = (ms: number) => String(Math.max(0, Math.min(MAX_MS, Math.floor(ms)))).padStart(13, "0");
-
-/**
- * The retention row of a finished job: in `finished-<pool>` keyed by its finish time when
- * the pool's retention applies (so a change of retentionDays applies to jobs already
- * finished), or in `expires` keyed by its expiry when the job set ttlSecondsAfterFinished
- * (or is a Rejected job without a spec, kept REJECTED_RETENTION_SECONDS).
- */
-export function retentionRow(job: JobRecord): { partitionKey: string; rowKey: string } | undefined {
-  if (!FINAL_STATES.has(job.state) || !job.finishedAt) return undefined;
-  const finished = Date.parse(job.finishedAt);
-  const ttl = job.spec?.ttlSecondsAfterFinished ?? (job.spec ? undefined : REJECTED_RETENTION_SECONDS);
-  if (ttl !== undefined) return { partitionKey: EXPIRES, rowKey: `${pad(finished + ttl * 1000)}-${job.id}` };
-  return { partitionKey: `finished-${job.pool}`, rowKey: `${pad(finished)}-${job.id}` };
+  /** Gives jobs that finished before retention existed their retention rows, `limit` a call; returns how many it read (0: done). */
+  backfillRetention(limit: number, now: Date): Promise<number>;
 }
 
 const ROW = "job";
-// Creation times as 13 digits, and inverted for newest first: good until the year 2286.
-const MAX_MS = 9_999_999_999_999;
 const BACKFILL = { partitionKey: "meta", rowKey: "backfilled" };
-
-function listingRows(id: string, createdAt: string) {
-  const ms = Date.parse(createdAt);
-  return [
-    { partitionKey: "newest", rowKey: `${String(MAX_MS - ms).padStart(13, "0")}-${id}` },
-    { partitionKey: "oldest", rowKey: `${String(ms).padStart(13, "0")}-${id}` },
-  ];
-}
 
 function indexRows(job: JobRecord) {
   const columns = { jobId: job.id, pool: job.pool, state: job.state, createdAt: job.createdAt };
@@ -222,17 +187,7 @@ export class TableJobStore implements JobStore {
 
   async due(cutoffs: ReadonlyMap<string, number>, now: number, limit: number): Promise<RetentionRow[]> {
     await ensureTable(this.index);
-    const parts: { partition: string; before: number; keep: number }[] = [...cutoffs].map(([pool, cutoff]) => ({ partition: `finished-${pool}`, before: cutoff, keep: now - cutoff }));
-    parts.push({ partition: EXPIRES, before: now, keep: 0 });
-    const found = await Promise.all(parts.map(async (p) => {
-      // Keys are times first, so the due rows are a prefix of the partition: one page of at most `limit`.
-      const filter = `PartitionKey eq ${odataString(p.partition)} and RowKey lt ${odataString(pad(p.before))}`;
-      const page = await this.index.listEntities<{ jobId: string; pool: string; createdAt: string }>({ queryOptions: { filter } }).byPage({ maxPageSize: limit }).next();
-      return (page.done ? [] : page.value).map((e): RetentionRow => ({
-        partition: p.partition, rowKey: e.rowKey!, jobId: e.jobId, pool: e.pool, createdAt: e.createdAt, dueAt: Number(e.rowKey!.slice(0, 13)) + p.keep,
-      }));
-    }));
-    return found.flat().sort((a, b) => a.dueAt - b.dueAt).slice(0, limit);
+    return dueRows(this.index, cutoffs, now, limit);
   }
 
   async remove(id: string, etag: string): Promise<boolean> {
@@ -246,8 +201,15 @@ export class TableJobStore implements JobStore {
   }
 
   async unindex(row: RetentionRow, keepListing = false): Promise<void> {
-    const keys = [{ partitionKey: row.partition, rowKey: row.rowKey }, ...(keepListing ? [] : listingRows(row.jobId, row.createdAt))];
-    await Promise.all(keys.map((k) => this.index.deleteEntity(k.partitionKey, k.rowKey).catch((err: unknown) => { if (!isNotFound(err)) throw err; })));
+    await deleteRetentionRows(this.index, row, keepListing);
+  }
+
+  async backfillRetention(limit: number, now: Date): Promise<number> {
+    await ensureTable(this.index);
+    return backfillRetentionStep(this.index, limit, now, async (id) => {
+      const job = (await this.get(id))?.value;
+      if (job) await this.#index(job);
+    });
   }
 
   async reindexActive(active: Map<string, JobState>): Promise<number> {

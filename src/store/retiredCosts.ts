@@ -49,11 +49,20 @@ export async function retireCostRows(table: TableClient, pool: string, jobId: st
     for await (const e of table.listEntities<Record<string, unknown>>({ queryOptions: { filter } })) rows.push(e);
     if (rows.length === 0) return { done: true, value: { retired: 0 } };
     if (holdOpenBills && rows.some((e) => e.billOpen === true)) return { done: true, value: { held: "billOpen" } };
-    if (rows.length * 2 > MAX_ACTIONS) throw new Error(`job ${jobId} has ${rows.length} cost rows; retiring them at once takes at most ${MAX_ACTIONS / 2}`);
+    if (rows.length * 2 > MAX_ACTIONS)
+      throw new Error(`job ${jobId} has ${rows.length} cost rows; retiring them at once takes at most ${MAX_ACTIONS / 2}`);
     const byDay = new Map<string, Omit<RetiredSum, "pool" | "day">>();
     for (const e of rows) {
       const day = String(e.day);
-      const s = byDay.get(day) ?? { costUsd: 0, billedSeconds: 0, billedUsd: 0, billedEstimateUsd: 0, billedAttempts: 0, attempts: 0, jobs: 1 };
+      const s = byDay.get(day) ?? {
+        costUsd: 0,
+        billedSeconds: 0,
+        billedUsd: 0,
+        billedEstimateUsd: 0,
+        billedAttempts: 0,
+        attempts: 0,
+        jobs: 1,
+      };
       const cost = Number(e.costUsd ?? 0);
       s.costUsd = roundUsd(s.costUsd + cost);
       s.billedSeconds += Number(e.billedSeconds ?? 0);

@@ -22,23 +22,34 @@ describe("retention", () => {
   let stack: Stack;
   beforeAll(async () => {
     stack = await startStack({
-      pools: { default: { maxConcurrency: 10, resourceGroup: `rg-ret-${Date.now()}` }, short: { maxConcurrency: 10, resourceGroup: `rg-ret-s-${Date.now()}`, retentionDays: 1 } },
+      pools: {
+        default: { maxConcurrency: 10, resourceGroup: `rg-ret-${Date.now()}` },
+        short: { maxConcurrency: 10, resourceGroup: `rg-ret-s-${Date.now()}`, retentionDays: 1 },
+      },
       // The hosts' own reconciler (real time) never finds anything due here; the tests move time themselves.
       env: { BURST_BILLS: "off", BURST_RECONCILE_SCHEDULE: "0 0 0 1 1 *" },
     });
   });
-  afterAll(async () => { await stack?.stop(); });
+  afterAll(async () => {
+    await stack?.stop();
+  });
 
   const at = (offsetMs: number, deps: Deps = stack.deps): Deps => ({ ...deps, clock: { now: () => new Date(Date.now() + offsetMs) } });
-  const run = async (specs: object[]) => stack.waitForAll(await Promise.all(specs.map((s) => stack.enqueue({ image: "alpine", timeoutSeconds: 60, ...s }))));
+  const run = async (specs: object[]) =>
+    stack.waitForAll(await Promise.all(specs.map((s) => stack.enqueue({ image: "alpine", timeoutSeconds: 60, ...s }))));
   const indexRowsOf = async (id: string) => {
     const rows = [];
-    for await (const e of tableClient(stack.env.AzureWebJobsStorage!, stack.deps.config.names.jobIndexTable).listEntities({ queryOptions: { filter: `jobId eq '${id}'` } })) rows.push(e.partitionKey);
+    for await (const e of tableClient(stack.env.AzureWebJobsStorage!, stack.deps.config.names.jobIndexTable).listEntities({
+      queryOptions: { filter: `jobId eq '${id}'` },
+    }))
+      rows.push(e.partitionKey);
     return rows.sort();
   };
   const blobsOf = async (id: string) => {
     const names = [];
-    const c = BlobServiceClient.fromConnectionString(stack.env.AzureWebJobsStorage!).getContainerClient(stack.deps.config.names.logsContainer);
+    const c = BlobServiceClient.fromConnectionString(stack.env.AzureWebJobsStorage!).getContainerClient(
+      stack.deps.config.names.logsContainer,
+    );
     for await (const b of c.listBlobsFlat({ prefix: `jobs/${id}/` })) names.push(b.name);
     return names.sort();
   };
@@ -52,9 +63,12 @@ describe("retention", () => {
     for await (const t of stack.deps.ledger.totals(undefined)) out[`${t.pool}/${t.window}`] = t.spentUsd;
     return out;
   };
-  const apiCosts = async (by: string) => (await (await fetch(`${stack.hosts[0]!.url}/api/costs?by=${by}&code=${stack.env.BURST_API_KEY ?? "burst-local-key"}`)).json()) as {
-    rows: Record<string, unknown>[]; total: { costUsd: number; attempts: number; jobs: number }; windows: { window: string; spentUsd: number }[];
-  };
+  const apiCosts = async (by: string) =>
+    (await (await fetch(`${stack.hosts[0]!.url}/api/costs?by=${by}&code=${stack.env.BURST_API_KEY ?? "burst-local-key"}`)).json()) as {
+      rows: Record<string, unknown>[];
+      total: { costUsd: number; attempts: number; jobs: number };
+      windows: { window: string; spentUsd: number }[];
+    };
 
   it("deletes at most the batch a run, and the next run goes on where it stopped", async () => {
     const jobs = await run(Array.from({ length: 7 }, () => ({ pool: "short", command: ["true"] })));
@@ -68,22 +82,34 @@ describe("retention", () => {
   });
 
   it("removes a job past its pool's retention with its index rows, every log segment, cost rows and GitHub claim, and keeps the day and month totals", async () => {
-    const [old, kept] = await run([{ pool: "short", command: ["sh", "-c", "echo one; echo two"] }, { pool: "default", command: ["echo", "kept"] }]);
+    const [old, kept] = await run([
+      { pool: "short", command: ["sh", "-c", "echo one; echo two"] },
+      { pool: "default", command: ["echo", "kept"] },
+    ]);
     // A runner job, as the GitHub integration submits it, with its claim.
-    const { job: runner } = await submitJob(stack.deps, { image: "alpine", pool: "short", command: ["true"], timeoutSeconds: 60 }, { internalKey: "retention-test", source: { workflowJobId: 4242 } });
+    const { job: runner } = await submitJob(
+      stack.deps,
+      { image: "alpine", pool: "short", command: ["true"], timeoutSeconds: 60 },
+      { internalKey: "retention-test", source: { workflowJobId: 4242 } },
+    );
     const runnerDone = await stack.waitFor(runner.id);
     const claims = new ClaimStore(tableClient(stack.env.AzureWebJobsStorage!, stack.deps.config.names.githubTable));
     const now = new Date().toISOString();
     await claims.insert({ workflowJobId: 4242, status: "closed", generation: 1, claimedAt: now, updatedAt: now, jobId: runner.id });
     // A second log segment, as a long job's log rolls over.
-    const logs = BlobServiceClient.fromConnectionString(stack.env.AzureWebJobsStorage!).getContainerClient(stack.deps.config.names.logsContainer);
+    const logs = BlobServiceClient.fromConnectionString(stack.env.AzureWebJobsStorage!).getContainerClient(
+      stack.deps.config.names.logsContainer,
+    );
     await logs.getAppendBlobClient(`jobs/${old!.id}/attempt-1.log.1`).create();
     expect(await blobsOf(old!.id)).toEqual([`jobs/${old!.id}/attempt-1.log`, `jobs/${old!.id}/attempt-1.log.1`]);
     expect(await indexRowsOf(old!.id)).toEqual(["finished-short", "newest", "oldest"]);
     expect(await costRowsOf(old!.id)).toHaveLength(1);
     const totalsBefore = await totals();
     const [byPool, byDay] = [await apiCosts("pool"), await apiCosts("day")];
-    const deletedBefore = (await apiCosts("job")).rows.find((r) => r.job === "(deleted)" && r.pool === "short") ?? { costUsd: 0, attempts: 0 };
+    const deletedBefore = (await apiCosts("job")).rows.find((r) => r.job === "(deleted)" && r.pool === "short") ?? {
+      costUsd: 0,
+      attempts: 0,
+    };
 
     const report = await reconcile(at(2 * DAY));
     expect(report).toMatchObject({ jobsDeleted: 2, errors: 0 });
@@ -112,7 +138,10 @@ describe("retention", () => {
   });
 
   it("lets ttlSecondsAfterFinished override the pool's retention, shorter or longer", async () => {
-    const [soon, late] = await run([{ pool: "default", command: ["true"], ttlSecondsAfterFinished: 3600 }, { pool: "short", command: ["true"], ttlSecondsAfterFinished: 5 * 86_400 }]);
+    const [soon, late] = await run([
+      { pool: "default", command: ["true"], ttlSecondsAfterFinished: 3600 },
+      { pool: "short", command: ["true"], ttlSecondsAfterFinished: 5 * 86_400 },
+    ]);
     expect(await indexRowsOf(soon!.id)).toEqual(["expires", "newest", "oldest"]);
     expect((await deleteExpiredJobs(at(2 * 3600_000))).deleted).toBe(1);
     expect(await stack.deps.jobs.get(soon!.id)).toBeUndefined();
@@ -145,5 +174,20 @@ describe("retention", () => {
     }
     // Each job's cost went into the retired sums once.
     expect((await apiCosts("pool")).total.costUsd).toBeCloseTo(sumBefore, 9);
+  });
+
+  it("finds jobs that finished before retention existed, through a one-time backfill", async () => {
+    const [job] = await run([{ pool: "short", command: ["true"] }]);
+    // As a job stored by an earlier version: no retention row, and no backfill done yet.
+    const index = tableClient(stack.env.AzureWebJobsStorage!, stack.deps.config.names.jobIndexTable);
+    const row = (
+      await index.listEntities({ queryOptions: { filter: `jobId eq '${job!.id}' and PartitionKey eq 'finished-short'` } }).next()
+    ).value!;
+    await index.deleteEntity(row.partitionKey!, row.rowKey!);
+    await index.deleteEntity("meta", "retention-backfill").catch(() => undefined);
+    expect(await indexRowsOf(job!.id)).toEqual(["newest", "oldest"]);
+    expect((await deleteExpiredJobs(at(2 * DAY))).deleted).toBe(1);
+    expect(await stack.deps.jobs.get(job!.id)).toBeUndefined();
+    expect((await index.getEntity("meta", "retention-backfill")).done).toBe(true);
   });
 });
