@@ -40,12 +40,14 @@ export interface RetentionReport {
 
 export async function deleteExpiredJobs(deps: Deps, options: { limit?: number } = {}): Promise<RetentionReport> {
   const report: RetentionReport = { deleted: 0, held: 0, errors: 0 };
+  const batch = options.limit ?? RETENTION_BATCH;
+  if (batch <= 0) return report;
   const now = deps.clock.now().getTime();
   const cutoffs = new Map([...deps.config.pools.values()].map((p) => [p.name, now - p.retentionDays * 86_400_000]));
   // Jobs that finished before retention rows existed get theirs, a bounded page a run, until done.
-  const backfilled = await deps.jobs.backfillRetention(options.limit ?? RETENTION_BATCH, deps.clock.now());
+  const backfilled = await deps.jobs.backfillRetention(batch, deps.clock.now());
   if (backfilled > 0) deps.log.info(`retention: indexed ${backfilled} older jobs for retention`);
-  const due = await deps.jobs.due(cutoffs, now, options.limit ?? RETENTION_BATCH);
+  const due = await deps.jobs.due(cutoffs, now, batch);
   const limit = pLimit(8);
   await Promise.all(
     due.map((row) =>
