@@ -190,4 +190,16 @@ describe("retention", () => {
     expect(await stack.deps.jobs.get(job!.id)).toBeUndefined();
     expect((await index.getEntity("meta", "retention-backfill")).done).toBe(true);
   });
+
+  it("lets an idempotencyKey make a new job once its job is deleted, as documented", async () => {
+    const spec = { image: "alpine", pool: "short", command: ["true"], timeoutSeconds: 60, idempotencyKey: `ret-${Date.now()}` };
+    const first = await stack.waitFor((await submitJob(stack.deps, spec)).job.id);
+    expect((await submitJob(stack.deps, spec)).created).toBe(false);
+    expect((await deleteExpiredJobs(at(2 * DAY))).deleted).toBe(1);
+    const again = await submitJob(stack.deps, spec);
+    expect(again).toMatchObject({ created: true, job: { id: first.id } });
+    const second = await stack.waitFor(first.id);
+    expect(second.createdAt > first.createdAt).toBe(true);
+    expect(await indexRowsOf(first.id)).toEqual(["finished-short", "newest", "oldest"]);
+  });
 });
