@@ -9,6 +9,6 @@ app.timer("reconcile", {
   runOnStartup: true,
   handler: async (_timer, context) => {
     const report = await reconcile(deps());
-    if (report.actions > 0) context.log(`reconcile: ${JSON.stringify(report)}`);
+    if (report.actions > 0 || report.jobsDeleted > 0) context.log(`reconcile: ${JSON.stringify(report)}`);
   },
 });

@@ -16,6 +16,7 @@ import { createAciClient } from "./aci/client.js";
 import { CostManagementBills, createCostClient } from "./aci/bills.js";
 import { systemClock, type Deps, type Logger } from "./scheduler/deps.js";
 import { newJobEvents } from "./jobState.js";
+import { ClaimStore } from "./github/claims.js";
 
 export const consoleLogger: Logger = {
   info: (m) => console.log(m),
@@ -45,6 +46,7 @@ export function buildDeps(config: BurstConfig, log: Logger = consoleLogger, opti
       config.maxArmConcurrency,
     ),
     bills: new CostManagementBills(createCostClient({ endpoint: config.armEndpoint, emulatorToken: config.emulatorToken })),
+    claims: new ClaimStore(storage.table(config.names.githubTable)),
     clock: systemClock,
     log,
     events: newJobEvents(),

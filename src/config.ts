@@ -50,6 +50,8 @@ export const poolSchema = z.strictObject({
   maxTimeoutSeconds: z.number().int().min(1).max(30 * 86_400).default(86_400),
   /** The highest priority a job may ask for in this pool: anyone who can submit could otherwise jump every line. */
   maxPriority: z.number().int().min(-1000).max(1000).default(100),
+  /** Finished jobs (record, logs, per-attempt cost rows) are deleted this long after they finish; day and month totals stay. */
+  retentionDays: z.number().int().min(1).max(3650).default(30),
 }).superRefine((p, ctx) => {
   if (p.defaultTimeoutSeconds > p.maxTimeoutSeconds) {
     ctx.addIssue({ code: "custom", path: ["defaultTimeoutSeconds"], message: `must not be more than maxTimeoutSeconds (${p.maxTimeoutSeconds})` });

@@ -26,6 +26,15 @@ const envMap = (what: string) =>
     z.string({ error: "must be a string" }).max(32_768, { error: "must be at most 32768 characters" }))
     .refine((m) => Object.keys(m).length <= 100, { error: "must have at most 100 entries" });
 
+/**
+ * How long a job may ask to be kept after it finishes (ttlSecondsAfterFinished): at most 10
+ * years, as the pools' retentionDays; at least an hour, so a submission redelivered after a
+ * crash (its queue message comes back within minutes) still finds its job instead of
+ * running it again.
+ */
+export const MIN_TTL_SECONDS = 3600;
+export const MAX_TTL_SECONDS = 3650 * 86_400;
+
 const decimals = (n: number, places: number) => Math.abs(n * 10 ** places - Math.round(n * 10 ** places)) < 1e-9;
 
 export const jobSpecSchema = z.strictObject({
@@ -64,6 +73,8 @@ export const jobSpecSchema = z.strictObject({
   ports: z.array(z.number({ error: "must be a number" }).int({ error: "must be a whole number" }).min(1, { error: "must be a TCP port (1-65535)" }).max(65535, { error: "must be a TCP port (1-65535)" }), { error: "must be an array of port numbers" })
     .max(ACI_MAX_PORTS, { error: `must have at most ${ACI_MAX_PORTS} ports (ACI's per-IP limit)` }).optional(),
   publicIp: z.boolean({ error: "must be true or false" }).optional(),
+  ttlSecondsAfterFinished: z.number({ error: "must be a number" }).int({ error: "must be a whole number of seconds" })
+    .min(MIN_TTL_SECONDS, { error: `must be at least ${MIN_TTL_SECONDS} (an hour: a redelivered submission must still find its job)` }).max(MAX_TTL_SECONDS, { error: `must be at most ${MAX_TTL_SECONDS} (10 years)` }).optional(),
 }).superRefine((spec, ctx) => {
   if (spec.publicIp && !(spec.ports && spec.ports.length > 0)) {
     ctx.addIssue({ code: "custom", path: ["ports"], message: "must list at least one port when publicIp is true" });

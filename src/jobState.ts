@@ -153,3 +153,13 @@ export async function createJob(w: JobWriter, to: "Waiting" | "Rejected", record
   w.events.emit(event);
   return job;
 }
+
+/**
+ * Deletes a finished job's record (retention, see scheduler/retention.ts): only a job in a
+ * final state, and only if it has not changed since read (ETag). False when it is not
+ * final, changed, or is gone already — another instance may be deleting it too.
+ */
+export async function deleteFinishedJob(w: Pick<JobWriter, "jobs">, jobId: string, etag: string, job: JobRecord): Promise<boolean> {
+  if (!isFinal(job.state)) return false;
+  return w.jobs.remove(jobId, etag);
+}

@@ -2,11 +2,15 @@
  * GET /api/costs: what jobs cost, from the ledger's cost rows (one per settled
  * attempt), grouped by job, UTC day or pool, with totals and the ledger's own spent
  * totals for the budget windows in range. A row belongs to the budget day it was
- * reserved in, the same day the budget counts it against.
+ * reserved in, the same day the budget counts it against. Jobs deleted by retention
+ * (scheduler/retention.ts) have no cost rows left; what their rows added up to per pool
+ * and day (store/retiredCosts.ts) is counted instead, and by job it is one `(deleted)` row
+ * per pool.
  */
 import { POOL_NAME } from "../jobSpec.js";
 import { roundUsd } from "../pricing.js";
 import type { CostRow } from "../store/ledgerStore.js";
+import type { RetiredSum } from "../store/retiredCosts.js";
 import type { Deps } from "../scheduler/deps.js";
 import { json, type ApiRequest, type ApiResponse } from "./http.js";
 import { QueryReader } from "./params.js";
@@ -21,6 +25,8 @@ interface Sum {
   costUsd: number;
   billedSeconds: number;
   jobs: Set<string>;
+  /** Deleted jobs, counted from the retired sums. */
+  deletedJobs: number;
   attempts: number;
   /** Over the attempts Azure has billed: the bill, and Burst's estimate for the same attempts. */
   billedUsd: number;
@@ -28,7 +34,7 @@ interface Sum {
   billedAttempts: number;
 }
 
-const emptySum = (): Sum => ({ costUsd: 0, billedSeconds: 0, jobs: new Set(), attempts: 0, billedUsd: 0, billedEstimateUsd: 0, billedAttempts: 0 });
+const emptySum = (): Sum => ({ costUsd: 0, billedSeconds: 0, jobs: new Set(), deletedJobs: 0, attempts: 0, billedUsd: 0, billedEstimateUsd: 0, billedAttempts: 0 });
 
 function add(s: Sum, r: CostRow): void {
   s.costUsd = roundUsd(s.costUsd + r.costUsd);
@@ -42,6 +48,19 @@ function add(s: Sum, r: CostRow): void {
   }
 }
 
+function addRetired(s: Sum, r: RetiredSum): void {
+  s.costUsd = roundUsd(s.costUsd + r.costUsd);
+  s.billedSeconds += r.billedSeconds;
+  s.deletedJobs += r.jobs;
+  s.attempts += r.attempts;
+  s.billedUsd = roundUsd(s.billedUsd + r.billedUsd);
+  s.billedEstimateUsd = roundUsd(s.billedEstimateUsd + r.billedEstimateUsd);
+  s.billedAttempts += r.billedAttempts;
+}
+
+/** The row name of deleted jobs' costs with by=job. */
+export const DELETED_JOBS_ROW = "(deleted)";
+
 /**
  * `costUsd` is Burst's estimate; `billedUsd` what Azure's bill says for the attempts it
  * has reported (`billedAttempts` of `attempts`), and `differenceUsd` the bill less the
@@ -53,7 +72,7 @@ const shown = (s: Sum) => ({
   differenceUsd: s.billedAttempts ? roundUsd(s.billedUsd - s.billedEstimateUsd) : null,
   billedAttempts: s.billedAttempts,
   billedSeconds: s.billedSeconds,
-  jobs: s.jobs.size,
+  jobs: s.jobs.size + s.deletedJobs,
   attempts: s.attempts,
 });
 
@@ -84,6 +103,14 @@ export async function costs(deps: Deps, req: ApiRequest): Promise<ApiResponse> {
     add(g.sum, r);
     add(total, r);
   }
+  for await (const r of deps.ledger.retired(pool)) {
+    if (!inRange(r.day)) continue;
+    const key = by === "pool" ? r.pool : by === "day" ? r.day : `${DELETED_JOBS_ROW}\u0000${r.pool}`;
+    let g = groups.get(key);
+    if (!g) groups.set(key, (g = { pool: by === "job" ? r.pool : undefined, sum: emptySum() }));
+    addRetired(g.sum, r);
+    addRetired(total, r);
+  }
   for await (const t of deps.ledger.totals(pool)) {
     const [kind, ...rest] = t.window.split("-");
     const w = rest.join("-");
@@ -91,7 +118,7 @@ export async function costs(deps: Deps, req: ApiRequest): Promise<ApiResponse> {
   }
   // Days in order; pools and jobs most expensive first.
   const entries = [...groups.entries()].sort(([ka, a], [kb, b]) => (by === "day" ? ka.localeCompare(kb) : b.sum.costUsd - a.sum.costUsd || ka.localeCompare(kb)));
-  const rows = entries.map(([key, g]) => ({ [by]: key, ...(g.pool ? { pool: g.pool } : {}), ...shown(g.sum) }));
+  const rows = entries.map(([key, g]) => ({ [by]: key.split("\u0000")[0], ...(g.pool ? { pool: g.pool } : {}), ...shown(g.sum) }));
   windows.sort((a, b) => a.pool.localeCompare(b.pool) || a.window.localeCompare(b.window));
   return json(200, { by, since: since ?? null, until: until ?? null, pool: pool ?? null, rows, total: shown(total), windows });
 }

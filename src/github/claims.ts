@@ -15,6 +15,9 @@
  * - submitted: the runner job exists (its id comes from the idempotency key); the sealed
  *              configuration is dropped.
  * - closed:    the workflow job completed; a late or redelivered `queued` launches nothing.
+ *
+ * A claim whose runner job is deleted by retention goes with it (retire, below): a
+ * `queued` delivered after that would launch a new runner.
  */
 import type { TableClient } from "@azure/data-tables";
 import { ensureTable, isConflict, isNotFound } from "../store/tables.js";
@@ -79,6 +82,16 @@ export class ClaimStore {
       if (isConflict(err) || isNotFound(err)) return undefined;
       throw err;
     }
+  }
+
+  /**
+   * Deletes the claim that launched `jobId` once that job is deleted (retention); a claim
+   * taken over for another job, or already gone, is left. False when nothing was deleted.
+   */
+  async retire(workflowJobId: number, jobId: string): Promise<boolean> {
+    const current = await this.get(workflowJobId);
+    if (!current || current.value.jobId !== jobId) return false;
+    return this.delete(workflowJobId, current.etag);
   }
 
   async delete(workflowJobId: number, etag: string): Promise<boolean> {

@@ -11,6 +11,7 @@ import type { ContainerBackend } from "../aci/backend.js";
 import type { BillSource } from "../aci/bills.js";
 import type { PoisonQueues } from "../store/poison.js";
 import type { JobEvents } from "../jobState.js";
+import type { ClaimStore } from "../github/claims.js";
 
 export interface Clock {
   now(): Date;
@@ -37,6 +38,8 @@ export interface Deps {
   bills: BillSource;
   clock: Clock;
   log: Logger;
+  /** GitHub workflow-job claims, retired with their runner jobs (retention.ts). */
+  claims: Pick<ClaimStore, "retire">;
   /** Every transition this process writes, told once it is stored. */
   events: JobEvents;
 }

@@ -13,7 +13,8 @@
  *   Finishing ones are finished. A restarted poll also enforces a missed deadline.
  * - Ledgers: slot holders whose job no longer holds a slot are settled.
  * - Then every pool is pumped.
- * - Last, settled attempts' estimates are trued up from Azure's bill (trueUp.ts), and
+ * - Last, settled attempts' estimates are trued up from Azure's bill (trueUp.ts), finished
+ *   jobs past their retention are deleted, a bounded batch per run (retention.ts), and
  *   messages waiting in the poison queues are counted and warned about.
  */
 import { isFinal } from "../jobState.js";
@@ -27,6 +28,7 @@ import { LAUNCH_CLAIM_SECONDS } from "./launch.js";
 import { finish, launch, pump } from "./flow.js";
 import type { Deps } from "./deps.js";
 import { trueUpBills } from "./trueUp.js";
+import { deleteExpiredJobs } from "./retention.js";
 
 export const ORPHAN_GRACE_SECONDS = 120;
 
@@ -41,6 +43,10 @@ export interface ReconcileReport {
   indexRepaired: number;
   /** Attempts whose bill from Cost Management was recorded (see trueUp.ts). */
   billsRecorded: number;
+  /** Finished jobs deleted past their retention (at most `retentionBatch` a run; the next run goes on). */
+  jobsDeleted: number;
+  /** Jobs past their retention kept until their bill is final. */
+  jobsHeldForBills: number;
   /** Messages waiting in the poison queues for a person (`burst poison`); a warning names them. */
   poisonedMessages: number;
   errors: number;
@@ -54,10 +60,12 @@ export interface ReconcileOptions {
   orphanGraceSeconds?: number;
   /** Treat a job as stuck after this long without progress (defaults per state, below). */
   stuckAfterSeconds?: number;
+  /** Delete at most this many finished jobs past their retention (default RETENTION_BATCH). */
+  retentionBatch?: number;
 }
 
 export async function reconcile(deps: Deps, opts: ReconcileOptions = {}): Promise<ReconcileReport> {
-  const r: ReconcileReport = { orphansDeleted: 0, requeued: 0, relaunched: 0, repolled: 0, finished: 0, holdersRepaired: 0, indexRepaired: 0, billsRecorded: 0, poisonedMessages: 0, errors: 0, actions: 0 };
+  const r: ReconcileReport = { orphansDeleted: 0, requeued: 0, relaunched: 0, repolled: 0, finished: 0, holdersRepaired: 0, indexRepaired: 0, billsRecorded: 0, jobsDeleted: 0, jobsHeldForBills: 0, poisonedMessages: 0, errors: 0, actions: 0 };
   const now = deps.clock.now();
   const stuck = opts.stuckAfterSeconds;
   const safely = async (what: string, f: () => Promise<void>) => {
@@ -133,6 +141,12 @@ export async function reconcile(deps: Deps, opts: ReconcileOptions = {}): Promis
   }
   await safely("job index", async () => { r.indexRepaired = await deps.jobs.reindexActive(active); });
   await safely("bills", async () => { r.billsRecorded = (await trueUpBills(deps)).billsRecorded; });
+  await safely("retention", async () => {
+    const ret = await deleteExpiredJobs(deps, { limit: opts.retentionBatch });
+    r.jobsDeleted = ret.deleted;
+    r.jobsHeldForBills = ret.held;
+    r.errors += ret.errors;
+  });
   await safely("poison queues", async () => {
     const depths = await deps.poison.depths();
     const deep = Object.entries(depths).filter(([, n]) => n > 0);

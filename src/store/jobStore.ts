@@ -11,11 +11,17 @@
  * themselves, so the records stay the truth; the index is rewritten on every change of
  * state, and what a crash or a reordered write leaves stale is repaired by the next
  * listing that sees it and by the reconciler (reindexActive).
+ *
+ * A finished job also has a retention row (see retentionRow), so the reconciler finds what
+ * is due for deletion by reading from the front of a partition instead of every job.
  */
 import type { TableClient } from "@azure/data-tables";
 import pLimit from "p-limit";
 import { ACTIVE_STATES, type JobRecord, type JobState } from "../model.js";
 import { ensureTable, isConflict, isNotFound, joinDoc, odataString, splitDoc } from "./tables.js";
+import { backfillRetentionStep, deleteRetentionRows, dueRows, listingRows, retentionRow, type RetentionRow } from "./retentionIndex.js";
+
+export { retentionRow, type RetentionRow };
 
 export interface Versioned<T> {
   value: T;
@@ -52,20 +58,27 @@ export interface JobStore {
    * Returns how many index rows it rewrote.
    */
   reindexActive(active: Map<string, JobState>): Promise<number>;
+  /**
+   * The retention rows due, soonest first, at most `limit`: of each pool in `cutoffs`,
+   * those that finished before its cutoff (ms); of jobs with their own time to live, those
+   * whose expiry is before `now` (ms).
+   */
+  due(cutoffs: ReadonlyMap<string, number>, now: number, limit: number): Promise<RetentionRow[]>;
+  /** Deletes a finished job's record if the ETag is still current; false when it changed or is gone. jobState.ts's to call. */
+  remove(id: string, etag: string): Promise<boolean>;
+  /** Deletes a retention row and, unless `keepListing`, the job's listing rows of the same creation time; rows already gone are fine. */
+  unindex(row: RetentionRow, keepListing?: boolean): Promise<void>;
+  /** Gives jobs that finished before retention existed their retention rows, `limit` a call; returns how many it read (0: done). */
+  backfillRetention(limit: number, now: Date): Promise<number>;
 }
 
 const ROW = "job";
-// Creation times as 13 digits, and inverted for newest first: good until the year 2286.
-const MAX_MS = 9_999_999_999_999;
 const BACKFILL = { partitionKey: "meta", rowKey: "backfilled" };
 
 function indexRows(job: JobRecord) {
-  const ms = Date.parse(job.createdAt);
   const columns = { jobId: job.id, pool: job.pool, state: job.state, createdAt: job.createdAt };
-  return [
-    { partitionKey: "newest", rowKey: `${String(MAX_MS - ms).padStart(13, "0")}-${job.id}`, ...columns },
-    { partitionKey: "oldest", rowKey: `${String(ms).padStart(13, "0")}-${job.id}`, ...columns },
-  ];
+  const retention = retentionRow(job);
+  return [...listingRows(job.id, job.createdAt), ...(retention ? [retention] : [])].map((k) => ({ ...k, ...columns }));
 }
 
 function toEntity(job: JobRecord) {
@@ -170,6 +183,33 @@ export class TableJobStore implements JobStore {
     for await (const e of this.table.listEntities<Record<string, unknown>>({ queryOptions: { filter: this.#filter(filter) } })) {
       yield JSON.parse(joinDoc(e)) as JobRecord;
     }
+  }
+
+  async due(cutoffs: ReadonlyMap<string, number>, now: number, limit: number): Promise<RetentionRow[]> {
+    await ensureTable(this.index);
+    return dueRows(this.index, cutoffs, now, limit);
+  }
+
+  async remove(id: string, etag: string): Promise<boolean> {
+    try {
+      await this.table.deleteEntity(id, ROW, { etag });
+      return true;
+    } catch (err) {
+      if (isConflict(err) || isNotFound(err)) return false;
+      throw err;
+    }
+  }
+
+  async unindex(row: RetentionRow, keepListing = false): Promise<void> {
+    await deleteRetentionRows(this.index, row, keepListing);
+  }
+
+  async backfillRetention(limit: number, now: Date): Promise<number> {
+    await ensureTable(this.index);
+    return backfillRetentionStep(this.index, limit, now, async (id) => {
+      const job = (await this.get(id))?.value;
+      if (job) await this.#index(job);
+    });
   }
 
   async reindexActive(active: Map<string, JobState>): Promise<number> {

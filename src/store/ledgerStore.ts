@@ -8,6 +8,7 @@
 import type { TableClient, TransactionAction } from "@azure/data-tables";
 import { reservedIn, windowsOf, type Holder, type Candidate } from "../admission.js";
 import { roundUsd } from "../pricing.js";
+import { retireCostRows, retiredSums, type RetiredSum, type RetireResult } from "./retiredCosts.js";
 import { ensureTable, isConflict, isNotFound, odataString, retryOnConflict, statusOf } from "./tables.js";
 
 const ADMISSION = "admission";
@@ -50,6 +51,10 @@ export interface LedgerStore {
   recordBill(pool: string, jobId: string, attempt: number, billedUsd: number, final: boolean): Promise<CostRow | undefined>;
   claimBillCheck(pool: string, now: Date, everySeconds: number): Promise<boolean>;
   totals(pool: string | undefined): AsyncIterable<{ pool: string; window: string; spentUsd: number; jobs: number }>;
+  /** Deletes a job's cost rows, keeping what they add up to per day (retention); see retiredCosts.ts. */
+  retireCosts(pool: string, jobId: string, holdOpenBills: boolean): Promise<RetireResult>;
+  /** What the cost rows of deleted jobs added up to, per pool and day. */
+  retired(pool: string | undefined): AsyncIterable<RetiredSum>;
 }
 
 export interface WaitingEntry extends Candidate {}
@@ -264,6 +269,14 @@ export class TableLedgerStore implements LedgerStore {
     for await (const e of this.table.listEntities<Record<string, unknown>>({ queryOptions: { filter } })) {
       yield { pool: e.partitionKey!, window: e.rowKey!, spentUsd: Number(e.spentUsd), jobs: Number(e.jobs) };
     }
+  }
+
+  retireCosts(pool: string, jobId: string, holdOpenBills: boolean): Promise<RetireResult> {
+    return retireCostRows(this.table, pool, jobId, holdOpenBills);
+  }
+
+  retired(pool: string | undefined): AsyncIterable<RetiredSum> {
+    return retiredSums(this.table, pool);
   }
 
   #admissionWrite(snap: LedgerSnapshot, holders: Record<string, Holder>): TransactionAction {

@@ -41,6 +41,8 @@ export interface LogStore {
   append(jobId: string, attempt: number, lines: string[], expectedSize: number): Promise<boolean>;
   /** The stored text from a byte offset, at most `maxBytes` of it. */
   read(jobId: string, attempt: number, offset?: number, maxBytes?: number): Promise<{ text: string; size: number }>;
+  /** Deletes every segment of every attempt of the job (retention); returns how many blobs it deleted. */
+  deleteJob(jobId: string): Promise<number>;
 }
 
 export class BlobLogStore implements LogStore {
@@ -147,6 +149,26 @@ export class BlobLogStore implements LogStore {
     }
     return { text: Buffer.concat(parts).toString("utf8"), size };
   }
+
+  async deleteJob(jobId: string): Promise<number> {
+    await this.#ensure();
+    return deleteUnder(this.container, jobId);
+  }
+}
+
+/** Deletes every blob under `jobs/<id>/`: all attempts, all segments; one already gone is fine. */
+async function deleteUnder(container: ContainerClient, jobId: string): Promise<number> {
+  const prefix = `${logBlobName(jobId, 1).split("/").slice(0, 2).join("/")}/`;
+  let n = 0;
+  for await (const b of container.listBlobsFlat({ prefix })) {
+    try {
+      await container.deleteBlob(b.name);
+      n++;
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+    }
+  }
+  return n;
 }
 
 function* blocks(lines: string[]): Generator<Buffer> {

@@ -132,4 +132,10 @@ describe("npm run reconcile", () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toBe("reconcile: AzureWebJobsStorage is not set, so there is no deployment to act on: set it (and BURST_ARM_ENDPOINT for anything but Azure), or pass --local for the stack npm start runs\n");
   });
+
+  it("refuses a retention batch that is not a whole number from 0 to 1000, quoting it", async () => {
+    const r = await reconcile(["--retention-batch", "5000"], mkdtempSync(path.join(os.tmpdir(), "burst-reconcile-")));
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe('reconcile: --retention-batch must be a whole number of jobs from 0 to 1000, got "5000"\n');
+  });
 });

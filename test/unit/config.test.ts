@@ -42,6 +42,15 @@ describe("settings documents", () => {
     expect(error({ maxConcurrency: 1, region: "West Europe" })).toMatch(/^BURST_POOLS: pools\.p\.region: .*, got "West Europe"$/);
     expect(error({ maxConcurrency: 1, budget: { dailyUsd: "5" } })).toMatch(/^BURST_POOLS: pools\.p\.budget\.dailyUsd: .*, got "5"$/);
   });
+
+  it("keeps finished jobs 30 days unless the pool says otherwise, and refuses a retention that is not whole days from 1 to 3650", () => {
+    expect(loadConfig(base).pools.get("default")!.retentionDays).toBe(30);
+    expect(loadConfig({ ...base, BURST_POOLS: '{"pools":{"p":{"maxConcurrency":1,"retentionDays":7}}}' }).pools.get("p")!.retentionDays).toBe(7);
+    const refused = (v: unknown) => () => loadConfig({ ...base, BURST_POOLS: JSON.stringify({ pools: { p: { maxConcurrency: 1, retentionDays: v } } }) });
+    expect(refused(0)).toThrow("BURST_POOLS: pools.p.retentionDays: must be at least 1, got 0");
+    expect(refused(3651)).toThrow("BURST_POOLS: pools.p.retentionDays: must be at most 3650, got 3651");
+    expect(refused(1.5)).toThrow(/pools\.p\.retentionDays: .*, got 1\.5$/);
+  });
 });
 
 describe("the reconciler's schedule", () => {

@@ -37,6 +37,14 @@ describe("job spec validation", () => {
     expect(rulesFor({})).toContainEqual({ field: "image", rule: "is required and must be a string" });
   });
 
+  it("takes ttlSecondsAfterFinished as whole seconds from an hour to 10 years, naming the rule otherwise", () => {
+    expect(validateSpec({ image: "alpine", ttlSecondsAfterFinished: 3600 }).ok).toBe(true);
+    expect(rulesFor({ image: "alpine", ttlSecondsAfterFinished: 0 })).toContainEqual({ field: "ttlSecondsAfterFinished", rule: "must be at least 3600 (an hour: a redelivered submission must still find its job)" });
+    expect(rulesFor({ image: "alpine", ttlSecondsAfterFinished: 3600.5 })).toContainEqual({ field: "ttlSecondsAfterFinished", rule: "must be a whole number of seconds" });
+    expect(rulesFor({ image: "alpine", ttlSecondsAfterFinished: 315_360_001 })).toContainEqual({ field: "ttlSecondsAfterFinished", rule: "must be at most 315360000 (10 years)" });
+    expect(rulesFor({ image: "alpine", ttlSecondsAfterFinished: "1h" })).toContainEqual({ field: "ttlSecondsAfterFinished", rule: "must be a number" });
+  });
+
   it("refuses publicIp without ports and a name in both env and secureEnv", () => {
     const errors = rulesFor({ image: "alpine", publicIp: true, env: { A: "1" }, secureEnv: { A: "2" } });
     expect(errors.map((e) => e.field)).toEqual(expect.arrayContaining(["ports", "secureEnv.A"]));
