@@ -12,6 +12,10 @@ export const ACI_MAX_CPU = 31;
 export const ACI_MAX_MEMORY_GB = 240;
 /** ACI allows at most 5 ports per IP address. */
 export const ACI_MAX_PORTS = 5;
+/** The most children one array job may have. */
+export const MAX_ARRAY_COUNT = 10_000;
+/** Set in each array child's environment. */
+export const ARRAY_ENV = { index: "BURST_ARRAY_INDEX", size: "BURST_ARRAY_SIZE" } as const;
 
 // name[:tag][@digest] with an optional registry host[:port]; lowercase path components.
 const IMAGE_REF =
@@ -64,12 +68,26 @@ export const jobSpecSchema = z.strictObject({
   ports: z.array(z.number({ error: "must be a number" }).int({ error: "must be a whole number" }).min(1, { error: "must be a TCP port (1-65535)" }).max(65535, { error: "must be a TCP port (1-65535)" }), { error: "must be an array of port numbers" })
     .max(ACI_MAX_PORTS, { error: `must have at most ${ACI_MAX_PORTS} ports (ACI's per-IP limit)` }).optional(),
   publicIp: z.boolean({ error: "must be true or false" }).optional(),
+  array: z.strictObject({
+    count: z.number({ error: "must be a number" }).int({ error: "must be a whole number" })
+      .min(1, { error: "must be at least 1" }).max(MAX_ARRAY_COUNT, { error: `must be at most ${MAX_ARRAY_COUNT}` }),
+    parallelism: z.number({ error: "must be a number" }).int({ error: "must be a whole number" })
+      .min(1, { error: "must be at least 1" }).max(MAX_ARRAY_COUNT, { error: `must be at most ${MAX_ARRAY_COUNT}` }).optional(),
+    maxFailedIndexes: z.number({ error: "must be a number" }).int({ error: "must be a whole number" })
+      .min(0, { error: "must be at least 0" }).max(MAX_ARRAY_COUNT, { error: `must be at most ${MAX_ARRAY_COUNT}` }).optional(),
+    sequential: z.boolean({ error: "must be true or false" }).optional(),
+  }, { error: "must be an object like { count: 10 }" }).optional(),
 }).superRefine((spec, ctx) => {
   if (spec.publicIp && !(spec.ports && spec.ports.length > 0)) {
     ctx.addIssue({ code: "custom", path: ["ports"], message: "must list at least one port when publicIp is true" });
   }
   const clash = Object.keys(spec.env ?? {}).filter((k) => spec.secureEnv && k in spec.secureEnv);
   for (const k of clash) ctx.addIssue({ code: "custom", path: ["secureEnv", k], message: "must not repeat a name that is also in env" });
+  if (spec.array) {
+    for (const k of Object.values(ARRAY_ENV)) {
+      if (spec.env && k in spec.env) ctx.addIssue({ code: "custom", path: ["env", k], message: "is set by Burst in each array child and must not be given" });
+    }
+  }
 });
 
 export type JobSpec = z.output<typeof jobSpecSchema>;

@@ -8,7 +8,8 @@
  *     │          │            │            │                        │      ├─► Failed
  *     ▼          ▼            └────────────┴──► Finishing           │      ├─► TimedOut
  *  Rejected   Canceled                                              │      └─► Canceled
- *                                                                   └──► Waiting (retry)
+ *               │                                                   └──► Waiting (retry)
+ *               └──► Running (an array parent, once its children are made: array.ts)
  *
  * Waiting:   accepted; in the pool's waiting line until a slot and budget are free.
  * Admitted:  holds a slot and a budget reservation; a launch is on its way.
@@ -22,7 +23,8 @@ import { mutateJob, type JobStore } from "./store/jobStore.js";
 
 export const TRANSITIONS: Readonly<Record<JobState | "New", readonly JobState[]>> = {
   New: ["Waiting", "Rejected"],
-  Waiting: ["Admitted", "Canceled"],
+  // Waiting → Running: an array parent, once its first children are made (it never holds a slot itself).
+  Waiting: ["Admitted", "Canceled", "Running"],
   Admitted: ["Launching", "Finishing"],
   Launching: ["Running", "Finishing"],
   Running: ["Finishing"],

@@ -61,7 +61,7 @@ export async function waitingReasons(deps: Deps, jobs: JobRecord[]): Promise<Map
       out.set(job.id, { reason: "create-throttled", text: `ARM throttled the container group's create; it is sent again at ${deferred}`, until: deferred });
       continue;
     }
-    if (job.state !== "Waiting") continue;
+    if (job.state !== "Waiting" || job.array) continue;
     if (job.notBefore && Date.parse(job.notBefore) > now.getTime()) {
       out.set(job.id, { reason: "retry-backoff", text: `the next attempt waits until ${job.notBefore} (${Math.ceil((Date.parse(job.notBefore) - now.getTime()) / 1000)} s)`, until: job.notBefore });
       continue;

@@ -7,7 +7,7 @@
  * on at once.
  */
 import type { Attempt, AttemptOutcome, JobRecord, JobState, LogInfo } from "../model.js";
-import { changeJob } from "../jobState.js";
+import { changeJob, isFinal } from "../jobState.js";
 import { billedSeconds, billingStart, costUsd, roundUsd } from "../pricing.js";
 import { retryBackoffSeconds } from "../retryBackoff.js";
 import { waitKey } from "../admission.js";
@@ -95,7 +95,11 @@ function finalStateFor(outcome: AttemptOutcome): JobState {
 /** Deletes the group, settles the slot and ends (or retries) the job; the pool's pump follows, to hand the slot on. */
 export async function finishJob(deps: Deps, jobId: string): Promise<Next[]> {
   const got = await deps.jobs.get(jobId);
-  if (!got || got.value.state !== "Finishing") return [];
+  if (!got || got.value.state !== "Finishing") {
+    // A repeat after a crash: the parent may not have heard of the end yet (noting is idempotent).
+    const p = got?.value.parent;
+    return p && isFinal(got.value.state) ? [{ step: "arrayChild", parentId: p.id, index: p.index }] : [];
+  }
   const job = got.value;
   const attempt = job.attempts.at(-1)!;
   const pool = poolOf(deps, job.pool);
@@ -134,5 +138,8 @@ export async function finishJob(deps: Deps, jobId: string): Promise<Next[]> {
       await deps.outbox.send("pump", { pool: pool.name }, (Date.parse(retryAt!) - now.getTime()) / 1000);
     }
   }
-  return [{ step: "pump", pool: pool.name }];
+  const after: Next[] = [{ step: "pump", pool: pool.name }];
+  // An array child's end is told to its parent, which may make the next children (array.ts).
+  if (r?.after.parent && r.after.state !== "Waiting") after.push({ step: "arrayChild", parentId: r.after.parent.id, index: r.after.parent.index });
+  return after;
 }

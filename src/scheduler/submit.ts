@@ -6,13 +6,14 @@
 import { capErrors, validateSpec, redactSpec, type JobSpec } from "../jobSpec.js";
 import { createHash, createHmac } from "node:crypto";
 import type { JobRecord, SpecError } from "../model.js";
-import { createJob } from "../jobState.js";
+import { createJob, isFinal } from "../jobState.js";
 import { worstCaseUsd } from "../pricing.js";
 import { waitKey } from "../admission.js";
 import { applyPool } from "../poolRules.js";
 import { seal, SecretKeyMissing, type KeyRing } from "../secrets.js";
 import { jobIdForInternalKey, jobIdForKey, newJobId } from "./ids.js";
-import { pump } from "./flow.js";
+import { pump, runAll } from "./flow.js";
+import { expandArray, newArrayProgress } from "./array.js";
 import type { Deps } from "./deps.js";
 
 export interface SubmitOrigin {
@@ -112,7 +113,8 @@ export async function submitJob(deps: Deps, input: unknown, origin: SubmitOrigin
     ...baseRecord(id, now.toISOString()),
     name: spec.name, pool: pool.name, priority: spec.priority, labels: spec.labels, idempotencyKey: spec.idempotencyKey,
     spec: redactSpec(spec), specDigest: digest, sealedSecureEnv: sealed, source: origin.source,
-    reason: "waiting for a slot",
+    reason: spec.array ? `making its ${spec.array.count} children` : "waiting for a slot",
+    array: spec.array ? newArrayProgress(spec.array.count) : undefined,
   });
   if (!job) {
     // Lost a race with a concurrent submission of the same job: that one stands.
@@ -138,6 +140,11 @@ async function found(deps: Deps, job: JobRecord, givenDigest: string | undefined
  * what makes a crash between creating the record and queueing it harmless.
  */
 export async function resumeSubmission(deps: Deps, job: JobRecord): Promise<void> {
+  if (job.array) {
+    // An array parent never waits in the line itself: its children do (array.ts).
+    if (!isFinal(job.state)) await runAll(deps, await expandArray(deps, job.id));
+    return;
+  }
   if (job.state !== "Waiting" || !job.spec) return;
   const pool = deps.config.pools.get(job.pool);
   if (!pool) return;

@@ -253,7 +253,7 @@ describe("the job state machine", () => {
     // Written out by hand from the README, so the table in code is not tested against itself.
     const edges = [
       "New->Waiting", "New->Rejected",
-      "Waiting->Admitted", "Waiting->Canceled",
+      "Waiting->Admitted", "Waiting->Canceled", "Waiting->Running",
       "Admitted->Launching", "Admitted->Finishing",
       "Launching->Running", "Launching->Finishing",
       "Running->Finishing",
