@@ -14,6 +14,8 @@ export const ACI_MAX_MEMORY_GB = 240;
 export const ACI_MAX_PORTS = 5;
 /** The most children one array job may have. */
 export const MAX_ARRAY_COUNT = 10_000;
+/** The most jobs one job may depend on. */
+export const MAX_DEPENDENCIES = 100;
 /** Set in each array child's environment. */
 export const ARRAY_ENV = { index: "BURST_ARRAY_INDEX", size: "BURST_ARRAY_SIZE" } as const;
 
@@ -68,6 +70,12 @@ export const jobSpecSchema = z.strictObject({
   ports: z.array(z.number({ error: "must be a number" }).int({ error: "must be a whole number" }).min(1, { error: "must be a TCP port (1-65535)" }).max(65535, { error: "must be a TCP port (1-65535)" }), { error: "must be an array of port numbers" })
     .max(ACI_MAX_PORTS, { error: `must have at most ${ACI_MAX_PORTS} ports (ACI's per-IP limit)` }).optional(),
   publicIp: z.boolean({ error: "must be true or false" }).optional(),
+  dependsOn: z.array(z.strictObject({
+    job: z.string({ error: "must be a job id" }).regex(/^[a-z0-9][a-z0-9-]{0,62}$/, { error: "must be a Burst job id: 1-63 lowercase letters, digits or dashes" }),
+    on: z.enum(["success", "completion", "failure"], { error: 'must be one of "success", "completion", "failure"' }).default("success"),
+    mode: z.enum(["n-to-n"], { error: 'must be "n-to-n"' }).optional(),
+  }), { error: "must be a list like [{ job: ID, on: \"success\" }]" })
+    .max(MAX_DEPENDENCIES, { error: `must have at most ${MAX_DEPENDENCIES} entries` }).optional(),
   array: z.strictObject({
     count: z.number({ error: "must be a number" }).int({ error: "must be a whole number" })
       .min(1, { error: "must be at least 1" }).max(MAX_ARRAY_COUNT, { error: `must be at most ${MAX_ARRAY_COUNT}` }),
@@ -83,6 +91,9 @@ export const jobSpecSchema = z.strictObject({
   }
   const clash = Object.keys(spec.env ?? {}).filter((k) => spec.secureEnv && k in spec.secureEnv);
   for (const k of clash) ctx.addIssue({ code: "custom", path: ["secureEnv", k], message: "must not repeat a name that is also in env" });
+  for (const [i, d] of (spec.dependsOn ?? []).entries()) {
+    if (d.mode === "n-to-n" && !spec.array) ctx.addIssue({ code: "custom", path: ["dependsOn", i, "mode"], message: "n-to-n needs this job to be an array (array.count)" });
+  }
   if (spec.array) {
     for (const k of Object.values(ARRAY_ENV)) {
       if (spec.env && k in spec.env) ctx.addIssue({ code: "custom", path: ["env", k], message: "is set by Burst in each array child and must not be given" });

@@ -149,6 +149,10 @@ export interface JobRecord {
   array?: ArrayProgress;
   /** An array child: its parent and its index in the array. */
   parent?: { id: string; index: number };
+  /** Dependencies (spec.dependsOn, all but n-to-n ones) not yet met: while any is left, the job waits outside the pool's line. */
+  waitingFor?: string[];
+  /** Jobs that depend on this one, told when it ends (see scheduler/dependencies.ts). */
+  dependents?: string[];
   /** The job id that sealed sealedSecureEnv, when not this job's own (an array child carries its parent's). */
   sealedFor?: string;
   /** Reachable address for groups with a public IP. */

@@ -27,6 +27,7 @@ import { roundUsd, worstCaseUsd } from "../pricing.js";
 import type { Deps } from "./deps.js";
 import { poolOf } from "./pools.js";
 import type { Next } from "./flow.js";
+import { endedSteps, meets } from "./dependencies.js";
 
 /** The most children one step creates. */
 export const ARRAY_CHUNK = 100;
@@ -79,17 +80,19 @@ function childSpec(spec: JobSpec, index: number, count: number): JobSpec {
 export async function expandArray(deps: Deps, parentId: string): Promise<Next[]> {
   const got = await deps.jobs.get(parentId);
   const parent = got?.value;
-  if (!parent?.array || !parent.spec || isFinal(parent.state) || parent.cancelRequested || parent.array.stopped) return [];
+  if (!parent?.array || !parent.spec || isFinal(parent.state) || parent.cancelRequested || parent.array.stopped || parent.waitingFor?.length) return [];
   const pool = poolOf(deps, parent.pool);
   const a = parent.array;
   const from = a.created;
-  const to = Math.min(a.count, from + Math.max(0, window(parent, pool.maxConcurrency) - unfinished(a)), from + ARRAY_CHUNK);
+  let to = Math.min(a.count, from + Math.max(0, window(parent, pool.maxConcurrency) - unfinished(a)), from + ARRAY_CHUNK);
+  // n-to-n: child i waits for the other array's child i; one that can never be met is not made (marked Canceled).
+  const { ready, skip } = await nToN(deps, parent, from, to);
+  to = ready;
   if (to <= from && parent.state !== "Waiting") return [];
 
   const worst = worstCaseUsd(childSpec(parent.spec, 0, a.count), pool.prices, pool.enforcementSlackSeconds) ?? 0;
   const limit = pLimit(16);
-  await Promise.all(Array.from({ length: to - from }, (_, k) => limit(async () => {
-    const index = from + k;
+  await Promise.all(Array.from({ length: to - from }, (_, k) => from + k).filter((i) => !skip.has(i)).map((index) => limit(async () => {
     const id = childId(parent.id, index);
     const spec = childSpec(parent.spec!, index, a.count);
     await createJob(deps, "Waiting", {
@@ -109,13 +112,34 @@ export async function expandArray(deps: Deps, parentId: string): Promise<Next[]>
     // Children made after a stop or an end are canceled below; the cursor still counts them.
     late = isFinal(p.state) || !!p.cancelRequested || !!p.array.stopped;
     const created = Math.max(p.array.created, to);
-    const next = created === p.array.created ? p : { ...p, array: { ...p.array, created } };
-    if (p.state !== "Waiting" || late) return next === p ? undefined : next;
+    const marks = skip.size ? [...p.array.marks].map((m, i) => (skip.has(i) && m === "." ? "C" : m)).join("") : p.array.marks;
+    let next = created === p.array.created && marks === p.array.marks ? p : { ...p, array: { ...p.array, created, marks } };
+    if (skip.size && !late) next = decideParent(next, move);
+    if (p.state !== "Waiting" || late || isFinal(next.state)) return next === p ? undefined : next;
     return move(next, "Running", { reason: `running its ${p.array.count} children` });
   });
   const steps: Next[] = [{ step: "pump", pool: pool.name }];
   if (late) for (let i = from; i < to; i++) steps.push({ step: "cancel", jobId: childId(parent.id, i) });
   return steps;
+}
+
+const STATE_OF: Record<string, JobState> = { S: "Succeeded", F: "Failed", T: "TimedOut", C: "Canceled" };
+
+/** How far (from `from`, below `to`) n-to-n dependencies let the array make children, and which indexes can never run. */
+async function nToN(deps: Deps, parent: JobRecord, from: number, to: number): Promise<{ ready: number; skip: Set<number> }> {
+  const skip = new Set<number>();
+  const pairs = (parent.spec?.dependsOn ?? []).filter((d) => d.mode === "n-to-n");
+  if (pairs.length === 0) return { ready: to, skip };
+  const others = await Promise.all(pairs.map(async (d) => ({ on: d.on, marks: (await deps.jobs.get(d.job))?.value.array?.marks })));
+  for (let i = from; i < to; i++) {
+    for (const o of others) {
+      const m = o.marks?.[i];
+      const ok = m === undefined ? false : m === "." ? undefined : meets(o.on, STATE_OF[m]!);
+      if (ok === undefined) return { ready: i, skip };
+      if (!ok) skip.add(i);
+    }
+  }
+  return { ready: to, skip };
 }
 
 /** Notes that child `index` ended (once), decides whether the parent ends, and makes the next children. */
@@ -135,8 +159,12 @@ export async function noteChildEnded(deps: Deps, parentId: string, index: number
   });
   const parent = r?.after;
   if (!parent?.array) return [];
-  if (stopping) return liveChildren(parent).map((jobId) => ({ step: "cancel", jobId }));
-  return isFinal(parent.state) ? [] : [{ step: "array", parentId }];
+  // Arrays that wait on this one n-to-n may make their child `index` now.
+  const steps: Next[] = (parent.dependents ?? []).map((id) => ({ step: "array", parentId: id }));
+  if (stopping) steps.push(...liveChildren(parent).map((jobId): Next => ({ step: "cancel", jobId })));
+  if (r?.changed && isFinal(parent.state) && !isFinal(r.before.state)) steps.push(...endedSteps(parent));
+  else if (!isFinal(parent.state)) steps.push({ step: "array", parentId });
+  return steps;
 }
 
 /** The ids of children made and not ended. */
@@ -171,6 +199,7 @@ export function decideParent(p: JobRecord, move: Move): JobRecord {
   else if (tooMany) [to, reason] = ["Failed", `${failed} children failed, more than maxFailedIndexes ${spec!.maxFailedIndexes} (indexes ${shown}); the rest were canceled`];
   else if (brokenChain) [to, reason] = ["Failed", `child ${failedIndexes[0] ?? a.marks.indexOf("C")} of the sequential array did not succeed; the children after it were canceled`];
   else if (failed > 0) [to, reason] = ["Failed", `${failed} of ${a.count} children failed (indexes ${shown})`];
+  else if (counts.Canceled > 0) [to, reason] = ["Failed", `${counts.Canceled} of ${a.count} children were canceled (their n-to-n dependency was not met)`];
   else [to, reason] = ["Succeeded", `all ${a.count} children succeeded`];
   // Fill the marks of children never made, so the record says what became of every index.
   const marks = a.marks.split("").map((m, i) => (m === "." && i >= next.array!.created ? "C" : m)).join("");

@@ -13,6 +13,7 @@ import { waitKey } from "../admission.js";
 import type { Deps } from "./deps.js";
 import type { Next } from "./flow.js";
 import { decideParent, liveChildren } from "./array.js";
+import { endedSteps } from "./dependencies.js";
 
 export type CancelResult = { outcome: "canceled" | "canceling"; job: JobRecord } | { outcome: "finished"; job: JobRecord } | { outcome: "notFound" };
 
@@ -28,12 +29,17 @@ export async function cancelStep(deps: Deps, jobId: string): Promise<{ result: C
     const r = await changeJob(deps, jobId, (j, move) => (j.array && !isFinal(j.state) ? decideParent(j, move) : undefined));
     const parent = r?.after ?? job;
     next.push(...liveChildren(parent).map((id): Next => ({ step: "cancel", jobId: id })));
+    if (r?.changed && isFinal(parent.state)) next.push(...endedSteps(parent));
+  } else if (job.state === "Waiting" && job.waitingFor?.length) {
+    // Not in the line: nobody else can admit it.
+    const r = await changeJob(deps, jobId, (j, move) => (j.state === "Waiting" ? move(j, "Canceled", { reason: "canceled while waiting for its dependencies", waitingFor: undefined }) : undefined));
+    if (r?.changed) return { result: { outcome: "canceled", job: r.after }, next: endedSteps(r.after) };
   } else if (job.state === "Waiting") {
     // Only the one who takes the entry out of the line decides: us (cancel now) or the pump (admitted; the launcher cancels).
     const removed = await deps.ledger.removeWaiting(job.pool, waitKey(job.priority, job.createdAt, job.id));
     if (removed) {
       const r = await changeJob(deps, jobId, (j, move) => (j.state === "Waiting" ? move(j, "Canceled", { reason: "canceled while waiting" }) : undefined));
-      if (r?.changed && job.parent) next.push({ step: "arrayChild", parentId: job.parent.id, index: job.parent.index });
+      if (r?.changed) next.push(...endedSteps(r.after));
       if (r?.changed) return { result: { outcome: "canceled", job: r.after }, next };
     }
   } else if (job.state === "Admitted") {

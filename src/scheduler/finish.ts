@@ -16,6 +16,7 @@ import type { Deps } from "./deps.js";
 import { poolOf } from "./pools.js";
 import { refFor } from "./ids.js";
 import type { Next } from "./flow.js";
+import { endedSteps } from "./dependencies.js";
 
 export interface AttemptEnd {
   outcome: AttemptOutcome;
@@ -96,9 +97,8 @@ function finalStateFor(outcome: AttemptOutcome): JobState {
 export async function finishJob(deps: Deps, jobId: string): Promise<Next[]> {
   const got = await deps.jobs.get(jobId);
   if (!got || got.value.state !== "Finishing") {
-    // A repeat after a crash: the parent may not have heard of the end yet (noting is idempotent).
-    const p = got?.value.parent;
-    return p && isFinal(got.value.state) ? [{ step: "arrayChild", parentId: p.id, index: p.index }] : [];
+    // A repeat after a crash: its parent and dependents may not have heard of the end yet (both are idempotent).
+    return got && isFinal(got.value.state) ? endedSteps(got.value) : [];
   }
   const job = got.value;
   const attempt = job.attempts.at(-1)!;
@@ -139,7 +139,7 @@ export async function finishJob(deps: Deps, jobId: string): Promise<Next[]> {
     }
   }
   const after: Next[] = [{ step: "pump", pool: pool.name }];
-  // An array child's end is told to its parent, which may make the next children (array.ts).
-  if (r?.after.parent && r.after.state !== "Waiting") after.push({ step: "arrayChild", parentId: r.after.parent.id, index: r.after.parent.index });
+  // An array child's parent, and the jobs that depend on this one, hear of its end.
+  if (r && isFinal(r.after.state)) after.push(...endedSteps(r.after));
   return after;
 }

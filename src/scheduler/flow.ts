@@ -19,6 +19,7 @@ import { pollJob, startMonitoring } from "./monitor.js";
 import { finishJob } from "./finish.js";
 import { expandArray, noteChildEnded } from "./array.js";
 import { cancelStep } from "./cancelStep.js";
+import { checkDependencies } from "./dependencies.js";
 
 export type Next =
   | { step: "pump"; pool: string }
@@ -30,7 +31,9 @@ export type Next =
   | { step: "array"; parentId: string }
   /** Tell an array parent that its child `index` ended. */
   | { step: "arrayChild"; parentId: string; index: number }
-  | { step: "cancel"; jobId: string };
+  | { step: "cancel"; jobId: string }
+  /** Re-check a waiting job's dependencies (dependencies.ts). */
+  | { step: "dependencies"; jobId: string };
 
 async function runOne(deps: Deps, next: Next): Promise<void> {
   let after: Next[];
@@ -61,6 +64,9 @@ async function runOne(deps: Deps, next: Next): Promise<void> {
       break;
     case "cancel":
       after = (await cancelStep(deps, next.jobId)).next;
+      break;
+    case "dependencies":
+      after = await checkDependencies(deps, next.jobId);
       break;
   }
   await runAll(deps, after);

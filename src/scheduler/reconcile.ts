@@ -83,7 +83,10 @@ export async function reconcile(deps: Deps, opts: ReconcileOptions = {}): Promis
     const pool = deps.config.pools.get(job.pool);
     if (!pool) continue;
     await safely(`job ${job.id}`, async () => {
-      if (job.array) {
+      if (job.state === "Waiting" && job.waitingFor?.length) {
+        // Blocked on dependencies: not in the line by design; its dependencies' ends may not have been told.
+        await runAll(deps, [{ step: "dependencies", jobId: job.id }]);
+      } else if (job.array) {
         // An array parent: re-note its unfinished children (their end may not have been told) and make the next ones.
         await runAll(deps, [...liveChildren(job).map((id): Next => ({ step: "arrayChild", parentId: job.id, index: Number(id.slice(-5)) })), { step: "array", parentId: job.id }]);
       } else if (job.state === "Waiting" && holders.get(pool.name)?.[job.id]?.attempt === job.attempts.length + 1) {
