@@ -10,6 +10,8 @@
  *  Rejected   Canceled                                              │      └─► Canceled
  *               │                                                   └──► Waiting (retry)
  *               └──► Running (an array parent, once its children are made: array.ts)
+ *  An array's `retry --failed` (arrayRetry.ts): its Failed/TimedOut children ──► Waiting,
+ *  and the Failed parent ──► Running.
  *
  * Waiting:   accepted; in the pool's waiting line until a slot and budget are free.
  * Admitted:  holds a slot and a budget reservation; a launch is on its way.
@@ -30,8 +32,9 @@ export const TRANSITIONS: Readonly<Record<JobState | "New", readonly JobState[]>
   Running: ["Finishing"],
   Finishing: ["Succeeded", "Failed", "TimedOut", "Canceled", "Waiting"],
   Succeeded: [],
-  Failed: [],
-  TimedOut: [],
+  // `retry --failed` of an array: its failed children wait again, and the parent runs again.
+  Failed: ["Waiting", "Running"],
+  TimedOut: ["Waiting"],
   Canceled: [],
   Rejected: [],
 };

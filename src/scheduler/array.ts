@@ -28,6 +28,7 @@ import type { Deps } from "./deps.js";
 import { poolOf } from "./pools.js";
 import type { Next } from "./flow.js";
 import { endedSteps, meets } from "./dependencies.js";
+import { retryChildren } from "./arrayRetry.js";
 
 /** The most children one step creates. */
 export const ARRAY_CHUNK = 100;
@@ -51,7 +52,13 @@ export function arrayCounts(a: ArrayProgress, parentFinal: boolean) {
       counts[m === "F" ? "Failed" : "TimedOut"]++;
       failedIndexes.push(i);
     } else if (m === "C") counts.Canceled++;
-    else if (i < a.created) counts.running++;
+    else if (m === "r") {
+      // Waits to be retried (retry --failed): it still counts as failed once nothing more will run.
+      if (parentFinal || a.stopped) {
+        counts.Failed++;
+        failedIndexes.push(i);
+      } else counts.notCreated++;
+    } else if (i < a.created) counts.running++;
     else if (parentFinal || a.stopped) counts.Canceled++;
     else counts.notCreated++;
   }
@@ -84,11 +91,16 @@ export async function expandArray(deps: Deps, parentId: string): Promise<Next[]>
   const pool = poolOf(deps, parent.pool);
   const a = parent.array;
   const from = a.created;
-  let to = Math.min(a.count, from + Math.max(0, window(parent, pool.maxConcurrency) - unfinished(a)), from + ARRAY_CHUNK);
+  const room = Math.min(Math.max(0, window(parent, pool.maxConcurrency) - unfinished(a)), ARRAY_CHUNK);
+  // Children to retry (retry --failed) go first, in index order; then new ones.
+  const picks: number[] = [];
+  for (let i = a.marks.indexOf("r"); i >= 0 && picks.length < room; i = a.marks.indexOf("r", i + 1)) picks.push(i);
+  let to = Math.min(a.count, from + room - picks.length);
   // n-to-n: child i waits for the other array's child i; one that can never be met is not made (marked Canceled).
   const { ready, skip } = await nToN(deps, parent, from, to);
   to = ready;
-  if (to <= from && parent.state !== "Waiting") return [];
+  if (to <= from && parent.state !== "Waiting" && picks.length === 0) return [];
+  const again = await retryChildren(deps, parent, picks, pool.name);
 
   const worst = worstCaseUsd(childSpec(parent.spec, 0, a.count), pool.prices, pool.enforcementSlackSeconds) ?? 0;
   const limit = pLimit(16);
@@ -112,8 +124,13 @@ export async function expandArray(deps: Deps, parentId: string): Promise<Next[]>
     // Children made after a stop or an end are canceled below; the cursor still counts them.
     late = isFinal(p.state) || !!p.cancelRequested || !!p.array.stopped;
     const created = Math.max(p.array.created, to);
-    const marks = skip.size ? [...p.array.marks].map((m, i) => (skip.has(i) && m === "." ? "C" : m)).join("") : p.array.marks;
-    let next = created === p.array.created && marks === p.array.marks ? p : { ...p, array: { ...p.array, created, marks } };
+    // A retried child's cost so far leaves the roll-up: its end adds its whole cost again.
+    const back = again.filter((c) => p.array!.marks[c.index] === "r");
+    const marks = [...p.array.marks].map((m, i) => (skip.has(i) && m === "." ? "C" : m === "r" && back.some((c) => c.index === i) ? "." : m)).join("");
+    let next = created === p.array.created && marks === p.array.marks ? p : {
+      ...p, costUsd: roundUsd(p.costUsd - back.reduce((s, c) => s + c.costUsd, 0)),
+      array: { ...p.array, created, marks, billedSeconds: p.array.billedSeconds - back.reduce((s, c) => s + c.billedSeconds, 0) },
+    };
     if (skip.size && !late) next = decideParent(next, move);
     if (p.state !== "Waiting" || late || isFinal(next.state)) return next === p ? undefined : next;
     return move(next, "Running", { reason: `running its ${p.array.count} children` });
@@ -202,7 +219,7 @@ export function decideParent(p: JobRecord, move: Move): JobRecord {
   else if (counts.Canceled > 0) [to, reason] = ["Failed", `${counts.Canceled} of ${a.count} children were canceled (their n-to-n dependency was not met)`];
   else [to, reason] = ["Succeeded", `all ${a.count} children succeeded`];
   // Fill the marks of children never made, so the record says what became of every index.
-  const marks = a.marks.split("").map((m, i) => (m === "." && i >= next.array!.created ? "C" : m)).join("");
+  const marks = a.marks.split("").map((m, i) => (m === "." && i >= next.array!.created ? "C" : m === "r" ? "F" : m)).join("");
   next = { ...next, array: { ...next.array!, marks } };
   if (to === "Canceled" && next.state === "Waiting") return move(next, "Canceled", { reason });
   if (next.state === "Waiting") next = move(next, "Running", {});

@@ -258,6 +258,7 @@ describe("the job state machine", () => {
       "Launching->Running", "Launching->Finishing",
       "Running->Finishing",
       "Finishing->Succeeded", "Finishing->Failed", "Finishing->TimedOut", "Finishing->Canceled", "Finishing->Waiting",
+      "Failed->Waiting", "Failed->Running", "TimedOut->Waiting",
     ];
     expect(Object.entries(TRANSITIONS).flatMap(([from, tos]) => tos.map((to) => `${from}->${to}`)).sort()).toEqual([...edges].sort());
     const readme = readFileSync(new URL("../../README.md", import.meta.url), "utf8");

@@ -1,4 +1,4 @@
-/** `burst ls`, `burst status ID`, `burst logs ID [-f]` and `burst cancel ID...`. */
+/** `burst ls`, `burst status ID`, `burst logs ID [-f]`, `burst cancel ID...` and `burst retry ID --failed`. */
 import { Command, InvalidArgumentError, Option } from "commander";
 import { JOB_ORDERS, type JobOrder } from "../../store/jobStore.js";
 import { FINAL_STATES, JOB_STATES, type JobState } from "../../model.js";
@@ -122,5 +122,18 @@ export function cancelCommand(): Command {
       // A running job answers 202 in its current state: it is being stopped.
       else if (results.length > 0) process.stdout.write(table(["ID", "STATE"], results.map((r) => [r.id, FINAL_STATES.has(r.state as JobState) ? r.state : `${r.state} (canceling)`])));
       if (failures.length > 0) throw new CliError(failures.join("; "));
+    });
+}
+
+export function retryCommand(): Command {
+  return withCommon(new Command("retry"))
+    .description("start a new attempt of only the failed children of a Failed array job")
+    .argument("<id>", "the array's job id")
+    .requiredOption("--failed", "retry the children that failed or timed out (the only kind of retry there is)")
+    .action(async (id: string, _flags: { failed: boolean }, cmd: Command) => {
+      const { client, output } = contextOf(cmd);
+      const r = await client.json<{ id: string; state: string; retrying: number[] }>("POST", `${jobPath(id)}/retry?failed=true`);
+      if (output === "json") printJson(r);
+      else process.stdout.write(`${r.id} ${r.state}: retrying ${r.retrying.length} failed ${r.retrying.length === 1 ? "child" : "children"} (indexes ${r.retrying.join(", ")})\n`);
     });
 }
