@@ -235,8 +235,10 @@ describe("the job state machine", () => {
     }
   });
 
-  it("has no way out of a final state", () => {
-    for (const s of ["Succeeded", "Failed", "TimedOut", "Canceled", "Rejected"] as const) expect(TRANSITIONS[s]).toEqual([]);
+  it("has no way out of a final state but an array's retry --failed (its failed children wait again, the parent runs again)", () => {
+    for (const s of ["Succeeded", "Canceled", "Rejected"] as const) expect(TRANSITIONS[s]).toEqual([]);
+    expect(TRANSITIONS.Failed).toEqual(["Waiting", "Running"]);
+    expect(TRANSITIONS.TimedOut).toEqual(["Waiting"]);
   });
 
   it("tells listeners only what is emitted while they listen", () => {
