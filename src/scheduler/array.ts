@@ -91,7 +91,9 @@ export async function expandArray(deps: Deps, parentId: string): Promise<Next[]>
   const pool = poolOf(deps, parent.pool);
   const a = parent.array;
   const from = a.created;
-  const room = Math.min(Math.max(0, window(parent, pool.maxConcurrency) - unfinished(a)), ARRAY_CHUNK);
+  // The first step makes only what the pool could start at once, so the first child launches soon.
+  const step = parent.state === "Waiting" ? Math.min(ARRAY_CHUNK, Math.max(1, pool.maxConcurrency)) : ARRAY_CHUNK;
+  const room = Math.min(Math.max(0, window(parent, pool.maxConcurrency) - unfinished(a)), step);
   // Children to retry (retry --failed) go first, in index order; then new ones.
   const picks: number[] = [];
   for (let i = a.marks.indexOf("r"); i >= 0 && picks.length < room; i = a.marks.indexOf("r", i + 1)) picks.push(i);
