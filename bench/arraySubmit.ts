@@ -53,31 +53,54 @@ function countRequests(storagePorts: Set<string>, onGroupPut: () => void) {
   }) as typeof http.request;
   http.request = patched;
   syncBuiltinESMExports();
-  return { counts, restore: () => { http.request = original; syncBuiltinESMExports(); } };
+  return {
+    counts,
+    restore: () => {
+      http.request = original;
+      syncBuiltinESMExports();
+    },
+  };
 }
 
 export async function runArraySubmit(options: BenchOptions, log: (line: string) => void): Promise<ArraySubmitReport> {
   const n = options.arrayCount;
   const storage = await startStorage();
-  const emulator = await startEmulatorProcess({ pullDelayMs: options.pullDelayMs, pullJitterMs: 0, startDelayMs: options.startDelayMs, seed: options.seed, limits: {} });
+  const emulator = await startEmulatorProcess({
+    pullDelayMs: options.pullDelayMs,
+    pullJitterMs: 0,
+    startDelayMs: options.startDelayMs,
+    seed: options.seed,
+    limits: {},
+  });
   try {
     const prefix = `ba${randomBytes(4).toString("hex")}`;
     const pools = { default: { maxConcurrency: options.cap, maxWaiting: 100_000, resourceGroup: `rg-${prefix}` } };
     const config = loadConfig({
-      AzureWebJobsStorage: storage.connectionString, BURST_STORAGE_PREFIX: prefix, BURST_ARM_ENDPOINT: emulator.url,
-      BURST_POOLS: JSON.stringify({ pools }), BURST_SECRET_KEY: randomBytes(32).toString("base64"), BURST_HOST_ID: `bench-${prefix}`,
+      AzureWebJobsStorage: storage.connectionString,
+      BURST_STORAGE_PREFIX: prefix,
+      BURST_ARM_ENDPOINT: emulator.url,
+      BURST_POOLS: JSON.stringify({ pools }),
+      BURST_SECRET_KEY: randomBytes(32).toString("base64"),
+      BURST_HOST_ID: `bench-${prefix}`,
     });
     const deps = buildDeps(config, quiet);
     const ports = new Set([...storage.connectionString.matchAll(/:(\d+)\//g)].map((m) => m[1]!));
     let firstPutAt: number | undefined;
-    const counter = countRequests(ports, () => { firstPutAt ??= performance.now(); });
+    const counter = countRequests(ports, () => {
+      firstPutAt ??= performance.now();
+    });
     try {
       log(`array run: one array of ${n} children, pool cap ${options.cap}, step size ${ARRAY_CHUNK}`);
       const cpu0 = process.cpuUsage();
       const t0 = performance.now();
       let longest = 0;
       let stepStart = performance.now();
-      const { job } = await submitJob(deps, { image: "alpine", command: ["sh", "-c", "sleep 60"], timeoutSeconds: 600, array: { count: n, parallelism: n } });
+      const { job } = await submitJob(deps, {
+        image: "alpine",
+        command: ["sh", "-c", "sleep 60"],
+        timeoutSeconds: 600,
+        array: { count: n, parallelism: n },
+      });
       longest = performance.now() - stepStart;
       let steps = 1;
       for (;;) {
@@ -92,9 +115,16 @@ export async function runArraySubmit(options: BenchOptions, log: (line: string) 
       const allCreatedMs = performance.now() - t0;
       const cpu = process.cpuUsage(cpu0);
       return {
-        children: n, cap: options.cap, firstPutMs: Math.round((firstPutAt ?? NaN) - t0), allCreatedMs: Math.round(allCreatedMs),
-        storageRequests: counter.counts.total, storageRequestsPerChild: Math.round((counter.counts.total / n) * 100) / 100, byMethod: counter.counts.byMethod,
-        cpuMsPerChild: Math.round(((cpu.user + cpu.system) / 1000 / n) * 100) / 100, steps, longestStepMs: Math.round(longest),
+        children: n,
+        cap: options.cap,
+        firstPutMs: Math.round((firstPutAt ?? NaN) - t0),
+        allCreatedMs: Math.round(allCreatedMs),
+        storageRequests: counter.counts.total,
+        storageRequestsPerChild: Math.round((counter.counts.total / n) * 100) / 100,
+        byMethod: counter.counts.byMethod,
+        cpuMsPerChild: Math.round(((cpu.user + cpu.system) / 1000 / n) * 100) / 100,
+        steps,
+        longestStepMs: Math.round(longest),
       };
     } finally {
       counter.restore();
@@ -110,7 +140,9 @@ export function printArraySubmit(r: ArraySubmitReport): string {
     `array of ${r.children} children (pool cap ${r.cap})`,
     `  first child's PUT        ${r.firstPutMs} ms after the submission began`,
     `  every child made          ${r.allCreatedMs} ms, in ${r.steps} steps (longest ${r.longestStepMs} ms)`,
-    `  storage requests          ${r.storageRequests} (${r.storageRequestsPerChild} per child; ${Object.entries(r.byMethod).map(([m, c]) => `${m} ${c}`).join(", ")})`,
+    `  storage requests          ${r.storageRequests} (${r.storageRequestsPerChild} per child; ${Object.entries(r.byMethod)
+      .map(([m, c]) => `${m} ${c}`)
+      .join(", ")})`,
     `  CPU of this process       ${r.cpuMsPerChild} ms per child`,
   ].join("\n");
 }

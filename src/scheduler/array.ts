@@ -87,7 +87,15 @@ function childSpec(spec: JobSpec, index: number, count: number): JobSpec {
 export async function expandArray(deps: Deps, parentId: string): Promise<Next[]> {
   const got = await deps.jobs.get(parentId);
   const parent = got?.value;
-  if (!parent?.array || !parent.spec || isFinal(parent.state) || parent.cancelRequested || parent.array.stopped || parent.waitingFor?.length) return [];
+  if (
+    !parent?.array ||
+    !parent.spec ||
+    isFinal(parent.state) ||
+    parent.cancelRequested ||
+    parent.array.stopped ||
+    parent.waitingFor?.length
+  )
+    return [];
   const pool = poolOf(deps, parent.pool);
   const a = parent.array;
   const from = a.created;
@@ -106,19 +114,40 @@ export async function expandArray(deps: Deps, parentId: string): Promise<Next[]>
 
   const worst = worstCaseUsd(childSpec(parent.spec, 0, a.count), pool.prices, pool.enforcementSlackSeconds) ?? 0;
   const limit = pLimit(16);
-  await Promise.all(Array.from({ length: to - from }, (_, k) => from + k).filter((i) => !skip.has(i)).map((index) => limit(async () => {
-    const id = childId(parent.id, index);
-    const spec = childSpec(parent.spec!, index, a.count);
-    await createJob(deps, "Waiting", {
-      id, pool: parent.pool, priority: parent.priority, labels: parent.labels, state: "Waiting",
-      createdAt: parent.createdAt, updatedAt: parent.createdAt, spec, specDigest: parent.specDigest,
-      sealedSecureEnv: parent.sealedSecureEnv, sealedFor: parent.sealedSecureEnv ? (parent.sealedFor ?? parent.id) : undefined,
-      parent: { id: parent.id, index }, name: parent.name ? `${parent.name}[${index}]` : undefined, source: parent.source,
-      attempts: [], platformFailures: 0, ownFailures: 0, monitorSeq: 0, log: { lines: 0, bytes: 0 }, costUsd: 0,
-      reason: "waiting for a slot",
-    });
-    await deps.ledger.addWaiting(pool.name, { key: waitKey(parent.priority, parent.createdAt, id), jobId: id, worstUsd: worst });
-  })));
+  await Promise.all(
+    Array.from({ length: to - from }, (_, k) => from + k)
+      .filter((i) => !skip.has(i))
+      .map((index) =>
+        limit(async () => {
+          const id = childId(parent.id, index);
+          const spec = childSpec(parent.spec!, index, a.count);
+          await createJob(deps, "Waiting", {
+            id,
+            pool: parent.pool,
+            priority: parent.priority,
+            labels: parent.labels,
+            state: "Waiting",
+            createdAt: parent.createdAt,
+            updatedAt: parent.createdAt,
+            spec,
+            specDigest: parent.specDigest,
+            sealedSecureEnv: parent.sealedSecureEnv,
+            sealedFor: parent.sealedSecureEnv ? (parent.sealedFor ?? parent.id) : undefined,
+            parent: { id: parent.id, index },
+            name: parent.name ? `${parent.name}[${index}]` : undefined,
+            source: parent.source,
+            attempts: [],
+            platformFailures: 0,
+            ownFailures: 0,
+            monitorSeq: 0,
+            log: { lines: 0, bytes: 0 },
+            costUsd: 0,
+            reason: "waiting for a slot",
+          });
+          await deps.ledger.addWaiting(pool.name, { key: waitKey(parent.priority, parent.createdAt, id), jobId: id, worstUsd: worst });
+        }),
+      ),
+  );
 
   let late = false;
   await changeJob(deps, parent.id, (p, move) => {
@@ -128,11 +157,17 @@ export async function expandArray(deps: Deps, parentId: string): Promise<Next[]>
     const created = Math.max(p.array.created, to);
     // A retried child's cost so far leaves the roll-up: its end adds its whole cost again.
     const back = again.filter((c) => p.array!.marks[c.index] === "r");
-    const marks = [...p.array.marks].map((m, i) => (skip.has(i) && m === "." ? "C" : m === "r" && back.some((c) => c.index === i) ? "." : m)).join("");
-    let next = created === p.array.created && marks === p.array.marks ? p : {
-      ...p, costUsd: roundUsd(p.costUsd - back.reduce((s, c) => s + c.costUsd, 0)),
-      array: { ...p.array, created, marks, billedSeconds: p.array.billedSeconds - back.reduce((s, c) => s + c.billedSeconds, 0) },
-    };
+    const marks = [...p.array.marks]
+      .map((m, i) => (skip.has(i) && m === "." ? "C" : m === "r" && back.some((c) => c.index === i) ? "." : m))
+      .join("");
+    let next =
+      created === p.array.created && marks === p.array.marks
+        ? p
+        : {
+            ...p,
+            costUsd: roundUsd(p.costUsd - back.reduce((s, c) => s + c.costUsd, 0)),
+            array: { ...p.array, created, marks, billedSeconds: p.array.billedSeconds - back.reduce((s, c) => s + c.billedSeconds, 0) },
+          };
     if (skip.size && !late) next = decideParent(next, move);
     if (p.state !== "Waiting" || late || isFinal(next.state)) return next === p ? undefined : next;
     return move(next, "Running", { reason: `running its ${p.array.count} children` });
@@ -171,7 +206,11 @@ export async function noteChildEnded(deps: Deps, parentId: string, index: number
     if (!p.array || p.array.marks[index] !== ".") return undefined;
     const a = p.array;
     const marks = a.marks.slice(0, index) + (MARK[child.state] ?? "C") + a.marks.slice(index + 1);
-    const next: JobRecord = { ...p, costUsd: roundUsd(p.costUsd + child.costUsd), array: { ...a, marks, billedSeconds: a.billedSeconds + billed } };
+    const next: JobRecord = {
+      ...p,
+      costUsd: roundUsd(p.costUsd + child.costUsd),
+      array: { ...a, marks, billedSeconds: a.billedSeconds + billed },
+    };
     const decided = decideParent(next, move);
     stopping = !!decided.array?.stopped && !a.stopped;
     return decided;
@@ -215,13 +254,25 @@ export function decideParent(p: JobRecord, move: Move): JobRecord {
   let to: JobState;
   let reason: string;
   if (p.cancelRequested && !tooMany && !brokenChain) [to, reason] = ["Canceled", "canceled; its unfinished children were canceled"];
-  else if (tooMany) [to, reason] = ["Failed", `${failed} children failed, more than maxFailedIndexes ${spec!.maxFailedIndexes} (indexes ${shown}); the rest were canceled`];
-  else if (brokenChain) [to, reason] = ["Failed", `child ${failedIndexes[0] ?? a.marks.indexOf("C")} of the sequential array did not succeed; the children after it were canceled`];
+  else if (tooMany)
+    [to, reason] = [
+      "Failed",
+      `${failed} children failed, more than maxFailedIndexes ${spec!.maxFailedIndexes} (indexes ${shown}); the rest were canceled`,
+    ];
+  else if (brokenChain)
+    [to, reason] = [
+      "Failed",
+      `child ${failedIndexes[0] ?? a.marks.indexOf("C")} of the sequential array did not succeed; the children after it were canceled`,
+    ];
   else if (failed > 0) [to, reason] = ["Failed", `${failed} of ${a.count} children failed (indexes ${shown})`];
-  else if (counts.Canceled > 0) [to, reason] = ["Failed", `${counts.Canceled} of ${a.count} children were canceled (their n-to-n dependency was not met)`];
+  else if (counts.Canceled > 0)
+    [to, reason] = ["Failed", `${counts.Canceled} of ${a.count} children were canceled (their n-to-n dependency was not met)`];
   else [to, reason] = ["Succeeded", `all ${a.count} children succeeded`];
   // Fill the marks of children never made, so the record says what became of every index.
-  const marks = a.marks.split("").map((m, i) => (m === "." && i >= next.array!.created ? "C" : m === "r" ? "F" : m)).join("");
+  const marks = a.marks
+    .split("")
+    .map((m, i) => (m === "." && i >= next.array!.created ? "C" : m === "r" ? "F" : m))
+    .join("");
   next = { ...next, array: { ...next.array!, marks } };
   if (to === "Canceled" && next.state === "Waiting") return move(next, "Canceled", { reason });
   if (next.state === "Waiting") next = move(next, "Running", {});

@@ -31,7 +31,9 @@ export async function retryFailedStep(deps: Deps, parentId: string): Promise<Ret
     if (indexes.length === 0) return void (why = `job ${p.id} has no failed children to retry`);
     const marks = [...p.array.marks].map((m) => (m === "F" || m === "T" ? "r" : m)).join("");
     return move(p, "Running", {
-      array: { ...p.array, marks, stopped: undefined }, cancelRequested: undefined, finishedAt: undefined,
+      array: { ...p.array, marks, stopped: undefined },
+      cancelRequested: undefined,
+      finishedAt: undefined,
       reason: `retrying its ${indexes.length} failed children (indexes ${indexes.slice(0, 20).join(", ")}${indexes.length > 20 ? ", …" : ""})`,
     });
   });
@@ -41,14 +43,29 @@ export async function retryFailedStep(deps: Deps, parentId: string): Promise<Ret
 }
 
 /** Moves these children back to Waiting and into the line; answers what each had cost, to take out of the roll-up. */
-export async function retryChildren(deps: Deps, parent: JobRecord, indexes: number[], poolName: string): Promise<{ index: number; costUsd: number; billedSeconds: number }[]> {
+export async function retryChildren(
+  deps: Deps,
+  parent: JobRecord,
+  indexes: number[],
+  poolName: string,
+): Promise<{ index: number; costUsd: number; billedSeconds: number }[]> {
   const pool = poolOf(deps, poolName);
   const out: { index: number; costUsd: number; billedSeconds: number }[] = [];
   for (const index of indexes) {
     const id = `${parent.id}-${String(index).padStart(5, "0")}`;
-    const r = await changeJob(deps, id, (j, move) => (j.state === "Failed" || j.state === "TimedOut"
-      ? move(j, "Waiting", { reason: "retrying (retry --failed of its array)", ownFailures: 0, platformFailures: 0, notBefore: undefined, cancelRequested: undefined, exitCode: undefined, finishedAt: undefined })
-      : undefined));
+    const r = await changeJob(deps, id, (j, move) =>
+      j.state === "Failed" || j.state === "TimedOut"
+        ? move(j, "Waiting", {
+            reason: "retrying (retry --failed of its array)",
+            ownFailures: 0,
+            platformFailures: 0,
+            notBefore: undefined,
+            cancelRequested: undefined,
+            exitCode: undefined,
+            finishedAt: undefined,
+          })
+        : undefined,
+    );
     if (!r || r.after.state !== "Waiting" || !r.after.spec) continue;
     const worst = worstCaseUsd(r.after.spec, pool.prices, pool.enforcementSlackSeconds) ?? 0;
     await deps.ledger.addWaiting(pool.name, { key: waitKey(r.after.priority, r.after.createdAt, id), jobId: id, worstUsd: worst });

@@ -15,10 +15,13 @@ import type { Next } from "./flow.js";
 import { decideParent, liveChildren } from "./array.js";
 import { endedSteps } from "./dependencies.js";
 
-export type CancelResult = { outcome: "canceled" | "canceling"; job: JobRecord } | { outcome: "finished"; job: JobRecord } | { outcome: "notFound" };
+export type CancelResult =
+  { outcome: "canceled" | "canceling"; job: JobRecord } | { outcome: "finished"; job: JobRecord } | { outcome: "notFound" };
 
 export async function cancelStep(deps: Deps, jobId: string): Promise<{ result: CancelResult; next: Next[] }> {
-  const flagged = await changeJob(deps, jobId, (job) => (isFinal(job.state) || job.cancelRequested ? undefined : { ...job, cancelRequested: true, updatedAt: deps.clock.now().toISOString() }));
+  const flagged = await changeJob(deps, jobId, (job) =>
+    isFinal(job.state) || job.cancelRequested ? undefined : { ...job, cancelRequested: true, updatedAt: deps.clock.now().toISOString() },
+  );
   if (!flagged) return { result: { outcome: "notFound" }, next: [] };
   const job = flagged.after;
   if (isFinal(job.state)) return { result: { outcome: "finished", job }, next: [] };
@@ -32,13 +35,19 @@ export async function cancelStep(deps: Deps, jobId: string): Promise<{ result: C
     if (r?.changed && isFinal(parent.state)) next.push(...endedSteps(parent));
   } else if (job.state === "Waiting" && job.waitingFor?.length) {
     // Not in the line: nobody else can admit it.
-    const r = await changeJob(deps, jobId, (j, move) => (j.state === "Waiting" ? move(j, "Canceled", { reason: "canceled while waiting for its dependencies", waitingFor: undefined }) : undefined));
+    const r = await changeJob(deps, jobId, (j, move) =>
+      j.state === "Waiting"
+        ? move(j, "Canceled", { reason: "canceled while waiting for its dependencies", waitingFor: undefined })
+        : undefined,
+    );
     if (r?.changed) return { result: { outcome: "canceled", job: r.after }, next: endedSteps(r.after) };
   } else if (job.state === "Waiting") {
     // Only the one who takes the entry out of the line decides: us (cancel now) or the pump (admitted; the launcher cancels).
     const removed = await deps.ledger.removeWaiting(job.pool, waitKey(job.priority, job.createdAt, job.id));
     if (removed) {
-      const r = await changeJob(deps, jobId, (j, move) => (j.state === "Waiting" ? move(j, "Canceled", { reason: "canceled while waiting" }) : undefined));
+      const r = await changeJob(deps, jobId, (j, move) =>
+        j.state === "Waiting" ? move(j, "Canceled", { reason: "canceled while waiting" }) : undefined,
+      );
       if (r?.changed) next.push(...endedSteps(r.after));
       if (r?.changed) return { result: { outcome: "canceled", job: r.after }, next };
     }

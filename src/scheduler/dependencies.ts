@@ -53,10 +53,18 @@ export async function dependencyErrors(deps: Deps, spec: JobSpec, selfId?: strin
     const other = (await deps.jobs.get(d.job))?.value;
     if (!other) errors.push({ field, rule: `must name an existing job (there is no job ${JSON.stringify(d.job)})` });
     else if (d.mode === "n-to-n" && !other.array) errors.push({ field, rule: `n-to-n needs job ${d.job} to be an array; it is not` });
-    else if (d.mode === "n-to-n" && other.array!.count !== spec.array?.count) errors.push({ field, rule: `n-to-n needs job ${d.job}'s array count (${other.array!.count}) to equal this one's (${spec.array?.count})` });
+    else if (d.mode === "n-to-n" && other.array!.count !== spec.array?.count)
+      errors.push({
+        field,
+        rule: `n-to-n needs job ${d.job}'s array count (${other.array!.count}) to equal this one's (${spec.array?.count})`,
+      });
   }
   if (selfId && errors.length === 0) {
-    const cycle = await findCycle(deps, selfId, (spec.dependsOn ?? []).map((d) => d.job));
+    const cycle = await findCycle(
+      deps,
+      selfId,
+      (spec.dependsOn ?? []).map((d) => d.job),
+    );
     if (cycle) errors.push({ field: "dependsOn", rule: `would make a cycle: ${cycle.join(" → ")}` });
   }
   return errors;
@@ -88,7 +96,9 @@ async function findCycle(deps: Deps, selfId: string, first: string[]): Promise<s
 /** Lists the job among its dependencies' dependents (idempotent), so their ends tell it. */
 export async function registerDependent(deps: Deps, job: JobRecord): Promise<void> {
   for (const id of new Set((job.spec?.dependsOn ?? []).map((d) => d.job))) {
-    await changeJob(deps, id, (dep) => (dep.dependents?.includes(job.id) ? undefined : { ...dep, dependents: [...(dep.dependents ?? []), job.id] }));
+    await changeJob(deps, id, (dep) =>
+      dep.dependents?.includes(job.id) ? undefined : { ...dep, dependents: [...(dep.dependents ?? []), job.id] },
+    );
   }
 }
 
@@ -117,14 +127,22 @@ export async function checkDependencies(deps: Deps, jobId: string): Promise<Next
     }
   }
   if (broken) {
-    const r = await changeJob(deps, jobId, (j, move) => (j.state === "Waiting" && j.waitingFor?.length ? move(j, "Canceled", { reason: `canceled: ${broken}`, waitingFor: undefined }) : undefined));
+    const r = await changeJob(deps, jobId, (j, move) =>
+      j.state === "Waiting" && j.waitingFor?.length
+        ? move(j, "Canceled", { reason: `canceled: ${broken}`, waitingFor: undefined })
+        : undefined,
+    );
     return r?.changed ? endedSteps(r.after) : [];
   }
   if (left.length === job.waitingFor.length) return [];
   const r = await changeJob(deps, jobId, (j) => {
     if (j.state !== "Waiting" || !j.waitingFor?.length) return undefined;
     const still = j.waitingFor.filter((id) => left.includes(id));
-    return { ...j, waitingFor: still.length ? still : undefined, reason: still.length ? waitingText(still) : j.array ? `making its ${j.array.count} children` : "waiting for a slot" };
+    return {
+      ...j,
+      waitingFor: still.length ? still : undefined,
+      reason: still.length ? waitingText(still) : j.array ? `making its ${j.array.count} children` : "waiting for a slot",
+    };
   });
   if (!r?.changed || r.after.waitingFor?.length) return [];
   return release(deps, r.after);
@@ -138,6 +156,11 @@ async function release(deps: Deps, job: JobRecord): Promise<Next[]> {
   const pool = deps.config.pools.get(job.pool);
   if (!pool || !job.spec) return [];
   const worst = worstCaseUsd(job.spec, pool.prices, pool.enforcementSlackSeconds) ?? 0;
-  await deps.ledger.addWaiting(pool.name, { key: waitKey(job.priority, job.createdAt, job.id), jobId: job.id, worstUsd: worst, notBefore: job.notBefore });
+  await deps.ledger.addWaiting(pool.name, {
+    key: waitKey(job.priority, job.createdAt, job.id),
+    jobId: job.id,
+    worstUsd: worst,
+    notBefore: job.notBefore,
+  });
   return [{ step: "pump", pool: pool.name }];
 }

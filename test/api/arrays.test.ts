@@ -7,12 +7,21 @@ describe("arrays and dependencies through the HTTP API", () => {
   let stack: Stack;
   let api: Api;
   const rg = `rg-apiarr-${Date.now()}`;
-  beforeAll(async () => { ({ stack, api } = await startApiStack({ pools: { default: { maxConcurrency: 4, resourceGroup: rg } } })); });
-  afterAll(async () => { await stack?.stop(); });
+  beforeAll(async () => {
+    ({ stack, api } = await startApiStack({ pools: { default: { maxConcurrency: 4, resourceGroup: rg } } }));
+  });
+  afterAll(async () => {
+    await stack?.stop();
+  });
 
   it("retries only the failed children of a failed array, and keeps the cost roll-up exact", async () => {
     // Index 0 exits 0; 1, 2 and 3 exit with their index.
-    const sub = await api.post("/api/jobs", { image: "alpine", command: ["sh", "-c", "exit $BURST_ARRAY_INDEX"], timeoutSeconds: 60, array: { count: 4 } });
+    const sub = await api.post("/api/jobs", {
+      image: "alpine",
+      command: ["sh", "-c", "exit $BURST_ARRAY_INDEX"],
+      timeoutSeconds: 60,
+      array: { count: 4 },
+    });
     expect(sub.status).toBe(202);
     const id = sub.json.id as string;
     const first = await stack.waitFor(id, undefined, 90_000);
@@ -23,7 +32,11 @@ describe("arrays and dependencies through the HTTP API", () => {
     const r = await api.post(`/api/jobs/${id}/retry`, undefined, { query: { failed: true } });
     expect(r.status).toBe(202);
     expect(r.json).toEqual({ id, state: "Running", retrying: [1, 2, 3] });
-    const again = await stack.waitFor(id, (j) => j.state === "Failed" && !j.array!.marks.includes(".") && !j.array!.marks.includes("r"), 90_000);
+    const again = await stack.waitFor(
+      id,
+      (j) => j.state === "Failed" && !j.array!.marks.includes(".") && !j.array!.marks.includes("r"),
+      90_000,
+    );
     const creates = stack.emulator.stats().createsByName;
     expect(creates[`burst-${childId(id, 0)}-2`]).toBeUndefined();
     for (const i of [1, 2, 3]) expect(creates[`burst-${childId(id, i)}-2`]).toBe(1);

@@ -7,16 +7,29 @@ import { cancelJob } from "../../src/scheduler/cancel.js";
 import type { JobRecord } from "../../src/model.js";
 
 const get = async (stack: Stack, id: string): Promise<JobRecord | undefined> => (await stack.deps.jobs.get(id))?.value;
-const logLines = async (stack: Stack, id: string) => (await stack.deps.logs.read(id, 1)).text.split("\n").filter(Boolean).map((l) => l.slice(l.indexOf(" ") + 1));
+const logLines = async (stack: Stack, id: string) =>
+  (await stack.deps.logs.read(id, 1)).text
+    .split("\n")
+    .filter(Boolean)
+    .map((l) => l.slice(l.indexOf(" ") + 1));
 
 describe("an array of 1,000 children in a pool capped at 20", () => {
   let stack: Stack;
   const rg = `rg-array-${Date.now()}`;
-  beforeAll(async () => { stack = await startStack({ pools: { default: { maxConcurrency: 20, resourceGroup: rg } } }); });
-  afterAll(async () => { await stack?.stop(); });
+  beforeAll(async () => {
+    stack = await startStack({ pools: { default: { maxConcurrency: 20, resourceGroup: rg } } });
+  });
+  afterAll(async () => {
+    await stack?.stop();
+  });
 
   it("runs every index exactly once, never has more than 20 live groups, and gives each child its index", async () => {
-    const id = await stack.enqueue({ image: "alpine", command: ["sh", "-c", "echo index $BURST_ARRAY_INDEX of $BURST_ARRAY_SIZE"], timeoutSeconds: 60, array: { count: 1000 } });
+    const id = await stack.enqueue({
+      image: "alpine",
+      command: ["sh", "-c", "echo index $BURST_ARRAY_INDEX of $BURST_ARRAY_SIZE"],
+      timeoutSeconds: 60,
+      array: { count: 1000 },
+    });
     const parent = await stack.waitFor(id, undefined, 600_000);
     expect(parent.state).toBe("Succeeded");
     const stats = stack.emulator.stats();
@@ -30,7 +43,12 @@ describe("an array of 1,000 children in a pool capped at 20", () => {
     for (const i of [0, 1, 499, 999]) expect(await logLines(stack, childId(id, i))).toEqual([`index ${i} of 1000`]);
 
     const view = publicJob(parent, { now: new Date() });
-    expect(view.array).toMatchObject({ count: 1000, created: 1000, counts: { Succeeded: 1000, Failed: 0, running: 0, notCreated: 0 }, failedIndexes: [] });
+    expect(view.array).toMatchObject({
+      count: 1000,
+      created: 1000,
+      counts: { Succeeded: 1000, Failed: 0, running: 0, notCreated: 0 },
+      failedIndexes: [],
+    });
     expect(view.array!.billedSeconds).toBeGreaterThan(0);
     expect(parent.costUsd).toBeGreaterThan(0);
   }, 660_000);
@@ -39,16 +57,29 @@ describe("an array of 1,000 children in a pool capped at 20", () => {
 describe("array limits and failures", () => {
   let stack: Stack;
   const rg = `rg-arrayf-${Date.now()}`;
-  beforeAll(async () => { stack = await startStack({ pools: { default: { maxConcurrency: 6, resourceGroup: rg } } }); });
-  afterAll(async () => { await stack?.stop(); });
+  beforeAll(async () => {
+    stack = await startStack({ pools: { default: { maxConcurrency: 6, resourceGroup: rg } } });
+  });
+  afterAll(async () => {
+    await stack?.stop();
+  });
 
   it("keeps at most `parallelism` children of the array running, below the pool's cap", async () => {
-    const id = await stack.enqueue({ image: "alpine", command: ["sh", "-c", "sleep 1"], timeoutSeconds: 60, array: { count: 8, parallelism: 2 } });
+    const id = await stack.enqueue({
+      image: "alpine",
+      command: ["sh", "-c", "sleep 1"],
+      timeoutSeconds: 60,
+      array: { count: 8, parallelism: 2 },
+    });
     let most = 0;
-    const parent = await stack.waitFor(id, (j) => {
-      most = Math.max(most, j.array ? j.array.created - [...j.array.marks.slice(0, j.array.created)].filter((m) => m !== ".").length : 0);
-      return j.state === "Succeeded" || j.state === "Failed";
-    }, 120_000);
+    const parent = await stack.waitFor(
+      id,
+      (j) => {
+        most = Math.max(most, j.array ? j.array.created - [...j.array.marks.slice(0, j.array.created)].filter((m) => m !== ".").length : 0);
+        return j.state === "Succeeded" || j.state === "Failed";
+      },
+      120_000,
+    );
     expect(parent.state).toBe("Succeeded");
     expect(most).toBeLessThanOrEqual(2);
     expect(stack.emulator.stats().peak.byResourceGroup[rg.toLowerCase()]).toBeLessThanOrEqual(2);
@@ -56,7 +87,12 @@ describe("array limits and failures", () => {
 
   it("fails the parent once more than maxFailedIndexes children failed, and cancels what still waits", async () => {
     // Index 0 exits 0, every other index exits with its index; one at a time, so the third failure (index 3) stops the rest.
-    const id = await stack.enqueue({ image: "alpine", command: ["sh", "-c", "exit $BURST_ARRAY_INDEX"], timeoutSeconds: 60, array: { count: 40, parallelism: 1, maxFailedIndexes: 2 } });
+    const id = await stack.enqueue({
+      image: "alpine",
+      command: ["sh", "-c", "exit $BURST_ARRAY_INDEX"],
+      timeoutSeconds: 60,
+      array: { count: 40, parallelism: 1, maxFailedIndexes: 2 },
+    });
     const parent = await stack.waitFor(id, undefined, 120_000);
     expect(parent.state).toBe("Failed");
     expect(parent.reason).toMatch(/3 children failed, more than maxFailedIndexes 2 \(indexes 1, 2, 3\)/);
@@ -68,9 +104,17 @@ describe("array limits and failures", () => {
   }, 150_000);
 
   it("cancels every unfinished child when the parent is canceled, and ends Canceled", async () => {
-    const id = await stack.enqueue({ image: "alpine", command: ["sh", "-c", "sleep 30"], timeoutSeconds: 120, array: { count: 30, parallelism: 3 } });
+    const id = await stack.enqueue({
+      image: "alpine",
+      command: ["sh", "-c", "sleep 30"],
+      timeoutSeconds: 120,
+      array: { count: 30, parallelism: 3 },
+    });
     await stack.waitFor(id, (j) => j.state === "Running" && (j.array?.created ?? 0) >= 3, 60_000);
-    await waitUntil(async () => (await get(stack, childId(id, 0)))?.state === "Running", { what: "the first child to run", timeoutMs: 60_000 });
+    await waitUntil(async () => (await get(stack, childId(id, 0)))?.state === "Running", {
+      what: "the first child to run",
+      timeoutMs: 60_000,
+    });
     await cancelJob(stack.deps, id);
     const parent = await stack.waitFor(id, undefined, 90_000);
     expect(parent.state).toBe("Canceled");

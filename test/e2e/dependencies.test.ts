@@ -10,8 +10,12 @@ const ended = (j: JobRecord) => Date.parse(j.attempts[0]!.finishedAt!);
 
 describe("jobs that depend on other jobs", () => {
   let stack: Stack;
-  beforeAll(async () => { stack = await startStack({ pools: { default: { maxConcurrency: 6, resourceGroup: `rg-deps-${Date.now()}` } } }); });
-  afterAll(async () => { await stack?.stop(); });
+  beforeAll(async () => {
+    stack = await startStack({ pools: { default: { maxConcurrency: 6, resourceGroup: `rg-deps-${Date.now()}` } } });
+  });
+  afterAll(async () => {
+    await stack?.stop();
+  });
   const sleep = (s: number) => ({ image: "alpine", command: ["sh", "-c", `sleep ${s}`], timeoutSeconds: 60 });
 
   it("runs a diamond (A → B, C → D) in order, the waiting ones holding no slot and saying why", async () => {

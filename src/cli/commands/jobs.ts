@@ -77,6 +77,9 @@ export function statusCommand(): Command {
         ["exit code", job.exitCode], ["cost", `${usd(job.costUsd)}${job.costRunning ? " so far" : ""}`], ["address", address],
         ["log", `${job.log.lines} line${job.log.lines === 1 ? "" : "s"}${job.log.truncated ? " (ACI dropped some output before Burst copied it)" : ""}`],
         ["errors", job.errors?.map((e) => `${e.field} ${e.rule}`).join("; ")],
+        ["array", arrayLine(job.array)],
+        ["failed", job.array?.failedIndexes.length ? job.array.failedIndexes.join(", ") : undefined],
+        ["parent", job.parent ? `${job.parent.id} (index ${job.parent.index})` : undefined],
       ]));
       if (job.attempts.length > 0) {
         process.stdout.write(`\n${table(["ATTEMPT", "OUTCOME", "EXIT", "STARTED", "RAN", "COST", "REASON"], job.attempts.map((a) => [
@@ -136,4 +139,11 @@ export function retryCommand(): Command {
       if (output === "json") printJson(r);
       else process.stdout.write(`${r.id} ${r.state}: retrying ${r.retrying.length} failed ${r.retrying.length === 1 ? "child" : "children"} (indexes ${r.retrying.join(", ")})\n`);
     });
+}
+
+/** An array parent's counts, e.g. "1000 children: 990 Succeeded, 10 Failed". */
+function arrayLine(a: PublicJob["array"]): string | undefined {
+  if (!a) return undefined;
+  const parts = Object.entries(a.counts).filter(([, n]) => n > 0).map(([k, n]) => `${n} ${k === "notCreated" ? "not made yet" : k}`);
+  return `${a.count} children: ${parts.join(", ")}; ${a.billedSeconds} billed seconds`;
 }
