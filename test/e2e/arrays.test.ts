@@ -16,8 +16,13 @@ const logLines = async (stack: Stack, id: string) =>
 describe("an array of 1,000 children in a pool capped at 20", () => {
   let stack: Stack;
   const rg = `rg-array-${Date.now()}`;
+  // ACI's default quota (100 creates per 5 minutes) would make this a test of throttling: raised here.
+  const quota = { per5Min: 100_000, perHour: 100_000 };
   beforeAll(async () => {
-    stack = await startStack({ pools: { default: { maxConcurrency: 20, resourceGroup: rg } } });
+    stack = await startStack({
+      pools: { default: { maxConcurrency: 20, resourceGroup: rg } },
+      emulator: { limits: { creates: quota, deletes: quota } },
+    });
   });
   afterAll(async () => {
     await stack?.stop();
