@@ -108,6 +108,19 @@ describe("array limits and failures", () => {
     expect(await get(stack, childId(id, 10))).toBeUndefined();
   }, 150_000);
 
+  it("gives every child the parent's secure values, sealed once under the parent's id", async () => {
+    const id = await stack.enqueue({
+      image: "alpine",
+      command: ["sh", "-c", "echo $TOKEN $BURST_ARRAY_INDEX"],
+      secureEnv: { TOKEN: "s3cr3t" },
+      timeoutSeconds: 60,
+      array: { count: 2 },
+    });
+    expect((await stack.waitFor(id, undefined, 60_000)).state).toBe("Succeeded");
+    for (const i of [0, 1]) expect(await logLines(stack, childId(id, i))).toEqual([`s3cr3t ${i}`]);
+    expect(JSON.stringify(await get(stack, childId(id, 1)))).not.toContain("s3cr3t");
+  }, 90_000);
+
   it("cancels every unfinished child when the parent is canceled, and ends Canceled", async () => {
     const id = await stack.enqueue({
       image: "alpine",
