@@ -7,6 +7,7 @@ import { HELP, parseOptions, UsageError } from "./options.js";
 import { printComparison, printCost, printScale, writeComparison, writeCost, writeScale } from "./report.js";
 import { runCostModes } from "./costModes.js";
 import { runScale } from "./scale.js";
+import { printArraySubmit, runArraySubmit } from "./arraySubmit.js";
 
 async function main(): Promise<void> {
   let options;
@@ -28,6 +29,11 @@ async function main(): Promise<void> {
     const report = await runCostModes(options, log);
     process.stdout.write(`${printCost(report)}\n`);
     if (options.write) log(`wrote ${writeCost(report, options.outDir)}`);
+    return;
+  }
+  if (options.array) {
+    const report = await runArraySubmit(options, log);
+    process.stdout.write(`${printArraySubmit(report)}\n`);
     return;
   }
   if (options.scale) {

@@ -16,6 +16,9 @@ export interface BenchOptions {
   /** The cost run: Burst alone once per container-events mode, with the true-up. */
   cost: boolean;
   costJobs: number;
+  /** The array run: what submitting one array of `arrayCount` children costs (arraySubmit.ts). */
+  array: boolean;
+  arrayCount: number;
   scaleSizes: number[];
   scaleCap: number;
   outDir: string;
@@ -37,6 +40,8 @@ export const DEFAULTS: BenchOptions = {
   scale: false,
   cost: false,
   costJobs: 60,
+  array: false,
+  arrayCount: 10_000,
   scaleSizes: [200, 1000, 5000],
   scaleCap: 50,
   outDir: "bench/results",
@@ -70,6 +75,9 @@ Modes
                         and late; each attempt's cost against the meter, then the true-up
                         from the emulator's Cost Management query against the meter
   --cost-jobs N         jobs per mode of the cost run (default ${DEFAULTS.costJobs}; cap from --cap)
+  --array               array run instead: submit one array and make all its children, counting
+                        the time to the first child's PUT, storage requests and CPU per child
+  --array-count N       children of the array run (default ${DEFAULTS.arrayCount}; cap from --cap)
 
 Output
   --out DIR             results folder (default ${DEFAULTS.outDir})
@@ -93,6 +101,7 @@ export function parseOptions(argv: string[]): BenchOptions | "help" {
         median: { type: "string" }, sigma: { type: "string" },
         "pull-ms": { type: "string" }, "pull-jitter-ms": { type: "string" }, "start-ms": { type: "string" },
         sequential: { type: "boolean" }, scale: { type: "boolean" }, cost: { type: "boolean" }, "cost-jobs": { type: "string" },
+        array: { type: "boolean" }, "array-count": { type: "string" },
         "scale-sizes": { type: "string" }, "scale-cap": { type: "string" },
         out: { type: "string" }, "no-write": { type: "boolean" },
         help: { type: "boolean", short: "h" },
@@ -126,6 +135,8 @@ export function parseOptions(argv: string[]): BenchOptions | "help" {
     scale: Boolean(values.scale),
     cost: Boolean(values.cost),
     costJobs: num("cost-jobs", DEFAULTS.costJobs, whole, "a whole number ≥ 1"),
+    array: Boolean(values.array),
+    arrayCount: num("array-count", DEFAULTS.arrayCount, (n) => whole(n) && n <= 10_000, "a whole number 1–10000"),
     scaleSizes: sizes,
     scaleCap: num("scale-cap", DEFAULTS.scaleCap, (n) => whole(n) && n <= 250, "a whole number 1–250"),
     outDir: (values.out as string | undefined) ?? DEFAULTS.outDir,

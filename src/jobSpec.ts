@@ -12,6 +12,12 @@ export const ACI_MAX_CPU = 31;
 export const ACI_MAX_MEMORY_GB = 240;
 /** ACI allows at most 5 ports per IP address. */
 export const ACI_MAX_PORTS = 5;
+/** The most children one array job may have. */
+export const MAX_ARRAY_COUNT = 10_000;
+/** The most jobs one job may depend on. */
+export const MAX_DEPENDENCIES = 100;
+/** Set in each array child's environment. */
+export const ARRAY_ENV = { index: "BURST_ARRAY_INDEX", size: "BURST_ARRAY_SIZE" } as const;
 
 // name[:tag][@digest] with an optional registry host[:port]; lowercase path components.
 const IMAGE_REF =
@@ -75,12 +81,35 @@ export const jobSpecSchema = z.strictObject({
   publicIp: z.boolean({ error: "must be true or false" }).optional(),
   ttlSecondsAfterFinished: z.number({ error: "must be a number" }).int({ error: "must be a whole number of seconds" })
     .min(MIN_TTL_SECONDS, { error: `must be at least ${MIN_TTL_SECONDS} (an hour: a redelivered submission must still find its job)` }).max(MAX_TTL_SECONDS, { error: `must be at most ${MAX_TTL_SECONDS} (10 years)` }).optional(),
+  dependsOn: z.array(z.strictObject({
+    job: z.string({ error: "must be a job id" }).regex(/^[a-z0-9][a-z0-9-]{0,62}$/, { error: "must be a Burst job id: 1-63 lowercase letters, digits or dashes" }),
+    on: z.enum(["success", "completion", "failure"], { error: 'must be one of "success", "completion", "failure"' }).default("success"),
+    mode: z.enum(["n-to-n"], { error: 'must be "n-to-n"' }).optional(),
+  }), { error: "must be a list like [{ job: ID, on: \"success\" }]" })
+    .max(MAX_DEPENDENCIES, { error: `must have at most ${MAX_DEPENDENCIES} entries` }).optional(),
+  array: z.strictObject({
+    count: z.number({ error: "must be a number" }).int({ error: "must be a whole number" })
+      .min(1, { error: "must be at least 1" }).max(MAX_ARRAY_COUNT, { error: `must be at most ${MAX_ARRAY_COUNT}` }),
+    parallelism: z.number({ error: "must be a number" }).int({ error: "must be a whole number" })
+      .min(1, { error: "must be at least 1" }).max(MAX_ARRAY_COUNT, { error: `must be at most ${MAX_ARRAY_COUNT}` }).optional(),
+    maxFailedIndexes: z.number({ error: "must be a number" }).int({ error: "must be a whole number" })
+      .min(0, { error: "must be at least 0" }).max(MAX_ARRAY_COUNT, { error: `must be at most ${MAX_ARRAY_COUNT}` }).optional(),
+    sequential: z.boolean({ error: "must be true or false" }).optional(),
+  }, { error: "must be an object like { count: 10 }" }).optional(),
 }).superRefine((spec, ctx) => {
   if (spec.publicIp && !(spec.ports && spec.ports.length > 0)) {
     ctx.addIssue({ code: "custom", path: ["ports"], message: "must list at least one port when publicIp is true" });
   }
   const clash = Object.keys(spec.env ?? {}).filter((k) => spec.secureEnv && k in spec.secureEnv);
   for (const k of clash) ctx.addIssue({ code: "custom", path: ["secureEnv", k], message: "must not repeat a name that is also in env" });
+  for (const [i, d] of (spec.dependsOn ?? []).entries()) {
+    if (d.mode === "n-to-n" && !spec.array) ctx.addIssue({ code: "custom", path: ["dependsOn", i, "mode"], message: "n-to-n needs this job to be an array (array.count)" });
+  }
+  if (spec.array) {
+    for (const k of Object.values(ARRAY_ENV)) {
+      if (spec.env && k in spec.env) ctx.addIssue({ code: "custom", path: ["env", k], message: "is set by Burst in each array child and must not be given" });
+    }
+  }
 });
 
 export type JobSpec = z.output<typeof jobSpecSchema>;

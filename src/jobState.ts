@@ -8,7 +8,10 @@
  *     │          │            │            │                        │      ├─► Failed
  *     ▼          ▼            └────────────┴──► Finishing           │      ├─► TimedOut
  *  Rejected   Canceled                                              │      └─► Canceled
- *                                                                   └──► Waiting (retry)
+ *               │                                                   └──► Waiting (retry)
+ *               └──► Running (an array parent, once its children are made: array.ts)
+ *  An array's `retry --failed` (arrayRetry.ts): its Failed/TimedOut children ──► Waiting,
+ *  and the Failed parent ──► Running.
  *
  * Waiting:   accepted; in the pool's waiting line until a slot and budget are free.
  * Admitted:  holds a slot and a budget reservation; a launch is on its way.
@@ -22,14 +25,16 @@ import { mutateJob, type JobStore } from "./store/jobStore.js";
 
 export const TRANSITIONS: Readonly<Record<JobState | "New", readonly JobState[]>> = {
   New: ["Waiting", "Rejected"],
-  Waiting: ["Admitted", "Canceled"],
+  // Waiting → Running: an array parent, once its first children are made (it never holds a slot itself).
+  Waiting: ["Admitted", "Canceled", "Running"],
   Admitted: ["Launching", "Finishing"],
   Launching: ["Running", "Finishing"],
   Running: ["Finishing"],
   Finishing: ["Succeeded", "Failed", "TimedOut", "Canceled", "Waiting"],
   Succeeded: [],
-  Failed: [],
-  TimedOut: [],
+  // `retry --failed` of an array: its failed children wait again, and the parent runs again.
+  Failed: ["Waiting", "Running"],
+  TimedOut: ["Waiting"],
   Canceled: [],
   Rejected: [],
 };

@@ -86,6 +86,23 @@ export interface LogInfo {
   truncated?: boolean;
 }
 
+/**
+ * An array parent's bookkeeping, in its own record. Children are made lazily, in index
+ * order, with ids `<parent>-<index>`: `created` says how many exist (a child may exist
+ * just past it after a crash; creating it again is a no-op). `marks` holds one character
+ * per index: "." while the child has not ended (or not been made), else the first letter
+ * of its final state (S, F, T, C); a mark is set once, by the child's end, so the
+ * roll-ups it carries (cost, billed seconds) are added once.
+ */
+export interface ArrayProgress {
+  count: number;
+  created: number;
+  marks: string;
+  billedSeconds: number;
+  /** No more children will be made (canceled, or too many failed): the rest count as Canceled. */
+  stopped?: boolean;
+}
+
 export interface JobRecord {
   id: string;
   name?: string;
@@ -128,6 +145,16 @@ export interface JobRecord {
   finishedAt?: string;
   /** Links back to where the job came from (e.g. a GitHub workflow job). */
   source?: Record<string, string | number>;
+  /** An array parent's progress: its children are jobs of their own (see scheduler/array.ts). */
+  array?: ArrayProgress;
+  /** An array child: its parent and its index in the array. */
+  parent?: { id: string; index: number };
+  /** Dependencies (spec.dependsOn, all but n-to-n ones) not yet met: while any is left, the job waits outside the pool's line. */
+  waitingFor?: string[];
+  /** Jobs that depend on this one, told when it ends (see scheduler/dependencies.ts). */
+  dependents?: string[];
+  /** The job id that sealed sealedSecureEnv, when not this job's own (an array child carries its parent's). */
+  sealedFor?: string;
   /** Reachable address for groups with a public IP. */
   address?: { ip?: string; fqdn?: string; ports?: number[] };
 }

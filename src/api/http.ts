@@ -31,7 +31,7 @@ export interface FieldError {
 
 export type ErrorCode =
   | "InvalidSpec" | "InvalidParameter" | "JobNotFound" | "JobFinished" | "QueueNotFound" | "IdempotencyConflict"
-  | "PayloadTooLarge" | "UnsupportedMediaType" | "PoolBusy" | "TooManyFollowers" | "InternalError"
+  | "PayloadTooLarge" | "UnsupportedMediaType" | "PoolBusy" | "TooManyFollowers" | "NothingToRetry" | "InternalError"
   | "ScheduleNotFound" | "ScheduleExists" | "ScheduleFromConfig";
 
 export class ApiError extends Error {

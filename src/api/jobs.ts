@@ -1,7 +1,9 @@
-/** GET /api/jobs/{id}, GET /api/jobs (filtered, paged) and DELETE /api/jobs/{id}. */
+/** GET /api/jobs/{id}, GET /api/jobs (filtered, paged), DELETE /api/jobs/{id} and POST /api/jobs/{id}/retry?failed=true. */
 import { JOB_STATES, type JobRecord } from "../model.js";
 import { POOL_NAME } from "../jobSpec.js";
 import { cancelJob } from "../scheduler/cancel.js";
+import { retryFailedStep } from "../scheduler/arrayRetry.js";
+import { runAll } from "../scheduler/flow.js";
 import { JOB_ORDERS } from "../store/jobStore.js";
 import type { Deps } from "../scheduler/deps.js";
 import { ApiError, json, type ApiRequest, type ApiResponse } from "./http.js";
@@ -70,4 +72,18 @@ export async function cancel(deps: Deps, req: ApiRequest): Promise<ApiResponse> 
   if (r.outcome === "notFound") throw jobNotFound(id);
   if (r.outcome === "finished") throw new ApiError(409, "JobFinished", `job ${id} has already finished (${r.job.state}); there is nothing to cancel`);
   return json(202, { id, state: r.job.state }, { location: `/api/jobs/${id}` });
+}
+
+/** POST /api/jobs/{id}/retry?failed=true: a new attempt of only the failed children of a Failed array. */
+export async function retry(deps: Deps, req: ApiRequest): Promise<ApiResponse> {
+  const id = jobIdParam(req);
+  const q = new QueryReader(req, ["failed"]);
+  const failed = q.bool("failed");
+  if (!failed && q.errors.length === 0) q.errors.push({ field: "failed", rule: "must be true: only the failed children of an array can be retried (retry?failed=true)" });
+  q.done();
+  const r = await retryFailedStep(deps, id);
+  if (r.outcome === "notFound") throw jobNotFound(id);
+  if (r.outcome === "refused") throw new ApiError(409, "NothingToRetry", r.why);
+  await runAll(deps, r.next);
+  return json(202, { id, state: r.job.state, retrying: r.indexes }, { location: `/api/jobs/${id}` });
 }

@@ -4,6 +4,7 @@
  * unwelcome request changes nothing.
  */
 import { specDigest, submitJob } from "../scheduler/submit.js";
+import { dependencyErrors } from "../scheduler/dependencies.js";
 import { jobIdForKey } from "../scheduler/ids.js";
 import type { Deps } from "../scheduler/deps.js";
 import type { JobSpec } from "../jobSpec.js";
@@ -49,6 +50,18 @@ export async function ensureRoom(deps: Deps, specs: JobSpec[]): Promise<void> {
   }
 }
 
+/** 400 before anything is created when a dependsOn names a job that does not exist (or an unfit n-to-n partner, or a cycle). */
+export async function ensureDependencies(deps: Deps, specs: JobSpec[], indexed: boolean): Promise<void> {
+  const errors: FieldError[] = [];
+  for (const [index, spec] of specs.entries()) {
+    if (!spec.dependsOn?.length) continue;
+    const selfId = spec.idempotencyKey ? jobIdForKey(spec.pool, spec.idempotencyKey) : undefined;
+    const found = await dependencyErrors(deps, spec, selfId);
+    errors.push(...(indexed ? atIndex(found, index) : found));
+  }
+  if (errors.length > 0) throw invalid("InvalidSpec", errors);
+}
+
 /**
  * 409 before anything is created when an idempotencyKey already made a job from a
  * different spec: the same key with a different request is an error (as with Stripe's
@@ -77,6 +90,7 @@ export async function submitJobs(deps: Deps, req: ApiRequest): Promise<ApiRespon
     throw invalid("InvalidSpec", [{ field: "(body)", rule: `must hold at most ${MAX_SPECS_PER_REQUEST} job specs per request (got ${body.values.length}); send the rest in another request` }]);
   }
   const specs = checkAll(deps, body.values, body.isList);
+  await ensureDependencies(deps, specs, body.isList);
   await ensureNoConflicts(deps, specs, body.isList);
   await ensureRoom(deps, specs);
 

@@ -10,6 +10,7 @@ import type { JobSpec } from "../jobSpec.js";
 import type { PoolConfig } from "../config.js";
 import { billingStart, costUsd, roundUsd } from "../pricing.js";
 import type { Waiting } from "./waiting.js";
+import { arrayCounts } from "../scheduler/array.js";
 
 export type PublicAttempt = Pick<Attempt,
   "n" | "group" | "launchedAt" | "deferredUntil" | "pullStartedAt" | "startedAt" | "finishedAt" | "stoppedAt" | "exitCode" | "outcome" | "reason"
@@ -48,6 +49,24 @@ export interface PublicJob {
   finishedAt?: string;
   source?: Record<string, string | number>;
   address?: JobRecord["address"];
+  /** An array parent: its children's counts per state, the failed indexes and the roll-ups (costUsd above is their total). */
+  array?: ArrayView;
+  /** An array child: its parent and index. */
+  parent?: JobRecord["parent"];
+}
+
+export interface ArrayView {
+  count: number;
+  created: number;
+  counts: ReturnType<typeof arrayCounts>["counts"];
+  failedIndexes: number[];
+  billedSeconds: number;
+}
+
+function arrayView(job: JobRecord): ArrayView | undefined {
+  if (!job.array) return undefined;
+  const { counts, failedIndexes } = arrayCounts(job.array, ["Succeeded", "Failed", "TimedOut", "Canceled"].includes(job.state));
+  return { count: job.array.count, created: job.array.created, counts, failedIndexes, billedSeconds: job.array.billedSeconds };
 }
 
 /** A running attempt's cost so far, as ACI bills it (an upper bound, as the final one is). */
@@ -75,6 +94,7 @@ export function publicJob(job: JobRecord, extra: { pool?: PoolConfig; now: Date;
     notBefore: job.notBefore, log: job.log,
     costUsd: live === undefined ? job.costUsd : roundUsd(job.costUsd + live), costRunning: live === undefined ? undefined : true,
     billedUsd: job.billedUsd, exitCode: job.exitCode, startedAt: job.startedAt, finishedAt: job.finishedAt, source: job.source, address: job.address,
+    array: arrayView(job), parent: job.parent,
   };
 }
 

@@ -8,14 +8,15 @@
  * - `slot`: every slot of the pool is in use;
  * - `budget`: a budget window cannot hold the head of the line's worst case (the head
  *   blocks the line, so small jobs cannot starve a large one);
- * - `admitting`: a slot and the budget are free; the pump is admitting it.
+ * - `admitting`: a slot and the budget are free; the pump is admitting it;
+ * - `dependencies`: some of its dependsOn have not ended as it needs (it is not in the line yet).
  */
 import { decideAdmission, reservedIn, windowsOf } from "../admission.js";
 import type { JobRecord } from "../model.js";
 import type { Deps } from "../scheduler/deps.js";
 import { roundUsd } from "../pricing.js";
 
-export type WaitingReason = "slot" | "budget" | "retry-backoff" | "create-throttled" | "admitting";
+export type WaitingReason = "slot" | "budget" | "retry-backoff" | "create-throttled" | "admitting" | "dependencies";
 
 export interface Waiting {
   reason: WaitingReason;
@@ -61,7 +62,11 @@ export async function waitingReasons(deps: Deps, jobs: JobRecord[]): Promise<Map
       out.set(job.id, { reason: "create-throttled", text: `ARM throttled the container group's create; it is sent again at ${deferred}`, until: deferred });
       continue;
     }
-    if (job.state !== "Waiting") continue;
+    if (job.state === "Waiting" && job.waitingFor?.length) {
+      out.set(job.id, { reason: "dependencies", text: `waiting for ${job.waitingFor.length === 1 ? "its dependency" : "its dependencies"} ${job.waitingFor.join(", ")} to end as it needs` });
+      continue;
+    }
+    if (job.state !== "Waiting" || job.array) continue;
     if (job.notBefore && Date.parse(job.notBefore) > now.getTime()) {
       out.set(job.id, { reason: "retry-backoff", text: `the next attempt waits until ${job.notBefore} (${Math.ceil((Date.parse(job.notBefore) - now.getTime()) / 1000)} s)`, until: job.notBefore });
       continue;

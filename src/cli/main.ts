@@ -8,7 +8,7 @@ import { Command } from "commander";
 import { CliError } from "./client.js";
 import { runCommand } from "./commands/run.js";
 import { submitCommand } from "./commands/submit.js";
-import { cancelCommand, logsCommand, lsCommand, statusCommand } from "./commands/jobs.js";
+import { cancelCommand, logsCommand, lsCommand, retryCommand, statusCommand } from "./commands/jobs.js";
 import { costCommand, poolsCommand } from "./commands/pools.js";
 import { poisonCommand } from "./commands/poison.js";
 import { scheduleCommand } from "./commands/schedule.js";
@@ -34,7 +34,7 @@ export function program(): Command {
 Connection: --url and --key on every command, or BURST_URL and BURST_API_KEY;
 the defaults (http://localhost:7071, the local key) work with \`npm start\`.
 Output: -o table (default) or -o json. Run \`burst COMMAND --help\` for a command's flags.`);
-  for (const c of [submitCommand(), runCommand(), lsCommand(), statusCommand(), logsCommand(), cancelCommand(), poolsCommand(), costCommand(), poisonCommand(), scheduleCommand()]) {
+  for (const c of [submitCommand(), runCommand(), lsCommand(), statusCommand(), logsCommand(), cancelCommand(), retryCommand(), poolsCommand(), costCommand(), poisonCommand(), scheduleCommand()]) {
     // Subcommands made apart from the program do not inherit its settings.
     p.addCommand(c.configureOutput(oneLineErrors));
     for (const sub of c.commands) sub.configureOutput(oneLineErrors);

@@ -7,7 +7,7 @@
  * on at once.
  */
 import type { Attempt, AttemptOutcome, JobRecord, JobState, LogInfo } from "../model.js";
-import { changeJob } from "../jobState.js";
+import { changeJob, isFinal } from "../jobState.js";
 import { billedSeconds, billingStart, costUsd, roundUsd } from "../pricing.js";
 import { retryBackoffSeconds } from "../retryBackoff.js";
 import { waitKey } from "../admission.js";
@@ -16,6 +16,7 @@ import type { Deps } from "./deps.js";
 import { poolOf } from "./pools.js";
 import { refFor } from "./ids.js";
 import type { Next } from "./flow.js";
+import { endedSteps } from "./dependencies.js";
 
 export interface AttemptEnd {
   outcome: AttemptOutcome;
@@ -95,7 +96,10 @@ function finalStateFor(outcome: AttemptOutcome): JobState {
 /** Deletes the group, settles the slot and ends (or retries) the job; the pool's pump follows, to hand the slot on. */
 export async function finishJob(deps: Deps, jobId: string): Promise<Next[]> {
   const got = await deps.jobs.get(jobId);
-  if (!got || got.value.state !== "Finishing") return [];
+  if (!got || got.value.state !== "Finishing") {
+    // A repeat after a crash: its parent and dependents may not have heard of the end yet (both are idempotent).
+    return got && isFinal(got.value.state) ? endedSteps(got.value) : [];
+  }
   const job = got.value;
   const attempt = job.attempts.at(-1)!;
   const pool = poolOf(deps, job.pool);
@@ -134,5 +138,8 @@ export async function finishJob(deps: Deps, jobId: string): Promise<Next[]> {
       await deps.outbox.send("pump", { pool: pool.name }, (Date.parse(retryAt!) - now.getTime()) / 1000);
     }
   }
-  return [{ step: "pump", pool: pool.name }];
+  const after: Next[] = [{ step: "pump", pool: pool.name }];
+  // An array child's parent, and the jobs that depend on this one, hear of its end.
+  if (r && isFinal(r.after.state)) after.push(...endedSteps(r.after));
+  return after;
 }

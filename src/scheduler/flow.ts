@@ -17,13 +17,23 @@ import { pumpPool } from "./pump.js";
 import { launchJob } from "./launch.js";
 import { pollJob, startMonitoring } from "./monitor.js";
 import { finishJob } from "./finish.js";
+import { expandArray, noteChildEnded } from "./array.js";
+import { cancelStep } from "./cancelStep.js";
+import { checkDependencies } from "./dependencies.js";
 
 export type Next =
   | { step: "pump"; pool: string }
   /** `backedUp`: a launch message is on its way too, so a failure here is only warned about. */
   | { step: "launch"; jobId: string; backedUp?: boolean }
   | { step: "watch"; jobId: string; attempt: number }
-  | { step: "finish"; jobId: string };
+  | { step: "finish"; jobId: string }
+  /** Make an array's next children (array.ts). */
+  | { step: "array"; parentId: string }
+  /** Tell an array parent that its child `index` ended. */
+  | { step: "arrayChild"; parentId: string; index: number }
+  | { step: "cancel"; jobId: string }
+  /** Re-check a waiting job's dependencies (dependencies.ts). */
+  | { step: "dependencies"; jobId: string };
 
 async function runOne(deps: Deps, next: Next): Promise<void> {
   let after: Next[];
@@ -45,6 +55,18 @@ async function runOne(deps: Deps, next: Next): Promise<void> {
       break;
     case "finish":
       after = await finishJob(deps, next.jobId);
+      break;
+    case "array":
+      after = await expandArray(deps, next.parentId);
+      break;
+    case "arrayChild":
+      after = await noteChildEnded(deps, next.parentId, next.index);
+      break;
+    case "cancel":
+      after = (await cancelStep(deps, next.jobId)).next;
+      break;
+    case "dependencies":
+      after = await checkDependencies(deps, next.jobId);
       break;
   }
   await runAll(deps, after);

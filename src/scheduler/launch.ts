@@ -126,7 +126,7 @@ async function deferLaunch(deps: Deps, jobId: string, attemptN: number, afterSec
 
 async function createGroup(deps: Deps, job: JobRecord, attempt: number, ref: GroupRef): Promise<void> {
   const pool = poolOf(deps, job.pool);
-  const secureEnv = job.sealedSecureEnv ? open(job.sealedSecureEnv, deps.config.secrets, job.id) : {};
+  const secureEnv = job.sealedSecureEnv ? open(job.sealedSecureEnv, deps.config.secrets, job.sealedFor ?? job.id) : {};
   const launchedAt = new Date(job.attempts.at(-1)!.launchedAt!);
   const group = buildGroup({ jobId: job.id, attempt, spec: job.spec!, secureEnv, pool, now: launchedAt, deploymentId: deps.config.deploymentId });
   const outcome = await deps.aci.create(ref, group);

@@ -3,7 +3,8 @@ import { z } from "zod";
 import { UnreadableMessage } from "../errors.js";
 import type { LaunchMessage, MonitorMessage, PumpMessage } from "../store/outbox.js";
 
-const id = z.string().regex(/^[a-z0-9]{1,40}$/);
+// Array children add "-" and a five-digit index to their parent's id.
+const id = z.string().regex(/^[a-z0-9]{1,40}(?:-[0-9]{5})?$/);
 const schemas = {
   launch: z.strictObject({ jobId: id }),
   monitor: z.strictObject({ jobId: id, attempt: z.number().int().min(1), seq: z.number().int().min(0) }),

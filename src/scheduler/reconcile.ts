@@ -25,7 +25,8 @@ import { TAGS } from "../aci/groupSpec.js";
 import { errorMessage } from "../errors.js";
 import { groupName } from "./ids.js";
 import { LAUNCH_CLAIM_SECONDS } from "./launch.js";
-import { finish, launch, pump } from "./flow.js";
+import { finish, launch, pump, runAll, type Next } from "./flow.js";
+import { liveChildren } from "./array.js";
 import type { Deps } from "./deps.js";
 import { trueUpBills } from "./trueUp.js";
 import { deleteExpiredJobs } from "./retention.js";
@@ -90,7 +91,13 @@ export async function reconcile(deps: Deps, opts: ReconcileOptions = {}): Promis
     const pool = deps.config.pools.get(job.pool);
     if (!pool) continue;
     await safely(`job ${job.id}`, async () => {
-      if (job.state === "Waiting" && holders.get(pool.name)?.[job.id]?.attempt === job.attempts.length + 1) {
+      if (job.state === "Waiting" && job.waitingFor?.length) {
+        // Blocked on dependencies: not in the line by design; its dependencies' ends may not have been told.
+        await runAll(deps, [{ step: "dependencies", jobId: job.id }]);
+      } else if (job.array) {
+        // An array parent: re-note its unfinished children (their end may not have been told) and make the next ones.
+        await runAll(deps, [...liveChildren(job).map((id): Next => ({ step: "arrayChild", parentId: job.id, index: Number(id.slice(-5)) })), { step: "array", parentId: job.id }]);
+      } else if (job.state === "Waiting" && holders.get(pool.name)?.[job.id]?.attempt === job.attempts.length + 1) {
         // Admitted in the ledger, but the pump died before marking and launching it.
         if ((await launch(deps, job.id)) === "acted") r.relaunched++;
       } else if (job.state === "Waiting" && job.spec && !inLine.get(pool.name)?.has(job.id)) {

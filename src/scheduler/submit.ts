@@ -6,13 +6,15 @@
 import { capErrors, validateSpec, redactSpec, type JobSpec } from "../jobSpec.js";
 import { createHash, createHmac } from "node:crypto";
 import type { JobRecord, SpecError } from "../model.js";
-import { createJob } from "../jobState.js";
+import { createJob, isFinal } from "../jobState.js";
 import { worstCaseUsd } from "../pricing.js";
 import { waitKey } from "../admission.js";
 import { applyPool } from "../poolRules.js";
 import { seal, SecretKeyMissing, type KeyRing } from "../secrets.js";
 import { jobIdForInternalKey, jobIdForKey, newJobId } from "./ids.js";
-import { pump } from "./flow.js";
+import { pump, runAll } from "./flow.js";
+import { expandArray, newArrayProgress } from "./array.js";
+import { dependencyErrors, registerDependent, waitingText, wholeDependencies } from "./dependencies.js";
 import type { Deps } from "./deps.js";
 
 export interface SubmitOrigin {
@@ -98,6 +100,11 @@ export async function submitJob(deps: Deps, input: unknown, origin: SubmitOrigin
   }
   const { pool } = pooled;
   spec = pooled.spec;
+  const depErrors = await dependencyErrors(deps, spec, id);
+  if (depErrors.length > 0) {
+    return reject(deps, id, input, depErrors, `dependsOn not accepted: ${depErrors.map((e) => `${e.field} ${e.rule}`).join("; ")}`, origin);
+  }
+  const waitingFor = [...new Set(wholeDependencies(spec).map((d) => d.job))];
   let sealed: string | undefined;
   if (spec.secureEnv && Object.keys(spec.secureEnv).length > 0) {
     try {
@@ -112,7 +119,9 @@ export async function submitJob(deps: Deps, input: unknown, origin: SubmitOrigin
     ...baseRecord(id, now.toISOString()),
     name: spec.name, pool: pool.name, priority: spec.priority, labels: spec.labels, idempotencyKey: spec.idempotencyKey,
     spec: redactSpec(spec), specDigest: digest, sealedSecureEnv: sealed, source: origin.source,
-    reason: "waiting for a slot",
+    reason: waitingFor.length ? waitingText(waitingFor) : spec.array ? `making its ${spec.array.count} children` : "waiting for a slot",
+    waitingFor: waitingFor.length ? waitingFor : undefined,
+    array: spec.array ? newArrayProgress(spec.array.count) : undefined,
   });
   if (!job) {
     // Lost a race with a concurrent submission of the same job: that one stands.
@@ -138,6 +147,19 @@ async function found(deps: Deps, job: JobRecord, givenDigest: string | undefined
  * what makes a crash between creating the record and queueing it harmless.
  */
 export async function resumeSubmission(deps: Deps, job: JobRecord): Promise<void> {
+  if (job.spec?.dependsOn?.length && !isFinal(job.state)) {
+    // Registered first, then checked: a dependency that ends in between is seen by this check or tells the job itself.
+    await registerDependent(deps, job);
+    if (job.waitingFor?.length) {
+      await runAll(deps, [{ step: "dependencies", jobId: job.id }]);
+      return;
+    }
+  }
+  if (job.array) {
+    // An array parent never waits in the line itself: its children do (array.ts).
+    if (!isFinal(job.state)) await runAll(deps, await expandArray(deps, job.id));
+    return;
+  }
   if (job.state !== "Waiting" || !job.spec) return;
   const pool = deps.config.pools.get(job.pool);
   if (!pool) return;

@@ -4,7 +4,11 @@ import type { JobRecord } from "../../src/model.js";
 import { submitJob } from "../../src/scheduler/submit.js";
 import { cancelJob } from "../../src/scheduler/cancel.js";
 import { abandonJob } from "../../src/scheduler/abandon.js";
-import { poll, pump } from "../../src/scheduler/flow.js";
+import { poll, pump, runAll, type Next } from "../../src/scheduler/flow.js";
+import { childId } from "../../src/scheduler/array.js";
+import { retryFailedStep } from "../../src/scheduler/arrayRetry.js";
+import { isFinal } from "../../src/jobState.js";
+import { waitUntil } from "../support/wait.js";
 import type { Deps } from "../../src/scheduler/deps.js";
 import { startStack, type Stack } from "../support/harness.js";
 
@@ -91,6 +95,22 @@ describe("the transitions the scheduler makes", () => {
     expect((await current(admitted)).state).toBe("Admitted");
     await abandonJob(deps, admitted, "launch", new Error("queue unavailable"));
     expect(edgesOf(admitted)).toEqual(["New->Waiting", "Waiting->Admitted", "Admitted->Finishing", "Finishing->Failed"]);
+  });
+
+  it("takes an array parent from Waiting to Running to its end, and back to Running for a retry of its failed children", async () => {
+    const failing = (await submitJob(deps, { image: "alpine", command: ["sh", "-c", "exit $BURST_ARRAY_INDEX"], timeoutSeconds: 60, array: { count: 2 } })).job.id;
+    const slow = (await submitJob(deps, { image: "alpine", command: ["sleep", "60"], timeoutSeconds: 1, array: { count: 1 } })).job.id;
+    const children = [childId(failing, 0), childId(failing, 1), childId(slow, 0)];
+    const parentsFailed = () => waitUntil(async () => (await current(failing)).state === "Failed" && (await current(slow)).state === "Failed", { what: "both arrays to fail", timeoutMs: 30_000 });
+    for (const id of children) await pollUntil(id, (j) => isFinal(j.state));
+    await parentsFailed();
+    for (const id of [failing, slow]) await runAll(deps, (await retryFailedStep(deps, id) as { next: Next[] }).next);
+    for (const id of children.slice(1)) await pollUntil(id, (j) => isFinal(j.state) && j.attempts.length === 2);
+    await parentsFailed();
+    expect(edgesOf(failing)).toEqual(["New->Waiting", "Waiting->Running", "Running->Finishing", "Finishing->Failed", "Failed->Running", "Running->Finishing", "Finishing->Failed"]);
+    expect(edgesOf(children[1]!)).toContain("Failed->Waiting");
+    expect(edgesOf(children[2]!)).toContain("TimedOut->Waiting");
+    expect(edgesOf(children[0]!)).not.toContain("Succeeded->Waiting");
   });
 
   it("has heard every edge of the state table, and no other", () => {

@@ -235,8 +235,10 @@ describe("the job state machine", () => {
     }
   });
 
-  it("has no way out of a final state", () => {
-    for (const s of ["Succeeded", "Failed", "TimedOut", "Canceled", "Rejected"] as const) expect(TRANSITIONS[s]).toEqual([]);
+  it("has no way out of a final state but an array's retry --failed (its failed children wait again, the parent runs again)", () => {
+    for (const s of ["Succeeded", "Canceled", "Rejected"] as const) expect(TRANSITIONS[s]).toEqual([]);
+    expect(TRANSITIONS.Failed).toEqual(["Waiting", "Running"]);
+    expect(TRANSITIONS.TimedOut).toEqual(["Waiting"]);
   });
 
   it("tells listeners only what is emitted while they listen", () => {
@@ -253,11 +255,12 @@ describe("the job state machine", () => {
     // Written out by hand from the README, so the table in code is not tested against itself.
     const edges = [
       "New->Waiting", "New->Rejected",
-      "Waiting->Admitted", "Waiting->Canceled",
+      "Waiting->Admitted", "Waiting->Canceled", "Waiting->Running",
       "Admitted->Launching", "Admitted->Finishing",
       "Launching->Running", "Launching->Finishing",
       "Running->Finishing",
       "Finishing->Succeeded", "Finishing->Failed", "Finishing->TimedOut", "Finishing->Canceled", "Finishing->Waiting",
+      "Failed->Waiting", "Failed->Running", "TimedOut->Waiting",
     ];
     expect(Object.entries(TRANSITIONS).flatMap(([from, tos]) => tos.map((to) => `${from}->${to}`)).sort()).toEqual([...edges].sort());
     const readme = readFileSync(new URL("../../README.md", import.meta.url), "utf8");

@@ -1,4 +1,4 @@
-/** `burst ls`, `burst status ID`, `burst logs ID [-f]` and `burst cancel ID...`. */
+/** `burst ls`, `burst status ID`, `burst logs ID [-f]`, `burst cancel ID...` and `burst retry ID --failed`. */
 import { Command, InvalidArgumentError, Option } from "commander";
 import { JOB_ORDERS, type JobOrder } from "../../store/jobStore.js";
 import { FINAL_STATES, JOB_STATES, type JobState } from "../../model.js";
@@ -77,6 +77,9 @@ export function statusCommand(): Command {
         ["exit code", job.exitCode], ["cost", `${usd(job.costUsd)}${job.costRunning ? " so far" : ""}`], ["address", address],
         ["log", `${job.log.lines} line${job.log.lines === 1 ? "" : "s"}${job.log.truncated ? " (ACI dropped some output before Burst copied it)" : ""}`],
         ["errors", job.errors?.map((e) => `${e.field} ${e.rule}`).join("; ")],
+        ["array", arrayLine(job.array)],
+        ["failed", job.array?.failedIndexes.length ? job.array.failedIndexes.join(", ") : undefined],
+        ["parent", job.parent ? `${job.parent.id} (index ${job.parent.index})` : undefined],
       ]));
       if (job.attempts.length > 0) {
         process.stdout.write(`\n${table(["ATTEMPT", "OUTCOME", "EXIT", "STARTED", "RAN", "COST", "REASON"], job.attempts.map((a) => [
@@ -123,4 +126,24 @@ export function cancelCommand(): Command {
       else if (results.length > 0) process.stdout.write(table(["ID", "STATE"], results.map((r) => [r.id, FINAL_STATES.has(r.state as JobState) ? r.state : `${r.state} (canceling)`])));
       if (failures.length > 0) throw new CliError(failures.join("; "));
     });
+}
+
+export function retryCommand(): Command {
+  return withCommon(new Command("retry"))
+    .description("start a new attempt of only the failed children of a Failed array job")
+    .argument("<id>", "the array's job id")
+    .requiredOption("--failed", "retry the children that failed or timed out (the only kind of retry there is)")
+    .action(async (id: string, _flags: { failed: boolean }, cmd: Command) => {
+      const { client, output } = contextOf(cmd);
+      const r = await client.json<{ id: string; state: string; retrying: number[] }>("POST", `${jobPath(id)}/retry?failed=true`);
+      if (output === "json") printJson(r);
+      else process.stdout.write(`${r.id} ${r.state}: retrying ${r.retrying.length} failed ${r.retrying.length === 1 ? "child" : "children"} (indexes ${r.retrying.join(", ")})\n`);
+    });
+}
+
+/** An array parent's counts, e.g. "1000 children: 990 Succeeded, 10 Failed". */
+function arrayLine(a: PublicJob["array"]): string | undefined {
+  if (!a) return undefined;
+  const parts = Object.entries(a.counts).filter(([, n]) => n > 0).map(([k, n]) => `${n} ${k === "notCreated" ? "not made yet" : k}`);
+  return `${a.count} children: ${parts.join(", ")}; ${a.billedSeconds} billed seconds`;
 }
