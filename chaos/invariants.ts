@@ -5,7 +5,8 @@ import type { Deps } from "../src/scheduler/deps.js";
 import { isFinal } from "../src/jobState.js";
 import { roundUsd } from "../src/pricing.js";
 import type { ScanResult } from "./scan.js";
-import { expectedLog, type ChaosJob } from "./workload.js";
+import { childId } from "../src/scheduler/array.js";
+import { expectedChildLog, expectedLog, type ChaosJob } from "./workload.js";
 
 export interface Samples {
   /** Most live groups seen at once per resource group (sampled; the emulator's peak counter is exact). */
@@ -74,6 +75,27 @@ export async function checkInvariants(a: {
     const lines = text.split("\n").filter(Boolean).map((l) => l.slice(l.indexOf(" ") + 1));
     const want = expectedLog(job);
     if (lines.join("\n") !== want.join("\n")) v.push(`job ${id} attempt ${last.n}: log has ${lines.length} lines, expected ${want.length}${rec.log.truncated ? " (flagged truncated)" : ""}`);
+  }
+
+  // Every index of an array ended once: each child Succeeded with its own index in its log,
+  // the parent's marks say so once each, and it rolled each child's cost up exactly once.
+  for (const job of a.jobs.filter((j) => j.arrayCount)) {
+    const parent = a.records.get(a.ids[job.index]!);
+    if (!parent?.array) continue;
+    const count = job.arrayCount!;
+    if (parent.array.marks !== "S".repeat(count)) v.push(`array ${parent.id}: marks ${JSON.stringify(parent.array.marks)}, expected every index Succeeded once`);
+    let childCosts = 0;
+    for (let i = 0; i < count; i++) {
+      const child = (await a.deps.jobs.get(childId(parent.id, i)))?.value;
+      if (!child) { v.push(`array ${parent.id}: child ${i} was lost`); continue; }
+      childCosts += child.costUsd;
+      if (child.state !== "Succeeded") v.push(`array child ${child.id} ended ${child.state} (${child.reason ?? "no reason"})`);
+      const last = child.attempts.at(-1);
+      if (!last) continue;
+      const lines = (await a.deps.logs.read(child.id, last.n)).text.split("\n").filter(Boolean).map((l) => l.slice(l.indexOf(" ") + 1));
+      if (lines.join("\n") !== expectedChildLog(i, count).join("\n")) v.push(`array child ${child.id}: log ${JSON.stringify(lines)}, expected its own index ${i}`);
+    }
+    if (Math.abs(roundUsd(childCosts) - roundUsd(parent.costUsd)) > 1e-8) v.push(`array ${parent.id}: its cost $${parent.costUsd} is not its children's $${roundUsd(childCosts)}`);
   }
 
   // The cost ledger agrees with the jobs: per pool, cost rows = day totals = Σ job costs.

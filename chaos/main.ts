@@ -15,6 +15,7 @@ Options:
   --kill-every A-B    random gap between host kills, seconds (default 3-8)
   --azurite-restarts N  (default 2)
   --max-minutes N     give up waiting for jobs after this long (default 12)
+  --array N           add one array job of N children (default 20; 0 for none)
   -h, --help
 `;
 
@@ -29,7 +30,7 @@ async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
       jobs: { type: "string" }, hosts: { type: "string" }, seed: { type: "string" }, "kill-every": { type: "string" },
-      "azurite-restarts": { type: "string" }, "max-minutes": { type: "string" }, help: { type: "boolean", short: "h" },
+      "azurite-restarts": { type: "string" }, "max-minutes": { type: "string" }, array: { type: "string" }, help: { type: "boolean", short: "h" },
     },
   });
   if (values.help) return void process.stdout.write(HELP);
@@ -43,6 +44,7 @@ async function main(): Promise<void> {
     azuriteRestarts: num("azurite-restarts", values["azurite-restarts"], 2),
     duplicateShare: 0.2,
     maxDurationMs: num("max-minutes", values["max-minutes"], 12) * 60_000,
+    arrayChildren: num("array", values.array, 20),
     log: (l) => process.stderr.write(`chaos: ${l}\n`),
   });
   const { violations, ...figures } = report;

@@ -26,7 +26,7 @@ import { isFinal } from "../src/jobState.js";
 import type { JobRecord } from "../src/model.js";
 import { BUILT_IN_PRICES } from "../src/pricing.js";
 import { rng, between } from "./rng.js";
-import { makeJobs } from "./workload.js";
+import { makeArrayJob, makeJobs } from "./workload.js";
 import { checkInvariants, type Samples } from "./invariants.js";
 import { scanStorage } from "./scan.js";
 
@@ -40,12 +40,16 @@ export interface ChaosOptions {
   /** Share of jobs submitted twice (same idempotencyKey, different messages). */
   duplicateShare: number;
   maxDurationMs: number;
+  /** Children of one array job added to the workload (0: none). */
+  arrayChildren?: number;
   log?: (line: string) => void;
 }
 
 export interface ChaosReport {
   seed: number;
   jobs: number;
+  /** Children of the array job, each an ordinary job besides the `jobs` above. */
+  arrayChildren: number;
   finalStates: Record<string, number>;
   kills: number;
   azuriteRestarts: number;
@@ -102,7 +106,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     return h;
   };
   const report: ChaosReport = {
-    seed: o.seed, jobs: o.jobs, finalStates: {}, kills: 0, azuriteRestarts: 0, duplicateSubmissions: 0, duplicatedInternalMessages: 0,
+    seed: o.seed, jobs: o.jobs, arrayChildren: o.arrayChildren ?? 0, finalStates: {}, kills: 0, azuriteRestarts: 0, duplicateSubmissions: 0, duplicatedInternalMessages: 0,
     faults: { injectedErrors: 0, lostResponses: 0, throttled: 0, capacityWindowMs: 0, throttleStormMs: 0, storageFaults: 0, storageOutageMs: 0 }, reconcilerActions: 0, violations: [], durationSeconds: 0,
   };
   const samples: Samples = { maxAlive: { [rgs.east]: 0, [rgs.west]: 0 }, maxCommittedUsd: 0, budgetUsd: budget };
@@ -174,6 +178,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
 
     // Submissions: every job once, some twice (another message, same idempotencyKey), over a short ramp.
     const jobs = makeJobs(o.jobs, o.seed, random, secret);
+    if (o.arrayChildren) jobs.push(makeArrayJob(jobs.length, o.arrayChildren, o.seed, secret));
     const ids = jobs.map((j) => jobIdForKey(j.pool, `chaos-${o.seed}-${j.index}`));
     const queue = () => QueueServiceClient.fromConnectionString(azurite.connectionString).getQueueClient(deps.config.names.jobsQueue);
     await queue().createIfNotExists();

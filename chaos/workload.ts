@@ -7,6 +7,8 @@ export interface ChaosJob {
   lines: number;
   exitCode: number;
   spec: Record<string, unknown>;
+  /** An array job: its number of children, each printing its own index. */
+  arrayCount?: number;
 }
 
 export function makeJobs(count: number, seed: number, random: () => number, secret: string): ChaosJob[] {
@@ -25,6 +27,26 @@ export function makeJobs(count: number, seed: number, random: () => number, secr
       },
     };
   });
+}
+
+/**
+ * One array job, last in the workload: its children run while hosts die like any job, and
+ * each must still end once, with its own index in its log.
+ */
+export function makeArrayJob(index: number, count: number, seed: number, secret: string): ChaosJob {
+  const script = "echo start; echo index $BURST_ARRAY_INDEX of $BURST_ARRAY_SIZE; sleep 1; echo end";
+  return {
+    index, pool: "east", lines: 0, exitCode: 0, arrayCount: count,
+    spec: {
+      image: "alpine", command: ["sh", "-c", script], pool: "east", cpu: 0.5, memoryGb: 0.5, timeoutSeconds: 600,
+      array: { count, parallelism: 4 }, idempotencyKey: `chaos-${seed}-${index}`, labels: { chaos: String(seed) },
+      secureEnv: { CHAOS_SECRET: secret },
+    },
+  };
+}
+
+export function expectedChildLog(index: number, count: number): string[] {
+  return ["start", `index ${index} of ${count}`, "end"];
 }
 
 export function expectedLog(job: ChaosJob): string[] {

@@ -12,7 +12,9 @@ describe("the reconciler", () => {
   let stack: Stack;
   const rg = `rg-rec-${Date.now()}`;
   const sub = "00000000-0000-0000-0000-000000000000";
-  beforeAll(async () => { stack = await startStack({ pools: { default: { maxConcurrency: 3, resourceGroup: rg } } }); });
+  // The reconciler runs when a test calls it: the hosts' own timer (after its start-up run)
+  // would otherwise get to the planted orphan first, and the counts would be its.
+  beforeAll(async () => { stack = await startStack({ pools: { default: { maxConcurrency: 3, resourceGroup: rg } }, env: { BURST_RECONCILE_SCHEDULE: "0 0 0 1 1 *" } }); });
   afterAll(async () => { await stack?.stop(); });
 
   const group = (tags: Record<string, string>) => ({
