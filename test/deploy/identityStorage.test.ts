@@ -21,7 +21,7 @@ import { startAzurite, DEV_ACCOUNT, DEV_ACCOUNT_KEY, type RunningAzurite } from 
 import { freePort } from "../../tools/launcher/net.js";
 import { startEmulator, type RunningEmulator } from "@burst/aci-emulator";
 import { ROOT, startHostProcess, uniqueName, type HostProcess } from "../support/hostProcess.js";
-import { waitUntil } from "../support/wait.js";
+import { runOneJob } from "./oneJob.js";
 
 const b64url = (data: string | Buffer) => Buffer.from(data).toString("base64url");
 
@@ -132,21 +132,9 @@ describe("identity-based storage", () => {
     expect(
       Object.values(childEnv).filter((v) => v?.includes(DEV_ACCOUNT_KEY) || /AccountKey=|SharedAccessSignature=/i.test(v ?? "")),
     ).toEqual([]);
-    const api = (p: string, init?: RequestInit) =>
-      fetch(`${host.url}/api${p}`, { ...init, headers: { "x-functions-key": "burst-local-key", "content-type": "application/json" } });
-    const submitted = await api("/jobs", {
-      method: "POST",
-      body: JSON.stringify({ image: "alpine", command: ["sh", "-c", "echo signed in; exit 0"], timeoutSeconds: 60 }),
-    });
-    expect(submitted.status, await submitted.clone().text()).toBe(202);
-    const { id } = (await submitted.json()) as { id: string };
-    const job = await waitUntil(async () => (await (await api(`/jobs/${id}`)).json()) as { state: string }, {
-      what: `job ${id} to finish (host output: ${host.output().slice(-1500)})`,
-      until: (j) => ["Succeeded", "Failed", "TimedOut", "Canceled", "Rejected"].includes(j.state),
-      timeoutMs: 60_000,
-    });
+    const job = await runOneJob(host, "echo signed in; exit 0");
     expect(job.state).toBe("Succeeded");
-    expect(await (await api(`/jobs/${id}/logs`)).text()).toContain("signed in");
+    expect(job.logs).toContain("signed in");
     // The tokens came from the managed identity, for Storage, as the user-assigned identity.
     expect(tokenRequests.length).toBeGreaterThan(0);
     expect(tokenRequests.every((q) => q.get("resource") === "https://storage.azure.com" && q.get("client_id") === clientId)).toBe(true);

@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import yauzl from "yauzl";
 import { startEmulator, type RunningEmulator } from "@burst/aci-emulator";
 import { ROOT, startHostProcess, uniqueName, type HostProcess } from "../support/hostProcess.js";
-import { waitUntil } from "../support/wait.js";
+import { runOneJob } from "./oneJob.js";
 
 /** Unzips every entry under `dir`, refusing any that would land outside it. */
 function unzip(file: string, dir: string): Promise<string[]> {
@@ -93,20 +93,8 @@ describe("the deployment package", () => {
         BURST_BILLS: "off",
       },
     });
-    const api = (p: string, init?: RequestInit) =>
-      fetch(`${host.url}/api${p}`, { ...init, headers: { "x-functions-key": "burst-local-key", "content-type": "application/json" } });
-    const submitted = await api("/jobs", {
-      method: "POST",
-      body: JSON.stringify({ image: "alpine", command: ["sh", "-c", "echo from the package"], timeoutSeconds: 60 }),
-    });
-    expect(submitted.status, await submitted.clone().text()).toBe(202);
-    const { id } = (await submitted.json()) as { id: string };
-    const job = await waitUntil(async () => (await (await api(`/jobs/${id}`)).json()) as { state: string }, {
-      what: `job ${id} to finish (host output: ${host.output().slice(-1500)})`,
-      until: (j) => ["Succeeded", "Failed", "TimedOut", "Canceled", "Rejected"].includes(j.state),
-      timeoutMs: 60_000,
-    });
+    const job = await runOneJob(host, "echo from the package");
     expect(job.state).toBe("Succeeded");
-    expect(await (await api(`/jobs/${id}/logs`)).text()).toContain("from the package");
+    expect(job.logs).toContain("from the package");
   });
 });
