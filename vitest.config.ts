@@ -3,7 +3,8 @@ import { defineConfig } from "vitest/config";
 export default defineConfig({
   test: {
     // Most test time is waiting on child processes (Azurite, emulators, hosts), not CPU:
-    // three files at once on two cores took 318 s against 808 s one at a time (see README).
+    // three files at once on two cores took 389 s against 808 s one at a time for the same
+    // suite (README, Development).
     maxWorkers: 3,
     // `npm test` runs every package's tests too: each package has its own config.
     projects: [
