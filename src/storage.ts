@@ -20,6 +20,7 @@ import { TableClient } from "@azure/data-tables";
 import { DefaultAzureCredential, ManagedIdentityCredential } from "@azure/identity";
 import type { TokenCredential } from "./aci/client.js";
 import { ConfigError } from "./errors.js";
+import { tableClient } from "./store/tables.js";
 
 export type StorageSettings =
   | { kind: "connectionString"; connectionString: string }
@@ -100,12 +101,10 @@ export interface StorageClients {
 export function storageClients(settings: StorageSettings, credential?: TokenCredential): StorageClients {
   if (settings.kind === "connectionString") {
     const c = settings.connectionString;
-    // Azurite speaks plain http; the Table SDK refuses that unless told it is intended.
-    const insecure = /DefaultEndpointsProtocol=http;|UseDevelopmentStorage=true/i.test(c);
     return {
       queues: QueueServiceClient.fromConnectionString(c),
       blobs: BlobServiceClient.fromConnectionString(c),
-      table: (name) => TableClient.fromConnectionString(c, name, { allowInsecureConnection: insecure }),
+      table: (name) => tableClient(c, name),
     };
   }
   const cred = credential ?? storageCredential(settings);

@@ -6,14 +6,12 @@
  */
 import type { TableClient } from "@azure/data-tables";
 import { ensureTable, isConflict, isNotFound, joinDoc, splitDoc } from "../store/tables.js";
+import type { Versioned } from "../store/jobStore.js";
 import type { ScheduleRecord } from "./model.js";
 
-const PARTITION = "schedule";
+export type { Versioned };
 
-export interface Versioned<T> {
-  value: T;
-  etag: string;
-}
+const PARTITION = "schedule";
 
 export class ScheduleStore {
   constructor(private readonly table: TableClient) {}
