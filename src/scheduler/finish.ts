@@ -13,7 +13,7 @@ import { retryBackoffSeconds } from "../retryBackoff.js";
 import { waitKey } from "../admission.js";
 import { worstCaseUsd } from "../pricing.js";
 import type { Deps } from "./deps.js";
-import { poolOf } from "./pools.js";
+import { holderKey, placementOf, poolOf } from "./pools.js";
 import { refFor } from "./ids.js";
 import type { Next } from "./flow.js";
 import { endedSteps } from "./dependencies.js";
@@ -56,8 +56,9 @@ export function attemptCost(job: JobRecord, attempt: Attempt, end: AttemptEnd, d
   });
   if (start === undefined) return { billedSeconds: 0, costUsd: 0 };
   const seconds = billedSeconds(start.startMs, Date.parse(end.stoppedAt));
-  const pool = poolOf(deps, job.pool);
-  return { billedSeconds: seconds, costUsd: costUsd(seconds, job.spec.cpu, job.spec.memoryGb, pool.prices), costBasis: start.basis, costErrorSeconds: Math.min(seconds, start.errorSeconds) };
+  // At the prices of where it ran: a Spot attempt costs Spot's.
+  const prices = placementOf(poolOf(deps, job.pool), attempt).prices;
+  return { billedSeconds: seconds, costUsd: costUsd(seconds, job.spec.cpu, job.spec.memoryGb, prices), costBasis: start.basis, costErrorSeconds: Math.min(seconds, start.errorSeconds) };
 }
 
 /** Records the attempt's end and moves the job to Finishing; a no-op if that already happened. */
@@ -105,6 +106,9 @@ export async function finishJob(deps: Deps, jobId: string): Promise<Next[]> {
   const pool = poolOf(deps, job.pool);
 
   await deps.aci.delete(refFor(deps, job, attempt.n));
+  // The group is gone: its room in the placement goes back (every placement's, for an attempt that held room but recorded none).
+  if (attempt.placement) await deps.placements.release(placementOf(pool, attempt), holderKey(job.id, attempt.n));
+  else for (const p of pool.placements) await deps.placements.release(p, holderKey(job.id, attempt.n));
   await deps.ledger.settle(pool.name, job.id, attempt.n, attempt.costUsd ?? 0, attempt.billedSeconds ?? 0, deps.clock.now());
 
   const now = deps.clock.now();
