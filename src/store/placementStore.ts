@@ -112,6 +112,9 @@ export class TablePlacementStore implements PlacementStore {
 
   async refused(placement: Placement, reason: string, now: Date): Promise<Breaker> {
     return this.#change(rowKey(placement), `placement ${placement.id}: cooling down`, (use) => {
+      const open = use.breakers[placement.id];
+      // Already cooling: this refusal answers a create sent before the breaker opened, not a probe.
+      if (open && Date.parse(open.until) > now.getTime()) return { write: false, value: open };
       const failures = (use.breakers[placement.id]?.failures ?? 0) + 1;
       const b: Breaker = { failures, reason, until: new Date(now.getTime() + cooldownSeconds(failures) * 1000).toISOString() };
       use.breakers[placement.id] = b;
