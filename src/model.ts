@@ -52,6 +52,8 @@ export interface Attempt {
   deferredUntil?: string;
   /** Where the attempt's group is (a placement id, `subscription/resourceGroup/region/priority`); absent before one had room. */
   placement?: string;
+  /** ACI accepted the create, then failed it for want of capacity: not counted as a platform failure (see finish.ts). */
+  noCapacity?: boolean;
   /** Placements that refused this attempt's create for capacity or quota, in order, with ACI's code (not counted as retries). */
   refusedBy?: { placement: string; code?: string }[];
   /** Start of the image pull: billing starts here. */

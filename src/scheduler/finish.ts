@@ -30,6 +30,8 @@ export interface AttemptEnd {
   restartCount?: number;
   /** Log lines copied by the poll that noticed the end, recorded in the same write. */
   log?: Captured;
+  /** ACI accepted the create, then found no capacity (an async refusal): the next attempt goes elsewhere and no retry is counted. */
+  noCapacity?: boolean;
 }
 
 /** What one log capture stored. */
@@ -75,6 +77,7 @@ export async function toFinishing(deps: Deps, jobId: string, attemptN: number, e
       pullStartedAt: end.pullStartedAt ?? current.pullStartedAt, startedAt: end.startedAt ?? current.startedAt,
       finishedAt: end.finishedAt ?? now.toISOString(), stoppedAt: end.stoppedAt, detectedAt: now.toISOString(),
       restartCount: end.restartCount ?? current.restartCount,
+      noCapacity: end.noCapacity || undefined,
       ...cost,
     };
     return move(job, "Finishing", { attempts: [...job.attempts.slice(0, -1), attempt], reason: end.reason, log: addCaptured(job.log, end.log) });
@@ -94,6 +97,9 @@ function finalStateFor(outcome: AttemptOutcome): JobState {
   return outcome === "PlatformError" ? "Failed" : outcome;
 }
 
+/** Async capacity refusals a job may move on from without counting them as platform failures. */
+export const MAX_CAPACITY_MOVES = 10;
+
 /** Deletes the group, settles the slot and ends (or retries) the job; the pool's pump follows, to hand the slot on. */
 export async function finishJob(deps: Deps, jobId: string): Promise<Next[]> {
   const got = await deps.jobs.get(jobId);
@@ -106,6 +112,7 @@ export async function finishJob(deps: Deps, jobId: string): Promise<Next[]> {
   const pool = poolOf(deps, job.pool);
 
   await deps.aci.delete(refFor(deps, job, attempt.n));
+  if (attempt.noCapacity && attempt.placement) await deps.placements.refused(placementOf(pool, attempt), "capacity (provisioning failed: InsufficientCapacity)", deps.clock.now());
   // The group is gone: its room in the placement goes back (every placement's, for an attempt that held room but recorded none).
   if (attempt.placement) await deps.placements.release(placementOf(pool, attempt), holderKey(job.id, attempt.n));
   else for (const p of pool.placements) await deps.placements.release(p, holderKey(job.id, attempt.n));
@@ -119,16 +126,18 @@ export async function finishJob(deps: Deps, jobId: string): Promise<Next[]> {
     const total = roundUsd(j.attempts.reduce((s, x) => s + (x.costUsd ?? 0), 0));
     const common = { costUsd: total, exitCode: a.exitCode, startedAt: j.startedAt ?? a.startedAt };
     const own = a.outcome === "Failed" && a.exitCode !== undefined;
-    const platform = a.outcome === "PlatformError";
+    // A capacity refusal moves the job to another placement without counting, up to a bound, so a job whose every placement keeps refusing still ends.
+    const moved = a.noCapacity === true && j.attempts.filter((x) => x.noCapacity).length <= MAX_CAPACITY_MOVES;
+    const platform = a.outcome === "PlatformError" && !moved;
     const ownFailures = j.ownFailures + (own ? 1 : 0);
     const platformFailures = j.platformFailures + (platform ? 1 : 0);
-    const canRetry = !j.cancelRequested && ((own && ownFailures <= (j.spec?.retries ?? 0)) || (platform && platformFailures <= pool.maxPlatformRetries));
+    const canRetry = !j.cancelRequested && (moved || (own && ownFailures <= (j.spec?.retries ?? 0)) || (platform && platformFailures <= pool.maxPlatformRetries));
     if (canRetry) {
-      const wait = retryBackoffSeconds(own ? ownFailures : platformFailures);
+      const wait = moved ? 1 : retryBackoffSeconds(own ? ownFailures : platformFailures);
       retryAt = new Date(now.getTime() + wait * 1000).toISOString();
       return move(j, "Waiting", {
         ...common, ownFailures, platformFailures, notBefore: retryAt,
-        reason: `attempt ${a.n} ${own ? `exited with ${a.exitCode}` : "hit a platform failure"}; retrying after ${Math.round(wait)} s (${a.reason})`,
+        reason: `attempt ${a.n} ${own ? `exited with ${a.exitCode}` : moved ? "found no capacity in its placement" : "hit a platform failure"}; retrying after ${Math.round(wait)} s (${a.reason})`,
       });
     }
     const final = j.cancelRequested && a.outcome !== "Succeeded" ? "Canceled" : finalStateFor(a.outcome!);

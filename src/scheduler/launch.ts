@@ -9,7 +9,7 @@ import type { Attempt, JobRecord } from "../model.js";
 import { changeJob } from "../jobState.js";
 import { open, SecureValuesUnopenable } from "../secrets.js";
 import { buildGroup } from "../aci/groupSpec.js";
-import { PermanentLaunchError, RetryablePlatformError, ThrottledError } from "../errors.js";
+import { movesPlacement, PermanentLaunchError, RetryablePlatformError, ThrottledError } from "../errors.js";
 import { groupName, refFor } from "./ids.js";
 import type { Deps } from "./deps.js";
 import { holderKey, placementOf, poolOf } from "./pools.js";
@@ -105,7 +105,7 @@ export async function launchJob(deps: Deps, jobId: string): Promise<LaunchResult
         await deps.placements.accepted(placement);
       }
     } catch (err) {
-      if (err instanceof RetryablePlatformError && (err.trouble === "capacity" || err.trouble === "quota")) {
+      if (err instanceof RetryablePlatformError && movesPlacement(err.trouble)) {
         // Refused for want of room there: not the job's failure. Cool the placement down and try the next (if the PUT did not land after all).
         const landed = await deps.aci.get(ref);
         if (landed) return { outcome: "acted", next: [{ step: "watch", jobId, attempt: n }] };

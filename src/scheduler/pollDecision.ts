@@ -82,9 +82,14 @@ export function decidePoll({ job, view, pool, now }: PollInput): PollDecision {
     return { kind: "end", readLog: false, end: { outcome: "PlatformError", reason: `the container group disappeared (last seen alive ${seen})`, stoppedAt: seen } };
   }
   if (view.provisioningState === "Failed") {
+    // The async capacity refusal reports an event named "InsufficientCapacity." (Azure/ALZ-PowerShell-Module#472, a live
+    // operation body). At API 2023-05-01 the instance view usually carries no events at all (see NOTES), so a failure
+    // that shows none cannot be told from it and is taken as the placement's too: the next attempt goes elsewhere
+    // (bounded by MAX_CAPACITY_MOVES in finish.ts, so a job that keeps failing this way still ends).
+    const noCapacity = view.events.some((e) => e.name?.replace(/\.$/, "") === "InsufficientCapacity") || view.events.length === 0 || undefined;
     return {
       kind: "end", readLog: false,
-      end: { outcome: "PlatformError", reason: `ACI could not provision the container group (${view.events.at(-1)?.message ?? "no detail"})`, pullStartedAt: view.pullStartedAt, stoppedAt: view.pullStartedAt ? lastAlive(job, view, now) : undefined },
+      end: { outcome: "PlatformError", noCapacity, reason: `ACI could not provision the container group (${view.events.at(-1)?.message ?? "no detail"})`, pullStartedAt: view.pullStartedAt, stoppedAt: view.pullStartedAt ? lastAlive(job, view, now) : undefined },
     };
   }
   if (job.attempts.at(-1)!.placement?.endsWith("/Spot") && evicted(view)) {

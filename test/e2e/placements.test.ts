@@ -30,6 +30,13 @@ describe("placements across subscriptions and regions (sim runtime)", () => {
             { subscriptionId: sub(4), resourceGroup: rg("e"), region: "eastus" },
           ],
         },
+        asyncout: {
+          maxConcurrency: 3,
+          placements: [
+            { subscriptionId: sub(7), resourceGroup: rg("i"), region: "westeurope", prices },
+            { subscriptionId: sub(7), resourceGroup: rg("j"), region: "eastus" },
+          ],
+        },
         spot: {
           maxConcurrency: 5,
           maxPlatformRetries: 1,
@@ -79,6 +86,16 @@ describe("placements across subscriptions and regions (sim runtime)", () => {
     // Refusals of creates sent before the breaker opened do not lengthen its cooldown.
     expect(cooling.cooldown).toMatchObject({ failures: 1, reason: "capacity (ServiceUnavailable)" });
     stack.emulator.setFaults({});
+  });
+
+  it("moves on after a create ACI accepted and then failed for want of capacity, counting no retry", async () => {
+    stack.emulator.setFaults({ capacity: { regions: ["westeurope"], mode: "async" } });
+    const [done] = await stack.waitForAll([await stack.enqueue({ ...job(0), pool: "asyncout" })]);
+    stack.emulator.setFaults({});
+    expect(done!.state).toBe("Succeeded");
+    expect(done!.attempts.map((a) => [a.placement?.split("/")[2], a.outcome, a.noCapacity])).toEqual([["westeurope", "PlatformError", true], ["eastus", "Succeeded", undefined]]);
+    expect(done!.platformFailures).toBe(0);
+    expect(stack.emulator.stats().alive.filter((g) => g.location === "westeurope")).toEqual([]);
   });
 
   it("falls back from Spot to Regular after an eviction, recording both attempts at their own prices", async () => {
