@@ -15,7 +15,7 @@ import { placementOf } from "../scheduler/pools.js";
 
 export type PublicAttempt = Pick<Attempt,
   "n" | "group" | "launchedAt" | "deferredUntil" | "pullStartedAt" | "startedAt" | "finishedAt" | "stoppedAt" | "exitCode" | "outcome" | "reason"
-  | "restartCount" | "billedSeconds" | "costUsd" | "costBasis" | "costErrorSeconds" | "billedUsd" | "billFinal" | "placement" | "refusedBy">;
+  | "restartCount" | "billedSeconds" | "costUsd" | "costBasis" | "costErrorSeconds" | "billedUsd" | "billFinal" | "placement" | "refusedBy" | "noCapacity">;
 
 export interface PublicJob {
   id: string;
@@ -89,7 +89,7 @@ export function publicJob(job: JobRecord, extra: { pool?: PoolConfig; now: Date;
       n: a.n, group: a.group, launchedAt: a.launchedAt, deferredUntil: a.deferredUntil, pullStartedAt: a.pullStartedAt, startedAt: a.startedAt,
       finishedAt: a.finishedAt, stoppedAt: a.stoppedAt, exitCode: a.exitCode, outcome: a.outcome, reason: a.reason, restartCount: a.restartCount,
       billedSeconds: a.billedSeconds, costUsd: a.costUsd, costBasis: a.costBasis, costErrorSeconds: a.costErrorSeconds, billedUsd: a.billedUsd, billFinal: a.billFinal,
-      placement: a.placement, refusedBy: a.refusedBy,
+      placement: a.placement, refusedBy: a.refusedBy, noCapacity: a.noCapacity,
     })),
     platformFailures: job.platformFailures, ownFailures: job.ownFailures,
     canceling: job.cancelRequested && !["Succeeded", "Failed", "TimedOut", "Canceled", "Rejected"].includes(job.state) ? true : undefined,
