@@ -48,7 +48,10 @@ export function highestPrices(placements: readonly Placement[]): PriceTable {
     vcpuSecondUsd: Math.max(...placements.map((p) => p.prices.vcpuSecondUsd)),
     gbSecondUsd: Math.max(...placements.map((p) => p.prices.gbSecondUsd)),
     source: `the highest of the pool's placements' prices (${placements.map((p) => p.id).join(", ")})`,
-    date: placements.map((p) => p.prices.date).sort().at(-1)!,
+    date: placements
+      .map((p) => p.prices.date)
+      .sort()
+      .at(-1)!,
   };
 }
 
@@ -60,7 +63,11 @@ export type SpotChoice = "never" | "preferred" | "required";
  * ones; within each kind the pool's order holds. A job too big for Spot, or asking for a
  * public IP, cannot run on Spot at all.
  */
-export function placementOrder(placements: readonly Placement[], spot: SpotChoice, job: { cpu: number; memoryGb: number; publicIp?: boolean }): Placement[] {
+export function placementOrder(
+  placements: readonly Placement[],
+  spot: SpotChoice,
+  job: { cpu: number; memoryGb: number; publicIp?: boolean },
+): Placement[] {
   const spotFits = job.cpu <= SPOT_MAX_CPU && job.memoryGb <= SPOT_MAX_MEMORY_GB && !job.publicIp;
   const spots = spotFits ? placements.filter((p) => p.priority === "Spot") : [];
   const regulars = placements.filter((p) => p.priority === "Regular");
@@ -70,10 +77,14 @@ export function placementOrder(placements: readonly Placement[], spot: SpotChoic
 }
 
 /** Why a job can never run in this pool for want of a placement, or undefined when it can. */
-export function noPlacementFor(placements: readonly Placement[], spot: SpotChoice, job: { cpu: number; memoryGb: number; publicIp?: boolean }): string | undefined {
+export function noPlacementFor(
+  placements: readonly Placement[],
+  spot: SpotChoice,
+  job: { cpu: number; memoryGb: number; publicIp?: boolean },
+): string | undefined {
   if (placementOrder(placements, spot, job).length > 0) return undefined;
   if (spot === "required") {
-    if (!placements.some((p) => p.priority === "Spot")) return "is \"required\" but the pool has no Spot placement";
+    if (!placements.some((p) => p.priority === "Spot")) return 'is "required" but the pool has no Spot placement';
     return `is "required" but ACI Spot groups take at most ${SPOT_MAX_CPU} vCPU and ${SPOT_MAX_MEMORY_GB} GB and no public IP (job: ${job.cpu} vCPU, ${job.memoryGb} GB${job.publicIp ? ", publicIp" : ""})`;
   }
   return `is "${spot}" but the pool has no Regular placement${spot === "preferred" ? " and the job cannot run on Spot (at most 4 vCPU, 16 GB, no public IP)" : ""}`;
@@ -119,18 +130,29 @@ export function createsIn(use: QuotaUse, nowS: number, windowS: number): number 
 export function room(use: QuotaUse, p: Placement, cores: number, nowMs: number): RoomVerdict {
   const nowS = nowMs / 1000;
   const b = use.breakers[p.id];
-  if (b && Date.parse(b.until) > nowMs) return { ok: false, why: "cooling", retryAt: Date.parse(b.until), detail: `cooling down until ${b.until} after ${b.reason}` };
+  if (b && Date.parse(b.until) > nowMs)
+    return { ok: false, why: "cooling", retryAt: Date.parse(b.until), detail: `cooling down until ${b.until} after ${b.reason}` };
   const held = Object.values(use.holders);
   const soon = nowMs + 5_000;
-  if (held.length + 1 > p.limits.groups) return { ok: false, why: "groups", retryAt: soon, detail: `${held.length} of ${p.limits.groups} container groups in use` };
+  if (held.length + 1 > p.limits.groups)
+    return { ok: false, why: "groups", retryAt: soon, detail: `${held.length} of ${p.limits.groups} container groups in use` };
   const usedCores = held.reduce((s, h) => s + h.cores, 0);
-  if (usedCores + cores > p.limits.cores + 1e-9) return { ok: false, why: "cores", retryAt: soon, detail: `${usedCores} of ${p.limits.cores} cores in use, ${cores} more asked` };
-  for (const [windowS, limit] of [[300, p.limits.createsPer5Min], [3600, p.limits.createsPerHour]] as const) {
+  if (usedCores + cores > p.limits.cores + 1e-9)
+    return { ok: false, why: "cores", retryAt: soon, detail: `${usedCores} of ${p.limits.cores} cores in use, ${cores} more asked` };
+  for (const [windowS, limit] of [
+    [300, p.limits.createsPer5Min],
+    [3600, p.limits.createsPerHour],
+  ] as const) {
     const inWindow = use.creates.filter((t) => t > nowS - windowS).sort((a, b) => a - b);
     if (inWindow.length + 1 > limit) {
       // The window has room again when its oldest create that still counts leaves it.
       const leaves = inWindow[inWindow.length - limit]! + windowS;
-      return { ok: false, why: "creates", retryAt: Math.ceil(leaves * 1000), detail: `${inWindow.length} of ${limit} creates in the last ${windowS / 60} minutes` };
+      return {
+        ok: false,
+        why: "creates",
+        retryAt: Math.ceil(leaves * 1000),
+        detail: `${inWindow.length} of ${limit} creates in the last ${windowS / 60} minutes`,
+      };
     }
   }
   return { ok: true };

@@ -26,7 +26,15 @@ export function placementOf(pool: PoolConfig, attempt: Pick<Attempt, "placement"
   const known = pool.placements.find((p) => p.id === id);
   if (known) return known;
   const [subscriptionId = "", resourceGroup = "", region = "", priority = "Regular"] = id.split("/");
-  return { id, subscriptionId, resourceGroup, region, priority: priority as Priority, prices: pool.prices, limits: pool.placements[0]!.limits };
+  return {
+    id,
+    subscriptionId,
+    resourceGroup,
+    region,
+    priority: priority as Priority,
+    prices: pool.prices,
+    limits: pool.placements[0]!.limits,
+  };
 }
 
 /** One attempt's reservation in the placement store. */
@@ -37,6 +45,7 @@ export function holderKey(jobId: string, attempt: number): string {
 /** The distinct subscription and resource group pairs a pool's groups may be in. */
 export function groupScopes(pool: PoolConfig): { subscriptionId: string; resourceGroup: string }[] {
   const seen = new Map<string, { subscriptionId: string; resourceGroup: string }>();
-  for (const p of pool.placements) seen.set(`${p.subscriptionId}/${p.resourceGroup}`.toLowerCase(), { subscriptionId: p.subscriptionId, resourceGroup: p.resourceGroup });
+  for (const p of pool.placements)
+    seen.set(`${p.subscriptionId}/${p.resourceGroup}`.toLowerCase(), { subscriptionId: p.subscriptionId, resourceGroup: p.resourceGroup });
   return [...seen.values()];
 }

@@ -12,7 +12,8 @@ import { ensureTable, isConflict, isNotFound, retryOnConflict } from "./tables.j
 
 export const PLACEMENTS_PARTITION = "~placements";
 
-export type Reservation = { ok: true; placement: Placement } | { ok: false; verdicts: { placement: Placement; verdict: Exclude<RoomVerdict, { ok: true }> }[] };
+export type Reservation =
+  { ok: true; placement: Placement } | { ok: false; verdicts: { placement: Placement; verdict: Exclude<RoomVerdict, { ok: true }> }[] };
 
 export interface PlacementStatus {
   placement: string;
@@ -62,7 +63,12 @@ export class TablePlacementStore implements PlacementStore {
   /** Writes the row if nobody changed it since it was read; false when somebody did. */
   async #write(key: string, row: Row, nowS?: number): Promise<boolean> {
     if (nowS !== undefined) row.use.creates = row.use.creates.filter((t) => t > nowS - HOUR_S);
-    const entity = { partitionKey: PLACEMENTS_PARTITION, rowKey: key, use: JSON.stringify(row.use), groups: Object.keys(row.use.holders).length };
+    const entity = {
+      partitionKey: PLACEMENTS_PARTITION,
+      rowKey: key,
+      use: JSON.stringify(row.use),
+      groups: Object.keys(row.use.holders).length,
+    };
     try {
       if (row.etag) await this.table.updateEntity(entity, "Replace", { etag: row.etag });
       else await this.table.createEntity(entity);
@@ -87,15 +93,20 @@ export class TablePlacementStore implements PlacementStore {
     const nowMs = now.getTime();
     const verdicts: Extract<Reservation, { ok: false }>["verdicts"] = [];
     for (const p of placements) {
-      const got = await this.#change(rowKey(p), `placement ${p.id}: reserving for ${key}`, (use) => {
-        const held = use.holders[key];
-        if (held) return { write: false, value: held.placement === p.id ? ({ ok: true } as RoomVerdict) : undefined };
-        const v = room(use, p, cores, nowMs);
-        if (!v.ok) return { write: false, value: v };
-        use.holders[key] = { cores, placement: p.id };
-        use.creates.push(Math.floor(nowMs / 1000));
-        return { write: true, value: v };
-      }, Math.floor(nowMs / 1000));
+      const got = await this.#change(
+        rowKey(p),
+        `placement ${p.id}: reserving for ${key}`,
+        (use) => {
+          const held = use.holders[key];
+          if (held) return { write: false, value: held.placement === p.id ? ({ ok: true } as RoomVerdict) : undefined };
+          const v = room(use, p, cores, nowMs);
+          if (!v.ok) return { write: false, value: v };
+          use.holders[key] = { cores, placement: p.id };
+          use.creates.push(Math.floor(nowMs / 1000));
+          return { write: true, value: v };
+        },
+        Math.floor(nowMs / 1000),
+      );
       if (got?.ok) return { ok: true, placement: p };
       if (got) verdicts.push({ placement: p, verdict: got });
     }
@@ -140,7 +151,10 @@ export class TablePlacementStore implements PlacementStore {
       priority: p.priority,
       groups: { inUse: held.length, limit: p.limits.groups },
       cores: { inUse: held.reduce((s, h) => s + h.cores, 0), limit: p.limits.cores },
-      createsLeft: { per5Min: Math.max(0, p.limits.createsPer5Min - createsIn(use, nowS, 300)), perHour: Math.max(0, p.limits.createsPerHour - createsIn(use, nowS, HOUR_S)) },
+      createsLeft: {
+        per5Min: Math.max(0, p.limits.createsPer5Min - createsIn(use, nowS, 300)),
+        perHour: Math.max(0, p.limits.createsPerHour - createsIn(use, nowS, HOUR_S)),
+      },
       cooldown: b && Date.parse(b.until) > now.getTime() ? { until: b.until, reason: b.reason, failures: b.failures } : null,
     };
   }
@@ -148,7 +162,9 @@ export class TablePlacementStore implements PlacementStore {
   async holders(): Promise<{ placement: string; key: string; subscriptionRegion: string }[]> {
     await ensureTable(this.table);
     const out: { placement: string; key: string; subscriptionRegion: string }[] = [];
-    for await (const e of this.table.listEntities<Record<string, unknown>>({ queryOptions: { filter: `PartitionKey eq '${PLACEMENTS_PARTITION}'` } })) {
+    for await (const e of this.table.listEntities<Record<string, unknown>>({
+      queryOptions: { filter: `PartitionKey eq '${PLACEMENTS_PARTITION}'` },
+    })) {
       const use = JSON.parse(String(e.use)) as QuotaUse;
       for (const [key, h] of Object.entries(use.holders)) out.push({ placement: h.placement, key, subscriptionRegion: e.rowKey! });
     }

@@ -6,7 +6,12 @@ import type { JobRecord } from "../../src/model.js";
 const sub = (n: number) => `${n}${n}${n}${n}${n}${n}${n}${n}-0000-0000-0000-00000000000${n}`;
 const prices = { vcpuSecondUsd: 0.00001, gbSecondUsd: 0.000001, source: "test", date: "2026" };
 const spotPrices = { vcpuSecondUsd: 0.000003, gbSecondUsd: 0.0000003, source: "test Spot", date: "2026" };
-const job = (seconds: number, extra: object = {}) => ({ image: "alpine", command: ["sh", "-c", `sleep ${seconds}; echo done`], timeoutSeconds: 120, ...extra });
+const job = (seconds: number, extra: object = {}) => ({
+  image: "alpine",
+  command: ["sh", "-c", `sleep ${seconds}; echo done`],
+  timeoutSeconds: 120,
+  ...extra,
+});
 const placementsUsed = (jobs: JobRecord[]) => jobs.flatMap((j) => j.attempts.map((a) => a.placement));
 
 describe("placements across subscriptions and regions (sim runtime)", () => {
@@ -45,12 +50,20 @@ describe("placements across subscriptions and regions (sim runtime)", () => {
             { subscriptionId: sub(5), resourceGroup: rg("f"), region: "eastus" },
           ],
         },
-        sharea: { maxConcurrency: 4, placements: [{ subscriptionId: sub(6), resourceGroup: rg("g"), region: "eastus", limits: { groups: 3 } }] },
-        shareb: { maxConcurrency: 4, placements: [{ subscriptionId: sub(6), resourceGroup: rg("h"), region: "eastus", limits: { groups: 3 } }] },
+        sharea: {
+          maxConcurrency: 4,
+          placements: [{ subscriptionId: sub(6), resourceGroup: rg("g"), region: "eastus", limits: { groups: 3 } }],
+        },
+        shareb: {
+          maxConcurrency: 4,
+          placements: [{ subscriptionId: sub(6), resourceGroup: rg("h"), region: "eastus", limits: { groups: 3 } }],
+        },
       },
     });
   });
-  afterAll(async () => { await stack?.stop(); });
+  afterAll(async () => {
+    await stack?.stop();
+  });
 
   it("keeps every placement of a three-placement pool within its quota, and uses all three", async () => {
     stack.emulator.setFaults({});
@@ -80,7 +93,10 @@ describe("placements across subscriptions and regions (sim runtime)", () => {
     expect(jobs.map((j) => [j.attempts.length, j.platformFailures])).toEqual(Array(4).fill([1, 0]));
     expect(placementsUsed(jobs).every((p) => p!.endsWith("/eastus/Regular"))).toBe(true);
     const refused = jobs.flatMap((j) => j.attempts[0]!.refusedBy ?? []);
-    expect(refused[0]).toEqual({ placement: `${sub(4)}/${stack.deps.config.pools.get("outage")!.placements[0]!.resourceGroup}/northeurope/Regular`, code: "ServiceUnavailable" });
+    expect(refused[0]).toEqual({
+      placement: `${sub(4)}/${stack.deps.config.pools.get("outage")!.placements[0]!.resourceGroup}/northeurope/Regular`,
+      code: "ServiceUnavailable",
+    });
     // The region's breaker is open, so later attempts skip it without asking ACI.
     const cooling = await stack.deps.placements.status(stack.deps.config.pools.get("outage")!.placements[0]!, new Date());
     // Refusals of creates sent before the breaker opened do not lengthen its cooldown.
@@ -93,7 +109,10 @@ describe("placements across subscriptions and regions (sim runtime)", () => {
     const [done] = await stack.waitForAll([await stack.enqueue({ ...job(0), pool: "asyncout" })]);
     stack.emulator.setFaults({});
     expect(done!.state).toBe("Succeeded");
-    expect(done!.attempts.map((a) => [a.placement?.split("/")[2], a.outcome, a.noCapacity])).toEqual([["westeurope", "PlatformError", true], ["eastus", "Succeeded", undefined]]);
+    expect(done!.attempts.map((a) => [a.placement?.split("/")[2], a.outcome, a.noCapacity])).toEqual([
+      ["westeurope", "PlatformError", true],
+      ["eastus", "Succeeded", undefined],
+    ]);
     expect(done!.platformFailures).toBe(0);
     expect(stack.emulator.stats().alive.filter((g) => g.location === "westeurope")).toEqual([]);
   });
@@ -104,7 +123,11 @@ describe("placements across subscriptions and regions (sim runtime)", () => {
     stack.emulator.setFaults({});
     expect(done!.state).toBe("Succeeded");
     const [spot, regular] = done!.attempts;
-    expect(spot).toMatchObject({ outcome: "PlatformError", placement: expect.stringMatching(/\/Spot$/), reason: expect.stringMatching(/^evicted from Spot/) });
+    expect(spot).toMatchObject({
+      outcome: "PlatformError",
+      placement: expect.stringMatching(/\/Spot$/),
+      reason: expect.stringMatching(/^evicted from Spot/),
+    });
     expect(regular).toMatchObject({ outcome: "Succeeded", placement: expect.stringMatching(/\/Regular$/) });
     expect(done!.platformFailures).toBe(1);
     const pool = stack.deps.config.pools.get("spot")!;

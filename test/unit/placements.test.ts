@@ -19,7 +19,13 @@ const refusal = (pool: unknown) => {
 describe("a pool's placements", () => {
   it("makes today's single subscription, resource group and region a one-placement pool", () => {
     const p = pools({ maxConcurrency: 2, resourceGroup: "rg" });
-    expect(p.placements).toMatchObject([{ id: "00000000-0000-0000-0000-000000000000/rg/eastus/Regular", priority: "Regular", limits: { groups: 100, cores: 100, createsPer5Min: 100, createsPerHour: 300 } }]);
+    expect(p.placements).toMatchObject([
+      {
+        id: "00000000-0000-0000-0000-000000000000/rg/eastus/Regular",
+        priority: "Regular",
+        limits: { groups: 100, cores: 100, createsPer5Min: 100, createsPerHour: 300 },
+      },
+    ]);
     expect(p.spot).toBe("preferred");
   });
 
@@ -39,19 +45,34 @@ describe("a pool's placements", () => {
 
   it("refuses placements given with the single-placement fields, twice the same, without prices, or a spot default none can serve", () => {
     const one = { subscriptionId: SUB_A, resourceGroup: "rg", region: "eastus" };
-    expect(refusal({ maxConcurrency: 1, region: "eastus", placements: [one] })).toMatch(/pools\.p: give either placements or region, not both/);
-    expect(refusal({ maxConcurrency: 1, placements: [one, one] })).toMatch(/pools\.p\.placements\[1\]: must differ from placements\[0\] \(both are 1111.*\/rg\/eastus\/Regular\)/);
-    expect(refusal({ maxConcurrency: 1, placements: [{ ...one, region: "westeurope" }] })).toMatch(/pools\.p\.placements\[0\]\.prices is required: there is no built-in price table for westeurope\/Standard/);
+    expect(refusal({ maxConcurrency: 1, region: "eastus", placements: [one] })).toMatch(
+      /pools\.p: give either placements or region, not both/,
+    );
+    expect(refusal({ maxConcurrency: 1, placements: [one, one] })).toMatch(
+      /pools\.p\.placements\[1\]: must differ from placements\[0\] \(both are 1111.*\/rg\/eastus\/Regular\)/,
+    );
+    expect(refusal({ maxConcurrency: 1, placements: [{ ...one, region: "westeurope" }] })).toMatch(
+      /pools\.p\.placements\[0\]\.prices is required: there is no built-in price table for westeurope\/Standard/,
+    );
     expect(refusal({ maxConcurrency: 1, placements: [{ ...one, priority: "Spot" }] })).toMatch(/placements\[0\]\.prices is required.*Spot/);
-    expect(refusal({ maxConcurrency: 1, spot: "required", placements: [one] })).toMatch(/pools\.p\.spot: "required" needs a Spot placement/);
-    expect(refusal({ maxConcurrency: 1, placements: [{ ...one, priority: "Cheap" }] })).toMatch(/pools\.p\.placements\.0\.priority|placements\[0\]\.priority/);
+    expect(refusal({ maxConcurrency: 1, spot: "required", placements: [one] })).toMatch(
+      /pools\.p\.spot: "required" needs a Spot placement/,
+    );
+    expect(refusal({ maxConcurrency: 1, placements: [{ ...one, priority: "Cheap" }] })).toMatch(
+      /pools\.p\.placements\.0\.priority|placements\[0\]\.priority/,
+    );
     expect(refusal({ maxConcurrency: 1, placements: [] })).toMatch(/placements/);
   });
 });
 
 const placement = (limits: Partial<Placement["limits"]> = {}): Placement => ({
-  id: `${SUB_A}/rg/eastus/Regular`, subscriptionId: SUB_A, resourceGroup: "rg", region: "eastus", priority: "Regular",
-  prices: spotPrices, limits: { groups: 2, cores: 3, createsPer5Min: 100, createsPerHour: 300, ...limits },
+  id: `${SUB_A}/rg/eastus/Regular`,
+  subscriptionId: SUB_A,
+  resourceGroup: "rg",
+  region: "eastus",
+  priority: "Regular",
+  prices: spotPrices,
+  limits: { groups: 2, cores: 3, createsPer5Min: 100, createsPerHour: 300, ...limits },
 });
 const empty = (): QuotaUse => ({ holders: {}, creates: [], breakers: {} });
 
