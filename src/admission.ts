@@ -7,7 +7,7 @@
  * worst-case start, so small jobs cannot starve a big one. With backfill off the head
  * blocks everything behind it.
  */
-import { heldOf, shadowTime, type Held } from "./backfill.js";
+import { heldOf, shadowTime, windowsOf, type Held } from "./backfill.js";
 
 export interface Holder {
   attempt: number;
@@ -39,10 +39,7 @@ export interface Candidate {
   worstSeconds?: number;
 }
 
-export function windowsOf(now: Date): { day: string; month: string } {
-  const iso = now.toISOString();
-  return { day: iso.slice(0, 10), month: iso.slice(0, 7) };
-}
+export { windowsOf };
 
 export function reservedIn(holders: Record<string, Holder>, window: { day?: string; month?: string }): number {
   let sum = 0;

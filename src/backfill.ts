@@ -14,7 +14,12 @@
  * Learned or hinted durations are estimates, not bounds, so they play no part here.
  */
 import type { Budget, Holder } from "./admission.js";
-import { windowsOf } from "./admission.js";
+
+/** The UTC budget windows a moment falls in. */
+export function windowsOf(now: Date): { day: string; month: string } {
+  const iso = now.toISOString();
+  return { day: iso.slice(0, 10), month: iso.slice(0, 7) };
+}
 
 /** A slot holder as the shadow arithmetic sees it: what it reserved, in which windows, and when it ends at the latest. */
 export interface Held {
