@@ -1,8 +1,8 @@
 /**
  * The budget-blocked run (`--workload budget-blocked`): what EASY backfill gains, and that
  * it does not delay the job it goes past. Burst alone, twice on the same seeded workload —
- * once with the pool's backfill on, once off — each against its own emulator and storage
- * prefix:
+ * once with the pool's backfill on, once off — at the same time (so the machine's noise
+ * hits both alike), each with its own Azurite, emulator and host:
  * 1. a blocker job starts and reserves most of the day's budget (long timeout, short run);
  * 2. the head, whose worst case does not fit beside the blocker's reservation, waits;
  * 3. small jobs queue behind the head.
@@ -38,6 +38,8 @@ export interface BackfillRun {
   headStarted: number;
   /** Head start − blocker end: how long the head waited once its money was back. */
   headWaitAfterBlocker: number;
+  /** Small jobs' container start, and their finish. */
+  smallStarted: Spread;
   smallDone: Spread;
   makespan: number;
   failed: number;
@@ -58,8 +60,7 @@ export async function runBudgetBlocked(options: BenchOptions, log: Log): Promise
   const budgetUsd = Math.round(rate * BUDGET_SECONDS * 1e9) / 1e9;
   const cap = Math.min(options.cap, 10);
   const small = planWorkload(Math.min(options.jobs, 40), options.seed, { kind: "uniform", minSeconds: 1, maxSeconds: 4 });
-  const runs: BackfillRun[] = [];
-  for (const backfill of [true, false]) {
+  const runs = await Promise.all([true, false].map(async (backfill): Promise<BackfillRun> => {
     const storage = await startStorage();
     const setup: EmulatorSetup = { pullDelayMs: options.pullDelayMs, pullJitterMs: 0, startDelayMs: options.startDelayMs, seed: options.seed, limits: scaledLimits(small.length + 2, cap) };
     const emulator = await startEmulatorProcess(setup);
@@ -79,21 +80,22 @@ export async function runBudgetBlocked(options: BenchOptions, log: Log): Promise
       const all = await until(burst.deps, [blocker, head, ...smallIds], (j) => isFinal(j.state), 600_000);
       const at = (iso: string | undefined) => (iso ? (Date.parse(iso) - t0) / 1000 : NaN);
       const [b, h, ...s] = all;
-      runs.push({
+      return {
         backfill,
         blockerEnded: at(b!.finishedAt),
         headStarted: at(h!.startedAt),
         headWaitAfterBlocker: at(h!.startedAt) - at(b!.finishedAt),
+        smallStarted: spread(s.map((j) => at(j.startedAt))),
         smallDone: spread(s.map((j) => at(j.finishedAt))),
         makespan: Math.max(...all.map((j) => at(j.finishedAt))),
         failed: all.filter((j) => j.state !== "Succeeded").length,
-      });
+      };
     } finally {
       await burst.stop();
       await emulator.stop();
       await storage.stop();
     }
-  }
+  }));
   return {
     kind: "budget-blocked",
     date: new Date(began).toISOString(),

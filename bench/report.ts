@@ -246,13 +246,13 @@ export function budgetBlockedVerdicts(r: BudgetBlockedReport): Verdict[] {
 export function printBudgetBlocked(r: BudgetBlockedReport): string {
   const w = r.workload;
   const rows = [
-    ["backfill", "blocker ended (s)", "head started (s)", "head start − blocker end (s)", "small jobs done p50 / mean / max (s)", "makespan (s)", "failed"],
-    ...r.runs.map((x) => [x.backfill ? "on" : "off", f(x.blockerEnded, 1), f(x.headStarted, 1), f(x.headWaitAfterBlocker, 2), `${f(x.smallDone.p50, 1)} / ${f(x.smallDone.mean, 1)} / ${f(x.smallDone.max, 1)}`, f(x.makespan, 1), String(x.failed)]),
+    ["backfill", "blocker ended (s)", "head started (s)", "head start − blocker end (s)", "small jobs started p50 (s)", "small jobs done p50 / mean / max (s)", "makespan (s)", "failed"],
+    ...r.runs.map((x) => [x.backfill ? "on" : "off", f(x.blockerEnded, 1), f(x.headStarted, 1), f(x.headWaitAfterBlocker, 2), f(x.smallStarted.p50, 1), `${f(x.smallDone.p50, 1)} / ${f(x.smallDone.mean, 1)} / ${f(x.smallDone.max, 1)}`, f(x.makespan, 1), String(x.failed)]),
   ];
   return [
     `Burst budget-blocked run — ${r.date} — ${r.machine.nproc} × ${r.machine.cpuModel}, node ${r.machine.node}`,
     `cap ${w.cap}, daily budget $${w.budgetUsd}; blocker runs ${w.blocker.runSeconds} s (timeout ${w.blocker.timeoutSeconds} s), head runs ${w.head.runSeconds} s (timeout ${w.head.timeoutSeconds} s), ` +
-      `${w.smallJobs} small jobs of ${f(w.small.runSeconds.p50, 1)} s median (timeout ${w.small.timeoutSeconds} s); times from the blocker's submission`,
+      `${w.smallJobs} small jobs of ${f(w.small.runSeconds.p50, 1)} s median (timeout ${w.small.timeoutSeconds} s); times from the blocker's submission; both runs at once`,
     "",
     table(rows),
     "",
