@@ -50,7 +50,14 @@ export interface BudgetBlockedReport {
   date: string;
   machine: Machine;
   options: BenchOptions;
-  workload: { smallJobs: number; cap: number; budgetUsd: number; blocker: typeof BLOCKER; head: typeof HEAD; small: typeof SMALL & { runSeconds: Spread } };
+  workload: {
+    smallJobs: number;
+    cap: number;
+    budgetUsd: number;
+    blocker: typeof BLOCKER;
+    head: typeof HEAD;
+    small: typeof SMALL & { runSeconds: Spread };
+  };
   runs: BackfillRun[];
 }
 
@@ -60,59 +67,93 @@ export async function runBudgetBlocked(options: BenchOptions, log: Log): Promise
   const budgetUsd = Math.round(rate * BUDGET_SECONDS * 1e9) / 1e9;
   const cap = Math.min(options.cap, 10);
   const small = planWorkload(Math.min(options.jobs, 40), options.seed, { kind: "uniform", minSeconds: 1, maxSeconds: 4 });
-  const runs = await Promise.all([true, false].map(async (backfill): Promise<BackfillRun> => {
-    const storage = await startStorage();
-    const setup: EmulatorSetup = { pullDelayMs: options.pullDelayMs, pullJitterMs: 0, startDelayMs: options.startDelayMs, seed: options.seed, limits: scaledLimits(small.length + 2, cap) };
-    const emulator = await startEmulatorProcess(setup);
-    const burst = await startBurst({
-      storageConnection: storage.connectionString, armEndpoint: emulator.url, cap, subscriptionId: SUBSCRIPTION, resourceGroup: BURST_RG,
-      pool: { budget: { dailyUsd: budgetUsd }, enforcementSlackSeconds: SLACK_SECONDS, backfill },
-    });
-    try {
-      log(`budget-blocked run, backfill ${backfill ? "on" : "off"}: cap ${cap}, ${small.length} small jobs…`);
-      const spec = (name: string, seconds: number, timeoutSeconds: number) => ({ name, image: JOB_IMAGE, command: ["sh", "-c", scriptFor(0, seconds)], cpu: JOB_CPU, memoryGb: JOB_MEMORY_GB, timeoutSeconds });
-      const t0 = Date.now();
-      const blocker = await burst.submit(spec("blocker", BLOCKER.runSeconds, BLOCKER.timeoutSeconds));
-      await until(burst.deps, [blocker], (j) => j.state === "Running");
-      const head = await burst.submit(spec("head", HEAD.runSeconds, HEAD.timeoutSeconds));
-      await until(burst.deps, [head], (j) => j.state === "Waiting");
-      const smallIds = await Promise.all(small.map((p) => burst.submit(spec(`small-${p.index}`, p.durationSeconds, SMALL.timeoutSeconds))));
-      const all = await until(burst.deps, [blocker, head, ...smallIds], (j) => isFinal(j.state), 600_000);
-      const at = (iso: string | undefined) => (iso ? (Date.parse(iso) - t0) / 1000 : NaN);
-      const [b, h, ...s] = all;
-      return {
-        backfill,
-        blockerEnded: at(b!.finishedAt),
-        headStarted: at(h!.startedAt),
-        headWaitAfterBlocker: at(h!.startedAt) - at(b!.finishedAt),
-        smallStarted: spread(s.map((j) => at(j.startedAt))),
-        smallDone: spread(s.map((j) => at(j.finishedAt))),
-        makespan: Math.max(...all.map((j) => at(j.finishedAt))),
-        failed: all.filter((j) => j.state !== "Succeeded").length,
+  const runs = await Promise.all(
+    [true, false].map(async (backfill): Promise<BackfillRun> => {
+      const storage = await startStorage();
+      const setup: EmulatorSetup = {
+        pullDelayMs: options.pullDelayMs,
+        pullJitterMs: 0,
+        startDelayMs: options.startDelayMs,
+        seed: options.seed,
+        limits: scaledLimits(small.length + 2, cap),
       };
-    } finally {
-      await burst.stop();
-      await emulator.stop();
-      await storage.stop();
-    }
-  }));
+      const emulator = await startEmulatorProcess(setup);
+      const burst = await startBurst({
+        storageConnection: storage.connectionString,
+        armEndpoint: emulator.url,
+        cap,
+        subscriptionId: SUBSCRIPTION,
+        resourceGroup: BURST_RG,
+        pool: { budget: { dailyUsd: budgetUsd }, enforcementSlackSeconds: SLACK_SECONDS, backfill },
+      });
+      try {
+        log(`budget-blocked run, backfill ${backfill ? "on" : "off"}: cap ${cap}, ${small.length} small jobs…`);
+        const spec = (name: string, seconds: number, timeoutSeconds: number) => ({
+          name,
+          image: JOB_IMAGE,
+          command: ["sh", "-c", scriptFor(0, seconds)],
+          cpu: JOB_CPU,
+          memoryGb: JOB_MEMORY_GB,
+          timeoutSeconds,
+        });
+        const t0 = Date.now();
+        const blocker = await burst.submit(spec("blocker", BLOCKER.runSeconds, BLOCKER.timeoutSeconds));
+        await until(burst.deps, [blocker], (j) => j.state === "Running");
+        const head = await burst.submit(spec("head", HEAD.runSeconds, HEAD.timeoutSeconds));
+        await until(burst.deps, [head], (j) => j.state === "Waiting");
+        const smallIds = await Promise.all(
+          small.map((p) => burst.submit(spec(`small-${p.index}`, p.durationSeconds, SMALL.timeoutSeconds))),
+        );
+        const all = await until(burst.deps, [blocker, head, ...smallIds], (j) => isFinal(j.state), 600_000);
+        const at = (iso: string | undefined) => (iso ? (Date.parse(iso) - t0) / 1000 : NaN);
+        const [b, h, ...s] = all;
+        return {
+          backfill,
+          blockerEnded: at(b!.finishedAt),
+          headStarted: at(h!.startedAt),
+          headWaitAfterBlocker: at(h!.startedAt) - at(b!.finishedAt),
+          smallStarted: spread(s.map((j) => at(j.startedAt))),
+          smallDone: spread(s.map((j) => at(j.finishedAt))),
+          makespan: Math.max(...all.map((j) => at(j.finishedAt))),
+          failed: all.filter((j) => j.state !== "Succeeded").length,
+        };
+      } finally {
+        await burst.stop();
+        await emulator.stop();
+        await storage.stop();
+      }
+    }),
+  );
   return {
     kind: "budget-blocked",
     date: new Date(began).toISOString(),
     machine: machine(),
     options,
-    workload: { smallJobs: small.length, cap, budgetUsd, blocker: BLOCKER, head: HEAD, small: { ...SMALL, runSeconds: spread(small.map((p) => p.durationSeconds)) } },
+    workload: {
+      smallJobs: small.length,
+      cap,
+      budgetUsd,
+      blocker: BLOCKER,
+      head: HEAD,
+      small: { ...SMALL, runSeconds: spread(small.map((p) => p.durationSeconds)) },
+    },
     runs,
   };
 }
 
 /** Reads the jobs until each satisfies `done` (a bench driver polls; tests wait on events). */
-async function until(deps: { jobs: { get(id: string): Promise<{ value: JobRecord } | undefined> } }, ids: string[], done: (j: JobRecord) => boolean, timeoutMs = 120_000): Promise<JobRecord[]> {
+async function until(
+  deps: { jobs: { get(id: string): Promise<{ value: JobRecord } | undefined> } },
+  ids: string[],
+  done: (j: JobRecord) => boolean,
+  timeoutMs = 120_000,
+): Promise<JobRecord[]> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const jobs = await Promise.all(ids.map(async (id) => (await deps.jobs.get(id))?.value));
     if (jobs.every((j) => j && done(j))) return jobs as JobRecord[];
-    if (Date.now() > deadline) throw new Error(`jobs ${ids.join(", ")} not done within ${timeoutMs / 1000} s: ${jobs.map((j) => j?.state).join(", ")}`);
+    if (Date.now() > deadline)
+      throw new Error(`jobs ${ids.join(", ")} not done within ${timeoutMs / 1000} s: ${jobs.map((j) => j?.state).join(", ")}`);
     await sleep(250);
   }
 }

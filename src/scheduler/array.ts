@@ -143,7 +143,10 @@ export async function expandArray(deps: Deps, parentId: string): Promise<Next[]>
             costUsd: 0,
             reason: "waiting for a slot",
           });
-          await deps.ledger.addWaiting(pool.name, lineEntry({ id, priority: parent.priority, createdAt: parent.createdAt, spec, notBefore: undefined }, pool));
+          await deps.ledger.addWaiting(
+            pool.name,
+            lineEntry({ id, priority: parent.priority, createdAt: parent.createdAt, spec, notBefore: undefined }, pool),
+          );
         }),
       ),
   );

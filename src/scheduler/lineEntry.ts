@@ -46,7 +46,11 @@ export function worstHoldSeconds(spec: NonNullable<JobRecord["spec"]>, pool: Poo
   return limit === undefined ? undefined : BACKUP_LAUNCH_DELAY_SECONDS + limit + pool.enforcementSlackSeconds;
 }
 
-export function lineEntry(job: Waiter & { spec: NonNullable<JobRecord["spec"]> }, pool: PoolConfig, notBefore = job.notBefore): WaitingEntry {
+export function lineEntry(
+  job: Waiter & { spec: NonNullable<JobRecord["spec"]> },
+  pool: PoolConfig,
+  notBefore = job.notBefore,
+): WaitingEntry {
   return {
     key: lineKey(job, pool.order),
     jobId: job.id,

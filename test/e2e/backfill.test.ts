@@ -6,11 +6,28 @@ describe("backfill behind a budget-blocked job", () => {
   let stack: Stack;
   // 1 vCPU + 1 GB at eastus rates: $0.000012486/s; with no enforcement slack a job reserves rate × timeoutSeconds.
   const rate = (0.0405 + 0.00445) / 3600;
-  const spec = (timeoutSeconds: number, command: string) => ({ image: "alpine", command: ["sh", "-c", command], cpu: 1, memoryGb: 1, timeoutSeconds });
-  beforeAll(async () => {
-    stack = await startStack({ pools: { default: { maxConcurrency: 10, resourceGroup: `rg-backfill-${Date.now()}`, budget: { dailyUsd: rate * 1000 }, enforcementSlackSeconds: 0 } } });
+  const spec = (timeoutSeconds: number, command: string) => ({
+    image: "alpine",
+    command: ["sh", "-c", command],
+    cpu: 1,
+    memoryGb: 1,
+    timeoutSeconds,
   });
-  afterAll(async () => { await stack?.stop(); });
+  beforeAll(async () => {
+    stack = await startStack({
+      pools: {
+        default: {
+          maxConcurrency: 10,
+          resourceGroup: `rg-backfill-${Date.now()}`,
+          budget: { dailyUsd: rate * 1000 },
+          enforcementSlackSeconds: 0,
+        },
+      },
+    });
+  });
+  afterAll(async () => {
+    await stack?.stop();
+  });
 
   it("runs a tiny job while a big one waits for money a running job holds, and then the big one runs", async () => {
     // The blocker holds 501/1000 of the day's budget; the head needs 500 of the 499 left; the tiny job needs 5.
