@@ -11,14 +11,14 @@
  * Reported per run: when the head started (from the blocker's end), when the small jobs
  * finished, and the makespan.
  */
-import { startBurst } from "./burstRun.js";
+import { startBurst, type BurstUnderTest } from "./burstRun.js";
 import { SUBSCRIPTION, BURST_RG, scaledLimits, type Log } from "./comparison.js";
-import { startEmulatorProcess, type EmulatorSetup } from "./emulatorProcess.js";
+import { startEmulatorProcess, type EmulatorProcess } from "./emulatorProcess.js";
 import { machine, type Machine } from "./machine.js";
 import type { BenchOptions } from "./options.js";
 import { startStorage } from "./services.js";
 import { spread, type Spread } from "./stats.js";
-import { JOB_CPU, JOB_IMAGE, JOB_MEMORY_GB, planWorkload, scriptFor } from "./workload.js";
+import { JOB_CPU, JOB_IMAGE, JOB_MEMORY_GB, planWorkload, scriptFor, type JobPlan } from "./workload.js";
 import { costPerSecond, BUILT_IN_PRICES } from "../src/pricing.js";
 import { isFinal } from "../src/jobState.js";
 import type { JobRecord } from "../src/model.js";
@@ -67,17 +67,19 @@ export async function runBudgetBlocked(options: BenchOptions, log: Log): Promise
   const budgetUsd = Math.round(rate * BUDGET_SECONDS * 1e9) / 1e9;
   const cap = Math.min(options.cap, 10);
   const small = planWorkload(Math.min(options.jobs, 40), options.seed, { kind: "uniform", minSeconds: 1, maxSeconds: 4 });
-  const runs = await Promise.all(
-    [true, false].map(async (backfill): Promise<BackfillRun> => {
-      const storage = await startStorage();
-      const setup: EmulatorSetup = {
+  // One Azurite (each host has its own storage prefix); emulators and hosts started one at a time, then both run at once.
+  const storage = await startStorage();
+  const started: { backfill: boolean; emulator: EmulatorProcess; burst: BurstUnderTest }[] = [];
+  let runs: BackfillRun[];
+  try {
+    for (const backfill of [true, false]) {
+      const emulator = await startEmulatorProcess({
         pullDelayMs: options.pullDelayMs,
         pullJitterMs: 0,
         startDelayMs: options.startDelayMs,
         seed: options.seed,
         limits: scaledLimits(small.length + 2, cap),
-      };
-      const emulator = await startEmulatorProcess(setup);
+      });
       const burst = await startBurst({
         storageConnection: storage.connectionString,
         armEndpoint: emulator.url,
@@ -85,45 +87,21 @@ export async function runBudgetBlocked(options: BenchOptions, log: Log): Promise
         subscriptionId: SUBSCRIPTION,
         resourceGroup: BURST_RG,
         pool: { budget: { dailyUsd: budgetUsd }, enforcementSlackSeconds: SLACK_SECONDS, backfill },
-      });
-      try {
-        log(`budget-blocked run, backfill ${backfill ? "on" : "off"}: cap ${cap}, ${small.length} small jobs…`);
-        const spec = (name: string, seconds: number, timeoutSeconds: number) => ({
-          name,
-          image: JOB_IMAGE,
-          command: ["sh", "-c", scriptFor(0, seconds)],
-          cpu: JOB_CPU,
-          memoryGb: JOB_MEMORY_GB,
-          timeoutSeconds,
-        });
-        const t0 = Date.now();
-        const blocker = await burst.submit(spec("blocker", BLOCKER.runSeconds, BLOCKER.timeoutSeconds));
-        await until(burst.deps, [blocker], (j) => j.state === "Running");
-        const head = await burst.submit(spec("head", HEAD.runSeconds, HEAD.timeoutSeconds));
-        await until(burst.deps, [head], (j) => j.state === "Waiting");
-        const smallIds = await Promise.all(
-          small.map((p) => burst.submit(spec(`small-${p.index}`, p.durationSeconds, SMALL.timeoutSeconds))),
-        );
-        const all = await until(burst.deps, [blocker, head, ...smallIds], (j) => isFinal(j.state), 600_000);
-        const at = (iso: string | undefined) => (iso ? (Date.parse(iso) - t0) / 1000 : NaN);
-        const [b, h, ...s] = all;
-        return {
-          backfill,
-          blockerEnded: at(b!.finishedAt),
-          headStarted: at(h!.startedAt),
-          headWaitAfterBlocker: at(h!.startedAt) - at(b!.finishedAt),
-          smallStarted: spread(s.map((j) => at(j.startedAt))),
-          smallDone: spread(s.map((j) => at(j.finishedAt))),
-          makespan: Math.max(...all.map((j) => at(j.finishedAt))),
-          failed: all.filter((j) => j.state !== "Succeeded").length,
-        };
-      } finally {
-        await burst.stop();
+      }).catch(async (err: unknown) => {
         await emulator.stop();
-        await storage.stop();
-      }
-    }),
-  );
+        throw err;
+      });
+      started.push({ backfill, emulator, burst });
+    }
+    log(`budget-blocked run: cap ${cap}, ${small.length} small jobs, with and without backfill at once…`);
+    runs = await Promise.all(started.map(({ backfill, burst }) => runOnce(burst, backfill, small)));
+  } finally {
+    for (const { emulator, burst } of started) {
+      await burst.stop();
+      await emulator.stop();
+    }
+    await storage.stop();
+  }
   return {
     kind: "budget-blocked",
     date: new Date(began).toISOString(),
@@ -138,6 +116,36 @@ export async function runBudgetBlocked(options: BenchOptions, log: Log): Promise
       small: { ...SMALL, runSeconds: spread(small.map((p) => p.durationSeconds)) },
     },
     runs,
+  };
+}
+
+async function runOnce(burst: BurstUnderTest, backfill: boolean, small: JobPlan[]): Promise<BackfillRun> {
+  const spec = (name: string, seconds: number, timeoutSeconds: number) => ({
+    name,
+    image: JOB_IMAGE,
+    command: ["sh", "-c", scriptFor(0, seconds)],
+    cpu: JOB_CPU,
+    memoryGb: JOB_MEMORY_GB,
+    timeoutSeconds,
+  });
+  const t0 = Date.now();
+  const blocker = await burst.submit(spec("blocker", BLOCKER.runSeconds, BLOCKER.timeoutSeconds));
+  await until(burst.deps, [blocker], (j) => j.state === "Running");
+  const head = await burst.submit(spec("head", HEAD.runSeconds, HEAD.timeoutSeconds));
+  await until(burst.deps, [head], (j) => j.state === "Waiting");
+  const smallIds = await Promise.all(small.map((p) => burst.submit(spec(`small-${p.index}`, p.durationSeconds, SMALL.timeoutSeconds))));
+  const all = await until(burst.deps, [blocker, head, ...smallIds], (j) => isFinal(j.state), 600_000);
+  const at = (iso: string | undefined) => (iso ? (Date.parse(iso) - t0) / 1000 : NaN);
+  const [b, h, ...s] = all;
+  return {
+    backfill,
+    blockerEnded: at(b!.finishedAt),
+    headStarted: at(h!.startedAt),
+    headWaitAfterBlocker: at(h!.startedAt) - at(b!.finishedAt),
+    smallStarted: spread(s.map((j) => at(j.startedAt))),
+    smallDone: spread(s.map((j) => at(j.finishedAt))),
+    makespan: Math.max(...all.map((j) => at(j.finishedAt))),
+    failed: all.filter((j) => j.state !== "Succeeded").length,
   };
 }
 
