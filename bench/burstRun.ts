@@ -13,6 +13,7 @@ import type { JobRecord, JobState } from "../src/model.js";
 import { jobIdForMessage } from "../src/scheduler/ids.js";
 import { trueUpBills } from "../src/scheduler/trueUp.js";
 import { tableClient } from "../src/store/tables.js";
+import type { Deps } from "../src/scheduler/deps.js";
 import { ROOT, startHostProcess, type HostProcess } from "../tools/launcher/hostProcess.js";
 import { tryProcUsage, type ProcUsage } from "./procStats.js";
 import { JOB_CPU, JOB_IMAGE, JOB_MEMORY_GB, type JobPlan } from "./workload.js";
@@ -25,6 +26,10 @@ export interface BurstSetup {
   resourceGroup: string;
   /** More app settings for the host. */
   env?: Record<string, string>;
+  /** More settings of the one pool (order, budget, backfill…). */
+  pool?: Record<string, unknown>;
+  /** Tell Burst each job's planned duration as expectedSeconds. */
+  hintDurations?: boolean;
 }
 
 export interface SubmittedJob {
@@ -57,6 +62,10 @@ export interface RunOptions {
 export interface BurstUnderTest {
   pid: number | undefined;
   host: HostProcess;
+  /** The app's own view of storage, for drivers that watch jobs one by one. */
+  deps: Deps;
+  /** Puts one spec on the jobs queue as a user would; answers the job id it becomes. */
+  submit(spec: Record<string, unknown>): Promise<string>;
   run(jobs: JobPlan[], options: RunOptions): Promise<BurstOutput>;
   /** Runs the reconciler's true-up from Azure's bill until every attempt's bill is final; returns the records. */
   trueUp(timeoutMs: number): Promise<JobRecord[]>;
@@ -70,7 +79,7 @@ const SUBMIT_PARALLELISM = 8;
 
 export async function startBurst(setup: BurstSetup): Promise<BurstUnderTest> {
   const prefix = `bench${randomBytes(4).toString("hex")}`;
-  const pools = { default: { maxConcurrency: setup.cap, subscriptionId: setup.subscriptionId, resourceGroup: setup.resourceGroup, region: "eastus" } };
+  const pools = { default: { maxConcurrency: setup.cap, subscriptionId: setup.subscriptionId, resourceGroup: setup.resourceGroup, region: "eastus", ...setup.pool } };
   const env: Record<string, string> = {
     AzureWebJobsStorage: setup.storageConnection,
     BURST_STORAGE_PREFIX: prefix,
@@ -102,9 +111,16 @@ export async function startBurst(setup: BurstSetup): Promise<BurstUnderTest> {
     return { total, final };
   };
 
+  const submit = async (spec: Record<string, unknown>) => {
+    const r = await jobsQueue.sendMessage(Buffer.from(JSON.stringify(spec)).toString("base64"));
+    return jobIdForMessage(r.messageId, r.insertedOn);
+  };
+
   return {
     pid,
     host,
+    deps,
+    submit,
     async run(jobs, options) {
       // Let the host settle after start-up, so the CPU it spends loading is not counted per job.
       await sleep(1000);
@@ -112,10 +128,9 @@ export async function startBurst(setup: BurstSetup): Promise<BurstUnderTest> {
       const startedAt = Date.now();
       const limit = pLimit(SUBMIT_PARALLELISM);
       const submitted = await Promise.all(jobs.map((job) => limit(async (): Promise<SubmittedJob> => {
-        const spec = { name: `bench-${job.index}`, image: JOB_IMAGE, command: job.command, cpu: JOB_CPU, memoryGb: JOB_MEMORY_GB, timeoutSeconds: 3600 };
+        const spec = { name: `bench-${job.index}`, image: JOB_IMAGE, command: job.command, cpu: JOB_CPU, memoryGb: JOB_MEMORY_GB, timeoutSeconds: 3600, ...(setup.hintDurations ? { expectedSeconds: job.durationSeconds } : {}) };
         const submittedAt = Date.now();
-        const r = await jobsQueue.sendMessage(Buffer.from(JSON.stringify(spec)).toString("base64"));
-        return { index: job.index, jobId: jobIdForMessage(r.messageId, r.insertedOn), submittedAt };
+        return { index: job.index, jobId: await submit(spec), submittedAt };
       })));
       const deadline = startedAt + options.timeoutMs;
       let lastScan = 0;

@@ -4,10 +4,11 @@
  */
 import { runComparison } from "./comparison.js";
 import { HELP, parseOptions, UsageError } from "./options.js";
-import { printComparison, printCost, printScale, writeComparison, writeCost, writeScale } from "./report.js";
+import { printBudgetBlocked, printComparison, printCost, printScale, writeBudgetBlocked, writeComparison, writeCost, writeScale } from "./report.js";
 import { runCostModes } from "./costModes.js";
 import { runScale } from "./scale.js";
 import { printArraySubmit, runArraySubmit } from "./arraySubmit.js";
+import { runBudgetBlocked } from "./budgetBlocked.js";
 
 async function main(): Promise<void> {
   let options;
@@ -29,6 +30,12 @@ async function main(): Promise<void> {
     const report = await runCostModes(options, log);
     process.stdout.write(`${printCost(report)}\n`);
     if (options.write) log(`wrote ${writeCost(report, options.outDir)}`);
+    return;
+  }
+  if (options.budgetBlocked) {
+    const report = await runBudgetBlocked(options, log);
+    process.stdout.write(`${printBudgetBlocked(report)}\n`);
+    if (options.write) log(`wrote ${writeBudgetBlocked(report, options.outDir)}`);
     return;
   }
   if (options.array) {

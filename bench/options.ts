@@ -19,6 +19,12 @@ export interface BenchOptions {
   /** The array run: what submitting one array of `arrayCount` children costs (arraySubmit.ts). */
   array: boolean;
   arrayCount: number;
+  /** What Burst is told of run times: nothing, or each job's planned duration as expectedSeconds. */
+  durations: "none" | "hinted";
+  /** The pool's order within a priority (Burst's default when unset). */
+  order?: "fifo" | "longest-first" | "shortest-first";
+  /** The budget-blocked run instead (budgetBlocked.ts): Burst alone, with and without backfill. */
+  budgetBlocked: boolean;
   scaleSizes: number[];
   scaleCap: number;
   outDir: string;
@@ -42,6 +48,8 @@ export const DEFAULTS: BenchOptions = {
   costJobs: 60,
   array: false,
   arrayCount: 10_000,
+  durations: "none",
+  budgetBlocked: false,
   scaleSizes: [200, 1000, 5000],
   scaleCap: 50,
   outDir: "bench/results",
@@ -66,7 +74,18 @@ Workload
   --pull-jitter-ms N    plus a seeded uniform extra in [0, N) per group (default ${DEFAULTS.pullJitterMs})
   --start-ms N          pulled → started, ms (default ${DEFAULTS.startDelayMs})
 
+Durations and order
+  --durations none|hinted
+                        what Burst is told of run times: nothing (default), or each
+                        job's planned duration as expectedSeconds
+  --order fifo|longest-first|shortest-first
+                        the pool's order within a priority (default: Burst's, longest-first)
+
 Modes
+  --workload budget-blocked
+                        budget-blocked run instead: Burst alone, once with backfill and once
+                        without; a big job waits for money a running job holds while small
+                        jobs queue behind it (see bench/README.md)
   --sequential          run Burst, then the baseline (about twice as long)
   --scale               scaling run instead: Burst alone at N = 200, 1,000, 5,000 with 1–2 s jobs
   --scale-sizes A,B,C   sizes of the scaling run (default ${DEFAULTS.scaleSizes.join(",")})
@@ -102,6 +121,7 @@ export function parseOptions(argv: string[]): BenchOptions | "help" {
         "pull-ms": { type: "string" }, "pull-jitter-ms": { type: "string" }, "start-ms": { type: "string" },
         sequential: { type: "boolean" }, scale: { type: "boolean" }, cost: { type: "boolean" }, "cost-jobs": { type: "string" },
         array: { type: "boolean" }, "array-count": { type: "string" },
+        durations: { type: "string" }, order: { type: "string" }, workload: { type: "string" },
         "scale-sizes": { type: "string" }, "scale-cap": { type: "string" },
         out: { type: "string" }, "no-write": { type: "boolean" },
         help: { type: "boolean", short: "h" },
@@ -122,7 +142,16 @@ export function parseOptions(argv: string[]): BenchOptions | "help" {
   const cap = num("cap", DEFAULTS.cap, (n) => whole(n) && n <= 250, "a whole number 1–250 (a pool's maxConcurrency)");
   const sizes = ((values["scale-sizes"] as string | undefined) ?? DEFAULTS.scaleSizes.join(",")).split(",").map((s) => Number(s.trim()));
   if (sizes.some((n) => !whole(n))) throw new UsageError(`--scale-sizes: expected whole numbers separated by commas, got '${values["scale-sizes"]}'`);
+  const oneOf = <T extends string>(flag: string, allowed: readonly T[]): T | undefined => {
+    const raw = values[flag] as string | undefined;
+    if (raw === undefined) return undefined;
+    if (!(allowed as readonly string[]).includes(raw)) throw new UsageError(`--${flag}: expected one of ${allowed.join(", ")}, got '${raw}'`);
+    return raw as T;
+  };
   return {
+    durations: oneOf("durations", ["none", "hinted"] as const) ?? DEFAULTS.durations,
+    order: oneOf("order", ["fifo", "longest-first", "shortest-first"] as const),
+    budgetBlocked: oneOf("workload", ["budget-blocked"] as const) === "budget-blocked",
     jobs: num("jobs", DEFAULTS.jobs, whole, "a whole number ≥ 1"),
     cap,
     seed: num("seed", DEFAULTS.seed, Number.isInteger, "an integer"),

@@ -67,6 +67,10 @@ export const poolSchema = z.strictObject({
   maxTimeoutSeconds: z.number().int().min(1).max(30 * 86_400).default(86_400),
   /** The highest priority a job may ask for in this pool: anyone who can submit could otherwise jump every line. */
   maxPriority: z.number().int().min(-1000).max(1000).default(100),
+  /** Order within a priority level: arrival, or by expected run time (expectedSeconds, else the learned estimate). */
+  order: z.enum(["fifo", "longest-first", "shortest-first"]).default("longest-first"),
+  /** EASY backfill: later jobs may start past a budget-blocked head when they cannot delay its worst-case start (backfill.ts). */
+  backfill: z.boolean().default(true),
   /** Finished jobs (record, logs, per-attempt cost rows) are deleted this long after they finish; day and month totals stay. */
   retentionDays: z.number().int().min(1).max(3650).default(30),
 }).superRefine((p, ctx) => {

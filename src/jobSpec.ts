@@ -63,6 +63,8 @@ export const jobSpecSchema = z.strictObject({
     .default(1.5),
   timeoutSeconds: z.number({ error: "must be a number" }).int({ error: "must be a whole number of seconds" })
     .min(1, { error: "must be at least 1" }).max(30 * 86_400, { error: "must be at most 2592000 (30 days)" }).optional(),
+  /** How long the job is expected to run: orders the line in longest-/shortest-first pools (a hint, never a limit). */
+  expectedSeconds: z.number({ error: "must be a number" }).gt(0, { error: "must be greater than 0" }).max(30 * 86_400, { error: "must be at most 2592000 (30 days)" }).optional(),
   maxCostUsd: z.number({ error: "must be a number" }).gt(0, { error: "must be greater than 0" }).max(1_000_000, { error: "must be at most 1000000" }).optional(),
   retries: z.number({ error: "must be a number" }).int({ error: "must be a whole number" })
     .min(0, { error: "must be at least 0" }).max(10, { error: "must be at most 10" }).default(0),
@@ -101,6 +103,9 @@ export const jobSpecSchema = z.strictObject({
 }).superRefine((spec, ctx) => {
   if (spec.publicIp && !(spec.ports && spec.ports.length > 0)) {
     ctx.addIssue({ code: "custom", path: ["ports"], message: "must list at least one port when publicIp is true" });
+  }
+  if (spec.expectedSeconds !== undefined && spec.timeoutSeconds !== undefined && spec.expectedSeconds > spec.timeoutSeconds) {
+    ctx.addIssue({ code: "custom", path: ["expectedSeconds"], message: `must not be more than timeoutSeconds (${spec.timeoutSeconds}); got ${spec.expectedSeconds}` });
   }
   const clash = Object.keys(spec.env ?? {}).filter((k) => spec.secureEnv && k in spec.secureEnv);
   for (const k of clash) ctx.addIssue({ code: "custom", path: ["secureEnv", k], message: "must not repeat a name that is also in env" });

@@ -31,6 +31,9 @@ export function applyPool(spec: JobSpec, pools: ReadonlyMap<string, PoolConfig>,
     errors.push({ field: "maxCostUsd", rule: `must be at least $${floor} for ${spec.cpu} vCPU and ${spec.memoryGb} GB in pool ${pool.name}: the first second, and a stop up to ${COST_CAP_MARGIN_SECONDS} s late; got $${spec.maxCostUsd}` });
   }
   const withTimeout: JobSpec = { ...spec, timeoutSeconds: spec.timeoutSeconds ?? pool.defaultTimeoutSeconds };
+  if (spec.timeoutSeconds === undefined && spec.expectedSeconds !== undefined && spec.expectedSeconds > pool.defaultTimeoutSeconds) {
+    errors.push({ field: "expectedSeconds", rule: `must not be more than the timeout, pool ${pool.name}'s defaultTimeoutSeconds (${pool.defaultTimeoutSeconds}), when no timeoutSeconds is given; got ${spec.expectedSeconds}` });
+  }
   const never = neverFits(worstCaseUsd(withTimeout, pool.prices, pool.enforcementSlackSeconds), pool.budget);
   if (never) errors.push({ field: spec.maxCostUsd !== undefined ? "maxCostUsd" : "timeoutSeconds", rule: never });
   const noPlace = noPlacementFor(pool.placements, spec.spot ?? pool.spot, spec);

@@ -22,8 +22,8 @@ import pLimit from "p-limit";
 import { ARRAY_ENV, type JobSpec } from "../jobSpec.js";
 import type { ArrayProgress, JobRecord, JobState } from "../model.js";
 import { changeJob, createJob, isFinal, type Move } from "../jobState.js";
-import { waitKey } from "../admission.js";
-import { roundUsd, worstCaseUsd } from "../pricing.js";
+import { lineEntry } from "./lineEntry.js";
+import { roundUsd } from "../pricing.js";
 import type { Deps } from "./deps.js";
 import { poolOf } from "./pools.js";
 import type { Next } from "./flow.js";
@@ -112,7 +112,6 @@ export async function expandArray(deps: Deps, parentId: string): Promise<Next[]>
   if (to <= from && parent.state !== "Waiting" && picks.length === 0) return [];
   const again = await retryChildren(deps, parent, picks, pool.name);
 
-  const worst = worstCaseUsd(childSpec(parent.spec, 0, a.count), pool.prices, pool.enforcementSlackSeconds) ?? 0;
   const limit = pLimit(16);
   await Promise.all(
     Array.from({ length: to - from }, (_, k) => from + k)
@@ -144,7 +143,10 @@ export async function expandArray(deps: Deps, parentId: string): Promise<Next[]>
             costUsd: 0,
             reason: "waiting for a slot",
           });
-          await deps.ledger.addWaiting(pool.name, { key: waitKey(parent.priority, parent.createdAt, id), jobId: id, worstUsd: worst });
+          await deps.ledger.addWaiting(
+            pool.name,
+            lineEntry({ id, priority: parent.priority, createdAt: parent.createdAt, spec, notBefore: undefined }, pool),
+          );
         }),
       ),
   );

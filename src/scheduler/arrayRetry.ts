@@ -8,8 +8,7 @@
  */
 import type { JobRecord } from "../model.js";
 import { changeJob } from "../jobState.js";
-import { waitKey } from "../admission.js";
-import { worstCaseUsd } from "../pricing.js";
+import { lineEntry } from "./lineEntry.js";
 import type { Deps } from "./deps.js";
 import { poolOf } from "./pools.js";
 import type { Next } from "./flow.js";
@@ -67,8 +66,7 @@ export async function retryChildren(
         : undefined,
     );
     if (!r || r.after.state !== "Waiting" || !r.after.spec) continue;
-    const worst = worstCaseUsd(r.after.spec, pool.prices, pool.enforcementSlackSeconds) ?? 0;
-    await deps.ledger.addWaiting(pool.name, { key: waitKey(r.after.priority, r.after.createdAt, id), jobId: id, worstUsd: worst });
+    await deps.ledger.addWaiting(pool.name, lineEntry({ ...r.after, spec: r.after.spec, notBefore: undefined }, pool));
     out.push({ index, costUsd: r.before.costUsd, billedSeconds: r.before.attempts.reduce((s, a) => s + (a.billedSeconds ?? 0), 0) });
   }
   return out;

@@ -9,7 +9,7 @@
  */
 import type { JobRecord } from "../model.js";
 import { changeJob, isFinal } from "../jobState.js";
-import { waitKey } from "../admission.js";
+import { lineKey } from "./lineEntry.js";
 import type { Deps } from "./deps.js";
 import type { Next } from "./flow.js";
 import { decideParent, liveChildren } from "./array.js";
@@ -43,7 +43,7 @@ export async function cancelStep(deps: Deps, jobId: string): Promise<{ result: C
     if (r?.changed) return { result: { outcome: "canceled", job: r.after }, next: endedSteps(r.after) };
   } else if (job.state === "Waiting") {
     // Only the one who takes the entry out of the line decides: us (cancel now) or the pump (admitted; the launcher cancels).
-    const removed = await deps.ledger.removeWaiting(job.pool, waitKey(job.priority, job.createdAt, job.id));
+    const removed = await deps.ledger.removeWaiting(job.pool, lineKey(job, deps.config.pools.get(job.pool)?.order ?? "fifo"));
     if (removed) {
       const r = await changeJob(deps, jobId, (j, move) =>
         j.state === "Waiting" ? move(j, "Canceled", { reason: "canceled while waiting" }) : undefined,

@@ -17,8 +17,7 @@
 import type { JobRecord, JobState, SpecError } from "../model.js";
 import type { JobSpec } from "../jobSpec.js";
 import { changeJob, isFinal } from "../jobState.js";
-import { waitKey } from "../admission.js";
-import { worstCaseUsd } from "../pricing.js";
+import { lineEntry } from "./lineEntry.js";
 import type { Deps } from "./deps.js";
 import type { Next } from "./flow.js";
 
@@ -155,12 +154,6 @@ async function release(deps: Deps, job: JobRecord): Promise<Next[]> {
   if (job.array) return [{ step: "array", parentId: job.id }];
   const pool = deps.config.pools.get(job.pool);
   if (!pool || !job.spec) return [];
-  const worst = worstCaseUsd(job.spec, pool.prices, pool.enforcementSlackSeconds) ?? 0;
-  await deps.ledger.addWaiting(pool.name, {
-    key: waitKey(job.priority, job.createdAt, job.id),
-    jobId: job.id,
-    worstUsd: worst,
-    notBefore: job.notBefore,
-  });
+  await deps.ledger.addWaiting(pool.name, lineEntry({ ...job, spec: job.spec }, pool));
   return [{ step: "pump", pool: pool.name }];
 }

@@ -10,8 +10,7 @@ import type { Attempt, AttemptOutcome, JobRecord, JobState, LogInfo } from "../m
 import { changeJob, isFinal } from "../jobState.js";
 import { billedSeconds, billingStart, costUsd, roundUsd } from "../pricing.js";
 import { retryBackoffSeconds } from "../retryBackoff.js";
-import { waitKey } from "../admission.js";
-import { worstCaseUsd } from "../pricing.js";
+import { lineEntry } from "./lineEntry.js";
 import type { Deps } from "./deps.js";
 import { holderKey, placementOf, poolOf } from "./pools.js";
 import { refFor } from "./ids.js";
@@ -146,8 +145,7 @@ export async function finishJob(deps: Deps, jobId: string): Promise<Next[]> {
   if (r?.changed) {
     deps.log.info(`job ${jobId}: ${r.after.state} (${r.after.reason ?? ""}) cost $${r.after.costUsd}`);
     if (r.after.state === "Waiting" && r.after.spec) {
-      const worst = worstCaseUsd(r.after.spec, pool.prices, pool.enforcementSlackSeconds) ?? 0;
-      await deps.ledger.addWaiting(pool.name, { key: waitKey(r.after.priority, r.after.createdAt, jobId), jobId, worstUsd: worst, notBefore: retryAt });
+      await deps.ledger.addWaiting(pool.name, lineEntry({ ...r.after, spec: r.after.spec }, pool, retryAt));
       await deps.outbox.send("pump", { pool: pool.name }, (Date.parse(retryAt!) - now.getTime()) / 1000);
     }
   }

@@ -1,6 +1,7 @@
 /**
- * The pump: admits waiting jobs of a pool while it has free slots and budget, in
- * priority-then-FIFO order. It runs wherever capacity may have changed — after a
+ * The pump: admits waiting jobs of a pool while it has free slots and budget, in the
+ * line's order (priority, the pool's `order`, arrival), backfilling past a budget-blocked
+ * head where that cannot delay it (admission.ts). It runs wherever capacity may have changed — after a
  * submission, when a job finishes (handing its slot on), on a delayed pump message for
  * retry backoffs, and from the reconciler's timer as a safety net. Any number of pumps
  * may run at once: admission is one ETag-guarded ledger transaction.
@@ -41,7 +42,7 @@ export async function pumpPool(deps: Deps, poolName: string): Promise<{ admitted
         continue;
       }
       const { day, month } = windowsOf(now);
-      chosen.push({ entry, holder: { attempt: job.value.attempts.length + 1, reservedUsd: entry.worstUsd, day, month, since: now.toISOString() } });
+      chosen.push({ entry, holder: { attempt: job.value.attempts.length + 1, reservedUsd: entry.worstUsd, day, month, since: now.toISOString(), ...(entry.worstSeconds === undefined ? {} : { worstSeconds: entry.worstSeconds }) } });
     }
     for (const e of line) if (e.jobId in snap.holders) { await deps.ledger.removeWaiting(pool.name, e.key); dropped++; }
     if (chosen.length === 0) {
@@ -52,15 +53,16 @@ export async function pumpPool(deps: Deps, poolName: string): Promise<{ admitted
     if (!(await deps.ledger.admit(snap, chosen))) continue; // another instance changed the ledger: decide again
     const ids = chosen.map((c) => c.entry.jobId);
     admittedIds.push(...ids);
-    for (const launches of await Promise.all(ids.map((id) => markAdmitted(deps, id, pool.name)))) next.push(...launches);
+    const behind = (id: string) => (decision.backfilled?.includes(id) ? ` (backfilled: it cannot delay job ${decision.head!.jobId}, which waits for budget)` : "");
+    for (const launches of await Promise.all(ids.map((id) => markAdmitted(deps, id, pool.name, behind(id))))) next.push(...launches);
   }
   return { admitted: admittedIds, next };
 }
 
 /** Waiting → Admitted; the launch follows inline (flow.ts), and a delayed launch message backs it up should this instance die. */
-async function markAdmitted(deps: Deps, jobId: string, pool: string): Promise<Next[]> {
+async function markAdmitted(deps: Deps, jobId: string, pool: string, how: string): Promise<Next[]> {
   const now = deps.clock.now();
-  const r = await changeJob(deps, jobId, (job, move) => (job.state === "Waiting" ? move(job, "Admitted", { reason: `admitted to pool ${pool}`, notBefore: undefined }) : undefined));
+  const r = await changeJob(deps, jobId, (job, move) => (job.state === "Waiting" ? move(job, "Admitted", { reason: `admitted to pool ${pool}${how}`, notBefore: undefined }) : undefined));
   if (!r || isFinal(r.after.state)) {
     // Canceled (or gone) between the check and the admission: give the slot straight back.
     const attempt = (r?.after.attempts.length ?? 0) + 1;

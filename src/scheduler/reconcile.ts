@@ -19,8 +19,7 @@
  */
 import { isFinal } from "../jobState.js";
 import { ACTIVE_STATES, type JobState } from "../model.js";
-import { waitKey } from "../admission.js";
-import { worstCaseUsd } from "../pricing.js";
+import { lineEntry } from "./lineEntry.js";
 import { TAGS } from "../aci/groupSpec.js";
 import { errorMessage } from "../errors.js";
 import { groupName, refFor } from "./ids.js";
@@ -102,8 +101,7 @@ export async function reconcile(deps: Deps, opts: ReconcileOptions = {}): Promis
         // Admitted in the ledger, but the pump died before marking and launching it.
         if ((await launch(deps, job.id)) === "acted") r.relaunched++;
       } else if (job.state === "Waiting" && job.spec && !inLine.get(pool.name)?.has(job.id)) {
-        const worst = worstCaseUsd(job.spec, pool.prices, pool.enforcementSlackSeconds) ?? 0;
-        await deps.ledger.addWaiting(pool.name, { key: waitKey(job.priority, job.createdAt, job.id), jobId: job.id, worstUsd: worst, notBefore: job.notBefore });
+        await deps.ledger.addWaiting(pool.name, lineEntry({ ...job, spec: job.spec }, pool));
         r.requeued++;
       } else if ((job.state === "Admitted" && age(now, job.updatedAt) > (stuck ?? 30)) || (job.state === "Launching" && age(now, job.attempts.at(-1)?.claimedAt) > LAUNCH_CLAIM_SECONDS)) {
         // A create that ARM throttled is not stuck: its launch message comes back at deferredUntil.

@@ -7,8 +7,7 @@ import { capErrors, validateSpec, redactSpec, type JobSpec } from "../jobSpec.js
 import { createHash, createHmac } from "node:crypto";
 import type { JobRecord, SpecError } from "../model.js";
 import { createJob, isFinal } from "../jobState.js";
-import { worstCaseUsd } from "../pricing.js";
-import { waitKey } from "../admission.js";
+import { lineEntry } from "./lineEntry.js";
 import { applyPool } from "../poolRules.js";
 import { seal, SecretKeyMissing, type KeyRing } from "../secrets.js";
 import { jobIdForInternalKey, jobIdForKey, newJobId } from "./ids.js";
@@ -163,7 +162,6 @@ export async function resumeSubmission(deps: Deps, job: JobRecord): Promise<void
   if (job.state !== "Waiting" || !job.spec) return;
   const pool = deps.config.pools.get(job.pool);
   if (!pool) return;
-  const worst = worstCaseUsd(job.spec, pool.prices, pool.enforcementSlackSeconds) ?? 0;
-  await deps.ledger.addWaiting(pool.name, { key: waitKey(job.priority, job.createdAt, job.id), jobId: job.id, worstUsd: worst, notBefore: job.notBefore });
+  await deps.ledger.addWaiting(pool.name, lineEntry({ ...job, spec: job.spec }, pool));
   await pump(deps, pool.name);
 }

@@ -125,7 +125,7 @@ export class TableLedgerStore implements LedgerStore {
     const out: WaitingEntry[] = [];
     for await (const page of pages) {
       for (const e of page) {
-        out.push({ key: e.rowKey!, jobId: String(e.jobId), worstUsd: Number(e.worstUsd ?? 0), notBefore: (e.notBefore as string) || undefined });
+        out.push({ key: e.rowKey!, jobId: String(e.jobId), worstUsd: Number(e.worstUsd ?? 0), worstSeconds: e.worstSeconds === undefined ? undefined : Number(e.worstSeconds), notBefore: (e.notBefore as string) || undefined });
         if (out.length >= limit) return out;
       }
     }
@@ -148,7 +148,7 @@ export class TableLedgerStore implements LedgerStore {
   async addWaiting(pool: string, entry: WaitingEntry): Promise<void> {
     await ensureTable(this.table);
     try {
-      await this.table.createEntity({ partitionKey: pool, rowKey: entry.key, jobId: entry.jobId, worstUsd: entry.worstUsd, notBefore: entry.notBefore ?? "" });
+      await this.table.createEntity({ partitionKey: pool, rowKey: entry.key, jobId: entry.jobId, worstUsd: entry.worstUsd, notBefore: entry.notBefore ?? "", ...(entry.worstSeconds === undefined ? {} : { worstSeconds: entry.worstSeconds }) });
     } catch (err) {
       if (!isConflict(err)) throw err;
     }

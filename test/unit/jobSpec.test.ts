@@ -45,6 +45,13 @@ describe("job spec validation", () => {
     expect(rulesFor({ image: "alpine", ttlSecondsAfterFinished: "1h" })).toContainEqual({ field: "ttlSecondsAfterFinished", rule: "must be a number" });
   });
 
+  it("takes expectedSeconds as a positive hint no longer than timeoutSeconds, naming the rule otherwise", () => {
+    expect(validateSpec({ image: "alpine", expectedSeconds: 12.5, timeoutSeconds: 60 }).ok).toBe(true);
+    expect(rulesFor({ image: "alpine", expectedSeconds: 0 })).toContainEqual({ field: "expectedSeconds", rule: "must be greater than 0" });
+    expect(rulesFor({ image: "alpine", expectedSeconds: "5m" })).toContainEqual({ field: "expectedSeconds", rule: "must be a number" });
+    expect(rulesFor({ image: "alpine", expectedSeconds: 120, timeoutSeconds: 60 })).toContainEqual({ field: "expectedSeconds", rule: "must not be more than timeoutSeconds (60); got 120" });
+  });
+
   it("refuses publicIp without ports and a name in both env and secureEnv", () => {
     const errors = rulesFor({ image: "alpine", publicIp: true, env: { A: "1" }, secureEnv: { A: "2" } });
     expect(errors.map((e) => e.field)).toEqual(expect.arrayContaining(["ports", "secureEnv.A"]));
