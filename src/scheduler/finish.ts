@@ -30,6 +30,8 @@ export interface AttemptEnd {
   restartCount?: number;
   /** Log lines copied by the poll that noticed the end, recorded in the same write. */
   log?: Captured;
+  /** What made that poll happen (only for ends a poll noticed). */
+  detectedBy?: "poll" | "report";
 }
 
 /** What one log capture stored. */
@@ -72,7 +74,7 @@ export async function toFinishing(deps: Deps, jobId: string, attemptN: number, e
       ...current,
       outcome: end.outcome, reason: end.reason, exitCode: end.exitCode,
       pullStartedAt: end.pullStartedAt ?? current.pullStartedAt, startedAt: end.startedAt ?? current.startedAt,
-      finishedAt: end.finishedAt ?? now.toISOString(), stoppedAt: end.stoppedAt, detectedAt: now.toISOString(),
+      finishedAt: end.finishedAt ?? now.toISOString(), stoppedAt: end.stoppedAt, detectedAt: now.toISOString(), detectedBy: end.detectedBy,
       restartCount: end.restartCount ?? current.restartCount,
       ...cost,
     };

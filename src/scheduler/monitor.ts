@@ -31,7 +31,9 @@ export async function startMonitoring(deps: Deps, jobId: string, attemptN: numbe
   });
   if (!r?.changed) return [];
   const pool = poolOf(deps, r.after.pool);
-  await deps.outbox.send("monitor", { jobId, attempt: attemptN, seq: r.after.monitorSeq }, pollDelaySeconds(pool, 0, true));
+  // A container that already reported its exit is looked at now.
+  const delay = r.after.attempts.at(-1)?.exitReport ? 0 : pollDelaySeconds(pool, 0, true);
+  await deps.outbox.send("monitor", { jobId, attempt: attemptN, seq: r.after.monitorSeq }, delay);
   return [];
 }
 
@@ -62,8 +64,11 @@ export async function captureLogs(deps: Deps, job: JobRecord, ref: GroupRef, sto
   throw new Error(`job ${job.id}: could not append logs after repeated races`);
 }
 
-/** One poll of a running job; answers what follows (finishing it, once it has ended). */
-export async function pollJob(deps: Deps, msg: MonitorMessage): Promise<Next[]> {
+/**
+ * One poll of a running job; answers what follows (finishing it, once it has ended).
+ * `via` is what caused it: its chain's monitor message, or the container's exit report.
+ */
+export async function pollJob(deps: Deps, msg: MonitorMessage, via: "poll" | "report" = "poll"): Promise<Next[]> {
   const got = await deps.jobs.get(msg.jobId);
   if (!got) return [];
   const job = got.value;
@@ -80,7 +85,7 @@ export async function pollJob(deps: Deps, msg: MonitorMessage): Promise<Next[]> 
 
   if (decision.kind === "end") {
     const captured = decision.readLog ? await captureLogs(deps, job, ref, true) : none;
-    await toFinishing(deps, job.id, msg.attempt, { ...decision.end, log: captured });
+    await toFinishing(deps, job.id, msg.attempt, { ...decision.end, log: captured, detectedBy: via });
     return finish;
   }
   if (decision.kind === "stop") {
@@ -90,7 +95,7 @@ export async function pollJob(deps: Deps, msg: MonitorMessage): Promise<Next[]> 
     // Lines written between the read above and the stop are still in ACI's after-stop window.
     const last = await captureLogs(deps, job, ref, true);
     const captured = { lines: before.lines + last.lines, bytes: before.bytes + last.bytes, gap: before.gap || last.gap };
-    await toFinishing(deps, job.id, msg.attempt, { ...endOf(view!, decision.outcome, decision.reason, stoppedAt), log: captured });
+    await toFinishing(deps, job.id, msg.attempt, { ...endOf(view!, decision.outcome, decision.reason, stoppedAt), log: captured, detectedBy: via });
     return finish;
   }
 
