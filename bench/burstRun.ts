@@ -25,6 +25,8 @@ export interface BurstSetup {
   resourceGroup: string;
   /** More app settings for the host. */
   env?: Record<string, string>;
+  /** The pool's notifyExit (containers report their own exit). */
+  notifyExit?: boolean;
 }
 
 export interface SubmittedJob {
@@ -70,7 +72,7 @@ const SUBMIT_PARALLELISM = 8;
 
 export async function startBurst(setup: BurstSetup): Promise<BurstUnderTest> {
   const prefix = `bench${randomBytes(4).toString("hex")}`;
-  const pools = { default: { maxConcurrency: setup.cap, subscriptionId: setup.subscriptionId, resourceGroup: setup.resourceGroup, region: "eastus" } };
+  const pools = { default: { maxConcurrency: setup.cap, subscriptionId: setup.subscriptionId, resourceGroup: setup.resourceGroup, region: "eastus", ...(setup.notifyExit ? { notifyExit: true } : {}) } };
   const env: Record<string, string> = {
     AzureWebJobsStorage: setup.storageConnection,
     BURST_STORAGE_PREFIX: prefix,

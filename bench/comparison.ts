@@ -92,7 +92,7 @@ export async function runComparison(options: BenchOptions, log: Log): Promise<Co
     emulators.push(burstEmulator);
     const baselineEmulator = await startEmulatorProcess(setup);
     emulators.push(baselineEmulator);
-    const burst = await startBurst({ storageConnection: storage.connectionString, armEndpoint: burstEmulator.url, cap: options.cap, subscriptionId: SUBSCRIPTION, resourceGroup: BURST_RG });
+    const burst = await startBurst({ storageConnection: storage.connectionString, armEndpoint: burstEmulator.url, cap: options.cap, subscriptionId: SUBSCRIPTION, resourceGroup: BURST_RG, notifyExit: options.notifyExit });
     cleanups.push(() => burst.stop());
     const baselineJobs: BaselineJob[] = jobs.map((j) => ({ index: j.index, name: `base-${j.index}`, command: j.command }));
     const baseline = await startBaselineProcess({
