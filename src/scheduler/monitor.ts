@@ -85,7 +85,8 @@ export async function pollJob(deps: Deps, msg: MonitorMessage, via: "poll" | "re
 
   if (decision.kind === "end") {
     const captured = decision.readLog ? await captureLogs(deps, job, ref, true) : none;
-    await toFinishing(deps, job.id, msg.attempt, { ...decision.end, log: captured, detectedBy: via });
+    // Seen ended by the read above; copying the last log lines comes after.
+    await toFinishing(deps, job.id, msg.attempt, { ...decision.end, log: captured, detectedBy: via, detectedAt: now.toISOString() });
     return finish;
   }
   if (decision.kind === "stop") {
