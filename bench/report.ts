@@ -55,6 +55,11 @@ export function comparisonRows(r: ComparisonReport): string[][] {
     row("exit → detection p50 (s)", (s) => s.detectionSeconds.p50),
     row("exit → detection p99 (s)", (s) => s.detectionSeconds.p99),
     row("exit → detection max (s)", (s) => s.detectionSeconds.max),
+    ...(r.options.notifyExit ? [
+      row("  exit → report taken p50 (s)", (s) => s.lifecycle.exitToReportSeconds.p50),
+      row("  exit → report taken p99 (s)", (s) => s.lifecycle.exitToReportSeconds.p99),
+      row("  ends detected from a report (share)", (s) => s.lifecycle.detectedByReport),
+    ] : []),
     row("detection → group deleted p50 (s)", (s) => s.lifecycle.detectToDeleteSeconds.p50),
     row("group deleted → job done p50 (s)", (s) => s.lifecycle.deleteToDoneSeconds.p50),
     row("ARM PUTs / job", (s) => s.arm.puts),

@@ -16,22 +16,22 @@ import { pollJob } from "./monitor.js";
 const same = (a: string, b: string) => a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
 
 export async function takeExitReport(deps: Deps, report: ExitReport): Promise<Next[]> {
-  const drop = (why: string) => {
-    deps.log.info(`job ${report.jobId}: exit report for attempt ${report.attempt} dropped (${why})`);
-    return [];
-  };
-  const got = await deps.jobs.get(report.jobId);
-  const current = got?.value.attempts.at(-1);
-  if (!got || !current || current.n !== report.attempt) return drop("not the job's current attempt");
-  if (!deps.exitReports || !same(report.token, deps.exitReports.token(report.jobId, current.n, current.launchedAt ?? ""))) return drop("its token is not the attempt's");
+  const signer = deps.exitReports;
+  let dropped = "there is no such job";
   const now = deps.clock.now().toISOString();
+  // All checks inside the one change, so a report costs one read and one write before its ARM read.
   const r = await changeJob(deps, report.jobId, (job) => {
     const a = job.attempts.at(-1);
-    if (a?.n !== report.attempt || a.exitReport || !(job.state === "Launching" || job.state === "Running")) return undefined;
+    if (a?.n !== report.attempt) return void (dropped = "not the job's current attempt");
+    if (!signer || !same(report.token, signer.token(job.id, a.n, a.launchedAt ?? ""))) return void (dropped = "its token is not the attempt's");
+    if (a.exitReport || !(job.state === "Launching" || job.state === "Running")) return void (dropped = "the attempt has ended, or was reported already");
     return { ...job, attempts: [...job.attempts.slice(0, -1), { ...a, exitReport: { at: now, exitCode: report.exitCode } }] };
   });
-  if (!r?.changed) return drop("the attempt has ended, or was reported already");
+  if (!r?.changed) {
+    deps.log.info(`job ${report.jobId}: exit report for attempt ${report.attempt} dropped (${dropped})`);
+    return [];
+  }
   // Still Launching: the launch step's first poll comes at once (monitor.startMonitoring).
   if (r.after.state !== "Running") return [];
-  return pollJob(deps, { jobId: report.jobId, attempt: report.attempt, seq: r.after.monitorSeq }, "report");
+  return pollJob(deps, { jobId: report.jobId, attempt: report.attempt, seq: r.after.monitorSeq }, "report", r.after);
 }

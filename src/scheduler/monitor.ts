@@ -66,12 +66,12 @@ export async function captureLogs(deps: Deps, job: JobRecord, ref: GroupRef, sto
 
 /**
  * One poll of a running job; answers what follows (finishing it, once it has ended).
- * `via` is what caused it: its chain's monitor message, or the container's exit report.
+ * `via` is what caused it: its chain's monitor message, or the container's exit report
+ * (which passes the record it has just written, `read`, to save a read).
  */
-export async function pollJob(deps: Deps, msg: MonitorMessage, via: "poll" | "report" = "poll"): Promise<Next[]> {
-  const got = await deps.jobs.get(msg.jobId);
-  if (!got) return [];
-  const job = got.value;
+export async function pollJob(deps: Deps, msg: MonitorMessage, via: "poll" | "report" = "poll", read?: JobRecord): Promise<Next[]> {
+  const job = read ?? (await deps.jobs.get(msg.jobId))?.value;
+  if (!job) return [];
   const finish: Next[] = [{ step: "finish", jobId: job.id }];
   if (job.state === "Finishing" && job.attempts.at(-1)?.n === msg.attempt) return finish;
   if (job.state !== "Running" || job.attempts.at(-1)?.n !== msg.attempt || job.monitorSeq !== msg.seq) return [];
