@@ -69,14 +69,16 @@ function digitCase(fn: string, tail: string): string {
  * The container's command, wrapped: `sh -c SCRIPT burst-exit-report COMMAND…`. The
  * original command runs as `"$@"`, so its arguments need no quoting; the URL is read
  * from the environment and removed from the command's own. sh stays PID 1 and passes
- * SIGTERM/SIGINT on (ACI stops a container with SIGTERM), and exits with the command's
- * own code — or 128 + the signal's number, as a shell reports a command killed by one.
+ * SIGTERM/SIGINT/SIGHUP on to every process of the container's process group (ACI stops a
+ * container with SIGTERM to PID 1), and exits with the command's own code — or 128 + the
+ * signal's number, as a shell reports a command killed by one.
  */
 export function wrapCommand(command: readonly string[], jobId: string, attempt: number, token: string): string[] {
   const script = [
     `u="$${EXIT_URL_ENV}"; unset ${EXIT_URL_ENV}`,
     `"$@" & pid=$!`,
-    `trap 'kill -TERM $pid 2>/dev/null' TERM INT HUP`,
+    // To the whole process group, as `tini -g` does: a command that is itself a shell waiting on a child would otherwise hold the signal until that child ends.
+    `trap 'trap "" TERM INT HUP; kill -TERM 0 2>/dev/null' TERM INT HUP`,
     // wait returns early when a trap runs; wait again until the command itself has ended.
     `while :; do wait $pid; code=$?; kill -0 $pid 2>/dev/null || break; done`,
     `trap - TERM INT HUP`,

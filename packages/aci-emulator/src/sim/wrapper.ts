@@ -44,10 +44,18 @@ export function finishWrapper(w: Wrapper, exitCode: number, env: Record<string, 
     const child = spawn("/bin/sh", ["-c", w.script, w.name, "/bin/sh", "-c", `exit ${exitCode}`], {
       env: { PATH: process.env.PATH ?? DEFAULT_PATH, ...env },
       stdio: ["ignore", "pipe", "pipe"],
+      // Its own process group, as a container's: a wrapper may signal its whole group.
+      detached: true,
     });
     child.stdout.setEncoding("utf8").on("data", write);
     child.stderr.setEncoding("utf8").on("data", write);
-    const abort = () => child.kill("SIGTERM");
+    const abort = () => {
+      try {
+        if (child.pid !== undefined) process.kill(-child.pid, "SIGTERM");
+      } catch {
+        // Already gone.
+      }
+    };
     signal.addEventListener("abort", abort, { once: true });
     child.once("error", (e) => {
       write(`sim runtime: could not run the wrapper with /bin/sh: ${e.message}\n`);
