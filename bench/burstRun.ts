@@ -30,6 +30,8 @@ export interface BurstSetup {
   pool?: Record<string, unknown>;
   /** Tell Burst each job's planned duration as expectedSeconds. */
   hintDurations?: boolean;
+  /** The pool's notifyExit (containers report their own exit). */
+  notifyExit?: boolean;
 }
 
 export interface SubmittedJob {
@@ -79,7 +81,7 @@ const SUBMIT_PARALLELISM = 8;
 
 export async function startBurst(setup: BurstSetup): Promise<BurstUnderTest> {
   const prefix = `bench${randomBytes(4).toString("hex")}`;
-  const pools = { default: { maxConcurrency: setup.cap, subscriptionId: setup.subscriptionId, resourceGroup: setup.resourceGroup, region: "eastus", ...setup.pool } };
+  const pools = { default: { maxConcurrency: setup.cap, subscriptionId: setup.subscriptionId, resourceGroup: setup.resourceGroup, region: "eastus", ...setup.pool, ...(setup.notifyExit ? { notifyExit: true } : {}) } };
   const env: Record<string, string> = {
     AzureWebJobsStorage: setup.storageConnection,
     BURST_STORAGE_PREFIX: prefix,

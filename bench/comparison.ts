@@ -92,7 +92,7 @@ export async function runComparison(options: BenchOptions, log: Log): Promise<Co
     emulators.push(burstEmulator);
     const baselineEmulator = await startEmulatorProcess(setup);
     emulators.push(baselineEmulator);
-    const burst = await startBurst({ storageConnection: storage.connectionString, armEndpoint: burstEmulator.url, cap: options.cap, subscriptionId: SUBSCRIPTION, resourceGroup: BURST_RG, hintDurations: options.durations === "hinted", pool: options.order ? { order: options.order } : undefined });
+    const burst = await startBurst({ storageConnection: storage.connectionString, armEndpoint: burstEmulator.url, cap: options.cap, subscriptionId: SUBSCRIPTION, resourceGroup: BURST_RG, hintDurations: options.durations === "hinted", pool: options.order ? { order: options.order } : undefined, notifyExit: options.notifyExit });
     cleanups.push(() => burst.stop());
     const baselineJobs: BaselineJob[] = jobs.map((j) => ({ index: j.index, name: `base-${j.index}`, command: j.command }));
     const baseline = await startBaselineProcess({

@@ -20,6 +20,9 @@ export interface JobOutcome {
   groups: BillingEntry[];
   /** When the scheduler noticed the (last) container's exit. */
   detectedAt?: number;
+  /** Burst with notifyExit: when the (last) container's exit report was taken, and whether that report (not a poll) led to the detection. */
+  reportedAt?: number;
+  detectedByReport?: boolean;
   /** When the scheduler considered the job done (final state / group deleted). */
   doneAt?: number;
   /** When it decided to launch (Burst: the attempt's launch claim); undefined when it has no such step. */
@@ -95,6 +98,9 @@ export interface RunSummary {
     deleteToDoneSeconds: Spread;
     /** Slot released (k-th) → the (cap + k)-th PUT received: how long a freed slot stays empty. */
     handoffSeconds: Spread;
+    /** notifyExit: container exit → its report taken by Burst (queue transit, the host's polling, one read and one write), and the share of ends detected from a report. */
+    exitToReportSeconds: Spread;
+    detectedByReport: number;
   };
   detectionSeconds: Spread;
   arm: ArmPerJob;
@@ -149,6 +155,8 @@ export function burstOutcomes(submitted: { index: number; jobId: string; submitt
       submittedAt: s.submittedAt,
       groups,
       detectedAt: ms(last?.detectedAt),
+      reportedAt: ms(last?.exitReport?.at),
+      detectedByReport: last?.detectedBy === "report",
       doneAt: final ? ms(r!.updatedAt) : undefined,
       launchedAt: ms(attempts[0]?.launchedAt),
       succeeded: r?.state === "Succeeded",
@@ -282,6 +290,8 @@ export function summarise(input: SummaryInput): RunSummary {
       detectToDeleteSeconds: spread(between((o) => o.detectedAt, deletedAt)),
       deleteToDoneSeconds: spread(between(deletedAt, (o) => o.doneAt)),
       handoffSeconds: spread(handoff),
+      exitToReportSeconds: spread(between((o) => ms(lastGroup(o)?.lastEnd), (o) => o.reportedAt)),
+      detectedByReport: outcomes.filter((o) => o.detectedByReport).length / n,
     },
     detectionSeconds: spread(detection),
     arm,

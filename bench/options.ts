@@ -12,6 +12,8 @@ export interface BenchOptions {
   startDelayMs: number;
   /** Burst, then the baseline, instead of both at once. */
   sequential: boolean;
+  /** Burst's pool reports exits from the containers (notifyExit), with polling only as the safety net. */
+  notifyExit: boolean;
   scale: boolean;
   /** The cost run: Burst alone once per container-events mode, with the true-up. */
   cost: boolean;
@@ -43,6 +45,7 @@ export const DEFAULTS: BenchOptions = {
   pullJitterMs: 4000,
   startDelayMs: 500,
   sequential: false,
+  notifyExit: false,
   scale: false,
   cost: false,
   costJobs: 60,
@@ -87,6 +90,7 @@ Modes
                         without; a big job waits for money a running job holds while small
                         jobs queue behind it (see bench/README.md)
   --sequential          run Burst, then the baseline (about twice as long)
+  --notify-exit         Burst's pool sets notifyExit: containers report their exit (also for --scale)
   --scale               scaling run instead: Burst alone at N = 200, 1,000, 5,000 with 1–2 s jobs
   --scale-sizes A,B,C   sizes of the scaling run (default ${DEFAULTS.scaleSizes.join(",")})
   --scale-cap C         pool cap of the scaling run (default ${DEFAULTS.scaleCap})
@@ -119,7 +123,7 @@ export function parseOptions(argv: string[]): BenchOptions | "help" {
         jobs: { type: "string" }, cap: { type: "string" }, seed: { type: "string" },
         median: { type: "string" }, sigma: { type: "string" },
         "pull-ms": { type: "string" }, "pull-jitter-ms": { type: "string" }, "start-ms": { type: "string" },
-        sequential: { type: "boolean" }, scale: { type: "boolean" }, cost: { type: "boolean" }, "cost-jobs": { type: "string" },
+        sequential: { type: "boolean" }, "notify-exit": { type: "boolean" }, scale: { type: "boolean" }, cost: { type: "boolean" }, "cost-jobs": { type: "string" },
         array: { type: "boolean" }, "array-count": { type: "string" },
         durations: { type: "string" }, order: { type: "string" }, workload: { type: "string" },
         "scale-sizes": { type: "string" }, "scale-cap": { type: "string" },
@@ -161,6 +165,7 @@ export function parseOptions(argv: string[]): BenchOptions | "help" {
     pullJitterMs: num("pull-jitter-ms", DEFAULTS.pullJitterMs, (n) => n >= 0, "milliseconds ≥ 0"),
     startDelayMs: num("start-ms", DEFAULTS.startDelayMs, (n) => n >= 0, "milliseconds ≥ 0"),
     sequential: Boolean(values.sequential),
+    notifyExit: Boolean(values["notify-exit"]),
     scale: Boolean(values.scale),
     cost: Boolean(values.cost),
     costJobs: num("cost-jobs", DEFAULTS.costJobs, whole, "a whole number ≥ 1"),

@@ -56,6 +56,11 @@ export function comparisonRows(r: ComparisonReport): string[][] {
     row("exit → detection p50 (s)", (s) => s.detectionSeconds.p50),
     row("exit → detection p99 (s)", (s) => s.detectionSeconds.p99),
     row("exit → detection max (s)", (s) => s.detectionSeconds.max),
+    ...(r.options.notifyExit ? [
+      row("  exit → report taken p50 (s)", (s) => s.lifecycle.exitToReportSeconds.p50),
+      row("  exit → report taken p99 (s)", (s) => s.lifecycle.exitToReportSeconds.p99),
+      row("  ends detected from a report (share)", (s) => s.lifecycle.detectedByReport),
+    ] : []),
     row("detection → group deleted p50 (s)", (s) => s.lifecycle.detectToDeleteSeconds.p50),
     row("group deleted → job done p50 (s)", (s) => s.lifecycle.deleteToDoneSeconds.p50),
     row("ARM PUTs / job", (s) => s.arm.puts),
@@ -91,6 +96,13 @@ export function comparisonVerdicts(r: ComparisonReport): Verdict[] {
       met: b.detectionSeconds.p99 <= 2 && b.armTotals.throttled.reads === 0,
     },
     { target: "ARM reads per job ≤ ½ the baseline's", measured: `${f(b.arm.reads)} vs ${f(n.arm.reads)} (ratio ${f(readRatio)}); all read-bucket calls ${f(b.arm.allReads)} vs ${f(n.arm.allReads)} (ratio ${f(allRatio)})`, met: readRatio <= 0.5 },
+    r.options.notifyExit
+      ? {
+        target: "with exit notification: detection p99 ≤ 0.5 s, and read-bucket calls per job ≤ ½ the baseline's",
+        measured: `p99 ${f(b.detectionSeconds.p99)} s (p50 ${f(b.detectionSeconds.p50)} s); all read-bucket calls ${f(b.arm.allReads)} vs ${f(n.arm.allReads)} (ratio ${f(allRatio)})`,
+        met: b.detectionSeconds.p99 <= 0.5 && allRatio <= 0.5,
+      }
+      : { target: "with exit notification: detection p99 ≤ 0.5 s, and read-bucket calls per job ≤ ½ the baseline's", measured: "notifyExit off (run with --notify-exit)", met: null },
     { target: "no job failed by a 429", measured: `${b.failedBy429} of ${b.jobs} (429s received: ${b.throttled429}); baseline ${n.failedBy429} (429s: ${n.throttled429})`, met: b.failedBy429 === 0 && b.succeeded === b.jobs },
     { target: "cost error ≤ 1 billed second per job", measured: b.cost.accounted ? `max ${f(b.cost.maxAbsSecondsError, 0)} s, mean ${f(b.cost.meanAbsSecondsError, 3)} s, ${b.cost.jobsOffByMoreThanOneSecond} jobs off by > 1 s; baseline keeps no cost accounts` : "Burst recorded no cost", met: b.cost.accounted && (b.cost.maxAbsSecondsError ?? Infinity) <= 1 },
     ...(r.options.durations === "hinted"
@@ -111,7 +123,7 @@ export function printComparison(r: ComparisonReport): string {
     `Burst benchmark — ${r.date} — ${r.machine.nproc} × ${r.machine.cpuModel}, node ${r.machine.node}, load ${r.machine.loadAverage.join(" ")}`,
     `workload: ${w.jobs} jobs (${model}; planned p50 ${f(w.plannedDurationSeconds.p50, 1)} s, p99 ${f(w.plannedDurationSeconds.p99, 1)} s, max ${f(w.plannedDurationSeconds.max, 1)} s), cap ${r.options.cap}, seed ${w.seed}; ` +
       `pull ${r.emulator.pullDelayMs} ms + U[0, ${r.emulator.pullJitterMs}) ms, start ${r.emulator.startDelayMs} ms; runs ${r.context.mode}; ` +
-      `durations ${r.options.durations ?? "none"}, pool order ${r.options.order ?? "Burst's default"}`,
+      `durations ${r.options.durations ?? "none"}, pool order ${r.options.order ?? "Burst's default"}; notifyExit ${r.options.notifyExit ? "on" : "off"}`,
     "",
     table(comparisonRows(r)),
     "",

@@ -11,6 +11,7 @@ import { TableLedgerStore } from "./store/ledgerStore.js";
 import { TablePlacementStore } from "./store/placementStore.js";
 import { BlobLogStore } from "./store/logStore.js";
 import { QueueOutbox } from "./store/outbox.js";
+import { exitReportSigner } from "./exitReport.js";
 import { StoragePoisonQueues } from "./store/poison.js";
 import { AciBackend } from "./aci/backend.js";
 import { createAciClient } from "./aci/client.js";
@@ -52,6 +53,7 @@ export function buildDeps(config: BurstConfig, log: Logger = consoleLogger, opti
     clock: systemClock,
     log,
     events: newJobEvents(),
+    exitReports: exitReportSigner(config.storage, queues, config.names.exitsQueue),
   };
 }
 

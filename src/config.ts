@@ -73,6 +73,10 @@ export const poolSchema = z.strictObject({
   backfill: z.boolean().default(true),
   /** Finished jobs (record, logs, per-attempt cost rows) are deleted this long after they finish; day and month totals stay. */
   retentionDays: z.number().int().min(1).max(3650).default(30),
+  /** Jobs that give no `notifyExit` get this one: their container reports its own exit (exitReport.ts). */
+  notifyExit: z.boolean().default(false),
+  /** With notifyExit on, the safety-net poll: how often a running job is still polled, in case its report never comes. */
+  notifyPollSeconds: z.number().positive().max(3600).default(60),
 }).superRefine((p, ctx) => {
   if (p.defaultTimeoutSeconds > p.maxTimeoutSeconds) {
     ctx.addIssue({ code: "custom", path: ["defaultTimeoutSeconds"], message: `must not be more than maxTimeoutSeconds (${p.maxTimeoutSeconds})` });
@@ -93,6 +97,8 @@ export interface StorageNames {
   launchQueue: string;
   monitorQueue: string;
   pumpQueue: string;
+  /** Exit reports that containers post themselves (notifyExit, see exitReport.ts). */
+  exitsQueue: string;
   jobsTable: string;
   /** Job ids by creation time, both ways, for listing newest (or oldest) first. */
   jobIndexTable: string;
@@ -147,6 +153,7 @@ export function storageNames(prefix: string): StorageNames {
     launchQueue: `${prefix}-launch`,
     monitorQueue: `${prefix}-monitor`,
     pumpQueue: `${prefix}-pump`,
+    exitsQueue: `${prefix}-exits`,
     jobsTable: `${table}Jobs`,
     jobIndexTable: `${table}JobIndex`,
     ledgerTable: `${table}Ledger`,
@@ -249,6 +256,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): BurstConfig {
   const storage = readStorageSettings(env);
   const poolsDoc = readSettingDocument(env, "BURST_POOLS");
   const pools = poolsDoc ? parsePools(poolsDoc.doc, poolsDoc.where) : parsePools({ pools: DEFAULT_POOLS }, "default pools");
+  const notifying = [...pools.values()].find((p) => p.notifyExit);
+  if (notifying && storage.kind === "identity") {
+    throw new ConfigError(`${poolsDoc?.where ?? "BURST_POOLS"}: pools.${notifying.name}.notifyExit needs the storage account's key to sign the exits queue's SAS (AzureWebJobsStorage as a connection string with AccountKey); with an identity-based connection it is not available`);
+  }
   const key = (text: string, where: string) => {
     const k = Buffer.from(text.trim(), "base64");
     if (k.length !== 32) throw new ConfigError(`${where} must be 32 random bytes, base64-encoded (e.g. \`openssl rand -base64 32\`); it decodes to ${k.length} bytes`);

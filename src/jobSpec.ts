@@ -17,6 +17,9 @@ export const MAX_ARRAY_COUNT = 10_000;
 /** The most jobs one job may depend on. */
 export const MAX_DEPENDENCIES = 100;
 /** Set in each array child's environment. */
+/** The secure variable that carries a notifyExit job's report URL (exitReport.ts). */
+export const EXIT_URL_ENV = "BURST_EXIT_URL";
+
 export const ARRAY_ENV = { index: "BURST_ARRAY_INDEX", size: "BURST_ARRAY_SIZE" } as const;
 
 // name[:tag][@digest] with an optional registry host[:port]; lowercase path components.
@@ -83,6 +86,8 @@ export const jobSpecSchema = z.strictObject({
   publicIp: z.boolean({ error: "must be true or false" }).optional(),
   /** Whether the job may run on ACI Spot (see placements.ts); the pool's `spot` when absent. */
   spot: z.enum(["never", "preferred", "required"], { error: 'must be "never", "preferred" or "required"' }).optional(),
+  /** The container reports its own exit (a wrapper around `command`); unset takes the pool's default. */
+  notifyExit: z.boolean({ error: "must be true or false" }).optional(),
   ttlSecondsAfterFinished: z.number({ error: "must be a number" }).int({ error: "must be a whole number of seconds" })
     .min(MIN_TTL_SECONDS, { error: `must be at least ${MIN_TTL_SECONDS} (an hour: a redelivered submission must still find its job)` }).max(MAX_TTL_SECONDS, { error: `must be at most ${MAX_TTL_SECONDS} (10 years)` }).optional(),
   dependsOn: z.array(z.strictObject({
@@ -106,6 +111,12 @@ export const jobSpecSchema = z.strictObject({
   }
   if (spec.expectedSeconds !== undefined && spec.timeoutSeconds !== undefined && spec.expectedSeconds > spec.timeoutSeconds) {
     ctx.addIssue({ code: "custom", path: ["expectedSeconds"], message: `must not be more than timeoutSeconds (${spec.timeoutSeconds}); got ${spec.expectedSeconds}` });
+  }
+  if (spec.notifyExit && !spec.command?.length) {
+    ctx.addIssue({ code: "custom", path: ["command"], message: "must be given when notifyExit is true (the report wraps the command; the image's own entrypoint is not known)" });
+  }
+  for (const where of ["env", "secureEnv"] as const) {
+    if (spec[where] && EXIT_URL_ENV in spec[where]) ctx.addIssue({ code: "custom", path: [where, EXIT_URL_ENV], message: "is set by Burst for the exit report (notifyExit) and must not be given" });
   }
   const clash = Object.keys(spec.env ?? {}).filter((k) => spec.secureEnv && k in spec.secureEnv);
   for (const k of clash) ctx.addIssue({ code: "custom", path: ["secureEnv", k], message: "must not repeat a name that is also in env" });

@@ -64,6 +64,12 @@ export interface Attempt {
   stoppedAt?: string;
   /** When Burst noticed the end (for detection latency). */
   detectedAt?: string;
+  /** The container was launched wrapped to report its own exit (notifyExit): polling is then only a safety net. */
+  reportsExit?: boolean;
+  /** What made Burst look when it noticed the end: a poll, or the container's exit report (notifyExit). */
+  detectedBy?: "poll" | "report";
+  /** The container's exit report, the first one accepted (a hint: the end itself is what ARM shows). */
+  exitReport?: { at: string; exitCode: number };
   exitCode?: number;
   outcome?: AttemptOutcome;
   reason?: string;

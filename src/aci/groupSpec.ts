@@ -1,6 +1,6 @@
 /** Builds the ACI container group for one attempt of a job. */
 import type { ContainerGroup } from "@azure/arm-containerinstance";
-import type { JobSpec } from "../jobSpec.js";
+import { EXIT_URL_ENV, type JobSpec } from "../jobSpec.js";
 import type { PoolConfig } from "../config.js";
 import type { Placement } from "../placements.js";
 
@@ -26,11 +26,14 @@ export function buildGroup(args: {
   placement: Pick<Placement, "region" | "priority">;
   now: Date;
   deploymentId: string;
+  /** notifyExit: the wrapped command, and the report URL (a secure value: ACI never returns it). */
+  exitReport?: { command: string[]; url: string };
 }): ContainerGroup {
   const { spec, pool } = args;
+  const secureEnv = args.exitReport ? { ...args.secureEnv, [EXIT_URL_ENV]: args.exitReport.url } : args.secureEnv;
   const env = [
     ...Object.entries(spec.env ?? {}).map(([name, value]) => ({ name, value })),
-    ...Object.entries(args.secureEnv).map(([name, secureValue]) => ({ name, secureValue })),
+    ...Object.entries(secureEnv).map(([name, secureValue]) => ({ name, secureValue })),
   ];
   const group: ContainerGroup = {
     location: args.placement.region,
@@ -50,7 +53,7 @@ export function buildGroup(args: {
     containers: [{
       name: CONTAINER_NAME,
       image: spec.image,
-      command: spec.command,
+      command: args.exitReport?.command ?? spec.command,
       environmentVariables: env.length ? env : undefined,
       resources: { requests: { cpu: spec.cpu, memoryInGB: spec.memoryGb } },
       ports: spec.ports?.map((port) => ({ port, protocol: "TCP" })),

@@ -13,6 +13,7 @@ import type { BillSource } from "../aci/bills.js";
 import type { PoisonQueues } from "../store/poison.js";
 import type { JobEvents } from "../jobState.js";
 import type { ClaimStore } from "../github/claims.js";
+import type { ExitReportSigner } from "../exitReport.js";
 
 export interface Clock {
   now(): Date;
@@ -45,4 +46,6 @@ export interface Deps {
   claims: Pick<ClaimStore, "retire">;
   /** Every transition this process writes, told once it is stored. */
   events: JobEvents;
+  /** Signs exit reports (notifyExit); absent when the storage account is reached without its key. */
+  exitReports?: ExitReportSigner;
 }

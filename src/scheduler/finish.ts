@@ -31,6 +31,10 @@ export interface AttemptEnd {
   log?: Captured;
   /** ACI accepted the create, then found no capacity (an async refusal): the next attempt goes elsewhere and no retry is counted. */
   noCapacity?: boolean;
+  /** What made that poll happen (only for ends a poll noticed). */
+  detectedBy?: "poll" | "report";
+  /** When the end was seen (the read that showed it); else when it is recorded. */
+  detectedAt?: string;
 }
 
 /** What one log capture stored. */
@@ -74,7 +78,7 @@ export async function toFinishing(deps: Deps, jobId: string, attemptN: number, e
       ...current,
       outcome: end.outcome, reason: end.reason, exitCode: end.exitCode,
       pullStartedAt: end.pullStartedAt ?? current.pullStartedAt, startedAt: end.startedAt ?? current.startedAt,
-      finishedAt: end.finishedAt ?? now.toISOString(), stoppedAt: end.stoppedAt, detectedAt: now.toISOString(),
+      finishedAt: end.finishedAt ?? now.toISOString(), stoppedAt: end.stoppedAt, detectedAt: end.detectedAt ?? now.toISOString(), detectedBy: end.detectedBy,
       restartCount: end.restartCount ?? current.restartCount,
       noCapacity: end.noCapacity || undefined,
       ...cost,

@@ -20,6 +20,8 @@ import { finishJob } from "./finish.js";
 import { expandArray, noteChildEnded } from "./array.js";
 import { cancelStep } from "./cancelStep.js";
 import { checkDependencies } from "./dependencies.js";
+import { takeExitReport } from "./exitReport.js";
+import type { ExitReport } from "../exitReport.js";
 
 export type Next =
   | { step: "pump"; pool: string }
@@ -88,6 +90,11 @@ export async function launch(deps: Deps, jobId: string): Promise<"acted" | "noth
   const r = await launchJob(deps, jobId);
   await runAll(deps, r.next);
   return r.outcome;
+}
+
+/** A container's exit report (notifyExit): one poll now, if the report is the attempt's own. */
+export async function exitReported(deps: Deps, report: ExitReport): Promise<void> {
+  await runAll(deps, await takeExitReport(deps, report));
 }
 
 /** One poll of a running job, from its monitor message. */

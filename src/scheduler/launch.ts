@@ -18,6 +18,8 @@ import type { PoolConfig } from "../config.js";
 import { toFinishing } from "./finish.js";
 import type { Next } from "./flow.js";
 import type { GroupRef } from "../aci/backend.js";
+import { wrapCommand } from "../exitReport.js";
+import { deadlineOf, notifies } from "./pollDecision.js";
 
 /** A launch claim older than this is taken over (its launcher is presumed dead). */
 export const LAUNCH_CLAIM_SECONDS = 45;
@@ -54,7 +56,8 @@ export async function launchJob(deps: Deps, jobId: string): Promise<LaunchResult
       const admitted = job.state === "Waiting" ? move(job, "Admitted") : job;
       const n = admitted.attempts.length + 1;
       const at = now.toISOString();
-      const attempt: Attempt = { n, group: groupName(job.id, n), launchedAt: at, claimedAt: at, acceptedAt: at };
+      const reportsExit = notifies(job, poolOf(deps, job.pool)) && deps.exitReports !== undefined;
+      const attempt: Attempt = { n, group: groupName(job.id, n), launchedAt: at, claimedAt: at, acceptedAt: at, ...(reportsExit ? { reportsExit } : {}) };
       claimed = move(admitted, "Launching", { attempts: [...admitted.attempts, attempt], reason: "creating the container group" });
       takeover = false;
       return claimed;
@@ -215,8 +218,26 @@ async function createGroup(deps: Deps, job: JobRecord, attempt: number, ref: Gro
   const placement = placementOf(pool, job.attempts.at(-1));
   const secureEnv = job.sealedSecureEnv ? open(job.sealedSecureEnv, deps.config.secrets, job.sealedFor ?? job.id) : {};
   const launchedAt = new Date(job.attempts.at(-1)!.launchedAt!);
-  const group = buildGroup({ jobId: job.id, attempt, spec: job.spec!, secureEnv, pool, placement, now: launchedAt, deploymentId: deps.config.deploymentId });
+  const exitReport = await exitReportFor(deps, job, attempt);
+  const group = buildGroup({ jobId: job.id, attempt, spec: job.spec!, secureEnv, pool, placement, now: launchedAt, deploymentId: deps.config.deploymentId, exitReport });
   const outcome = await deps.aci.create(ref, group);
   deps.log.info(`job ${job.id}: attempt ${attempt} container group ${ref.name} ${outcome === "created" ? "created" : "already existed"}`);
 }
 
+
+/**
+ * For an attempt that reports its exit (claimed so: notifyExit, and an account key to sign
+ * with; without a key the job is polled as any other, README "Exit reports"): the wrapped command and the URL it reports to.
+ * Everything in it follows from the attempt's launch time, so a resumed launch sends the
+ * same body. The SAS lives until the attempt's deadline plus the enforcement slack (a
+ * report at the deadline still counts); nothing of it is stored.
+ */
+async function exitReportFor(deps: Deps, job: JobRecord, attempt: number): Promise<{ command: string[]; url: string } | undefined> {
+  const pool = poolOf(deps, job.pool);
+  const spec = job.spec!;
+  if (!job.attempts.at(-1)!.reportsExit || !deps.exitReports || !spec.command) return undefined;
+  const launchedAt = job.attempts.at(-1)!.launchedAt!;
+  const deadline = deadlineOf(job, pool).at ?? Date.parse(launchedAt) + pool.maxTimeoutSeconds * 1000;
+  const url = await deps.exitReports.postUrl(new Date(deadline + pool.enforcementSlackSeconds * 1000));
+  return { command: wrapCommand(spec.command, job.id, attempt, deps.exitReports.token(job.id, attempt, launchedAt)), url };
+}

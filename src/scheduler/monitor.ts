@@ -31,7 +31,9 @@ export async function startMonitoring(deps: Deps, jobId: string, attemptN: numbe
   });
   if (!r?.changed) return [];
   const pool = poolOf(deps, r.after.pool);
-  await deps.outbox.send("monitor", { jobId, attempt: attemptN, seq: r.after.monitorSeq }, pollDelaySeconds(pool, 0, true));
+  // A container that already reported its exit is looked at now.
+  const delay = r.after.attempts.at(-1)?.exitReport ? 0 : pollDelaySeconds(pool, 0, true);
+  await deps.outbox.send("monitor", { jobId, attempt: attemptN, seq: r.after.monitorSeq }, delay);
   return [];
 }
 
@@ -62,11 +64,14 @@ export async function captureLogs(deps: Deps, job: JobRecord, ref: GroupRef, sto
   throw new Error(`job ${job.id}: could not append logs after repeated races`);
 }
 
-/** One poll of a running job; answers what follows (finishing it, once it has ended). */
-export async function pollJob(deps: Deps, msg: MonitorMessage): Promise<Next[]> {
-  const got = await deps.jobs.get(msg.jobId);
-  if (!got) return [];
-  const job = got.value;
+/**
+ * One poll of a running job; answers what follows (finishing it, once it has ended).
+ * `via` is what caused it: its chain's monitor message, or the container's exit report
+ * (which passes the record it has just written, `read`, to save a read).
+ */
+export async function pollJob(deps: Deps, msg: MonitorMessage, via: "poll" | "report" = "poll", read?: JobRecord): Promise<Next[]> {
+  const job = read ?? (await deps.jobs.get(msg.jobId))?.value;
+  if (!job) return [];
   const finish: Next[] = [{ step: "finish", jobId: job.id }];
   if (job.state === "Finishing" && job.attempts.at(-1)?.n === msg.attempt) return finish;
   if (job.state !== "Running" || job.attempts.at(-1)?.n !== msg.attempt || job.monitorSeq !== msg.seq) return [];
@@ -80,7 +85,8 @@ export async function pollJob(deps: Deps, msg: MonitorMessage): Promise<Next[]> 
 
   if (decision.kind === "end") {
     const captured = decision.readLog ? await captureLogs(deps, job, ref, true) : none;
-    await toFinishing(deps, job.id, msg.attempt, { ...decision.end, log: captured });
+    // Seen ended by the read above; copying the last log lines comes after.
+    await toFinishing(deps, job.id, msg.attempt, { ...decision.end, log: captured, detectedBy: via, detectedAt: now.toISOString() });
     return finish;
   }
   if (decision.kind === "stop") {
@@ -90,7 +96,7 @@ export async function pollJob(deps: Deps, msg: MonitorMessage): Promise<Next[]> 
     // Lines written between the read above and the stop are still in ACI's after-stop window.
     const last = await captureLogs(deps, job, ref, true);
     const captured = { lines: before.lines + last.lines, bytes: before.bytes + last.bytes, gap: before.gap || last.gap };
-    await toFinishing(deps, job.id, msg.attempt, { ...endOf(view!, decision.outcome, decision.reason, stoppedAt), log: captured });
+    await toFinishing(deps, job.id, msg.attempt, { ...endOf(view!, decision.outcome, decision.reason, stoppedAt), log: captured, detectedBy: via });
     return finish;
   }
 

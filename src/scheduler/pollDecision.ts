@@ -120,6 +120,14 @@ export function decidePoll({ job, view, pool, now }: PollInput): PollDecision {
 }
 
 /**
+ * Whether an attempt of the job will report its own exit: the job's notifyExit, else its
+ * pool's. A job without a command keeps its image's entrypoint, which cannot be wrapped.
+ */
+export function notifies(job: JobRecord, pool: PoolConfig): boolean {
+  return (job.spec?.notifyExit ?? pool.notifyExit) && !!job.spec?.command?.length;
+}
+
+/**
  * When to poll next, and when to read the log next, after a `watch` poll whose log turn
  * had come (`logDue`; `captured` is what it stored) or not: polls adapt to ARM's read budget and to
  * the deadline, and a chatty job is polled when its log is due, so ACI's after-stop
@@ -139,6 +147,16 @@ export function nextPoll({ job, view, pool, now }: PollInput, logDue: boolean, c
   const nextLogAt = logDue || !job.nextLogReadAt
     ? now.getTime() + 1000 * logReadDelaySeconds(captured.lines, captured.bytes, (now.getTime() - lastLogAt) / 1000, twoReadFloor)
     : Date.parse(job.nextLogReadAt);
-  const delaySeconds = Math.max(Math.min(pollDelay, twoReadFloor), Math.min(pollDelay, (nextLogAt - now.getTime()) / 1000));
+  let delaySeconds = Math.max(Math.min(pollDelay, twoReadFloor), Math.min(pollDelay, (nextLogAt - now.getTime()) / 1000));
+  if (attempt.exitReport) {
+    // The container said it exited and ARM does not show it yet: look again soon, backing off
+    // (0.5, 1, 2, 4… s after the report), so even a report sent too early costs a few reads.
+    const sinceReport = (now.getTime() - Date.parse(attempt.exitReport.at)) / 1000;
+    delaySeconds = Math.min(delaySeconds, Math.max(0.5, sinceReport));
+  } else if (attempt.reportsExit && !provisioning) {
+    // The report will say when it ends: polling is only the safety net, but the log and the deadline keep their turns.
+    const toDeadline = deadline.at !== undefined ? Math.max(0.2, (deadline.at - now.getTime()) / 1000) : Infinity;
+    delaySeconds = Math.max(delaySeconds, Math.min(pool.notifyPollSeconds, toDeadline, (nextLogAt - now.getTime()) / 1000));
+  }
   return { delaySeconds, nextLogAt };
 }

@@ -77,7 +77,7 @@ describe("every HTTP endpoint under generated bad input", () => {
   });
 
   it("answers the poison routes with a 2xx or a clear 4xx for any queue name, query and body", async () => {
-    const queue = fc.oneof(fc.constantFrom("jobs", "launch", "monitor", "pump"), hostileId);
+    const queue = fc.oneof(fc.constantFrom("jobs", "launch", "monitor", "pump", "exits"), hostileId);
     await fc.assert(fc.asyncProperty(queue, fc.constantFrom("GET", "POST redrive", "POST purge"), query, body, async (q, route, params, b) => {
       const [method, action] = route.split(" ") as [string, string | undefined];
       // A body that asks for nothing real: generated ids match no message, so nothing is moved.

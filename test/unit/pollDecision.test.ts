@@ -90,3 +90,29 @@ describe("a poll's decision", () => {
     expect(chatty.delaySeconds).toBeGreaterThan(0);
   });
 });
+
+describe("polling a job whose container reports its exit (notifyExit)", () => {
+  const none = { lines: 0, bytes: 0, gap: false };
+  const long = job({ spec: { ...job().spec!, timeoutSeconds: 3600 }, nextLogReadAt: undefined });
+  const reporting = (patch: Partial<JobRecord["attempts"][number]> = {}) =>
+    ({ ...long, attempts: [{ ...long.attempts[0]!, reportsExit: true, ...patch }] }) as JobRecord;
+  const next = (j: JobRecord, seconds: number) => nextPoll({ job: j, view: running, pool, now: at(seconds) }, true, none).delaySeconds;
+
+  it("polls a running container only as a safety net, at most every notifyPollSeconds or when its log is due", () => {
+    const polled = next(long, 20);
+    const safety = next(reporting(), 20);
+    expect(polled).toBeLessThan(safety);
+    expect(safety).toBeLessThanOrEqual(pool.notifyPollSeconds);
+  });
+
+  it("keeps the deadline's turn: the safety-net poll never lands after it", () => {
+    const j = reporting();
+    expect(next({ ...j, spec: { ...j.spec!, timeoutSeconds: 25 } }, 20)).toBeCloseTo(5, 5);
+  });
+
+  it("looks again soon, backing off, after a report that ARM does not show yet, and never later than an ordinary poll", () => {
+    const report = (secondsAgo: number) => reporting({ exitReport: { at: at(20 - secondsAgo).toISOString(), exitCode: 0 } });
+    expect([next(report(0), 20), next(report(1), 20)]).toEqual([0.5, 1]);
+    expect(next(report(30), 20)).toBe(next(long, 20));
+  });
+});

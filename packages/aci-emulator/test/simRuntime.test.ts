@@ -52,6 +52,19 @@ describe("sim runtime", () => {
     expect(await logs(proc, "same")).toBe(expected);
   });
 
+  it("runs a wrapper's command in the sim and the wrapper itself for real, as /bin/sh does", async () => {
+    // Outside the subset (case, $?, an assignment), around a command inside it; it hides SECRET from the command.
+    const wrapper = 'h="$SECRET"; unset SECRET\n"$@"; code=$?\ncase $code in 3) echo "after: three, secret ${#h} chars";; esac\nexit $code';
+    const body = group({ command: ["/bin/sh", "-c", wrapper, "wrap", "sh", "-c", 'echo "inside [$SECRET]"; exit 3'], env: [{ name: "SECRET", secureValue: "s3cret" }] });
+    for (const t of [sim, proc]) await t.client.containerGroups.beginCreateOrUpdateAndWait(RG, "wrapped", body, POLL);
+    const [a, b] = await Promise.all([waitForState(sim.client, "wrapped", ["Failed"]), waitForState(proc.client, "wrapped", ["Failed"])]);
+    expect(a.containers[0]!.instanceView?.currentState?.exitCode).toBe(3);
+    expect(b.containers[0]!.instanceView?.currentState?.exitCode).toBe(3);
+    const expected = "inside []\nafter: three, secret 6 chars\n";
+    expect(await logs(sim, "wrapped")).toBe(expected);
+    expect(await logs(proc, "wrapped")).toBe(expected);
+  });
+
   it("fails a command outside the subset with exit code 127 and a log line saying why", async () => {
     await sim.client.containerGroups.beginCreateOrUpdateAndWait(RG, "pipe", group({ command: sh("seq 1 10 | tail -1") }), POLL);
     const g = await waitForState(sim.client, "pipe", ["Failed"]);

@@ -1,11 +1,13 @@
 /**
  * The `sim` runtime: no processes. A command in the documented shell subset is
  * interpreted with timers, so thousands of groups fit on a laptop. A command outside
- * the subset fails the container with exit code 127 and a log line saying why.
+ * the subset fails the container with exit code 127 and a log line saying why; a wrapper
+ * around a command (sim/wrapper.ts) runs its command in the sim and itself for real.
  */
 import { runnerStandInOutput } from "../images.js";
 import { Aborted, runScript } from "../sim/interpreter.js";
 import { parseCommand, SimUnsupported, type Script } from "../sim/script.js";
+import { finishWrapper, wrapperOf } from "../sim/wrapper.js";
 import { LineSplitter, type ContainerRuntime, type GroupAddress, type Launch, type RunningContainer } from "./runtime.js";
 
 const SIGTERM_EXIT = 143;
@@ -46,15 +48,10 @@ export class SimRuntime implements ContainerRuntime {
         });
         return 0;
       }
-      let script: Script;
-      try {
-        script = parseCommand(launch.run.argv);
-      } catch (err) {
-        if (!(err instanceof SimUnsupported)) throw err;
-        write(`sim runtime: ${err.message}; only the documented shell subset runs under --runtime sim (see the aci-emulator README)\n`);
-        return 127;
-      }
-      return runScript(script, { write, env: launch.env, signal: controller.signal });
+      const wrapper = wrapperOf(launch.run.argv);
+      const env = wrapper ? Object.fromEntries(Object.entries(launch.env).filter(([k]) => !wrapper.unsets.includes(k))) : launch.env;
+      const code = await this.interpret(wrapper?.command ?? launch.run.argv, env, write, controller.signal);
+      return wrapper ? finishWrapper(wrapper, code, launch.env, write, controller.signal) : code;
     };
 
     let resolveExited!: () => void;
@@ -80,6 +77,18 @@ export class SimRuntime implements ContainerRuntime {
         resolveExited();
       });
     return running;
+  }
+
+  private interpret(argv: readonly string[], env: Record<string, string>, write: (text: string) => void, signal: AbortSignal): Promise<number> {
+    let script: Script;
+    try {
+      script = parseCommand(argv);
+    } catch (err) {
+      if (!(err instanceof SimUnsupported)) throw err;
+      write(`sim runtime: ${err.message}; only the documented shell subset runs under --runtime sim (see the aci-emulator README)\n`);
+      return Promise.resolve(127);
+    }
+    return runScript(script, { write, env, signal });
   }
 
   async close(): Promise<void> {
