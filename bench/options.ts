@@ -21,6 +21,11 @@ export interface BenchOptions {
   arrayCount: number;
   scaleSizes: number[];
   scaleCap: number;
+  /** How Burst's specs arrive: on the jobs queue (as base64 JSON), or `POST /api/jobs`. */
+  submit: "queue" | "http";
+  /** Run the KEDA-like peer (keda.ts) beside the naive loop, against its own emulator. */
+  keda: boolean;
+  kedaPollSeconds: number;
   outDir: string;
   /** Write results and chart (off in the harness test's tiny runs unless asked). */
   write: boolean;
@@ -44,6 +49,9 @@ export const DEFAULTS: BenchOptions = {
   arrayCount: 10_000,
   scaleSizes: [200, 1000, 5000],
   scaleCap: 50,
+  submit: "queue",
+  keda: true,
+  kedaPollSeconds: 30,
   outDir: "bench/results",
   write: true,
   quiet: false,
@@ -65,6 +73,11 @@ Workload
   --pull-ms N           image pull per group, ms (default ${DEFAULTS.pullDelayMs})
   --pull-jitter-ms N    plus a seeded uniform extra in [0, N) per group (default ${DEFAULTS.pullJitterMs})
   --start-ms N          pulled → started, ms (default ${DEFAULTS.startDelayMs})
+
+Peers and submission
+  --submit queue|http   how Burst's specs arrive: on the jobs queue (default) or POST /api/jobs
+  --no-keda             leave out the KEDA-like peer (polls the queue length every --keda-poll s)
+  --keda-poll S         the KEDA-like peer's pollingInterval, seconds (default ${DEFAULTS.kedaPollSeconds})
 
 Modes
   --sequential          run Burst, then the baseline (about twice as long)
@@ -104,6 +117,7 @@ export function parseOptions(argv: string[]): BenchOptions | "help" {
         array: { type: "boolean" }, "array-count": { type: "string" },
         "scale-sizes": { type: "string" }, "scale-cap": { type: "string" },
         out: { type: "string" }, "no-write": { type: "boolean" },
+        submit: { type: "string" }, "no-keda": { type: "boolean" }, "keda-poll": { type: "string" },
         help: { type: "boolean", short: "h" },
       },
     }));
@@ -121,6 +135,8 @@ export function parseOptions(argv: string[]): BenchOptions | "help" {
   const whole = (n: number) => Number.isInteger(n) && n >= 1;
   const cap = num("cap", DEFAULTS.cap, (n) => whole(n) && n <= 250, "a whole number 1–250 (a pool's maxConcurrency)");
   const sizes = ((values["scale-sizes"] as string | undefined) ?? DEFAULTS.scaleSizes.join(",")).split(",").map((s) => Number(s.trim()));
+  const submit = (values.submit as string | undefined) ?? DEFAULTS.submit;
+  if (submit !== "queue" && submit !== "http") throw new UsageError(`--submit: expected queue or http, got '${submit}'`);
   if (sizes.some((n) => !whole(n))) throw new UsageError(`--scale-sizes: expected whole numbers separated by commas, got '${values["scale-sizes"]}'`);
   return {
     jobs: num("jobs", DEFAULTS.jobs, whole, "a whole number ≥ 1"),
@@ -139,6 +155,9 @@ export function parseOptions(argv: string[]): BenchOptions | "help" {
     arrayCount: num("array-count", DEFAULTS.arrayCount, (n) => whole(n) && n <= 10_000, "a whole number 1–10000"),
     scaleSizes: sizes,
     scaleCap: num("scale-cap", DEFAULTS.scaleCap, (n) => whole(n) && n <= 250, "a whole number 1–250"),
+    submit,
+    keda: !values["no-keda"],
+    kedaPollSeconds: num("keda-poll", DEFAULTS.kedaPollSeconds, (n) => n > 0, "seconds > 0"),
     outDir: (values.out as string | undefined) ?? DEFAULTS.outDir,
     write: !values["no-write"],
     quiet: false,
