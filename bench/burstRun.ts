@@ -27,6 +27,8 @@ export interface BurstSetup {
   env?: Record<string, string>;
   /** The host's storage, when it differs from the bench's own (a counting proxy in front of Azurite). */
   hostStorageConnection?: string;
+  /** Node flags for the host process (e.g. --cpu-prof). */
+  nodeArgs?: string[];
 }
 
 export interface SubmittedJob {
@@ -97,7 +99,7 @@ export async function startBurst(setup: BurstSetup): Promise<BurstUnderTest> {
   const deps = buildDeps(loadConfig({ ...env, AzureWebJobsStorage: setup.storageConnection }), quiet);
   const jobsQueue = QueueServiceClient.fromConnectionString(setup.storageConnection).getQueueClient(deps.config.names.jobsQueue);
   await jobsQueue.createIfNotExists();
-  const host = await startHostProcess({ appDir: ROOT, env });
+  const host = await startHostProcess({ appDir: ROOT, env, nodeArgs: setup.nodeArgs });
   const pid = host.child.pid;
   const table = tableClient(setup.storageConnection, deps.config.names.jobsTable);
 

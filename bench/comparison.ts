@@ -101,7 +101,8 @@ export async function runComparison(options: BenchOptions, log: Log): Promise<Co
     emulators.push(baselineEmulator);
     const kedaEmulator = options.keda ? await startEmulatorProcess(setup) : undefined;
     if (kedaEmulator) emulators.push(kedaEmulator);
-    const burst = await startBurst({ storageConnection: storage.connectionString, hostStorageConnection: proxy.connectionString, armEndpoint: burstEmulator.url, cap: options.cap, subscriptionId: SUBSCRIPTION, resourceGroup: BURST_RG });
+    const burst = await startBurst({ storageConnection: storage.connectionString, hostStorageConnection: proxy.connectionString, armEndpoint: burstEmulator.url, cap: options.cap, subscriptionId: SUBSCRIPTION, resourceGroup: BURST_RG,
+      nodeArgs: options.hostCpuProfDir ? ["--cpu-prof", `--cpu-prof-dir=${options.hostCpuProfDir}`] : undefined });
     cleanups.push(() => burst.stop());
     const peerSettings = { location: "eastus", image: JOB_IMAGE, cpu: JOB_CPU, memoryInGB: JOB_MEMORY_GB, cap: options.cap, pollMs: 2000 };
     const baseline = await startBaselineProcess({

@@ -26,6 +26,8 @@ export interface BenchOptions {
   /** Run the KEDA-like peer (keda.ts) beside the naive loop, against its own emulator. */
   keda: boolean;
   kedaPollSeconds: number;
+  /** Write a V8 CPU profile of Burst's host into this folder (node --cpu-prof), to see where its CPU goes. */
+  hostCpuProfDir?: string;
   outDir: string;
   /** Write results and chart (off in the harness test's tiny runs unless asked). */
   write: boolean;
@@ -79,6 +81,8 @@ Peers and submission
   --no-keda             leave out the KEDA-like peer (polls the queue length every --keda-poll s)
   --keda-poll S         the KEDA-like peer's pollingInterval, seconds (default ${DEFAULTS.kedaPollSeconds})
 
+  --host-cpu-prof DIR   write a CPU profile of Burst's host there (node --cpu-prof; open it in Chrome DevTools)
+
 Modes
   --sequential          run Burst, then the baseline (about twice as long)
   --scale               scaling run instead: Burst alone at N = 200, 1,000, 5,000 with 1–2 s jobs
@@ -117,7 +121,7 @@ export function parseOptions(argv: string[]): BenchOptions | "help" {
         array: { type: "boolean" }, "array-count": { type: "string" },
         "scale-sizes": { type: "string" }, "scale-cap": { type: "string" },
         out: { type: "string" }, "no-write": { type: "boolean" },
-        submit: { type: "string" }, "no-keda": { type: "boolean" }, "keda-poll": { type: "string" },
+        submit: { type: "string" }, "no-keda": { type: "boolean" }, "keda-poll": { type: "string" }, "host-cpu-prof": { type: "string" },
         help: { type: "boolean", short: "h" },
       },
     }));
@@ -158,6 +162,7 @@ export function parseOptions(argv: string[]): BenchOptions | "help" {
     submit,
     keda: !values["no-keda"],
     kedaPollSeconds: num("keda-poll", DEFAULTS.kedaPollSeconds, (n) => n > 0, "seconds > 0"),
+    hostCpuProfDir: values["host-cpu-prof"] as string | undefined,
     outDir: (values.out as string | undefined) ?? DEFAULTS.outDir,
     write: !values["no-write"],
     quiet: false,
