@@ -47,6 +47,8 @@ export interface BaselineJobResult {
 }
 
 export interface BaselineInput {
+  /** The naive p-limit loop (default), or the KEDA-like poller (keda.ts), whose settings add `pollingIntervalMs`. */
+  kind?: "naive" | "keda";
   endpoint: string;
   subscriptionId: string;
   settings: BaselineSettings;
@@ -57,6 +59,9 @@ export interface BaselineOutput {
   startedAt: number;
   endedAt: number;
   results: BaselineJobResult[];
+  /** The KEDA-like peer: groups it started for a message another group took (they ran nothing), and its polls. */
+  duplicateGroups?: number;
+  polls?: number;
   /** Before dispatching (after start-up) and after the last job. */
   usageAtStart: ProcUsage;
   usageAtEnd: ProcUsage;

@@ -10,6 +10,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { createInterface } from "node:readline";
 import { createAciClient } from "../src/aci/client.js";
 import { runNaiveDispatcher, type BaselineInput, type BaselineOutput } from "./baseline.js";
+import { runKedaLike, type KedaSettings } from "./keda.js";
 import { readProcUsage } from "./procStats.js";
 
 async function main(): Promise<void> {
@@ -24,9 +25,9 @@ async function main(): Promise<void> {
   lines.close();
   const usageAtStart = readProcUsage("self");
   const startedAt = Date.now();
-  const results = await runNaiveDispatcher(client, input.jobs, input.settings);
+  const run = input.kind === "keda" ? await runKedaLike(client, input.jobs, input.settings as KedaSettings) : { results: await runNaiveDispatcher(client, input.jobs, input.settings) };
   const endedAt = Date.now();
-  const output: BaselineOutput = { startedAt, endedAt, results, usageAtStart, usageAtEnd: readProcUsage("self") };
+  const output: BaselineOutput = { startedAt, endedAt, ...run, usageAtStart, usageAtEnd: readProcUsage("self") };
   writeFileSync(outputPath, JSON.stringify(output));
 }
 

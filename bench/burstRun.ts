@@ -32,6 +32,10 @@ export interface BurstSetup {
   hintDurations?: boolean;
   /** The pool's notifyExit (containers report their own exit). */
   notifyExit?: boolean;
+  /** The host's storage, when it differs from the bench's own (a counting proxy in front of Azurite). */
+  hostStorageConnection?: string;
+  /** Node flags for the host process (e.g. --cpu-prof). */
+  nodeArgs?: string[];
 }
 
 export interface SubmittedJob {
@@ -59,6 +63,10 @@ export interface RunOptions {
    * reaches N, or every 30 s in case some job never got a group.
    */
   groupsDeleted?: () => Promise<number>;
+  /** How the specs arrive: base64 JSON on the jobs queue (default), or `POST /api/jobs`, one spec a request. */
+  submit?: "queue" | "http";
+  /** Called at the first submission, after the host settled (to start counters). */
+  onStart?: () => void;
 }
 
 export interface BurstUnderTest {
@@ -79,11 +87,19 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** A user's batch submitter sends a few messages at a time; enough to enqueue 5,000 in seconds. */
 const SUBMIT_PARALLELISM = 8;
 
+/** `POST /api/jobs` with the local host's default function key (docs/api.md); answers the job's id. */
+async function postJob(hostUrl: string, spec: object): Promise<string> {
+  const res = await fetch(`${hostUrl}/api/jobs`, { method: "POST", headers: { "content-type": "application/json", "x-functions-key": "burst-local-key" }, body: JSON.stringify(spec) });
+  const body = await res.text();
+  if (res.status !== 202) throw new Error(`POST /api/jobs: HTTP ${res.status}: ${body.slice(0, 500)}`);
+  return (JSON.parse(body) as { id: string }).id;
+}
+
 export async function startBurst(setup: BurstSetup): Promise<BurstUnderTest> {
   const prefix = `bench${randomBytes(4).toString("hex")}`;
   const pools = { default: { maxConcurrency: setup.cap, subscriptionId: setup.subscriptionId, resourceGroup: setup.resourceGroup, region: "eastus", ...setup.pool, ...(setup.notifyExit ? { notifyExit: true } : {}) } };
   const env: Record<string, string> = {
-    AzureWebJobsStorage: setup.storageConnection,
+    AzureWebJobsStorage: setup.hostStorageConnection ?? setup.storageConnection,
     BURST_STORAGE_PREFIX: prefix,
     BURST_ARM_ENDPOINT: setup.armEndpoint,
     BURST_POOLS: JSON.stringify({ pools }),
@@ -91,10 +107,10 @@ export async function startBurst(setup: BurstSetup): Promise<BurstUnderTest> {
     BURST_HOST_ID: `host-${prefix}`,
     ...setup.env,
   };
-  const deps = buildDeps(loadConfig(env), quiet);
+  const deps = buildDeps(loadConfig({ ...env, AzureWebJobsStorage: setup.storageConnection }), quiet);
   const jobsQueue = QueueServiceClient.fromConnectionString(setup.storageConnection).getQueueClient(deps.config.names.jobsQueue);
   await jobsQueue.createIfNotExists();
-  const host = await startHostProcess({ appDir: ROOT, env });
+  const host = await startHostProcess({ appDir: ROOT, env, nodeArgs: setup.nodeArgs });
   const pid = host.child.pid;
   const table = tableClient(setup.storageConnection, deps.config.names.jobsTable);
 
@@ -127,11 +143,13 @@ export async function startBurst(setup: BurstSetup): Promise<BurstUnderTest> {
       // Let the host settle after start-up, so the CPU it spends loading is not counted per job.
       await sleep(1000);
       const usageAtStart = tryProcUsage(pid)!;
+      options.onStart?.();
       const startedAt = Date.now();
       const limit = pLimit(SUBMIT_PARALLELISM);
       const submitted = await Promise.all(jobs.map((job) => limit(async (): Promise<SubmittedJob> => {
         const spec = { name: `bench-${job.index}`, image: JOB_IMAGE, command: job.command, cpu: JOB_CPU, memoryGb: JOB_MEMORY_GB, timeoutSeconds: 3600, ...(setup.hintDurations ? { expectedSeconds: job.durationSeconds } : {}) };
         const submittedAt = Date.now();
+        if (options.submit === "http") return { index: job.index, jobId: await postJob(host.url, spec), submittedAt };
         return { index: job.index, jobId: await submit(spec), submittedAt };
       })));
       const deadline = startedAt + options.timeoutMs;

@@ -7,7 +7,7 @@
  */
 import type { LimitsPatch } from "@burst/aci-emulator";
 import { startBaselineProcess } from "./baselineProcess.js";
-import type { BaselineJob, BaselineJobResult } from "./baseline.js";
+import type { BaselineInput, BaselineJob, BaselineJobResult } from "./baseline.js";
 import { startBurst } from "./burstRun.js";
 import { startEmulatorProcess, type EmulatorProcess, type EmulatorSetup } from "./emulatorProcess.js";
 import { fifoMakespan, type CreateWindows } from "./ideal.js";
@@ -16,12 +16,14 @@ import { burstOutcomes, metersByName, summarise, type JobOutcome, type RunSummar
 import type { BenchOptions } from "./options.js";
 import { tryProcUsage } from "./procStats.js";
 import { startStorage } from "./services.js";
+import { startStorageProxy, type StorageCounts } from "./storageProxy.js";
 import { spread, type Spread } from "./stats.js";
 import { JOB_CPU, JOB_IMAGE, JOB_MEMORY_GB, LINES_PER_JOB, planWorkload, type DurationModel } from "./workload.js";
 
 export const SUBSCRIPTION = "00000000-0000-0000-0000-0000000b0001";
 export const BURST_RG = "bench-burst";
 export const BASELINE_RG = "bench-baseline";
+export const KEDA_RG = "bench-keda";
 
 export interface ComparisonReport {
   kind: "comparison";
@@ -32,11 +34,15 @@ export interface ComparisonReport {
   emulator: EmulatorSetup;
   burst: RunSummary;
   baseline: RunSummary;
+  /** The KEDA-like peer (keda.ts), unless --no-keda. */
+  keda?: RunSummary & { duplicateGroups: number; polls: number };
+  /** Burst's host's storage transactions during the run, counted at a proxy in front of Azurite. */
+  storage: StorageCounts;
   context: {
     wallSeconds: number;
     mode: "concurrent" | "sequential";
     azuriteCpuSeconds: number | null;
-    emulatorCpuSeconds: { burst: number | null; baseline: number | null };
+    emulatorCpuSeconds: { burst: number | null; baseline: number | null; keda?: number | null };
     loadAverageAfter: number[];
   };
 }
@@ -85,23 +91,35 @@ export async function runComparison(options: BenchOptions, log: Log): Promise<Co
   const timeoutMs = (5 * fifoMakespan(jobs.map((j) => j.durationSeconds + provisioning), options.cap) + 120) * 1000;
 
   const storage = await startStorage();
+  const proxy = await startStorageProxy(storage.ports);
   const emulators: EmulatorProcess[] = [];
-  const cleanups: (() => Promise<void> | void)[] = [];
+  const cleanups: (() => Promise<void> | void)[] = [() => proxy.stop()];
   try {
     const burstEmulator = await startEmulatorProcess(setup);
     emulators.push(burstEmulator);
     const baselineEmulator = await startEmulatorProcess(setup);
     emulators.push(baselineEmulator);
-    const burst = await startBurst({ storageConnection: storage.connectionString, armEndpoint: burstEmulator.url, cap: options.cap, subscriptionId: SUBSCRIPTION, resourceGroup: BURST_RG, hintDurations: options.durations === "hinted", pool: options.order ? { order: options.order } : undefined, notifyExit: options.notifyExit });
+    const kedaEmulator = options.keda ? await startEmulatorProcess(setup) : undefined;
+    if (kedaEmulator) emulators.push(kedaEmulator);
+    const burst = await startBurst({ storageConnection: storage.connectionString, armEndpoint: burstEmulator.url, cap: options.cap, subscriptionId: SUBSCRIPTION, resourceGroup: BURST_RG, hintDurations: options.durations === "hinted", pool: options.order ? { order: options.order } : undefined, notifyExit: options.notifyExit,
+      hostStorageConnection: proxy.connectionString, nodeArgs: options.hostCpuProfDir ? ["--cpu-prof", `--cpu-prof-dir=${options.hostCpuProfDir}`] : undefined });
     cleanups.push(() => burst.stop());
-    const baselineJobs: BaselineJob[] = jobs.map((j) => ({ index: j.index, name: `base-${j.index}`, command: j.command }));
+    const peerSettings = { location: "eastus", image: JOB_IMAGE, cpu: JOB_CPU, memoryInGB: JOB_MEMORY_GB, cap: options.cap, pollMs: 2000 };
     const baseline = await startBaselineProcess({
       endpoint: baselineEmulator.url,
       subscriptionId: SUBSCRIPTION,
-      settings: { resourceGroup: BASELINE_RG, location: "eastus", image: JOB_IMAGE, cpu: JOB_CPU, memoryInGB: JOB_MEMORY_GB, cap: options.cap, pollMs: 2000 },
-      jobs: baselineJobs,
+      settings: { ...peerSettings, resourceGroup: BASELINE_RG },
+      jobs: jobs.map((j): BaselineJob => ({ index: j.index, name: `base-${j.index}`, command: j.command })),
     });
     cleanups.push(() => baseline.kill());
+    const keda = kedaEmulator ? await startBaselineProcess({
+      kind: "keda",
+      endpoint: kedaEmulator.url,
+      subscriptionId: SUBSCRIPTION,
+      settings: { ...peerSettings, resourceGroup: KEDA_RG, pollingIntervalMs: options.kedaPollSeconds * 1000 } as BaselineInput["settings"],
+      jobs: jobs.map((j): BaselineJob => ({ index: j.index, name: `keda-${j.index}`, command: j.command })),
+    }) : undefined;
+    if (keda) cleanups.push(() => keda.kill());
 
     const mode = options.sequential ? "sequential" : "concurrent";
     log(`running ${options.jobs} jobs, cap ${options.cap}, ${mode}: Burst (host pid ${burst.pid}) and the baseline (pid ${baseline.pid})…`);
@@ -114,18 +132,28 @@ export async function runComparison(options: BenchOptions, log: Log): Promise<Co
     };
     let burstOut;
     let baseOut;
+    let kedaOut;
+    let storageCounts: StorageCounts | undefined;
+    const runBurst = () => burst.run(jobs, { timeoutMs, onProgress, groupsDeleted: () => burstEmulator.deletes(), submit: options.submit, onStart: () => proxy.reset() })
+      .then((out) => { storageCounts = proxy.counts(); return out; });
+    // The KEDA-like peer polls every 30 s: give it room for its slower cycle.
+    const kedaTimeoutMs = timeoutMs * 3;
     if (options.sequential) {
-      burstOut = await burst.run(jobs, { timeoutMs, onProgress, groupsDeleted: () => burstEmulator.deletes() });
+      burstOut = await runBurst();
       baseline.go();
       baseOut = await withTimeout(baseline.done, timeoutMs, "the baseline");
+      keda?.go();
+      kedaOut = keda ? await withTimeout(keda.done, kedaTimeoutMs, "the KEDA-like peer") : undefined;
     } else {
-      const b = burst.run(jobs, { timeoutMs, onProgress, groupsDeleted: () => burstEmulator.deletes() });
+      const b = runBurst();
       baseline.go();
-      [burstOut, baseOut] = await Promise.all([b, withTimeout(baseline.done, timeoutMs, "the baseline")]);
+      keda?.go();
+      [burstOut, baseOut, kedaOut] = await Promise.all([b, withTimeout(baseline.done, timeoutMs, "the baseline"), keda ? withTimeout(keda.done, kedaTimeoutMs, "the KEDA-like peer") : undefined]);
     }
     log(`  baseline: done in ${((baseOut.endedAt - baseOut.startedAt) / 1000).toFixed(0)} s`);
+    if (kedaOut) log(`  KEDA-like: done in ${((kedaOut.endedAt - kedaOut.startedAt) / 1000).toFixed(0)} s`);
 
-    const [burstStats, baseStats] = await Promise.all([burstEmulator.stats(), baselineEmulator.stats()]);
+    const [burstStats, baseStats, kedaStats] = await Promise.all([burstEmulator.stats(), baselineEmulator.stats(), kedaEmulator?.stats()]);
     const emulatorCpu = emulators.map((e) => tryProcUsage(e.child.pid)?.cpuSeconds ?? null);
     const azuriteCpu = tryProcUsage(storage.process.pid)?.cpuSeconds ?? null;
     const windows = windowsOf(limits);
@@ -151,6 +179,21 @@ export async function runComparison(options: BenchOptions, log: Log): Promise<Co
       expectedLinesPerJob: LINES_PER_JOB,
       process: { what: "dispatcher process", atStart: baseOut.usageAtStart, atEnd: baseOut.usageAtEnd },
     });
+    const kedaSummary = kedaOut && kedaStats ? {
+      ...summarise({
+        label: "KEDA-like",
+        outcomes: baselineOutcomes(kedaOut.results, metersByName(kedaStats, KEDA_RG)),
+        startedAt: kedaOut.startedAt,
+        cap: options.cap,
+        windows,
+        stats: kedaStats,
+        resourceGroup: KEDA_RG,
+        expectedLinesPerJob: LINES_PER_JOB,
+        process: { what: "dispatcher process", atStart: kedaOut.usageAtStart, atEnd: kedaOut.usageAtEnd },
+      }),
+      duplicateGroups: kedaOut.duplicateGroups ?? 0,
+      polls: kedaOut.polls ?? 0,
+    } : undefined;
     return {
       kind: "comparison",
       date: new Date(began).toISOString(),
@@ -166,11 +209,13 @@ export async function runComparison(options: BenchOptions, log: Log): Promise<Co
       emulator: setup,
       burst: burstSummary,
       baseline: baselineSummary,
+      keda: kedaSummary,
+      storage: storageCounts!,
       context: {
         wallSeconds: (Date.now() - began) / 1000,
         mode,
         azuriteCpuSeconds: azuriteCpu,
-        emulatorCpuSeconds: { burst: emulatorCpu[0] ?? null, baseline: emulatorCpu[1] ?? null },
+        emulatorCpuSeconds: { burst: emulatorCpu[0] ?? null, baseline: emulatorCpu[1] ?? null, keda: kedaEmulator ? emulatorCpu[2] ?? null : undefined },
         loadAverageAfter: machine().loadAverage,
       },
     };

@@ -29,6 +29,13 @@ export interface BenchOptions {
   budgetBlocked: boolean;
   scaleSizes: number[];
   scaleCap: number;
+  /** How Burst's specs arrive: on the jobs queue (as base64 JSON), or `POST /api/jobs`. */
+  submit: "queue" | "http";
+  /** Run the KEDA-like peer (keda.ts) beside the naive loop, against its own emulator. */
+  keda: boolean;
+  kedaPollSeconds: number;
+  /** Write a V8 CPU profile of Burst's host into this folder (node --cpu-prof), to see where its CPU goes. */
+  hostCpuProfDir?: string;
   outDir: string;
   /** Write results and chart (off in the harness test's tiny runs unless asked). */
   write: boolean;
@@ -55,6 +62,9 @@ export const DEFAULTS: BenchOptions = {
   budgetBlocked: false,
   scaleSizes: [200, 1000, 5000],
   scaleCap: 50,
+  submit: "queue",
+  keda: true,
+  kedaPollSeconds: 30,
   outDir: "bench/results",
   write: true,
   quiet: false,
@@ -83,6 +93,13 @@ Durations and order
                         job's planned duration as expectedSeconds
   --order fifo|longest-first|shortest-first
                         the pool's order within a priority (default: Burst's, longest-first)
+
+Peers and submission
+  --submit queue|http   how Burst's specs arrive: on the jobs queue (default) or POST /api/jobs
+  --no-keda             leave out the KEDA-like peer (polls the queue length every --keda-poll s)
+  --keda-poll S         the KEDA-like peer's pollingInterval, seconds (default ${DEFAULTS.kedaPollSeconds})
+
+  --host-cpu-prof DIR   write a CPU profile of Burst's host there (node --cpu-prof; open it in Chrome DevTools)
 
 Modes
   --workload budget-blocked
@@ -128,6 +145,7 @@ export function parseOptions(argv: string[]): BenchOptions | "help" {
         durations: { type: "string" }, order: { type: "string" }, workload: { type: "string" },
         "scale-sizes": { type: "string" }, "scale-cap": { type: "string" },
         out: { type: "string" }, "no-write": { type: "boolean" },
+        submit: { type: "string" }, "no-keda": { type: "boolean" }, "keda-poll": { type: "string" }, "host-cpu-prof": { type: "string" },
         help: { type: "boolean", short: "h" },
       },
     }));
@@ -145,6 +163,8 @@ export function parseOptions(argv: string[]): BenchOptions | "help" {
   const whole = (n: number) => Number.isInteger(n) && n >= 1;
   const cap = num("cap", DEFAULTS.cap, (n) => whole(n) && n <= 250, "a whole number 1–250 (a pool's maxConcurrency)");
   const sizes = ((values["scale-sizes"] as string | undefined) ?? DEFAULTS.scaleSizes.join(",")).split(",").map((s) => Number(s.trim()));
+  const submit = (values.submit as string | undefined) ?? DEFAULTS.submit;
+  if (submit !== "queue" && submit !== "http") throw new UsageError(`--submit: expected queue or http, got '${submit}'`);
   if (sizes.some((n) => !whole(n))) throw new UsageError(`--scale-sizes: expected whole numbers separated by commas, got '${values["scale-sizes"]}'`);
   const oneOf = <T extends string>(flag: string, allowed: readonly T[]): T | undefined => {
     const raw = values[flag] as string | undefined;
@@ -173,6 +193,10 @@ export function parseOptions(argv: string[]): BenchOptions | "help" {
     arrayCount: num("array-count", DEFAULTS.arrayCount, (n) => whole(n) && n <= 10_000, "a whole number 1–10000"),
     scaleSizes: sizes,
     scaleCap: num("scale-cap", DEFAULTS.scaleCap, (n) => whole(n) && n <= 250, "a whole number 1–250"),
+    submit,
+    keda: !values["no-keda"],
+    kedaPollSeconds: num("keda-poll", DEFAULTS.kedaPollSeconds, (n) => n > 0, "seconds > 0"),
+    hostCpuProfDir: values["host-cpu-prof"] as string | undefined,
     outDir: (values.out as string | undefined) ?? DEFAULTS.outDir,
     write: !values["no-write"],
     quiet: false,

@@ -10,6 +10,7 @@ import type { ComparisonReport } from "./comparison.js";
 import type { RunSummary } from "./metrics.js";
 import type { ScaleReport } from "./scale.js";
 import type { BudgetBlockedReport } from "./budgetBlocked.js";
+import type { StorageCounts } from "./storageProxy.js";
 
 export interface Verdict {
   target: string;
@@ -29,13 +30,19 @@ export function table(rows: string[][]): string {
 export function comparisonRows(r: ComparisonReport): string[][] {
   const b = r.burst;
   const n = r.baseline;
+  const k = r.keda;
+  // The KEDA-like peer's column goes after the baseline's, when it ran.
+  const withKeda = (cells: string[], kedaCell: string): string[] => (k ? [...cells.slice(0, 3), kedaCell, ...cells.slice(3)] : cells);
   const row = (name: string, x: (s: RunSummary) => number | null, digits = 2, showRatio = true): string[] => {
     const bx = x(b);
     const nx = x(n);
-    return [name, f(bx, digits), f(nx, digits), showRatio && bx !== null && nx !== null ? ratio(bx, nx) : ""];
+    return withKeda([name, f(bx, digits), f(nx, digits), showRatio && bx !== null && nx !== null ? ratio(bx, nx) : ""], k ? f(x(k), digits) : "");
   };
+  const text = (name: string, burst: string, base: string, keda: string) => withKeda([name, burst, base, ""], keda);
+  const st = r.storage;
+  const perJob = (count: number) => f(count / r.options.jobs, 2);
   return [
-    ["metric", "Burst", "baseline", "Burst ÷ baseline"],
+    withKeda(["metric", "Burst", "baseline", "Burst ÷ baseline"], "KEDA-like"),
     row("jobs succeeded", (s) => s.succeeded, 0, false),
     row("makespan (s)", (s) => s.makespanSeconds, 1),
     row("ideal bound (s)", (s) => s.ideal.seconds, 1, false),
@@ -71,12 +78,18 @@ export function comparisonRows(r: ComparisonReport): string[][] {
     row("ARM lists / job", (s) => s.arm.lists),
     row("ARM read-bucket calls / job (all)", (s) => s.arm.allReads),
     row("429s received", (s) => s.throttled429, 0),
-    ["jobs failed (of which by a 429)", `${b.failed} (${b.failedBy429})`, `${n.failed} (${n.failedBy429})`, ""],
-    [" ", "", "", ""],
-    ["cost error max (billed s / job)", f(b.cost.maxAbsSecondsError, 0), "no cost accounting", ""],
-    ["cost error max ($ / job)", f(b.cost.maxAbsUsdError, 8), "no cost accounting", ""],
-    ["recorded cost ÷ meter ($)", b.cost.recordedUsd === null ? "–" : `${f(b.cost.recordedUsd, 4)} ÷ ${f(b.cost.meterUsd, 4)}`, `– ÷ ${f(n.cost.meterUsd, 4)}`, ""],
-    ["log lines stored / printed", `${b.logLines.stored}/${b.logLines.expected}`, `${n.logLines.stored}/${n.logLines.expected}`, ""],
+    text("jobs failed (of which by a 429)", `${b.failed} (${b.failedBy429})`, `${n.failed} (${n.failedBy429})`, k ? `${k.failed} (${k.failedBy429})` : ""),
+    ...(k ? [text("groups started for a message already taken", "0", "0", String(k.duplicateGroups))] : []),
+    text(" ", "", "", ""),
+    text("cost error max (billed s / job)", f(b.cost.maxAbsSecondsError, 0), "no cost accounting", "no cost accounting"),
+    text("cost error max ($ / job)", f(b.cost.maxAbsUsdError, 8), "no cost accounting", "no cost accounting"),
+    text("recorded cost ÷ meter ($)", b.cost.recordedUsd === null ? "–" : `${f(b.cost.recordedUsd, 4)} ÷ ${f(b.cost.meterUsd, 4)}`, `– ÷ ${f(n.cost.meterUsd, 4)}`, k ? `– ÷ ${f(k.cost.meterUsd, 4)}` : ""),
+    text("log lines stored / printed", `${b.logLines.stored}/${b.logLines.expected}`, `${n.logLines.stored}/${n.logLines.expected}`, k ? `${k.logLines.stored}/${k.logLines.expected}` : ""),
+    ...(st ? [
+      text("storage transactions / job (host)", perJob(st.total), "none", "none"),
+      text("  tables / queues / blobs", `${perJob(st.byService.table)} / ${perJob(st.byService.queue)} / ${perJob(st.byService.blob)}`, "", ""),
+      text("  $ per 1,000 jobs (see STORAGE_PRICES)", f(storageUsd(st) * 1000 / r.options.jobs, 4), "", ""),
+    ] : []),
     row(`peak RSS (MB)`, (s) => s.process.peakRssMb, 1),
     row(`CPU during the run (s)`, (s) => s.process.cpuSeconds, 2),
     row(`CPU per job (ms)`, (s) => s.process.cpuMsPerJob, 1),
@@ -112,6 +125,30 @@ export function comparisonVerdicts(r: ComparisonReport): Verdict[] {
   ];
 }
 
+/**
+ * Azure Storage transaction prices, US$ per 10,000, Standard general-purpose v2, LRS, East US:
+ * the pricing pages https://azure.microsoft.com/pricing/details/storage/tables/,
+ * …/storage/queues/ and …/storage/blobs/ (hot tier). Those pages could not be read from
+ * this machine, so these are the list prices as last known to us (2025), to be checked
+ * against the pages before quoting: tables $0.00036 per 10,000 transactions; queues
+ * $0.004 per 10,000 class-1 (put, update, delete, create) and class-2 (get, peek,
+ * metadata) operations; blobs $0.065 per 10,000 writes and lists, $0.005 per 10,000 reads.
+ */
+export const STORAGE_PRICES = { tablePer10k: 0.00036, queuePer10k: 0.004, blobWritePer10k: 0.065, blobReadPer10k: 0.005 };
+
+export function storageUsd(c: StorageCounts): number {
+  let blobWrites = 0;
+  for (const [op, n] of Object.entries(c.byOperation)) if (op.startsWith("blob ") && !/ (read|get-|head)/.test(op)) blobWrites += n;
+  const blobReads = c.byService.blob - blobWrites;
+  const p = STORAGE_PRICES;
+  return (c.byService.table * p.tablePer10k + c.byService.queue * p.queuePer10k + blobWrites * p.blobWritePer10k + blobReads * p.blobReadPer10k) / 10_000;
+}
+
+export function storageLines(c: StorageCounts, jobs: number): string {
+  const ops = Object.entries(c.byOperation).sort((a, b) => b[1] - a[1]).map(([op, n]) => `${op} ${(n / jobs).toFixed(2)}`);
+  return `storage transactions per job (Burst's host, at the proxy): ${(c.total / jobs).toFixed(2)} — ${ops.join(", ")}`;
+}
+
 export function verdictLines(vs: Verdict[]): string {
   return vs.map((v) => `${v.met === null ? "n/a " : v.met ? "MET " : "MISS"}  ${v.target}: ${v.measured}`).join("\n");
 }
@@ -128,7 +165,8 @@ export function printComparison(r: ComparisonReport): string {
     table(comparisonRows(r)),
     "",
     `ideal bound: max(Σ occupancy / C = ${f(r.burst.ideal.workPerSlot, 1)} s, longest = ${f(r.burst.ideal.longestJob, 1)} s, create windows = ${f(r.burst.ideal.createRate, 1)} s)`,
-    ...[r.burst, r.baseline].flatMap((s) => s.failures.map((x) => `${s.label} failures: ${x.jobs} × ${x.error}`)),
+    ...(r.storage ? [storageLines(r.storage, r.options.jobs)] : []),
+    ...[r.burst, r.baseline, ...(r.keda ? [r.keda] : [])].flatMap((s) => s.failures.map((x) => `${s.label} failures: ${x.jobs} × ${x.error}`)),
     `context: wall ${f(r.context.wallSeconds, 0)} s; Azurite CPU ${f(r.context.azuriteCpuSeconds, 1)} s (Burst's storage; the baseline uses none); emulator CPU ${f(r.context.emulatorCpuSeconds.burst, 1)} s / ${f(r.context.emulatorCpuSeconds.baseline, 1)} s`,
     "",
     verdictLines(comparisonVerdicts(r)),
@@ -139,7 +177,7 @@ export function printComparison(r: ComparisonReport): string {
 /** The JSON on disk: the summaries without the per-group intervals (the chart has them). */
 export function comparisonJson(r: ComparisonReport): unknown {
   const strip = (s: RunSummary) => ({ ...s, liveIntervals: undefined, billedIntervals: undefined });
-  return { ...r, burst: strip(r.burst), baseline: strip(r.baseline), verdicts: comparisonVerdicts(r) };
+  return { ...r, burst: strip(r.burst), baseline: strip(r.baseline), keda: r.keda && strip(r.keda), verdicts: comparisonVerdicts(r) };
 }
 
 export function writeComparison(r: ComparisonReport, outDir: string): { json: string; svg: string } {
@@ -156,6 +194,7 @@ export function writeComparison(r: ComparisonReport, outDir: string): { json: st
     series: [
       { label: "Burst", color: "#1f5fbf", intervals: r.burst.liveIntervals, billed: r.burst.billedIntervals, makespan: r.burst.makespanSeconds },
       { label: "baseline (p-limit)", color: "#d2691e", intervals: r.baseline.liveIntervals, billed: r.baseline.billedIntervals, makespan: r.baseline.makespanSeconds },
+      ...(r.keda ? [{ label: "KEDA-like (30 s polls)", color: "#2e8b57", intervals: r.keda.liveIntervals, billed: r.keda.billedIntervals, makespan: r.keda.makespanSeconds }] : []),
     ],
   }));
   return { json, svg };

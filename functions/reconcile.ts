@@ -8,7 +8,7 @@ app.timer("reconcile", {
   schedule: deps().config.reconcileSchedule,
   runOnStartup: true,
   handler: async (_timer, context) => {
-    const report = await reconcile(deps());
+    const report = await reconcile(deps(), { paceScan: true });
     if (report.actions > 0 || report.jobsDeleted > 0) context.log(`reconcile: ${JSON.stringify(report)}`);
   },
 });

@@ -15,6 +15,7 @@ import { exitReportSigner } from "./exitReport.js";
 import { StoragePoisonQueues } from "./store/poison.js";
 import { AciBackend } from "./aci/backend.js";
 import { createAciClient } from "./aci/client.js";
+import { ArmPacer } from "./aci/armPacer.js";
 import { CostManagementBills, createCostClient } from "./aci/bills.js";
 import { systemClock, type Deps, type Logger } from "./scheduler/deps.js";
 import { newJobEvents } from "./jobState.js";
@@ -36,6 +37,8 @@ export interface BuildOptions {
 export function buildDeps(config: BurstConfig, log: Logger = consoleLogger, options: BuildOptions = {}): Deps {
   const storage = options.storage ?? storageClients(config.storage, options.storageCredential);
   const { queues, blobs } = storage;
+  // One pacer for every client of this instance, keyed inside by subscription.
+  const pacer = new ArmPacer(config.armShare);
   return {
     config,
     jobs: new TableJobStore(storage.table(config.names.jobsTable), storage.table(config.names.jobIndexTable)),
@@ -45,7 +48,7 @@ export function buildDeps(config: BurstConfig, log: Logger = consoleLogger, opti
     outbox: new QueueOutbox(queues, config.names),
     poison: new StoragePoisonQueues(queues, config.names),
     aci: new AciBackend(
-      (subscriptionId, retries) => createAciClient({ subscriptionId, endpoint: config.armEndpoint, emulatorToken: config.emulatorToken, clientOptions: retries ? undefined : { retryOptions: { maxRetries: 0 } } }),
+      (subscriptionId, retries) => createAciClient({ subscriptionId, endpoint: config.armEndpoint, emulatorToken: config.emulatorToken, pacer, clientOptions: retries ? undefined : { retryOptions: { maxRetries: 0 } } }),
       config.maxArmConcurrency,
     ),
     bills: new CostManagementBills(createCostClient({ endpoint: config.armEndpoint, emulatorToken: config.emulatorToken })),

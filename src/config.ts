@@ -134,6 +134,8 @@ export interface BurstConfig {
   /** BURST_SECRET_KEY seals; BURST_OLD_SECRET_KEYS only open (see secrets.ts). */
   secrets: KeyRing;
   maxArmConcurrency: number;
+  /** BURST_ARM_SHARE: the part of each of a subscription's ARM buckets this instance paces its calls within (armPacer.ts). */
+  armShare: number;
   bills: BillSettings;
   /** When the reconciler's timer fires (BURST_RECONCILE_SCHEDULE), as checked by reconcileSchedule. */
   reconcileSchedule: string;
@@ -270,6 +272,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): BurstConfig {
   const secrets = keyRing(current, old);
   const maxArm = Number(env.BURST_MAX_ARM_CONCURRENCY ?? "16");
   if (!Number.isInteger(maxArm) || maxArm < 1) throw new ConfigError(`BURST_MAX_ARM_CONCURRENCY must be a whole number ≥ 1, got ${JSON.stringify(env.BURST_MAX_ARM_CONCURRENCY)}`);
+  const armShare = Number(env.BURST_ARM_SHARE ?? "0.8");
+  if (!(armShare > 0 && armShare <= 1)) throw new ConfigError(`BURST_ARM_SHARE must be a number above 0 and at most 1 (the part of each subscription's ARM rate limits Burst may use), got ${JSON.stringify(env.BURST_ARM_SHARE)}`);
   const bills = readBillSettings(env);
   const armEndpoint = env.BURST_ARM_ENDPOINT || undefined;
   const schedulesDoc = readSettingDocument(env, "BURST_SCHEDULES");
@@ -283,6 +287,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): BurstConfig {
     emulatorToken: env.BURST_EMULATOR_TOKEN || undefined,
     secrets,
     maxArmConcurrency: maxArm,
+    armShare,
     bills,
     reconcileSchedule: reconcileSchedule(env.BURST_RECONCILE_SCHEDULE),
     scheduleCheck: reconcileSchedule(env.BURST_SCHEDULE_CHECK, "BURST_SCHEDULE_CHECK", "*/15 * * * * *"),

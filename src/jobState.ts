@@ -21,7 +21,7 @@
  *            slot and reservation settled. Resumable after a crash.
  */
 import { FINAL_STATES, type JobRecord, type JobState } from "./model.js";
-import { mutateJob, type JobStore } from "./store/jobStore.js";
+import { mutateJob, type JobStore, type Versioned } from "./store/jobStore.js";
 
 export const TRANSITIONS: Readonly<Record<JobState | "New", readonly JobState[]>> = {
   New: ["Waiting", "Rejected"],
@@ -129,7 +129,7 @@ export interface JobChange {
  * it made are told to `events`, in order. A change that lost a race runs again on the
  * fresh record, so its moves are noted afresh.
  */
-export async function changeJob(w: JobWriter, jobId: string, change: (job: JobRecord, move: Move) => JobRecord | undefined): Promise<JobChange | undefined> {
+export async function changeJob(w: JobWriter, jobId: string, change: (job: JobRecord, move: Move) => JobRecord | undefined, known?: Versioned<JobRecord>): Promise<JobChange | undefined> {
   const now = w.clock.now();
   let events: TransitionEvent[] = [];
   const r = await mutateJob(w.jobs, jobId, (job) => {
@@ -144,7 +144,7 @@ export async function changeJob(w: JobWriter, jobId: string, change: (job: JobRe
       throw new Error(`job ${jobId}: its state changed from ${job.state} to ${next.state} without a transition`);
     }
     return next;
-  });
+  }, undefined, known);
   if (!r) return undefined;
   if (!r.changed) return { ...r, events: [] };
   for (const e of events) w.events.emit(e);

@@ -6,6 +6,7 @@
 import { ContainerInstanceManagementClient, type ContainerInstanceManagementClientOptionalParams } from "@azure/arm-containerinstance";
 import { DefaultAzureCredential } from "@azure/identity";
 import type { Pipeline } from "@azure/core-rest-pipeline";
+import { kindOf, REMAINING_HEADER, type ArmPacer } from "./armPacer.js";
 
 /** @azure/core-auth's TokenCredential, taken from the client so Burst needs no extra dependency. */
 export type TokenCredential = ConstructorParameters<typeof ContainerInstanceManagementClient>[0];
@@ -19,6 +20,8 @@ export interface AciClientOptions {
   emulatorToken?: string;
   /** Passed through to the SDK client (retry options, user agent, …). */
   clientOptions?: ContainerInstanceManagementClientOptionalParams;
+  /** Paces every request (each retry too) within the subscription's ARM buckets (armPacer.ts). */
+  pacer?: ArmPacer;
 }
 
 // The constructor insists on a credential; against the emulator it is never asked for a token.
@@ -28,19 +31,45 @@ const emulatorCredential: TokenCredential = {
 
 export function createAciClient(options: AciClientOptions): ContainerInstanceManagementClient {
   const { subscriptionId, endpoint, clientOptions } = options;
+  let client: ContainerInstanceManagementClient;
   if (endpoint?.toLowerCase().startsWith("http://")) {
-    const client = new ContainerInstanceManagementClient(options.credential ?? emulatorCredential, subscriptionId, {
+    client = new ContainerInstanceManagementClient(options.credential ?? emulatorCredential, subscriptionId, {
       ...clientOptions,
       endpoint,
       allowInsecureConnection: true,
     });
     useEmulatorAuth(client.pipeline, options.emulatorToken);
-    return client;
+  } else {
+    client = new ContainerInstanceManagementClient(options.credential ?? new DefaultAzureCredential(), subscriptionId, {
+      ...clientOptions,
+      ...(endpoint ? { endpoint } : {}),
+    });
   }
-  return new ContainerInstanceManagementClient(options.credential ?? new DefaultAzureCredential(), subscriptionId, {
-    ...clientOptions,
-    ...(endpoint ? { endpoint } : {}),
-  });
+  if (options.pacer) usePacer(client.pipeline, options.pacer, subscriptionId);
+  return client;
+}
+
+/**
+ * Every request waits for its token in the subscription's bucket, and every answer tells
+ * the pacer what ARM has left. After the retry policy, so that each retry is paced too.
+ */
+export function usePacer(pipeline: Pipeline, pacer: ArmPacer, subscriptionId: string): void {
+  pipeline.addPolicy({
+    name: "armPacer",
+    sendRequest: async (request, next) => {
+      const kind = kindOf(request.method);
+      await pacer.acquire(subscriptionId, kind);
+      const response = await next(request);
+      const remaining = Number(response.headers.get(REMAINING_HEADER[kind]) ?? NaN);
+      const retryAfter = Number(response.headers.get("retry-after") ?? NaN);
+      pacer.observe(subscriptionId, kind, {
+        status: response.status,
+        remaining: Number.isFinite(remaining) ? remaining : undefined,
+        retryAfterSeconds: Number.isFinite(retryAfter) ? retryAfter : undefined,
+      });
+      return response;
+    },
+  }, { afterPhase: "Retry" });
 }
 
 /**

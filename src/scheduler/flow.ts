@@ -37,12 +37,60 @@ export type Next =
   /** Re-check a waiting job's dependencies (dependencies.ts). */
   | { step: "dependencies"; jobId: string };
 
+/**
+ * Pumps of one pool in one process run one at a time. A pump asked for while one runs
+ * waits for it and then runs once for everyone who asked meanwhile: it reads the ledger
+ * after all their changes, so none is missed, and the burst of pumps that a batch of
+ * submissions or endings triggers costs one ledger read and one transaction instead of
+ * one each, most of them lost to ETag conflicts. Other instances still race through the
+ * ledger's ETag, as before. The launches a pump admits run outside this turn-taking; all
+ * who shared the pump wait for them.
+ */
+/** A pump's admission done; its launches may still be running (wrapped: a promise of a promise would flatten). */
+interface Admitted {
+  launches: Promise<void>;
+}
+interface PoolPumps {
+  running?: Promise<Admitted>;
+  queued?: Promise<Admitted>;
+}
+const pumpsOf = new WeakMap<Deps, Map<string, PoolPumps>>();
+
+function coalescedPump(deps: Deps, pool: string): Promise<Admitted> {
+  let byPool = pumpsOf.get(deps);
+  if (!byPool) pumpsOf.set(deps, (byPool = new Map()));
+  let state = byPool.get(pool);
+  if (!state) byPool.set(pool, (state = {}));
+  const s = state;
+  const start = (): Promise<Admitted> => {
+    const run = pumpPool(deps, pool).then((r) => {
+      const launches = runAll(deps, r.next);
+      launches.catch(() => {}); // awaited (and reported) by whoever asked for the pump
+      return { launches };
+    });
+    s.running = run;
+    void run.catch(() => {}).then(() => {
+      if (s.running === run) s.running = undefined;
+    });
+    return run;
+  };
+  if (!s.running) return start();
+  if (!s.queued) {
+    const queued = s.running.catch(() => {}).then(() => {
+      s.queued = undefined;
+      return start();
+    });
+    s.queued = queued;
+  }
+  return s.queued;
+}
+
 async function runOne(deps: Deps, next: Next): Promise<void> {
   let after: Next[];
   switch (next.step) {
     case "pump":
-      after = (await pumpPool(deps, next.pool)).next;
-      break;
+      await (await coalescedPump(deps, next.pool)).launches;
+      return;
     case "launch":
       try {
         after = (await launchJob(deps, next.jobId)).next;

@@ -74,7 +74,7 @@ export async function launchJob(deps: Deps, jobId: string): Promise<LaunchResult
       return claimed;
     }
     return undefined;
-  });
+  }, before);
   if (!r) return nothing;
   if (r.after.state === "Finishing") return toFinish(jobId);
   if (!r.changed || !claimed) return nothing;

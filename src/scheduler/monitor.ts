@@ -124,7 +124,7 @@ export async function pollJob(deps: Deps, msg: MonitorMessage, via: "poll" | "re
         reason: decision.restarted ? `the platform restarted the container (restartCount ${g.restartCount})` : a.reason,
       }],
     };
-  });
+  }, got);
   if (decision.restarted) deps.log.warn(`job ${job.id}: ACI restarted the container (restartCount ${g.restartCount})`);
   if (r?.changed && r.after.monitorSeq !== r.before.monitorSeq) await deps.outbox.send("monitor", { jobId: job.id, attempt: msg.attempt, seq: r.after.monitorSeq }, delaySeconds);
   return [];

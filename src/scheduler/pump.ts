@@ -9,6 +9,8 @@
 import { decideAdmission, windowsOf, type Holder } from "../admission.js";
 import { changeJob, isFinal } from "../jobState.js";
 import type { WaitingEntry } from "../store/ledgerStore.js";
+import type { Versioned } from "../store/jobStore.js";
+import type { JobRecord } from "../model.js";
 import type { Deps } from "./deps.js";
 import { poolOf } from "./pools.js";
 import type { Next } from "./flow.js";
@@ -32,7 +34,7 @@ export async function pumpPool(deps: Deps, poolName: string): Promise<{ admitted
 
     const decision = decideAdmission(snap, pool, line, now);
     // Entries whose job no longer waits (admitted, canceled, finished) are dropped, not admitted.
-    const chosen: { entry: WaitingEntry; holder: Holder }[] = [];
+    const chosen: { entry: WaitingEntry; holder: Holder; job: Versioned<JobRecord> }[] = [];
     let dropped = 0;
     for (const entry of decision.admit) {
       const job = await deps.jobs.get(entry.jobId);
@@ -42,7 +44,7 @@ export async function pumpPool(deps: Deps, poolName: string): Promise<{ admitted
         continue;
       }
       const { day, month } = windowsOf(now);
-      chosen.push({ entry, holder: { attempt: job.value.attempts.length + 1, reservedUsd: entry.worstUsd, day, month, since: now.toISOString(), ...(entry.worstSeconds === undefined ? {} : { worstSeconds: entry.worstSeconds }) } });
+      chosen.push({ entry, job, holder: { attempt: job.value.attempts.length + 1, reservedUsd: entry.worstUsd, day, month, since: now.toISOString(), ...(entry.worstSeconds === undefined ? {} : { worstSeconds: entry.worstSeconds }) } });
     }
     for (const e of line) if (e.jobId in snap.holders) { await deps.ledger.removeWaiting(pool.name, e.key); dropped++; }
     if (chosen.length === 0) {
@@ -54,15 +56,16 @@ export async function pumpPool(deps: Deps, poolName: string): Promise<{ admitted
     const ids = chosen.map((c) => c.entry.jobId);
     admittedIds.push(...ids);
     const behind = (id: string) => (decision.backfilled?.includes(id) ? ` (backfilled: it cannot delay job ${decision.head!.jobId}, which waits for budget)` : "");
-    for (const launches of await Promise.all(ids.map((id) => markAdmitted(deps, id, pool.name, behind(id))))) next.push(...launches);
+    for (const launches of await Promise.all(chosen.map((c) => markAdmitted(deps, c.job, pool.name, behind(c.entry.jobId))))) next.push(...launches);
   }
   return { admitted: admittedIds, next };
 }
 
 /** Waiting → Admitted; the launch follows inline (flow.ts), and a delayed launch message backs it up should this instance die. */
-async function markAdmitted(deps: Deps, jobId: string, pool: string, how: string): Promise<Next[]> {
+async function markAdmitted(deps: Deps, known: Versioned<JobRecord>, pool: string, how: string): Promise<Next[]> {
   const now = deps.clock.now();
-  const r = await changeJob(deps, jobId, (job, move) => (job.state === "Waiting" ? move(job, "Admitted", { reason: `admitted to pool ${pool}${how}`, notBefore: undefined }) : undefined));
+  const jobId = known.value.id;
+  const r = await changeJob(deps, jobId, (job, move) => (job.state === "Waiting" ? move(job, "Admitted", { reason: `admitted to pool ${pool}${how}`, notBefore: undefined }) : undefined), known);
   if (!r || isFinal(r.after.state)) {
     // Canceled (or gone) between the check and the admission: give the slot straight back.
     const attempt = (r?.after.attempts.length ?? 0) + 1;

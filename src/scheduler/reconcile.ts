@@ -63,7 +63,19 @@ export interface ReconcileOptions {
   stuckAfterSeconds?: number;
   /** Delete at most this many finished jobs past their retention (default RETENTION_BATCH). */
   retentionBatch?: number;
+  /**
+   * Pace the scan of unfinished jobs (the timer's runs): skip it while less than
+   * (jobs it read last time) ÷ SCAN_JOBS_PER_SECOND seconds have passed since. Without
+   * this, every run reads every unfinished job and the whole waiting line, so a backlog of
+   * N jobs costs N reads every 30 s and its storage work per job grows with N. The
+   * ledger's holders (bounded by the cap) are still checked every run.
+   */
+  paceScan?: boolean;
 }
+
+/** The paced scan's average rate: a backlog of 6,000 jobs is scanned every 5 minutes, one of 600 every 30 s. */
+export const SCAN_JOBS_PER_SECOND = 20;
+const lastScan = new WeakMap<Deps, { at: number; jobs: number }>();
 
 export async function reconcile(deps: Deps, opts: ReconcileOptions = {}): Promise<ReconcileReport> {
   const r: ReconcileReport = { orphansDeleted: 0, requeued: 0, relaunched: 0, repolled: 0, finished: 0, holdersRepaired: 0, indexRepaired: 0, billsRecorded: 0, jobsDeleted: 0, jobsHeldForBills: 0, poisonedMessages: 0, errors: 0, actions: 0 };
@@ -77,16 +89,19 @@ export async function reconcile(deps: Deps, opts: ReconcileOptions = {}): Promis
       deps.log.warn(`reconcile: ${what}: ${errorMessage(err)}`);
     }
   };
+  const previous = lastScan.get(deps);
+  const scan = !opts.paceScan || !previous || now.getTime() - previous.at >= (previous.jobs / SCAN_JOBS_PER_SECOND) * 1000;
   const holders = new Map<string, Record<string, { attempt: number }>>();
   const inLine = new Map<string, Set<string>>();
   for (const pool of deps.config.pools.values()) {
+    if (!scan) break;
     holders.set(pool.name, (await deps.ledger.snapshot(pool.name, now)).holders);
     inLine.set(pool.name, new Set((await deps.ledger.waiting(pool.name, Number.MAX_SAFE_INTEGER)).map((e) => e.jobId)));
   }
 
   // Streamed, not collected: a pool may have thousands of jobs waiting (only their states are kept, for the index).
   const active = new Map<string, JobState>();
-  for await (const job of deps.jobs.scan({ states: [...ACTIVE_STATES] })) {
+  for await (const job of scan ? deps.jobs.scan({ states: [...ACTIVE_STATES] }) : []) {
     active.set(job.id, job.state);
     const pool = deps.config.pools.get(job.pool);
     if (!pool) continue;
@@ -122,6 +137,11 @@ export async function reconcile(deps: Deps, opts: ReconcileOptions = {}): Promis
       for (const [jobId, holder] of Object.entries(snap.holders)) {
         // Read the job after the ledger, never from the earlier scan: a job may have moved on to a new attempt since.
         const job = (await deps.jobs.get(jobId))?.value;
+        if (!scan && job?.state === "Waiting" && !job.waitingFor?.length && !job.array && holder.attempt === job.attempts.length + 1 && age(now, holder.since) >= (stuck ?? 30)) {
+          // Admitted in the ledger, but the pump died before marking and launching it (the scan's case, between scans).
+          if ((await launch(deps, jobId)) === "acted") r.relaunched++;
+          continue;
+        }
         // A holder is legitimate while its job is live on that attempt (Waiting counts: admitted, not yet marked).
         const holds = job && !isFinal(job.state) && (job.attempts.length + (job.state === "Waiting" || job.state === "Admitted" ? 1 : 0)) === holder.attempt;
         if (holds || age(now, holder.since) < (stuck ?? 60)) continue;
@@ -151,7 +171,10 @@ export async function reconcile(deps: Deps, opts: ReconcileOptions = {}): Promis
     await safely(`pool ${pool.name} pump`, async () => { await pump(deps, pool.name); });
   }
   await safely("placement holders", async () => { r.holdersRepaired += await releaseStaleRoom(deps); });
-  await safely("job index", async () => { r.indexRepaired = await deps.jobs.reindexActive(active); });
+  if (scan) {
+    lastScan.set(deps, { at: now.getTime(), jobs: active.size });
+    await safely("job index", async () => { r.indexRepaired = await deps.jobs.reindexActive(active); });
+  }
   await safely("bills", async () => { r.billsRecorded = (await trueUpBills(deps)).billsRecorded; });
   await safely("retention", async () => {
     const ret = await deleteExpiredJobs(deps, { limit: opts.retentionBatch });

@@ -247,9 +247,11 @@ export async function mutateJob(
   id: string,
   change: (job: JobRecord) => JobRecord | undefined,
   tries = 20,
+  /** The record as the caller just read it: the first try starts from it instead of reading again (a stale one only costs a retry). */
+  known?: Versioned<JobRecord>,
 ): Promise<{ before: JobRecord; after: JobRecord; changed: boolean } | undefined> {
   for (let i = 0; i < tries; i++) {
-    const current = await store.get(id);
+    const current = i === 0 && known ? known : await store.get(id);
     if (!current) return undefined;
     const next = change(current.value);
     if (!next) return { before: current.value, after: current.value, changed: false };

@@ -57,6 +57,24 @@ describe("the reconciler", () => {
     expect(stack.emulator.stats().alive.find((g) => g.name === job.attempts[0]!.group)).toBeUndefined();
   });
 
+  it("when paced, reads the unfinished jobs again only once their share of time has passed", async () => {
+    const id = await stack.enqueue({ image: "alpine", command: ["sleep", "300"], timeoutSeconds: 20 });
+    await stack.waitFor(id, (j) => j.state === "Running");
+    const monitor = QueueServiceClient.fromConnectionString(stack.env.AzureWebJobsStorage!).getQueueClient(stack.deps.config.names.monitorQueue);
+    await monitor.clearMessages();
+    await waitUntil(async () => (await stack.deps.jobs.get(id))!.value, { what: `job ${id}'s last poll to be over a second old`, until: (j) => Date.now() - Date.parse(j.lastPolledAt ?? j.updatedAt) > 1000 });
+    // The timer's pacing, on a clock that moves only when told.
+    let now = Date.now();
+    const deps = { ...stack.deps, clock: { now: () => new Date(now) } };
+    const paced = { paceScan: true, stuckAfterSeconds: 1 };
+    expect((await reconcile(deps, paced)).repolled).toBeGreaterThanOrEqual(1);
+    await monitor.clearMessages();
+    expect((await reconcile(deps, paced)).repolled).toBe(0);
+    now += 60_000;
+    expect((await reconcile(deps, paced)).repolled).toBeGreaterThanOrEqual(1);
+    expect((await stack.waitFor(id)).state).toBe("TimedOut");
+  });
+
   it("frees a slot held for a job that no longer holds it", async () => {
     const snap = await stack.deps.ledger.snapshot("default", new Date());
     const { day, month } = windowsOf(new Date());

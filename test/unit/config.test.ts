@@ -53,6 +53,20 @@ describe("settings documents", () => {
   });
 });
 
+describe("the ARM share", () => {
+  it("defaults to 0.8 of each subscription bucket and takes any part above 0 up to all of it", () => {
+    expect(loadConfig(base).armShare).toBe(0.8);
+    expect(loadConfig({ ...base, BURST_ARM_SHARE: "0.5" }).armShare).toBe(0.5);
+    expect(loadConfig({ ...base, BURST_ARM_SHARE: "1" }).armShare).toBe(1);
+  });
+
+  it("refuses a share that is not above 0 and at most 1, naming the setting and the value", () => {
+    for (const bad of ["0", "1.5", "half", "-0.2"]) {
+      expect(() => loadConfig({ ...base, BURST_ARM_SHARE: bad })).toThrow(`BURST_ARM_SHARE must be a number above 0 and at most 1 (the part of each subscription's ARM rate limits Burst may use), got "${bad}"`);
+    }
+  });
+});
+
 describe("the reconciler's schedule", () => {
   it("defaults to every 30 seconds and takes a 6-field NCRONTAB or a TimeSpan, as the Functions host does", () => {
     expect(loadConfig(base).reconcileSchedule).toBe("*/30 * * * * *");

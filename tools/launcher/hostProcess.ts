@@ -24,8 +24,8 @@ export function uniqueName(prefix: string): string {
  * Starts the local Functions host (the functions-local-host command) as a child process on a free
  * port, for tests, the benchmark and the chaos suite.
  */
-export async function startHostProcess(options: { appDir: string; env: Record<string, string> }): Promise<HostProcess> {
-  const child = spawn(process.execPath, [fileURLToPath(import.meta.resolve("@burst/functions-local-host/main")), "--port", "0", "--app-dir", options.appDir], {
+export async function startHostProcess(options: { appDir: string; env: Record<string, string>; nodeArgs?: string[] }): Promise<HostProcess> {
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), fileURLToPath(import.meta.resolve("@burst/functions-local-host/main")), "--port", "0", "--app-dir", options.appDir], {
     env: { ...process.env, BURST_EXIT_WITH_PARENT: "1", ...options.env },
     stdio: ["ignore", "pipe", "pipe"],
   });
