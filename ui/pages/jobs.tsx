@@ -9,6 +9,8 @@ export function JobsPage() {
   const [state, setState] = useState("");
   const [pool, setPool] = useState("");
   const [label, setLabel] = useState("");
+  // Typed here; applied on Enter or on leaving the field, so a half-typed label is not asked for.
+  const [labelDraft, setLabelDraft] = useState("");
   const [reason, setReason] = useState("");
   const pools = useLive(() => getJson<{ pools: Pool[] }>("/pools"), [], 0);
   const list = useLive(async () => {
@@ -22,13 +24,13 @@ export function JobsPage() {
   return (
     <section aria-labelledby="jobs-title">
       <h1 id="jobs-title">Jobs</h1>
-      <form class="filters" onSubmit={(e) => e.preventDefault()}>
+      <form class="filters" onSubmit={(e) => { e.preventDefault(); setLabel(labelDraft); }}>
         <Select id="filter-state" label="State" value={state} onChange={setState} options={JOB_STATES} />
         <Select id="filter-pool" label="Pool" value={pool} onChange={setPool} options={(pools.data?.pools ?? []).map((p) => p.name)} />
         <Select id="filter-reason" label="Waiting reason" value={reason} onChange={setReason} options={WAITING_REASONS} />
         <div class="field">
           <label for="filter-label">Label (key or key=value)</label>
-          <input id="filter-label" value={label} onChange={(e) => setLabel((e.target as HTMLInputElement).value)} />
+          <input id="filter-label" value={labelDraft} onInput={(e) => setLabelDraft((e.target as HTMLInputElement).value)} onChange={() => setLabel(labelDraft)} />
         </div>
       </form>
       <Problem live={list} />
