@@ -3,7 +3,8 @@ import type { Placement } from "./api.js";
 
 export function usd(n: number | null | undefined): string {
   if (n === null || n === undefined) return "—";
-  return `$${n < 0.01 && n > 0 ? n.toFixed(6) : n.toFixed(n < 100 ? 4 : 2)}`;
+  const abs = Math.abs(n);
+  return `$${n.toFixed(abs >= 1 || abs === 0 ? 2 : abs >= 0.01 ? 4 : 6)}`;
 }
 
 export function seconds(s: number | undefined): string {

@@ -23,7 +23,7 @@ async function load(): Promise<Costs> {
     allJobs(new URLSearchParams(), 1000),
   ]);
   const byPool = new Map(perPool.filter(([, rows]) => rows.length > 0).map(([name, rows]) => [name, new Map(rows.map((r) => [r.day!, r]))]));
-  const days = [...new Set(perPool.flatMap(([, rows]) => rows.map((r) => r.day!)))].sort();
+  const days = Array.from({ length: DAYS }, (_, i) => new Date(Date.parse(`${since}T00:00:00Z`) + i * 86_400_000).toISOString().slice(0, 10));
   const perLabel = new Map<string, number>();
   for (const j of listed) for (const [k, v] of Object.entries(j.labels)) perLabel.set(`${k}=${v}`, (perLabel.get(`${k}=${v}`) ?? 0) + j.costUsd);
   const topLabels = [...perLabel.entries()].sort((a, b) => b[1] - a[1]).slice(0, 10);
@@ -52,11 +52,11 @@ export function CostsPage() {
       {!c ? !live.error && <p>Loading…</p> : (
         <>
           <h2>By day and pool, last {DAYS} days</h2>
-          <ChartView label={`Cost per day, stacked by pool, over ${c.days.length} days`} config={{
+          <ChartView label={`Cost per day, stacked by pool, over the last ${DAYS} days`} config={{
             type: "bar",
             data: {
               labels: c.days,
-              datasets: [...c.byPool].map(([pool, rows], i) => ({ label: pool, data: c.days.map((d) => rows.get(d)?.costUsd ?? 0), backgroundColor: COLOURS[i % COLOURS.length] })),
+              datasets: [...c.byPool].map(([pool, rows], i) => ({ label: pool, data: c.days.map((d) => rows.get(d)?.costUsd ?? 0), backgroundColor: COLOURS[i % COLOURS.length], maxBarThickness: 48 })),
             },
             options: { scales: { x: { stacked: true }, y: { stacked: true, title: { display: true, text: "USD (Burst's estimate)" } } } },
           }} />

@@ -32,6 +32,7 @@ export function JobsPage() {
           <label for="filter-label">Label (key or key=value)</label>
           <input id="filter-label" value={labelDraft} onInput={(e) => setLabelDraft((e.target as HTMLInputElement).value)} onChange={() => setLabel(labelDraft)} />
         </div>
+        <button type="submit" class="apply">Apply</button>
       </form>
       <Problem live={list} />
       <div class="table-wrap">

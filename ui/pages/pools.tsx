@@ -10,6 +10,9 @@ import { Facts, Problem } from "./parts.js";
 
 const hhmmss = (ms: number) => new Date(ms).toISOString().slice(11, 19);
 
+/** A linear x axis of epoch milliseconds, labelled as UTC times. */
+const timeAxis = (min: number, max: number, fmt: (t: number) => string) => ({ type: "linear" as const, min, max, ticks: { callback: (v: number | string) => fmt(Number(v)), maxTicksLimit: 8 } });
+
 /**
  * Slots in use, counted from the pool's recent jobs: each holds a slot from its first
  * launch until it finishes (or now). A step at every launch and finish.
@@ -55,16 +58,16 @@ function Budget(props: { pool: Pool; kind: "day" | "month"; points: { t: number;
   const fmt = (t: number) => (props.kind === "day" ? hhmmss(t).slice(0, 5) : new Date(t).toISOString().slice(5, 10));
   const pts = [{ t: start, spent: 0 }, ...props.points.filter((p) => p.t >= start && p.t <= now), { t: now, spent: w.spentUsd }];
   const limit = w.limitUsd;
+  const value = (spent: number) => (limit === null ? spent : limit - spent);
   const config = {
     type: "line" as const,
     data: {
-      labels: [...pts.map((p) => fmt(p.t)), fmt(end)],
       datasets: [
-        { label: limit === null ? "spent" : "remaining", data: [...pts.map((p) => (limit === null ? p.spent : limit - p.spent)), null] as (number | null)[], borderColor: COLOURS[0], stepped: true },
-        { label: "projection", data: [...pts.map((_, i) => (i === pts.length - 1 ? (limit === null ? w.spentUsd : limit - w.spentUsd) : null)), limit === null ? projected : limit - projected] as (number | null)[], borderColor: COLOURS[1], borderDash: [6, 4], spanGaps: true },
+        { label: limit === null ? "spent" : "remaining", data: pts.map((p) => ({ x: p.t, y: value(p.spent) })), borderColor: COLOURS[0], stepped: true },
+        { label: "projection", data: [{ x: now, y: value(w.spentUsd) }, { x: end, y: value(projected) }], borderColor: COLOURS[1], borderDash: [6, 4] },
       ],
     },
-    options: { scales: { y: { title: { display: true, text: "USD" } } } },
+    options: { scales: { x: timeAxis(start, end, fmt), y: { title: { display: true, text: "USD" } } } },
   };
   return (
     <div class="card budget" data-window={props.kind}>
@@ -99,8 +102,8 @@ function PoolCard(props: { pool: Pool; jobs: JobSummary[]; days: CostRow[] }) {
       <h3>Slots in use over time</h3>
       <ChartView label={`Slots in use in pool ${pool.name}, last 6 hours: ${pool.slotsInUse} now`} height={180} config={{
         type: "line",
-        data: { labels: series.map((p) => hhmmss(p.t)), datasets: [{ label: "slots in use", data: series.map((p) => p.inUse), stepped: true, borderColor: COLOURS[0], backgroundColor: "rgba(0,114,178,0.15)", fill: true }] },
-        options: { scales: { y: { min: 0, suggestedMax: pool.maxConcurrency, ticks: { precision: 0 } } } },
+        data: { datasets: [{ label: "slots in use", data: series.map((p) => ({ x: p.t, y: p.inUse })), stepped: true, borderColor: COLOURS[0], backgroundColor: "rgba(0,114,178,0.15)", fill: true }] },
+        options: { scales: { x: timeAxis(series[0]?.t ?? now, now, hhmmss), y: { min: 0, suggestedMax: pool.maxConcurrency, ticks: { precision: 0 } } } },
       }} />
       <h3>Waiting jobs by reason</h3>
       {Object.keys(waiting).length === 0 ? <p>No job is waiting.</p> : (
