@@ -49,8 +49,20 @@ export async function allJobs(query: URLSearchParams, max = 1000): Promise<JobSu
   return out.slice(0, max);
 }
 
-export type JobState = "Waiting" | "Admitted" | "Launching" | "Running" | "Finishing" | "Succeeded" | "Failed" | "TimedOut" | "Canceled" | "Rejected";
-export const JOB_STATES: JobState[] = ["Waiting", "Admitted", "Launching", "Running", "Finishing", "Succeeded", "Failed", "TimedOut", "Canceled", "Rejected"];
+export type JobState =
+  "Waiting" | "Admitted" | "Launching" | "Running" | "Finishing" | "Succeeded" | "Failed" | "TimedOut" | "Canceled" | "Rejected";
+export const JOB_STATES: JobState[] = [
+  "Waiting",
+  "Admitted",
+  "Launching",
+  "Running",
+  "Finishing",
+  "Succeeded",
+  "Failed",
+  "TimedOut",
+  "Canceled",
+  "Rejected",
+];
 export const FINAL_STATES: JobState[] = ["Succeeded", "Failed", "TimedOut", "Canceled", "Rejected"];
 export const WAITING_REASONS = ["slot", "budget", "retry-backoff", "create-throttled", "admitting", "dependencies"];
 

@@ -29,9 +29,18 @@ export function time(iso: string | undefined | null): string {
 export function placement(p: Placement | undefined): string {
   if (p === undefined || p === null) return "";
   if (typeof p === "string") return p;
-  return [p.region, ...Object.entries(p).filter(([k]) => k !== "region").map(([k, v]) => `${k}: ${String(v)}`)].filter(Boolean).join(", ");
+  return [
+    p.region,
+    ...Object.entries(p)
+      .filter(([k]) => k !== "region")
+      .map(([k, v]) => `${k}: ${String(v)}`),
+  ]
+    .filter(Boolean)
+    .join(", ");
 }
 
 export function labels(l: Record<string, string>): string {
-  return Object.entries(l).map(([k, v]) => (v ? `${k}=${v}` : k)).join(" ");
+  return Object.entries(l)
+    .map(([k, v]) => (v ? `${k}=${v}` : k))
+    .join(" ");
 }

@@ -19,7 +19,8 @@ const TYPES: Record<string, string> = {
 
 // Scripts and styles from this app only; the API is the one place the page talks to.
 const SECURITY_HEADERS = {
-  "content-security-policy": "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; connect-src 'self'; img-src 'self' data: blob:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+  "content-security-policy":
+    "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; connect-src 'self'; img-src 'self' data: blob:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
   "x-content-type-options": "nosniff",
   "referrer-policy": "no-referrer",
 };
@@ -65,10 +66,22 @@ export async function serveUi(req: ApiRequest): Promise<ApiResponse> {
   if (type) {
     try {
       // Bundles are rebuilt only with a new deploy; an hour is short enough for a redeploy to show.
-      return { status: 200, body: await asset(path), headers: { "content-type": type, "cache-control": "public, max-age=3600", ...SECURITY_HEADERS } };
+      return {
+        status: 200,
+        body: await asset(path),
+        headers: { "content-type": type, "cache-control": "public, max-age=3600", ...SECURITY_HEADERS },
+      };
     } catch {
-      return { status: 500, body: `the dashboard's ${path} is missing: run \`npm run build\`\n`, headers: { "content-type": "text/plain; charset=utf-8" } };
+      return {
+        status: 500,
+        body: `the dashboard's ${path} is missing: run \`npm run build\`\n`,
+        headers: { "content-type": "text/plain; charset=utf-8" },
+      };
     }
   }
-  return { status: 200, body: page(uiBase(req.url)), headers: { "content-type": "text/html; charset=utf-8", "cache-control": "no-store", ...SECURITY_HEADERS } };
+  return {
+    status: 200,
+    body: page(uiBase(req.url)),
+    headers: { "content-type": "text/html; charset=utf-8", "cache-control": "no-store", ...SECURITY_HEADERS },
+  };
 }

@@ -11,8 +11,14 @@ import { chromium, type BrowserContext } from "playwright-core";
 export const CHROMIUM = process.env.BURST_CHROMIUM || "/usr/bin/chromium";
 
 const FLAGS = [
-  "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-  "--disable-background-networking", "--disable-component-update", "--disable-sync",
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
 ];
 
 export interface Browser {
@@ -23,7 +29,13 @@ export interface Browser {
 export async function openBrowser(viewport = { width: 1280, height: 900 }): Promise<Browser> {
   // launchPersistentContext passes this folder as --user-data-dir: a profile nobody used before.
   const profile = await mkdtemp(path.join(tmpdir(), "burst-chromium-"));
-  const context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: FLAGS, viewport, acceptDownloads: true });
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: FLAGS,
+    viewport,
+    acceptDownloads: true,
+  });
   return {
     context,
     async close() {

@@ -43,12 +43,17 @@ async function open(hash: string): Promise<Page> {
 async function agree<T>(what: string, onPage: () => Promise<T>, fromApi: () => Promise<T>): Promise<void> {
   let last: { page?: T; api?: T } = {};
   try {
-    await waitUntil(async () => {
-      last = { page: await onPage(), api: await fromApi() };
-      return JSON.stringify(last.page) === JSON.stringify(last.api) || undefined;
-    }, { what, timeoutMs: 30_000, intervalMs: 250 });
+    await waitUntil(
+      async () => {
+        last = { page: await onPage(), api: await fromApi() };
+        return JSON.stringify(last.page) === JSON.stringify(last.api) || undefined;
+      },
+      { what, timeoutMs: 30_000, intervalMs: 250 },
+    );
   } catch (err) {
-    throw new Error(`${(err as Error).message}: the page shows ${JSON.stringify(last.page)}, the API ${JSON.stringify(last.api)}`, { cause: err });
+    throw new Error(`${(err as Error).message}: the page shows ${JSON.stringify(last.page)}, the API ${JSON.stringify(last.api)}`, {
+      cause: err,
+    });
   }
 }
 
@@ -58,7 +63,17 @@ const shot = (page: Page, name: string) => page.screenshot({ path: path.join(SHO
 
 beforeAll(async () => {
   g = await startGitHubStack({
-    profiles: { idle: { repository: REPO, labels: ["self-hosted", "idle"], command: ["sleep", "300"], cpu: 1, memoryGb: 1, timeoutSeconds: 600, pool: "ci" } },
+    profiles: {
+      idle: {
+        repository: REPO,
+        labels: ["self-hosted", "idle"],
+        command: ["sleep", "300"],
+        cpu: 1,
+        memoryGb: 1,
+        timeoutSeconds: 600,
+        pool: "ci",
+      },
+    },
     pools: {
       default: { maxConcurrency: 4, budget: { dailyUsd: 5, monthlyUsd: 100 }, resourceGroup: `rg-ui-${Date.now()}` },
       ci: { maxConcurrency: 2, resourceGroup: `rg-uici-${Date.now()}` },
@@ -75,23 +90,42 @@ beforeAll(async () => {
     ids[name] = r.json.id;
   };
   await submit("hello", { command: sh("echo hello from the dashboard; echo second line"), labels: { team: "data" } });
-  await submit("with-secret", { command: ["echo", "done"], env: { MODE: "visible-mode" }, secureEnv: { API_TOKEN: planted }, labels: { team: "data" } });
+  await submit("with-secret", {
+    command: ["echo", "done"],
+    env: { MODE: "visible-mode" },
+    secureEnv: { API_TOKEN: planted },
+    labels: { team: "data" },
+  });
   await submit("fails", { command: sh("echo failing; exit 3"), labels: { team: "ml" } });
   await submit("batch", { command: sh("echo child $BURST_ARRAY_INDEX"), array: { count: 3 } });
-  expect((await api.post("/api/schedules", { name: "nightly", cron: "0 2 * * *", job: { image: "alpine", command: ["echo", "nightly"] } })).status).toBe(201);
+  expect(
+    (await api.post("/api/schedules", { name: "nightly", cron: "0 2 * * *", job: { image: "alpine", command: ["echo", "nightly"] } }))
+      .status,
+  ).toBe(201);
 
   // Two runners: one a workflow job picks up, one canceled unused when its workflow job ran elsewhere.
   const profile = loadGitHubSettings(g.stack.env, new Set(["default", "ci"])).profiles[0]!;
   const id = 500_000 + Math.floor(Math.random() * 1_000_000) * 10;
   const payload = (action: "queued" | "in_progress" | "completed", n: number, runner?: { runnerName: string; runnerId: number }) =>
-    workflowJobPayload(action, { id: n, labels: ["self-hosted", "idle"], repository: REPO, conclusion: action === "completed" ? "success" : null, ...runner });
-  for (const [name, n] of [["used", id], ["unused", id + 1]] as const) {
+    workflowJobPayload(action, {
+      id: n,
+      labels: ["self-hosted", "idle"],
+      repository: REPO,
+      conclusion: action === "completed" ? "success" : null,
+      ...runner,
+    });
+  for (const [name, n] of [
+    ["used", id],
+    ["unused", id + 1],
+  ] as const) {
     expect((await deliver(g, { payload: payload("queued", n) })).status).toBe(201);
     runners[name] = runnerJobId(profile, n);
   }
   const used = await g.stack.waitFor(runners.used!, (j) => j.state === "Running");
   await g.stack.waitFor(runners.unused!, (j) => j.state === "Running");
-  await deliver(g, { payload: payload("in_progress", id, { runnerName: used.source!.runnerName as string, runnerId: used.source!.runnerId as number }) });
+  await deliver(g, {
+    payload: payload("in_progress", id, { runnerName: used.source!.runnerName as string, runnerId: used.source!.runnerId as number }),
+  });
   const elsewhere = { runnerName: "someone-elses-runner", runnerId: 4 };
   await deliver(g, { payload: payload("in_progress", id + 1, elsewhere) });
   await deliver(g, { payload: payload("completed", id + 1, elsewhere) });
@@ -145,8 +179,18 @@ describe("access", () => {
 describe("the pages", () => {
   it("lists jobs newest first with the state, attempts and cost the API reports, filtered by state, pool and label", async () => {
     const page = await open("#/jobs");
-    const rows = async (query: string) => (await api.get(`/api/jobs?limit=200${query}`)).json.jobs.map((j: any) => [j.id, j.state, String(j.attemptCount)]);
-    const shown = async () => page.locator("table.jobs tbody tr").evaluateAll((trs) => trs.map((tr) => [tr.getAttribute("data-job-id"), tr.querySelector("[data-field=state]")?.textContent, tr.children[3]?.textContent]));
+    const rows = async (query: string) =>
+      (await api.get(`/api/jobs?limit=200${query}`)).json.jobs.map((j: any) => [j.id, j.state, String(j.attemptCount)]);
+    const shown = async () =>
+      page
+        .locator("table.jobs tbody tr")
+        .evaluateAll((trs) =>
+          trs.map((tr) => [
+            tr.getAttribute("data-job-id"),
+            tr.querySelector("[data-field=state]")?.textContent,
+            tr.children[3]?.textContent,
+          ]),
+        );
     await agree("the jobs page to list what GET /api/jobs lists", shown, () => rows(""));
     const hello = (await api.get(`/api/jobs/${ids.hello}`)).json;
     expect(await page.locator(`tr[data-job-id="${ids.hello}"] [data-field=cost]`).textContent()).toBe(usd(hello.costUsd));
@@ -193,19 +237,35 @@ describe("the pages", () => {
   });
 
   it("follows a running job's log live, and shows its cancel, asked for by keyboard, without a reload", async () => {
-    const r = await api.post("/api/jobs", { name: "follow-me", image: "alpine", timeoutSeconds: 600, command: sh("for i in $(seq 1 600); do echo tick $i; sleep 0.5; done") });
+    const r = await api.post("/api/jobs", {
+      name: "follow-me",
+      image: "alpine",
+      timeoutSeconds: 600,
+      command: sh("for i in $(seq 1 600); do echo tick $i; sleep 0.5; done"),
+    });
     const id = r.json.id as string;
     const page = await open(`#/jobs/${id}`);
-    await page.evaluate(() => { (window as any).sameDocument = true; });
+    await page.evaluate(() => {
+      (window as any).sameDocument = true;
+    });
     await page.locator("pre.log").filter({ hasText: "tick 2" }).waitFor({ timeout: 60_000 });
-    const highest = async () => Math.max(...[...((await page.locator("pre.log").textContent()) ?? "").matchAll(/tick (\d+)/g)].map((m) => Number(m[1])));
+    const highest = async () =>
+      Math.max(...[...((await page.locator("pre.log").textContent()) ?? "").matchAll(/tick (\d+)/g)].map((m) => Number(m[1])));
     const first = await highest();
-    await waitUntil(highest, { what: "more log lines to arrive on the open page", until: (n) => n >= first + 4, timeoutMs: 60_000, intervalMs: 200 });
+    await waitUntil(highest, {
+      what: "more log lines to arrive on the open page",
+      until: (n) => n >= first + 4,
+      timeoutMs: 60_000,
+      intervalMs: 200,
+    });
     await shot(page, "job-live");
 
     await page.getByRole("button", { name: "Cancel job" }).focus();
     await page.keyboard.press("Enter");
-    await page.locator("[data-fact=State] [data-field=state]").filter({ hasText: /^Canceled/ }).waitFor({ timeout: 60_000 });
+    await page
+      .locator("[data-fact=State] [data-field=state]")
+      .filter({ hasText: /^Canceled/ })
+      .waitFor({ timeout: 60_000 });
     expect((await api.get(`/api/jobs/${id}`)).json.state).toBe("Canceled");
     expect(await page.evaluate(() => (window as any).sameDocument)).toBe(true);
     await page.close();
@@ -216,12 +276,22 @@ describe("the pages", () => {
     const pools = async () => (await api.get("/api/pools")).json.pools as any[];
     for (const p of await pools()) {
       const scope = `article[data-pool="${p.name}"]`;
-      await agree(`pool ${p.name}'s figures`, async () => [
-        await fact(page, scope, "Slots in use"), await fact(page, `${scope} [data-window=day]`, "Spent"), await fact(page, `${scope} [data-window=month]`, "Limit"),
-      ], async () => {
-        const now = (await pools()).find((x) => x.name === p.name);
-        return [`${now.slotsInUse} of ${now.maxConcurrency}`, usd(now.budget.day.spentUsd), now.budget.month.limitUsd === null ? "none" : usd(now.budget.month.limitUsd)];
-      });
+      await agree(
+        `pool ${p.name}'s figures`,
+        async () => [
+          await fact(page, scope, "Slots in use"),
+          await fact(page, `${scope} [data-window=day]`, "Spent"),
+          await fact(page, `${scope} [data-window=month]`, "Limit"),
+        ],
+        async () => {
+          const now = (await pools()).find((x) => x.name === p.name);
+          return [
+            `${now.slotsInUse} of ${now.maxConcurrency}`,
+            usd(now.budget.day.spentUsd),
+            now.budget.month.limitUsd === null ? "none" : usd(now.budget.month.limitUsd),
+          ];
+        },
+      );
       expect(await page.locator(`${scope} canvas`).count()).toBeGreaterThanOrEqual(3);
     }
     await shot(page, "pools");
@@ -231,17 +301,26 @@ describe("the pages", () => {
   it("shows the most expensive jobs as GET /api/costs does, and exports the costs by day and pool as CSV", async () => {
     const page = await open("#/costs");
     const since = new Date(Date.now() - 29 * 86_400_000).toISOString().slice(0, 10);
-    await agree("the most expensive jobs", () => texts(page, "table.top-jobs tbody tr td:first-child"),
-      async () => (await api.get(`/api/costs?by=job&since=${since}`)).json.rows.slice(0, 10).map((r: any) => r.job));
+    await agree(
+      "the most expensive jobs",
+      () => texts(page, "table.top-jobs tbody tr td:first-child"),
+      async () => (await api.get(`/api/costs?by=job&since=${since}`)).json.rows.slice(0, 10).map((r: any) => r.job),
+    );
     await shot(page, "costs");
     const [download] = await Promise.all([page.waitForEvent("download"), page.getByRole("link", { name: /Export CSV/ }).click()]);
     const csv = (await readFile((await download.path())!, "utf8")).trim().split("\n");
     expect(csv[0]).toBe("day,pool,costUsd,billedUsd,jobs,attempts,billedSeconds");
     const expected: string[] = [];
     for (const pool of ["ci", "default"]) {
-      for (const row of (await api.get(`/api/costs?by=day&pool=${pool}&since=${since}`)).json.rows) expected.push(`${row.day},${pool},${row.costUsd}`);
+      for (const row of (await api.get(`/api/costs?by=day&pool=${pool}&since=${since}`)).json.rows)
+        expected.push(`${row.day},${pool},${row.costUsd}`);
     }
-    expect(csv.slice(1).map((l) => l.split(",").slice(0, 3).join(",")).sort()).toEqual(expected.sort());
+    expect(
+      csv
+        .slice(1)
+        .map((l) => l.split(",").slice(0, 3).join(","))
+        .sort(),
+    ).toEqual(expected.sort());
     await page.close();
   });
 
@@ -250,8 +329,12 @@ describe("the pages", () => {
     const parent = (await api.get(`/api/jobs/${ids.batch}`)).json;
     const label = page.locator(`li[data-array="${ids.batch}"] label`);
     await label.waitFor();
-    expect(await label.textContent()).toContain(`${parent.array.count} of ${parent.array.count} ended: ${parent.array.counts.Succeeded} Succeeded`);
-    expect(await page.locator(`li[data-array="${ids.batch}"] progress`).evaluate((p: HTMLProgressElement) => [p.value, p.max])).toEqual([3, 3]);
+    expect(await label.textContent()).toContain(
+      `${parent.array.count} of ${parent.array.count} ended: ${parent.array.counts.Succeeded} Succeeded`,
+    );
+    expect(await page.locator(`li[data-array="${ids.batch}"] progress`).evaluate((p: HTMLProgressElement) => [p.value, p.max])).toEqual([
+      3, 3,
+    ]);
     const nightly = (await api.get("/api/schedules/nightly")).json;
     expect(await texts(page, `tr[data-schedule="nightly"] li`)).toEqual(nightly.nextRuns.map((t: string) => time(t)));
     await shot(page, "batch");
@@ -297,8 +380,13 @@ describe("on a phone and by keyboard", () => {
       await page.goto(`${base}${hash}`);
       await page.locator("main h1").waitFor();
       await page.locator("select, input").first().waitFor();
-      const unlabelled = await page.locator("input, select, button").evaluateAll((els) =>
-        els.filter((el) => !(el as HTMLInputElement).labels?.length && !el.getAttribute("aria-label") && !el.textContent?.trim()).map((el) => el.outerHTML));
+      const unlabelled = await page
+        .locator("input, select, button")
+        .evaluateAll((els) =>
+          els
+            .filter((el) => !(el as HTMLInputElement).labels?.length && !el.getAttribute("aria-label") && !el.textContent?.trim())
+            .map((el) => el.outerHTML),
+        );
       expect(unlabelled).toEqual([]);
     }
     await page.close();
