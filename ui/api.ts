@@ -3,6 +3,10 @@
  * browser's localStorage in `x-functions-key`. A 401 clears nothing by itself; the page
  * asks for the key again (main.tsx).
  */
+import type { JobSummary as ApiJobSummary, PublicAttempt, PublicJob } from "../src/api/views.js";
+import type { JobState } from "../src/model.js";
+import type { WaitingReason } from "../src/api/waiting.js";
+
 const KEY_ITEM = "burst.functionKey";
 
 export const savedKey = (): string => localStorage.getItem(KEY_ITEM) ?? "";
@@ -49,81 +53,19 @@ export async function allJobs(query: URLSearchParams, max = 1000): Promise<JobSu
   return out.slice(0, max);
 }
 
-export type JobState =
-  "Waiting" | "Admitted" | "Launching" | "Running" | "Finishing" | "Succeeded" | "Failed" | "TimedOut" | "Canceled" | "Rejected";
-export const JOB_STATES: JobState[] = [
-  "Waiting",
-  "Admitted",
-  "Launching",
-  "Running",
-  "Finishing",
-  "Succeeded",
-  "Failed",
-  "TimedOut",
-  "Canceled",
-  "Rejected",
-];
+// The API's own answer types (type-only: nothing of src/ is bundled), so the pages read
+// exactly what the routes write. `placement` is read where the scheduler records one.
+export type { JobState };
+export const JOB_STATES: JobState[] = ["Waiting", "Admitted", "Launching", "Running", "Finishing", "Succeeded", "Failed", "TimedOut", "Canceled", "Rejected"];
 export const FINAL_STATES: JobState[] = ["Succeeded", "Failed", "TimedOut", "Canceled", "Rejected"];
-export const WAITING_REASONS = ["slot", "budget", "retry-backoff", "create-throttled", "admitting", "dependencies"];
+export const WAITING_REASONS: WaitingReason[] = ["slot", "budget", "retry-backoff", "create-throttled", "admitting", "dependencies"];
 
 /** Where an attempt ran, once the scheduler records it (the regions work); shown as it comes. */
 export type Placement = string | { region?: string; [k: string]: unknown };
 
-export interface ArrayView {
-  count: number;
-  created: number;
-  counts: Record<string, number>;
-  failedIndexes: number[];
-}
-
-export interface JobSummary {
-  id: string;
-  name?: string;
-  pool: string;
-  state: JobState;
-  reason?: string;
-  waiting?: { reason: string; text: string; until?: string };
-  image?: string;
-  labels: Record<string, string>;
-  attemptCount: number;
-  exitCode?: number;
-  costUsd: number;
-  costRunning?: boolean;
-  createdAt: string;
-  launchedAt?: string;
-  startedAt?: string;
-  finishedAt?: string;
-  source?: Record<string, string | number>;
-  array?: ArrayView;
-  parent?: { id: string; index: number };
-  placement?: Placement;
-}
-
-export interface Attempt {
-  n: number;
-  group?: string;
-  launchedAt?: string;
-  pullStartedAt?: string;
-  startedAt?: string;
-  finishedAt?: string;
-  stoppedAt?: string;
-  exitCode?: number;
-  outcome?: string;
-  reason?: string;
-  costUsd?: number;
-  billedUsd?: number;
-  billFinal?: boolean;
-  placement?: Placement;
-}
-
-export interface Job extends Omit<JobSummary, "attemptCount"> {
-  attempts: Attempt[];
-  spec?: { image: string; command?: string[]; cpu: number; memoryGb: number; env?: Record<string, string>; secureEnvNames?: string[] };
-  billedUsd?: number;
-  canceling?: boolean;
-  dependsOn?: unknown;
-  waitingFor?: string[];
-}
+export type JobSummary = ApiJobSummary & { placement?: Placement };
+export type Attempt = PublicAttempt & { placement?: Placement };
+export type Job = Omit<PublicJob, "attempts"> & { attempts: Attempt[]; placement?: Placement };
 
 export interface BudgetWindow {
   window: string;
