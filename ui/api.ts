@@ -56,7 +56,18 @@ export async function allJobs(query: URLSearchParams, max = 1000): Promise<JobSu
 // The API's own answer types (type-only: nothing of src/ is bundled), so the pages read
 // exactly what the routes write. `placement` is read where the scheduler records one.
 export type { JobState };
-export const JOB_STATES: JobState[] = ["Waiting", "Admitted", "Launching", "Running", "Finishing", "Succeeded", "Failed", "TimedOut", "Canceled", "Rejected"];
+export const JOB_STATES: JobState[] = [
+  "Waiting",
+  "Admitted",
+  "Launching",
+  "Running",
+  "Finishing",
+  "Succeeded",
+  "Failed",
+  "TimedOut",
+  "Canceled",
+  "Rejected",
+];
 export const FINAL_STATES: JobState[] = ["Succeeded", "Failed", "TimedOut", "Canceled", "Rejected"];
 export const WAITING_REASONS: WaitingReason[] = ["slot", "budget", "retry-backoff", "create-throttled", "admitting", "dependencies"];
 
