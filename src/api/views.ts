@@ -115,8 +115,14 @@ export interface JobSummary {
   costUsd: number;
   costRunning?: boolean;
   createdAt: string;
+  /** The first attempt's launch (its container group's create). */
+  launchedAt?: string;
   startedAt?: string;
   finishedAt?: string;
+  /** Where a job came from (a GitHub runner's workflow job, a schedule), as on GET /api/jobs/{id}. */
+  source?: Record<string, string | number>;
+  array?: ArrayView;
+  parent?: JobRecord["parent"];
 }
 
 export function jobSummary(job: JobRecord, extra: { pool?: PoolConfig; now: Date; waiting?: Waiting }): JobSummary {
@@ -124,6 +130,7 @@ export function jobSummary(job: JobRecord, extra: { pool?: PoolConfig; now: Date
   return {
     id: p.id, name: p.name, pool: p.pool, state: p.state, reason: p.reason, waiting: p.waiting, image: job.spec?.image,
     priority: p.priority, labels: p.labels, attemptCount: p.attempts.length, exitCode: p.exitCode,
-    costUsd: p.costUsd, costRunning: p.costRunning, createdAt: p.createdAt, startedAt: p.startedAt, finishedAt: p.finishedAt,
+    costUsd: p.costUsd, costRunning: p.costRunning, createdAt: p.createdAt, launchedAt: p.attempts[0]?.launchedAt, startedAt: p.startedAt, finishedAt: p.finishedAt,
+    source: p.source, array: p.array, parent: p.parent,
   };
 }

@@ -73,7 +73,20 @@ describe("the deployment package", () => {
     );
     expect(local).toEqual([]);
     const modules = readdirSync(path.join(app, "node_modules"));
-    for (const dev of ["vitest", "typescript", "azurite", "eslint", "prettier", "fast-check", "yazl"]) expect(modules).not.toContain(dev);
+    for (const dev of [
+      "vitest",
+      "typescript",
+      "azurite",
+      "eslint",
+      "prettier",
+      "fast-check",
+      "yazl",
+      "esbuild",
+      "preact",
+      "chart.js",
+      "playwright-core",
+    ])
+      expect(modules).not.toContain(dev);
     expect(modules).toContain("@azure");
   });
 
@@ -96,5 +109,23 @@ describe("the deployment package", () => {
     const job = await runOneJob(host, "echo from the package");
     expect(job.state).toBe("Succeeded");
     expect(job.logs).toContain("from the package");
+  });
+
+  it("serves the dashboard's page and its bundled script from the unpacked folder alone", async () => {
+    // The script is esbuild's bundle (Preact and Chart.js inside): the zip needs no UI package of its own.
+    expect(names).toEqual(
+      expect.arrayContaining([
+        "dist/functions/httpUi.js",
+        "dist/src/ui/serve.js",
+        "dist/src/ui/assets/app.js",
+        "dist/src/ui/assets/style.css",
+      ]),
+    );
+    const page = await fetch(`${host!.url}/api/ui`);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain(`src="/api/ui/app.js"`);
+    const script = await fetch(`${host!.url}/api/ui/app.js`);
+    expect(script.status).toBe(200);
+    expect(await script.text()).toContain("x-functions-key");
   });
 });

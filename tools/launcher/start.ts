@@ -150,6 +150,7 @@ async function main(): Promise<void> {
   process.stdout.write(`
 Burst is running.
   HTTP API        http://localhost:${apiPort}/api   (key: ${key === DEFAULT_LOCAL_API_KEY ? `${key}, the local default` : "from BURST_API_KEY"})
+  Dashboard       http://localhost:${apiPort}/api/ui   (asks for that key once)
   ACI emulator    http://127.0.0.1:${emulatorPort}   (${runtime} runtime; containers run as local processes, without isolation)
   Storage         AzureWebJobsStorage="${env.AzureWebJobsStorage}"
                   (\`source ${path.relative(ROOT, dataDir) || "."}/env\` sets it, BURST_URL and BURST_API_KEY in your shell)
