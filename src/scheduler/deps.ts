@@ -12,6 +12,7 @@ import type { BillSource } from "../aci/bills.js";
 import type { PoisonQueues } from "../store/poison.js";
 import type { JobEvents } from "../jobState.js";
 import type { ClaimStore } from "../github/claims.js";
+import type { Telemetry } from "../telemetry/telemetry.js";
 
 export interface Clock {
   now(): Date;
@@ -19,11 +20,8 @@ export interface Clock {
 
 export const systemClock: Clock = { now: () => new Date() };
 
-export interface Logger {
-  info(message: string): void;
-  warn(message: string): void;
-  error(message: string): void;
-}
+/** Sentences, with the structured fields they are about when the caller has them (telemetry/logger.ts). */
+export type Logger = import("../telemetry/logger.js").StructuredLogger;
 
 export interface Deps {
   config: BurstConfig;
@@ -42,4 +40,6 @@ export interface Deps {
   claims: Pick<ClaimStore, "retire">;
   /** Every transition this process writes, told once it is stored. */
   events: JobEvents;
+  /** Metrics and traces (telemetry/telemetry.ts); absent, nothing is measured. */
+  telemetry?: Telemetry;
 }
