@@ -1,8 +1,11 @@
 /**
  * Where metrics and traces go, by setting (README, Telemetry):
  *
- * - `azure-monitor`: Application Insights, through @azure/monitor-opentelemetry, when
- *   APPLICATIONINSIGHTS_CONNECTION_STRING is set (the deploy template sets it);
+ * - `azure-monitor`: Application Insights, through @azure/monitor-opentelemetry-exporter,
+ *   when APPLICATIONINSIGHTS_CONNECTION_STRING is set (the deploy template sets it). Not
+ *   the @azure/monitor-opentelemetry distro: it brings the whole Node SDK, every OTLP
+ *   exporter and a dozen instrumentations Burst has no use for (200 packages, 94 MB more
+ *   in the deployment zip); its exporters, which it uses underneath, are all Burst needs;
  * - `otlp`: an OpenTelemetry collector at OTEL_EXPORTER_OTLP_ENDPOINT (OTLP over HTTP);
  * - `console`: printed, for a look while developing;
  * - `off`: nothing (the API's no-op providers).
@@ -15,12 +18,11 @@
  */
 import { createRequire } from "node:module";
 import { metrics, trace } from "@opentelemetry/api";
-import { ConsoleMetricExporter, MeterProvider, PeriodicExportingMetricReader, type PushMetricExporter } from "@opentelemetry/sdk-metrics";
-import { BasicTracerProvider, BatchSpanProcessor, ConsoleSpanExporter, type SpanExporter } from "@opentelemetry/sdk-trace-base";
-import { resourceFromAttributes } from "@opentelemetry/resources";
-import { OTLPMetricExporter } from "@opentelemetry/exporter-metrics-otlp-http";
-import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-http";
 import type { StructuredLogger } from "./logger.js";
+
+// The SDKs and exporters are loaded only when asked for (synchronously, through require: see
+// above): together they take about a second to load, a cost every cold start would pay.
+const load = createRequire(import.meta.url);
 
 export const TELEMETRY_MODES = ["off", "console", "otlp", "azure-monitor"] as const;
 export type TelemetryMode = (typeof TELEMETRY_MODES)[number];
@@ -40,7 +42,7 @@ export function telemetryMode(env: Record<string, string | undefined>): Telemetr
   return "off";
 }
 
-/** How often metrics are exported (OTLP and console; Azure Monitor keeps its own default). */
+/** How often metrics are exported. */
 const EXPORT_INTERVAL_MS = 60_000;
 
 let started: TelemetryMode | undefined;
@@ -51,24 +53,31 @@ export function startTelemetry(env: Record<string, string | undefined>, log: Str
   const mode = telemetryMode(env);
   started = mode;
   if (mode === "off") return mode;
-  if (mode === "azure-monitor") {
-    // Loaded only when asked: it takes about a second to load, and most of it is instrumentations.
-    const { useAzureMonitor } = createRequire(import.meta.url)(
-      "@azure/monitor-opentelemetry",
-    ) as typeof import("@azure/monitor-opentelemetry");
-    useAzureMonitor({ azureMonitorExporterOptions: { connectionString: env.APPLICATIONINSIGHTS_CONNECTION_STRING } });
-  } else {
-    const metricExporter: PushMetricExporter = mode === "otlp" ? new OTLPMetricExporter() : new ConsoleMetricExporter();
-    const spanExporter: SpanExporter = mode === "otlp" ? new OTLPTraceExporter() : new ConsoleSpanExporter();
-    const resource = resourceFromAttributes({ "service.name": env.OTEL_SERVICE_NAME ?? "burst" });
-    metrics.setGlobalMeterProvider(
-      new MeterProvider({
-        resource,
-        readers: [new PeriodicExportingMetricReader({ exporter: metricExporter, exportIntervalMillis: EXPORT_INTERVAL_MS })],
-      }),
-    );
-    trace.setGlobalTracerProvider(new BasicTracerProvider({ resource, spanProcessors: [new BatchSpanProcessor(spanExporter)] }));
-  }
+  const sdkMetrics = load("@opentelemetry/sdk-metrics") as typeof import("@opentelemetry/sdk-metrics");
+  const sdkTrace = load("@opentelemetry/sdk-trace-base") as typeof import("@opentelemetry/sdk-trace-base");
+  const { resourceFromAttributes } = load("@opentelemetry/resources") as typeof import("@opentelemetry/resources");
+  const { metricExporter, spanExporter } = exporters(mode, env, sdkMetrics, sdkTrace);
+  const resource = resourceFromAttributes({ "service.name": env.OTEL_SERVICE_NAME ?? "burst" });
+  const reader = new sdkMetrics.PeriodicExportingMetricReader({ exporter: metricExporter, exportIntervalMillis: EXPORT_INTERVAL_MS });
+  metrics.setGlobalMeterProvider(new sdkMetrics.MeterProvider({ resource, readers: [reader] }));
+  trace.setGlobalTracerProvider(new sdkTrace.BasicTracerProvider({ resource, spanProcessors: [new sdkTrace.BatchSpanProcessor(spanExporter)] }));
   log.info(`telemetry: metrics and traces go to ${mode}`, { step: "telemetry" });
   return mode;
+}
+
+type SdkMetrics = typeof import("@opentelemetry/sdk-metrics");
+type SdkTrace = typeof import("@opentelemetry/sdk-trace-base");
+
+function exporters(mode: Exclude<TelemetryMode, "off">, env: Record<string, string | undefined>, sdkMetrics: SdkMetrics, sdkTrace: SdkTrace): { metricExporter: import("@opentelemetry/sdk-metrics").PushMetricExporter; spanExporter: import("@opentelemetry/sdk-trace-base").SpanExporter } {
+  if (mode === "azure-monitor") {
+    const am = load("@azure/monitor-opentelemetry-exporter") as typeof import("@azure/monitor-opentelemetry-exporter");
+    const connectionString = env.APPLICATIONINSIGHTS_CONNECTION_STRING;
+    return { metricExporter: new am.AzureMonitorMetricExporter({ connectionString }), spanExporter: new am.AzureMonitorTraceExporter({ connectionString }) };
+  }
+  if (mode === "otlp") {
+    const { OTLPMetricExporter } = load("@opentelemetry/exporter-metrics-otlp-http") as typeof import("@opentelemetry/exporter-metrics-otlp-http");
+    const { OTLPTraceExporter } = load("@opentelemetry/exporter-trace-otlp-http") as typeof import("@opentelemetry/exporter-trace-otlp-http");
+    return { metricExporter: new OTLPMetricExporter(), spanExporter: new OTLPTraceExporter() };
+  }
+  return { metricExporter: new sdkMetrics.ConsoleMetricExporter(), spanExporter: new sdkTrace.ConsoleSpanExporter() };
 }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { jsonLogger, logLine, logTransitions, type Level } from "../../src/telemetry/logger.js";
-import { telemetryMode } from "../../src/telemetry/setup.js";
+import { metrics, trace } from "@opentelemetry/api";
+import { startTelemetry, telemetryMode } from "../../src/telemetry/setup.js";
 import { createJob, newJobEvents } from "../../src/jobState.js";
 import type { JobRecord } from "../../src/model.js";
 
@@ -57,5 +58,15 @@ describe("the telemetry setting", () => {
       'BURST_TELEMETRY must be one of off, console, otlp, azure-monitor; got "prometheus"',
     );
     expect(() => telemetryMode({ BURST_TELEMETRY: "azure-monitor" })).toThrow("APPLICATIONINSIGHTS_CONNECTION_STRING is not set");
+  });
+
+  it("registers the SDK's meter and tracer providers globally when asked, before any instrument is made", () => {
+    const said: string[] = [];
+    const log = jsonLogger((_, line) => said.push(line));
+    expect(metrics.getMeterProvider().constructor.name).not.toBe("MeterProvider");
+    expect(startTelemetry({ BURST_TELEMETRY: "console" }, log)).toBe("console");
+    expect(metrics.getMeterProvider().constructor.name).toBe("MeterProvider");
+    expect((trace.getTracerProvider() as unknown as { getDelegate(): object }).getDelegate().constructor.name).toBe("BasicTracerProvider");
+    expect(JSON.parse(said[0]!)).toMatchObject({ level: "info", step: "telemetry", message: "telemetry: metrics and traces go to console" });
   });
 });
