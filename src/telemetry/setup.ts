@@ -60,7 +60,9 @@ export function startTelemetry(env: Record<string, string | undefined>, log: Str
   const resource = resourceFromAttributes({ "service.name": env.OTEL_SERVICE_NAME ?? "burst" });
   const reader = new sdkMetrics.PeriodicExportingMetricReader({ exporter: metricExporter, exportIntervalMillis: EXPORT_INTERVAL_MS });
   metrics.setGlobalMeterProvider(new sdkMetrics.MeterProvider({ resource, readers: [reader] }));
-  trace.setGlobalTracerProvider(new sdkTrace.BasicTracerProvider({ resource, spanProcessors: [new sdkTrace.BatchSpanProcessor(spanExporter)] }));
+  trace.setGlobalTracerProvider(
+    new sdkTrace.BasicTracerProvider({ resource, spanProcessors: [new sdkTrace.BatchSpanProcessor(spanExporter)] }),
+  );
   log.info(`telemetry: metrics and traces go to ${mode}`, { step: "telemetry" });
   return mode;
 }
@@ -68,15 +70,30 @@ export function startTelemetry(env: Record<string, string | undefined>, log: Str
 type SdkMetrics = typeof import("@opentelemetry/sdk-metrics");
 type SdkTrace = typeof import("@opentelemetry/sdk-trace-base");
 
-function exporters(mode: Exclude<TelemetryMode, "off">, env: Record<string, string | undefined>, sdkMetrics: SdkMetrics, sdkTrace: SdkTrace): { metricExporter: import("@opentelemetry/sdk-metrics").PushMetricExporter; spanExporter: import("@opentelemetry/sdk-trace-base").SpanExporter } {
+function exporters(
+  mode: Exclude<TelemetryMode, "off">,
+  env: Record<string, string | undefined>,
+  sdkMetrics: SdkMetrics,
+  sdkTrace: SdkTrace,
+): {
+  metricExporter: import("@opentelemetry/sdk-metrics").PushMetricExporter;
+  spanExporter: import("@opentelemetry/sdk-trace-base").SpanExporter;
+} {
   if (mode === "azure-monitor") {
     const am = load("@azure/monitor-opentelemetry-exporter") as typeof import("@azure/monitor-opentelemetry-exporter");
     const connectionString = env.APPLICATIONINSIGHTS_CONNECTION_STRING;
-    return { metricExporter: new am.AzureMonitorMetricExporter({ connectionString }), spanExporter: new am.AzureMonitorTraceExporter({ connectionString }) };
+    return {
+      metricExporter: new am.AzureMonitorMetricExporter({ connectionString }),
+      spanExporter: new am.AzureMonitorTraceExporter({ connectionString }),
+    };
   }
   if (mode === "otlp") {
-    const { OTLPMetricExporter } = load("@opentelemetry/exporter-metrics-otlp-http") as typeof import("@opentelemetry/exporter-metrics-otlp-http");
-    const { OTLPTraceExporter } = load("@opentelemetry/exporter-trace-otlp-http") as typeof import("@opentelemetry/exporter-trace-otlp-http");
+    const { OTLPMetricExporter } = load(
+      "@opentelemetry/exporter-metrics-otlp-http",
+    ) as typeof import("@opentelemetry/exporter-metrics-otlp-http");
+    const { OTLPTraceExporter } = load(
+      "@opentelemetry/exporter-trace-otlp-http",
+    ) as typeof import("@opentelemetry/exporter-trace-otlp-http");
     return { metricExporter: new OTLPMetricExporter(), spanExporter: new OTLPTraceExporter() };
   }
   return { metricExporter: new sdkMetrics.ConsoleMetricExporter(), spanExporter: new sdkTrace.ConsoleSpanExporter() };

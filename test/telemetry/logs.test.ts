@@ -67,6 +67,10 @@ describe("the telemetry setting", () => {
     expect(startTelemetry({ BURST_TELEMETRY: "console" }, log)).toBe("console");
     expect(metrics.getMeterProvider().constructor.name).toBe("MeterProvider");
     expect((trace.getTracerProvider() as unknown as { getDelegate(): object }).getDelegate().constructor.name).toBe("BasicTracerProvider");
-    expect(JSON.parse(said[0]!)).toMatchObject({ level: "info", step: "telemetry", message: "telemetry: metrics and traces go to console" });
+    expect(JSON.parse(said[0]!)).toMatchObject({
+      level: "info",
+      step: "telemetry",
+      message: "telemetry: metrics and traces go to console",
+    });
   });
 });
