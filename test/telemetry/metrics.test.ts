@@ -13,6 +13,7 @@ import { submitJob } from "../../src/scheduler/submit.js";
 import { poll } from "../../src/scheduler/flow.js";
 import { reconcile } from "../../src/scheduler/reconcile.js";
 import { cancelJob } from "../../src/scheduler/cancel.js";
+import { waitKey } from "../../src/admission.js";
 import { Telemetry } from "../../src/telemetry/telemetry.js";
 import { jobTraceContext } from "../../src/telemetry/jobTrace.js";
 import type { JobRecord } from "../../src/model.js";
@@ -132,8 +133,13 @@ describe("telemetry of a job's run", () => {
     const ids: string[] = [];
     for (let i = 0; i < 3; i++)
       ids.push((await submitJob(t.deps, { image: "alpine", command: ["sleep", "30"], timeoutSeconds: 60, pool: "busy" })).job.id);
-    await reconcile(t.deps);
+    // Lost from its pool's line (as if a crash came between two writes): the reconciler puts it back.
+    const lost = (await t.deps.jobs.get(ids[2]!))!.value;
+    expect(lost.state).toBe("Waiting");
+    expect(await t.deps.ledger.removeWaiting("busy", waitKey(lost.priority, lost.createdAt, lost.id))).toBe(true);
+    expect((await reconcile(t.deps)).requeued).toBe(1);
     const m = await t.read();
+    expect(total(m.get("burst.reconciler.repairs"), { kind: "requeued" })).toBe(1);
     expect(total(m.get("burst.jobs.waiting"), { pool: "busy", reason: "slot" })).toBe(1);
     expect(total(m.get("burst.jobs"), { pool: "busy", state: "Waiting" })).toBe(1);
     expect(
