@@ -5,6 +5,7 @@ import { apiHandler } from "../src/api/http.js";
 import { getSchedule, listSchedules, postSchedule, removeSchedule, suspendOrResume, trigger } from "../src/api/schedules.js";
 import { checkSchedules } from "../src/schedules/fire.js";
 import { ScheduleStore } from "../src/schedules/store.js";
+import { logLine } from "../src/telemetry/logger.js";
 
 let store: ScheduleStore | undefined;
 const schedules = () => (store ??= new ScheduleStore(appStorage().table(deps().config.names.schedulesTable)));
@@ -59,6 +60,7 @@ app.timer("checkSchedules", {
   runOnStartup: false,
   handler: async (_timer, context) => {
     const r = await checkSchedules(deps(), schedules());
-    if (r.fired.length + r.skipped.length + r.missed.length + r.failed.length > 0) context.log(`schedules: ${JSON.stringify(r)}`);
+    if (r.fired.length + r.skipped.length + r.missed.length + r.failed.length > 0)
+      context.log(logLine("info", `schedules: ${JSON.stringify(r)}`));
   },
 });

@@ -20,18 +20,20 @@ import { CostManagementBills, createCostClient } from "./aci/bills.js";
 import { systemClock, type Deps, type Logger } from "./scheduler/deps.js";
 import { newJobEvents } from "./jobState.js";
 import { ClaimStore } from "./github/claims.js";
+import { armPolicy, attachJobTelemetry, Telemetry } from "./telemetry/telemetry.js";
+import { jsonLogger, logTransitions } from "./telemetry/logger.js";
+import { startTelemetry } from "./telemetry/setup.js";
 
-export const consoleLogger: Logger = {
-  info: (m) => console.log(m),
-  warn: (m) => console.warn(m),
-  error: (m) => console.error(m),
-};
+/** JSON lines on the console, which the Functions host forwards to its log stream (telemetry/logger.ts). */
+export const consoleLogger: Logger = jsonLogger();
 
 export interface BuildOptions {
   /** Storage clients to use instead of building them from config.storage (one set per process). */
   storage?: StorageClients;
   /** A TokenCredential for identity-based storage instead of the one the settings ask for (tests). */
   storageCredential?: TokenCredential;
+  /** Where metrics and traces go; default: the global OpenTelemetry providers (telemetry/setup.ts). */
+  telemetry?: Telemetry;
 }
 
 export function buildDeps(config: BurstConfig, log: Logger = consoleLogger, options: BuildOptions = {}): Deps {
@@ -39,6 +41,11 @@ export function buildDeps(config: BurstConfig, log: Logger = consoleLogger, opti
   const { queues, blobs } = storage;
   // One pacer for every client of this instance, keyed inside by subscription.
   const pacer = new ArmPacer(config.armShare);
+  const telemetry = options.telemetry ?? new Telemetry();
+  const events = newJobEvents();
+  attachJobTelemetry(events, telemetry);
+  events.on(logTransitions(log));
+  const arm = { additionalPolicies: [{ policy: armPolicy(telemetry), position: "perRetry" as const }] };
   return {
     config,
     jobs: new TableJobStore(storage.table(config.names.jobsTable), storage.table(config.names.jobIndexTable)),
@@ -48,14 +55,22 @@ export function buildDeps(config: BurstConfig, log: Logger = consoleLogger, opti
     outbox: new QueueOutbox(queues, config.names),
     poison: new StoragePoisonQueues(queues, config.names),
     aci: new AciBackend(
-      (subscriptionId, retries) => createAciClient({ subscriptionId, endpoint: config.armEndpoint, emulatorToken: config.emulatorToken, pacer, clientOptions: retries ? undefined : { retryOptions: { maxRetries: 0 } } }),
+      (subscriptionId, retries) =>
+        createAciClient({
+          subscriptionId,
+          endpoint: config.armEndpoint,
+          emulatorToken: config.emulatorToken,
+          pacer,
+          clientOptions: retries ? arm : { ...arm, retryOptions: { maxRetries: 0 } },
+        }),
       config.maxArmConcurrency,
     ),
     bills: new CostManagementBills(createCostClient({ endpoint: config.armEndpoint, emulatorToken: config.emulatorToken })),
     claims: new ClaimStore(storage.table(config.names.githubTable)),
     clock: systemClock,
     log,
-    events: newJobEvents(),
+    events,
+    telemetry,
     exitReports: exitReportSigner(config.storage, queues, config.names.exitsQueue),
   };
 }
@@ -67,6 +82,7 @@ let sharedStorage: StorageClients | undefined;
 export function deps(): Deps {
   if (!shared) {
     const config = loadConfig();
+    startTelemetry(process.env, consoleLogger);
     sharedStorage = storageClients(config.storage);
     shared = buildDeps(config, consoleLogger, { storage: sharedStorage });
   }

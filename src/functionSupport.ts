@@ -10,6 +10,7 @@ import { loadGitHubSettings } from "./github/settings.js";
 import type { MessageMeta, SpecSource } from "./scheduler/dispatch.js";
 import { isNotFound } from "./store/tables.js";
 import { MAX_DEQUEUE_COUNT, abandonJob, type Step } from "./scheduler/abandon.js";
+import { logLine } from "./telemetry/logger.js";
 
 export { deps };
 
@@ -29,18 +30,20 @@ export async function handleQueueMessage(context: InvocationContext, work: () =>
     await work();
   } catch (err) {
     const tries = Number(context.triggerMetadata?.dequeueCount ?? 1);
+    // Structured, as Burst's own lines are (telemetry/logger.ts): the function is the step.
+    const error = (message: string) => context.error(logLine("error", message, { step: context.functionName }));
     const unreadable = err instanceof UnreadableMessage;
     // No retry can make an unreadable message readable: hand it over now, on one line, if the step can.
     if (unreadable && onLastFailure && (await onLastFailure(err, tries).catch(() => false)) === true) {
-      context.error(`unreadable message, moved to the poison queue (see \`burst poison\`): ${errorMessage(err)}`);
+      error(`unreadable message, moved to the poison queue (see \`burst poison\`): ${errorMessage(err)}`);
       return;
     }
-    context.error(`${unreadable ? "unreadable message" : "failed"} (try ${tries} of ${MAX_DEQUEUE_COUNT}): ${errorMessage(err)}`);
+    error(`${unreadable ? "unreadable message" : "failed"} (try ${tries} of ${MAX_DEQUEUE_COUNT}): ${errorMessage(err)}`);
     // Bad input, not a bug: the line above says all there is, so the host's failure log gets no stack trace.
     if (unreadable) (err as Error).stack = `${(err as Error).name}: ${(err as Error).message}`;
     if (onLastFailure && tries >= MAX_DEQUEUE_COUNT) {
       const handled = await onLastFailure(err, tries).catch((e: unknown) => {
-        context.error(`could not end or park what the failing message was doing: ${errorMessage(e)}`);
+        error(`could not end or park what the failing message was doing: ${errorMessage(e)}`);
         return false;
       });
       if (handled === true) return;

@@ -53,6 +53,10 @@ export interface TransitionEvent {
   at: string;
   reason?: string;
   attempt?: number;
+  /** When the job entered `from` (telemetry: time spent in a state). */
+  since?: string;
+  /** The job as written (telemetry, completion events). */
+  job?: JobRecord;
 }
 
 type Listener = (e: TransitionEvent) => void;
@@ -102,7 +106,7 @@ export function transition(job: JobRecord | undefined, to: JobState, patch: Part
   const at = now.toISOString();
   const next = { ...(job as JobRecord), ...patch, state: to, updatedAt: at } as JobRecord;
   if (isFinal(to)) next.finishedAt ??= at;
-  return { job: next, event: { jobId: id, from, to, at, reason: patch.reason ?? undefined, attempt: next.attempts?.length || undefined } };
+  return { job: next, event: { jobId: id, from, to, at, reason: patch.reason ?? undefined, attempt: next.attempts?.length || undefined, since: job?.updatedAt, job: next } };
 }
 
 /** Applies one allowed transition inside a change (see changeJob), noting its event. */

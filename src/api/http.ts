@@ -5,6 +5,7 @@
  * error body `{error: {code, message, details}}` with the right status.
  */
 import { plainJson } from "../plainJson.js";
+import { logLine } from "../telemetry/logger.js";
 import type { HttpRequest, HttpResponseInit, InvocationContext } from "@azure/functions";
 import { PoolBusy, errorMessage } from "../errors.js";
 import { capErrors } from "../jobSpec.js";
@@ -81,7 +82,7 @@ export function apiHandler(work: (req: ApiRequest, context: InvocationContext) =
     } catch (err) {
       if (err instanceof ApiError) return errorResponse(err);
       if (err instanceof PoolBusy) return errorResponse(new ApiError(429, "PoolBusy", err.message));
-      context.error(`${req.method} ${new URL(req.url).pathname} failed: ${errorMessage(err)}`);
+      context.error(logLine("error", `${req.method} ${new URL(req.url).pathname} failed: ${errorMessage(err)}`, { step: context.functionName }));
       return errorResponse(new ApiError(500, "InternalError", `internal error (invocation ${context.invocationId}); the host log has the cause`));
     }
   }

@@ -14,6 +14,7 @@ import type { PoisonQueues } from "../store/poison.js";
 import type { JobEvents } from "../jobState.js";
 import type { ClaimStore } from "../github/claims.js";
 import type { ExitReportSigner } from "../exitReport.js";
+import type { Telemetry } from "../telemetry/telemetry.js";
 
 export interface Clock {
   now(): Date;
@@ -21,11 +22,8 @@ export interface Clock {
 
 export const systemClock: Clock = { now: () => new Date() };
 
-export interface Logger {
-  info(message: string): void;
-  warn(message: string): void;
-  error(message: string): void;
-}
+/** Sentences, with the structured fields they are about when the caller has them (telemetry/logger.ts). */
+export type Logger = import("../telemetry/logger.js").StructuredLogger;
 
 export interface Deps {
   config: BurstConfig;
@@ -48,4 +46,6 @@ export interface Deps {
   events: JobEvents;
   /** Signs exit reports (notifyExit); absent when the storage account is reached without its key. */
   exitReports?: ExitReportSigner;
+  /** Metrics and traces (telemetry/telemetry.ts); absent, nothing is measured. */
+  telemetry?: Telemetry;
 }

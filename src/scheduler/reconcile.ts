@@ -30,6 +30,7 @@ import { liveChildren } from "./array.js";
 import type { Deps } from "./deps.js";
 import { trueUpBills } from "./trueUp.js";
 import { deleteExpiredJobs } from "./retention.js";
+import { JobCensus } from "../telemetry/census.js";
 
 export const ORPHAN_GRACE_SECONDS = 120;
 
@@ -101,8 +102,10 @@ export async function reconcile(deps: Deps, opts: ReconcileOptions = {}): Promis
 
   // Streamed, not collected: a pool may have thousands of jobs waiting (only their states are kept, for the index).
   const active = new Map<string, JobState>();
+  const census = new JobCensus();
   for await (const job of scan ? deps.jobs.scan({ states: [...ACTIVE_STATES] }) : []) {
     active.set(job.id, job.state);
+    census.add(job);
     const pool = deps.config.pools.get(job.pool);
     if (!pool) continue;
     await safely(`job ${job.id}`, async () => {
@@ -184,12 +187,18 @@ export async function reconcile(deps: Deps, opts: ReconcileOptions = {}): Promis
   });
   await safely("poison queues", async () => {
     const depths = await deps.poison.depths();
+    deps.telemetry?.reconciled({}, depths);
     const deep = Object.entries(depths).filter(([, n]) => n > 0);
     r.poisonedMessages = deep.reduce((s, [, n]) => s + n, 0);
     // They expire with the queue's time to live (7 days): somebody should look.
     if (deep.length) deps.log.warn(`reconcile: messages wait in poison queues: ${deep.map(([q, n]) => `${q} ${n}`).join(", ")} (see \`burst poison\`; they expire after 7 days)`);
   });
   r.actions = r.orphansDeleted + r.requeued + r.relaunched + r.repolled + r.finished + r.holdersRepaired;
+  await safely("telemetry", async () => {
+    const { orphansDeleted, requeued, relaunched, repolled, finished, holdersRepaired, indexRepaired } = r;
+    deps.telemetry?.reconciled({ orphansDeleted, requeued, relaunched, repolled, finished, holdersRepaired, indexRepaired }, {});
+    if (scan) await census.record(deps);
+  });
   return r;
 }
 
