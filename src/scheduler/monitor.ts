@@ -70,7 +70,9 @@ export async function captureLogs(deps: Deps, job: JobRecord, ref: GroupRef, sto
  * (which passes the record it has just written, `read`, to save a read).
  */
 export async function pollJob(deps: Deps, msg: MonitorMessage, via: "poll" | "report" = "poll", read?: JobRecord): Promise<Next[]> {
-  const job = read ?? (await deps.jobs.get(msg.jobId))?.value;
+  // The chain's own poll reads the record (and passes its version to the change below); a report brings it.
+  const got = read ? undefined : await deps.jobs.get(msg.jobId);
+  const job = read ?? got?.value;
   if (!job) return [];
   const finish: Next[] = [{ step: "finish", jobId: job.id }];
   if (job.state === "Finishing" && job.attempts.at(-1)?.n === msg.attempt) return finish;
