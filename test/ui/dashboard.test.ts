@@ -354,6 +354,37 @@ describe("the pages", () => {
   });
 });
 
+describe("waiting jobs", () => {
+  it("filters the list by waiting reason, and shows jobs canceled elsewhere change state without a reload", async () => {
+    // Pool ci has 2 slots and one runner holding one: the first of these takes the other, the second waits for a slot.
+    const sleeper = { image: "alpine", pool: "ci", command: ["sleep", "600"], timeoutSeconds: 900 };
+    const first = (await api.post("/api/jobs", { ...sleeper, name: "holds-a-slot" })).json.id as string;
+    await api.waitFor(first, (j) => j.state === "Running", 60_000);
+    const second = (await api.post("/api/jobs", { ...sleeper, name: "waits-for-a-slot" })).json.id as string;
+    await api.waitFor(second, (j) => (j.waiting as { reason?: string } | undefined)?.reason === "slot");
+
+    const page = await open("#/jobs");
+    await page.evaluate(() => {
+      (window as any).sameDocument = true;
+    });
+    await page.getByLabel("Waiting reason").selectOption("slot");
+    const shown = () => page.locator("table.jobs tbody tr").evaluateAll((trs) => trs.map((tr) => tr.getAttribute("data-job-id")));
+    await agree("the waiting-reason filter", shown, async () =>
+      ((await api.get("/api/jobs?limit=200")).json.jobs as any[]).filter((j) => j.waiting?.reason === "slot").map((j) => j.id),
+    );
+    expect(await shown()).toEqual([second]);
+    await page.getByLabel("Waiting reason").selectOption("");
+    const state = (id: string) => page.locator(`tr[data-job-id="${id}"] [data-field=state]`);
+    await state(first).filter({ hasText: "Running" }).waitFor();
+
+    // Canceled through the API, as another user would: the open list shows it.
+    for (const id of [second, first]) expect((await api.delete(`/api/jobs/${id}`)).status).toBe(202);
+    for (const id of [first, second]) await state(id).filter({ hasText: "Canceled" }).waitFor({ timeout: 60_000 });
+    expect(await page.evaluate(() => (window as any).sameDocument)).toBe(true);
+    await page.close();
+  });
+});
+
 describe("on a phone and by keyboard", () => {
   it("fits a phone's width without sideways scrolling of the page", async () => {
     const page = await open("#/jobs");
