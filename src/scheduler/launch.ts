@@ -88,6 +88,8 @@ export async function launchJob(deps: Deps, jobId: string): Promise<LaunchResult
   const pool = poolOf(deps, job.pool);
   // A launcher that died between reserving room and recording where may have left a reservation behind.
   if (takeover && !job.attempts.at(-1)!.placement) await releaseEverywhere(deps, pool, holderKey(jobId, n));
+  // Only a create that probes a placement whose breaker had opened needs to close it; the rest skip that write.
+  let probing = false;
   for (;;) {
     if (!job.attempts.at(-1)!.placement) {
       const placed = await place(deps, job, pool);
@@ -97,6 +99,7 @@ export async function launchJob(deps: Deps, jobId: string): Promise<LaunchResult
         return { outcome: "acted", next: [] };
       }
       job = placed.job;
+      probing = placed.probing;
     }
     const placement = placementOf(pool, job.attempts.at(-1));
     const ref = refFor(deps, job, n);
@@ -105,7 +108,7 @@ export async function launchJob(deps: Deps, jobId: string): Promise<LaunchResult
       const existing = takeover ? await deps.aci.get(ref) : undefined;
       if (!existing) {
         await createGroup(deps, job, n, ref);
-        await deps.placements.accepted(placement);
+        if (probing) await deps.placements.accepted(placement);
       }
     } catch (err) {
       if (err instanceof RetryablePlatformError && movesPlacement(err.trouble)) {
@@ -143,7 +146,7 @@ function orderFor(job: JobRecord, pool: PoolConfig) {
  * the attempt, before any PUT. The attempt's clock starts again here: a wait for room is
  * not billed and does not count against its timeout.
  */
-async function place(deps: Deps, job: JobRecord, pool: PoolConfig): Promise<{ job: JobRecord } | { waitSeconds: number; reason: string } | "gone"> {
+async function place(deps: Deps, job: JobRecord, pool: PoolConfig): Promise<{ job: JobRecord; probing: boolean } | { waitSeconds: number; reason: string } | "gone"> {
   const now = deps.clock.now();
   const n = job.attempts.at(-1)!.n;
   const got = await deps.placements.reserve(orderFor(job, pool), holderKey(job.id, n), job.spec!.cpu, now);
@@ -162,7 +165,7 @@ async function place(deps: Deps, job: JobRecord, pool: PoolConfig): Promise<{ jo
     await deps.placements.release(got.placement, holderKey(job.id, n));
     return "gone";
   }
-  return { job: r.after };
+  return { job: r.after, probing: got.probing };
 }
 
 /** Takes the refused placement off the attempt, keeping the refusal on record. */

@@ -13,7 +13,9 @@ import { ensureTable, isConflict, isNotFound, retryOnConflict } from "./tables.j
 export const PLACEMENTS_PARTITION = "~placements";
 
 export type Reservation =
-  { ok: true; placement: Placement } | { ok: false; verdicts: { placement: Placement; verdict: Exclude<RoomVerdict, { ok: true }> }[] };
+  /** `probing`: the placement's breaker had opened and its cooldown is over; a create that goes through should close it (accepted). */
+  | { ok: true; placement: Placement; probing: boolean }
+  | { ok: false; verdicts: { placement: Placement; verdict: Exclude<RoomVerdict, { ok: true }> }[] };
 
 export interface PlacementStatus {
   placement: string;
@@ -34,7 +36,7 @@ export interface PlacementStore {
   release(placement: Pick<Placement, "id" | "subscriptionId" | "region">, key: string): Promise<void>;
   /** A capacity or quota refusal: the placement is not tried again until its cooldown ends. */
   refused(placement: Placement, reason: string, now: Date): Promise<Breaker>;
-  /** A create went through: the placement's breaker closes. */
+  /** A create went through where a breaker had opened (a probe): the breaker closes. */
   accepted(placement: Placement): Promise<void>;
   status(placement: Placement, now: Date): Promise<PlacementStatus>;
   /** Every attempt holding room anywhere, by placement id (the reconciler's repair). */
@@ -97,18 +99,19 @@ export class TablePlacementStore implements PlacementStore {
         rowKey(p),
         `placement ${p.id}: reserving for ${key}`,
         (use) => {
+          const probing = use.breakers[p.id] !== undefined;
           const held = use.holders[key];
-          if (held) return { write: false, value: held.placement === p.id ? ({ ok: true } as RoomVerdict) : undefined };
+          if (held) return { write: false, value: held.placement === p.id ? { verdict: { ok: true } as RoomVerdict, probing } : undefined };
           const v = room(use, p, cores, nowMs);
-          if (!v.ok) return { write: false, value: v };
+          if (!v.ok) return { write: false, value: { verdict: v, probing } };
           use.holders[key] = { cores, placement: p.id };
           use.creates.push(Math.floor(nowMs / 1000));
-          return { write: true, value: v };
+          return { write: true, value: { verdict: v, probing } };
         },
         Math.floor(nowMs / 1000),
       );
-      if (got?.ok) return { ok: true, placement: p };
-      if (got) verdicts.push({ placement: p, verdict: got });
+      if (got?.verdict.ok) return { ok: true, placement: p, probing: got.probing };
+      if (got && !got.verdict.ok) verdicts.push({ placement: p, verdict: got.verdict });
     }
     return { ok: false, verdicts };
   }
