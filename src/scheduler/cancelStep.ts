@@ -43,7 +43,11 @@ export async function cancelStep(deps: Deps, jobId: string): Promise<{ result: C
     if (r?.changed) return { result: { outcome: "canceled", job: r.after }, next: endedSteps(r.after) };
   } else if (job.state === "Waiting") {
     // Only the one who takes the entry out of the line decides: us (cancel now) or the pump (admitted; the launcher cancels).
-    const removed = await deps.ledger.removeWaiting(job.pool, lineKey(job, deps.config.pools.get(job.pool)?.order ?? "fifo"));
+    // The key under the pool's order now, else the arrival-order key (an entry made before the order was set or changed).
+    const key = lineKey(job, deps.config.pools.get(job.pool)?.order ?? "fifo");
+    const removed =
+      (await deps.ledger.removeWaiting(job.pool, key)) ||
+      (key !== lineKey(job, "fifo") && (await deps.ledger.removeWaiting(job.pool, lineKey(job, "fifo"))));
     if (removed) {
       const r = await changeJob(deps, jobId, (j, move) =>
         j.state === "Waiting" ? move(j, "Canceled", { reason: "canceled while waiting" }) : undefined,

@@ -30,11 +30,29 @@ function expectWellFormed(s: RunSummary): void {
   expect(s.logLines.stored).toBe(s.logLines.expected);
   expect(s.peakLiveGroups).toBeLessThanOrEqual(3);
   for (const v of [
-    s.makespanSeconds, s.ideal.seconds, s.ideal.fifo, s.efficiency, s.efficiencyVsFifo, s.slotUtilisation, s.billedUtilisation,
-    s.enqueueToCreateSeconds.p50, s.enqueueToCreateSeconds.p99, s.detectionSeconds.p50, s.detectionSeconds.p99,
-    s.arm.puts, s.arm.reads, s.arm.logReads, s.arm.deletes, s.arm.lists, s.arm.allReads, s.throttled429,
-    s.process.peakRssMb, s.process.cpuSeconds, s.process.cpuMsPerJob,
-  ]) expect(Number.isFinite(v)).toBe(true);
+    s.makespanSeconds,
+    s.ideal.seconds,
+    s.ideal.fifo,
+    s.efficiency,
+    s.efficiencyVsFifo,
+    s.slotUtilisation,
+    s.billedUtilisation,
+    s.enqueueToCreateSeconds.p50,
+    s.enqueueToCreateSeconds.p99,
+    s.detectionSeconds.p50,
+    s.detectionSeconds.p99,
+    s.arm.puts,
+    s.arm.reads,
+    s.arm.logReads,
+    s.arm.deletes,
+    s.arm.lists,
+    s.arm.allReads,
+    s.throttled429,
+    s.process.peakRssMb,
+    s.process.cpuSeconds,
+    s.process.cpuMsPerJob,
+  ])
+    expect(Number.isFinite(v)).toBe(true);
   expect(s.ideal.seconds).toBeGreaterThan(0);
   expect(s.makespanSeconds).toBeGreaterThan(0);
   expect(s.slotUtilisation).toBeGreaterThan(0);
@@ -47,11 +65,29 @@ describe("benchmark harness", () => {
     expect(parseOptions(["--jobs", "10", "--cap", "4", "--seed", "7"])).toMatchObject({ jobs: 10, cap: 4, seed: 7 });
     expect(parseOptions(["--help"])).toBe("help");
     expect(() => parseOptions(["--cap", "0"])).toThrow("--cap");
+    expect(parseOptions(["--durations", "hinted", "--order", "shortest-first", "--workload", "budget-blocked"])).toMatchObject({
+      durations: "hinted",
+      order: "shortest-first",
+      budgetBlocked: true,
+    });
+    expect(parseOptions([])).toMatchObject({ durations: "none", order: undefined, budgetBlocked: false });
+    expect(() => parseOptions(["--durations", "learned"])).toThrow("--durations: expected one of none, hinted, got 'learned'");
+    expect(() => parseOptions(["--order", "random"])).toThrow("--order");
   });
 
   it("runs Burst and the baseline on a tiny workload and reports every metric", async () => {
     const report: ComparisonReport = await runComparison(
-      { ...DEFAULTS, jobs: JOBS, cap: 3, medianSeconds: 1, sigma: 0.3, pullDelayMs: 200, pullJitterMs: 300, startDelayMs: 50, write: false },
+      {
+        ...DEFAULTS,
+        jobs: JOBS,
+        cap: 3,
+        medianSeconds: 1,
+        sigma: 0.3,
+        pullDelayMs: 200,
+        pullJitterMs: 300,
+        startDelayMs: 50,
+        write: false,
+      },
       () => {},
     );
     expectWellFormed(report.burst);
