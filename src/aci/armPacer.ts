@@ -70,7 +70,11 @@ export class ArmPacer {
    * `share` (0–1]: the part of each of the subscription's buckets this process may use.
    * `limits`: the subscription's buckets (ARM's published ones by default).
    */
-  constructor(readonly share = 0.8, limits: Record<ArmKind, BucketLimit> = ARM_SUBSCRIPTION_LIMITS, private readonly clock: PacerClock = realClock) {
+  constructor(
+    readonly share = 0.8,
+    limits: Record<ArmKind, BucketLimit> = ARM_SUBSCRIPTION_LIMITS,
+    private readonly clock: PacerClock = realClock,
+  ) {
     if (!(share > 0 && share <= 1)) throw new RangeError(`ARM pacer share must be in (0, 1], got ${share}`);
     this.#limits = limits;
   }
