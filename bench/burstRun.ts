@@ -149,7 +149,10 @@ export async function startBurst(setup: BurstSetup): Promise<BurstUnderTest> {
       const submitted = await Promise.all(jobs.map((job) => limit(async (): Promise<SubmittedJob> => {
         const spec = { name: `bench-${job.index}`, image: JOB_IMAGE, command: job.command, cpu: JOB_CPU, memoryGb: JOB_MEMORY_GB, timeoutSeconds: 3600, ...(setup.hintDurations ? { expectedSeconds: job.durationSeconds } : {}) };
         const submittedAt = Date.now();
-        if (options.submit === "http") return { index: job.index, jobId: await postJob(host.url, spec), submittedAt };
+        if (options.submit === "http") {
+          const jobId = await postJob(host.url, spec).catch((err: Error) => { throw new Error(`${err.message}\nhost output:\n${host.output().slice(-3000)}`); });
+          return { index: job.index, jobId, submittedAt };
+        }
         return { index: job.index, jobId: await submit(spec), submittedAt };
       })));
       const deadline = startedAt + options.timeoutMs;

@@ -75,57 +75,68 @@ export async function runKedaLike(client: ContainerInstanceManagementClient, job
     const pollAt = Date.now();
     polls++;
     // The jobs KEDA started: which have begun (taken their message), which have ended.
-    await Promise.all([...live].map(async (g) => {
-      try {
-        const group = await client.containerGroups.get(s.resourceGroup, g.name);
-        const state = group.instanceView?.state;
-        const container = group.containers[0]?.instanceView?.currentState;
-        if (!g.started && (state === "Running" || container?.state === "Running" || container?.state === "Terminated")) {
-          g.started = true;
-          if (g.job) remove(queue, g.job);
-        }
-        if (state === "Succeeded" || state === "Failed" || state === "Stopped") {
-          const r = g.job ? results.get(g.job.index)! : undefined;
-          if (r) {
-            r.sawEndAt = Date.now();
-            r.exitCode = container?.exitCode;
-            const logs = await client.containers.listLogs(s.resourceGroup, g.name, "main");
-            r.logLines = (logs.content ?? "").split("\n").filter(Boolean).length;
+    await Promise.all(
+      [...live].map(async (g) => {
+        try {
+          const group = await client.containerGroups.get(s.resourceGroup, g.name);
+          const state = group.instanceView?.state;
+          const container = group.containers[0]?.instanceView?.currentState;
+          if (!g.started && (state === "Running" || container?.state === "Running" || container?.state === "Terminated")) {
+            g.started = true;
+            if (g.job) remove(queue, g.job);
           }
-          await client.containerGroups.beginDeleteAndWait(s.resourceGroup, g.name);
-          if (r) r.doneAt = r.endedAt = Date.now();
+          if (state === "Succeeded" || state === "Failed" || state === "Stopped") {
+            const r = g.job ? results.get(g.job.index)! : undefined;
+            if (r) {
+              r.sawEndAt = Date.now();
+              r.exitCode = container?.exitCode;
+              const logs = await client.containers.listLogs(s.resourceGroup, g.name, "main");
+              r.logLines = (logs.content ?? "").split("\n").filter(Boolean).length;
+            }
+            await client.containerGroups.beginDeleteAndWait(s.resourceGroup, g.name);
+            if (r) r.doneAt = r.endedAt = Date.now();
+            remove(live, g);
+          }
+        } catch (err) {
+          fail(g.job, "poll", err);
+          if (g.job && !g.started) remove(queue, g.job);
           remove(live, g);
         }
-      } catch (err) {
-        fail(g.job, "poll", err);
-        if (g.job && !g.started) remove(queue, g.job);
-        remove(live, g);
-      }
-    }));
+      }),
+    );
     // Queue length: messages not yet taken, including those a pending group will take.
     const toStart = jobsToStart(queue.length, live.length, s.cap);
     const claimed = new Set(live.map((g) => g.job).filter(Boolean));
     const unclaimed = queue.filter((j) => !claimed.has(j));
-    await Promise.all(Array.from({ length: toStart }, async (_, i) => {
-      const job = unclaimed[i];
-      const name = job ? job.name : `${s.resourceGroup}-dup-${++duplicates}`;
-      const g: Live = { name, job, started: false };
-      live.push(g);
-      try {
-        // KEDA creates a Job and moves on; the pod starts when it starts.
-        await client.containerGroups.beginCreateOrUpdate(s.resourceGroup, name, {
-          location: s.location,
-          osType: "Linux",
-          restartPolicy: "Never",
-          containers: [{ name: "main", image: s.image, command: job ? job.command : ["sh", "-c", "echo no message left"], resources: { requests: { cpu: s.cpu, memoryInGB: s.memoryInGB } } }],
-        });
-        if (job) results.get(job.index)!.createdAt = Date.now();
-      } catch (err) {
-        fail(job, "create", err);
-        if (job) remove(queue, job);
-        remove(live, g);
-      }
-    }));
+    await Promise.all(
+      Array.from({ length: toStart }, async (_, i) => {
+        const job = unclaimed[i];
+        const name = job ? job.name : `${s.resourceGroup}-dup-${++duplicates}`;
+        const g: Live = { name, job, started: false };
+        live.push(g);
+        try {
+          // KEDA creates a Job and moves on; the pod starts when it starts.
+          await client.containerGroups.beginCreateOrUpdate(s.resourceGroup, name, {
+            location: s.location,
+            osType: "Linux",
+            restartPolicy: "Never",
+            containers: [
+              {
+                name: "main",
+                image: s.image,
+                command: job ? job.command : ["sh", "-c", "echo no message left"],
+                resources: { requests: { cpu: s.cpu, memoryInGB: s.memoryInGB } },
+              },
+            ],
+          });
+          if (job) results.get(job.index)!.createdAt = Date.now();
+        } catch (err) {
+          fail(job, "create", err);
+          if (job) remove(queue, job);
+          remove(live, g);
+        }
+      }),
+    );
     if (queue.length === 0 && live.length === 0) break;
     await sleep(Math.max(0, pollAt + s.pollingIntervalMs - Date.now()));
   }

@@ -93,6 +93,9 @@ export async function runScale(options: BenchOptions, log: Log): Promise<ScaleRe
           process: { what: "local Functions host process", atStart: out.usageAtStart, atEnd: out.usageAtEnd },
         });
         steps.push({ jobs: n, wallSeconds: (Date.now() - stepBegan) / 1000, summary, azuriteCpuSeconds });
+        // Each step as it ends, so a run cut short still says what it measured.
+        log(`  N = ${n}: ${(n / summary.makespanSeconds).toFixed(2)} jobs/s, efficiency ${summary.efficiency.toFixed(2)}, detection p99 ${summary.detectionSeconds.p99.toFixed(2)} s, ` +
+          `429s ${summary.throttled429}, host CPU ${summary.process.cpuMsPerJob.toFixed(1)} ms/job, Azurite CPU ${azuriteCpuSeconds === null ? "–" : ((azuriteCpuSeconds * 1000) / n).toFixed(0)} ms/job`);
       } finally {
         await burst.stop();
       }

@@ -66,11 +66,17 @@ export async function startStorageProxy(target: AzuritePorts): Promise<StoragePr
       counts.total++;
       counts.byService[service]++;
       counts.byOperation[op] = (counts.byOperation[op] ?? 0) + 1;
-      const upstream = http.request({ host: "127.0.0.1", port: target[service], method: req.method, path: req.url, headers: req.headers, agent }, (up) => {
-        res.writeHead(up.statusCode ?? 502, up.headers);
-        up.pipe(res);
+      const upstream = http.request(
+        { host: "127.0.0.1", port: target[service], method: req.method, path: req.url, headers: req.headers, agent },
+        (up) => {
+          res.writeHead(up.statusCode ?? 502, up.headers);
+          up.pipe(res);
+        },
+      );
+      upstream.on("error", () => {
+        if (!res.headersSent) res.writeHead(502);
+        res.end();
       });
-      upstream.on("error", () => { if (!res.headersSent) res.writeHead(502); res.end(); });
       req.pipe(upstream);
     });
     server.keepAliveTimeout = 30_000;
@@ -81,7 +87,9 @@ export async function startStorageProxy(target: AzuritePorts): Promise<StoragePr
   return {
     connectionString: connectionStringFor(ports),
     counts: () => structuredClone(counts),
-    reset: () => { counts = empty(); },
+    reset: () => {
+      counts = empty();
+    },
     async stop() {
       for (const s of servers) s.closeAllConnections();
       await Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));

@@ -1,8 +1,9 @@
 /**
  * Paces ARM calls within the subscription's token buckets, instead of sending them and
  * recovering from 429s. ARM throttles per subscription (and per principal) with token
- * buckets: reads 250 at 25/s, writes 200 at 10/s, deletes 200 at 10/s (Azure Resource
- * Manager throttling docs, "Subscription and tenant limits"; /work NOTES "ARM throttling").
+ * buckets: reads 250 at 25/s, writes 200 at 10/s, deletes 200 at 10/s (ARM's throttling
+ * documentation, "Understand how Azure Resource Manager throttles requests"; the emulator's
+ * packages/aci-emulator/src/throttle.ts enforces the same buckets).
  * Every answer says what is left in the bucket it was charged to, in
  * `x-ms-ratelimit-remaining-subscription-reads` / `-writes` / `-deletes`.
  *
@@ -69,7 +70,11 @@ export class ArmPacer {
    * `share` (0–1]: the part of each of the subscription's buckets this process may use.
    * `limits`: the subscription's buckets (ARM's published ones by default).
    */
-  constructor(readonly share = 0.8, limits: Record<ArmKind, BucketLimit> = ARM_SUBSCRIPTION_LIMITS, private readonly clock: PacerClock = realClock) {
+  constructor(
+    readonly share = 0.8,
+    limits: Record<ArmKind, BucketLimit> = ARM_SUBSCRIPTION_LIMITS,
+    private readonly clock: PacerClock = realClock,
+  ) {
     if (!(share > 0 && share <= 1)) throw new RangeError(`ARM pacer share must be in (0, 1], got ${share}`);
     this.#limits = limits;
   }

@@ -37,6 +37,29 @@ export type Next =
   /** Re-check a waiting job's dependencies (dependencies.ts). */
   | { step: "dependencies"; jobId: string };
 
+/** A pump's admission done; its launches may still be running (wrapped: a promise of a promise would flatten). */
+interface Admitted {
+  launches: Promise<void>;
+}
+interface PoolPumps {
+  running?: Promise<Admitted>;
+  runningSince?: number;
+  queued?: Promise<Admitted>;
+}
+/**
+ * A pump slower than this (storage slow to answer) no longer holds the others back: they
+ * run beside it, racing through the ledger's ETag as any two instances do.
+ */
+const PUMP_TURN_MS = 5000;
+const pumpsOf = new WeakMap<Deps, Map<string, PoolPumps>>();
+
+/** The admitted jobs' marking and launches, left running; awaited (and reported) by whoever asked for the pump. */
+function afterAdmission(deps: Deps, r: { marked: Promise<Next[]> }): Admitted {
+  const launches = r.marked.then((next) => runAll(deps, next));
+  launches.catch(() => {});
+  return { launches };
+}
+
 /**
  * Pumps of one pool in one process run one at a time. A pump asked for while one runs
  * waits for it and then runs once for everyone who asked meanwhile: it reads the ledger
@@ -46,16 +69,6 @@ export type Next =
  * ledger's ETag, as before. The launches a pump admits run outside this turn-taking; all
  * who shared the pump wait for them.
  */
-/** A pump's admission done; its launches may still be running (wrapped: a promise of a promise would flatten). */
-interface Admitted {
-  launches: Promise<void>;
-}
-interface PoolPumps {
-  running?: Promise<Admitted>;
-  queued?: Promise<Admitted>;
-}
-const pumpsOf = new WeakMap<Deps, Map<string, PoolPumps>>();
-
 function coalescedPump(deps: Deps, pool: string): Promise<Admitted> {
   let byPool = pumpsOf.get(deps);
   if (!byPool) pumpsOf.set(deps, (byPool = new Map()));
@@ -63,18 +76,16 @@ function coalescedPump(deps: Deps, pool: string): Promise<Admitted> {
   if (!state) byPool.set(pool, (state = {}));
   const s = state;
   const start = (): Promise<Admitted> => {
-    const run = pumpPool(deps, pool).then((r) => {
-      const launches = runAll(deps, r.next);
-      launches.catch(() => {}); // awaited (and reported) by whoever asked for the pump
-      return { launches };
-    });
+    const run = pumpPool(deps, pool).then((r) => afterAdmission(deps, r));
     s.running = run;
+    s.runningSince = Date.now();
     void run.catch(() => {}).then(() => {
       if (s.running === run) s.running = undefined;
     });
     return run;
   };
   if (!s.running) return start();
+  if (Date.now() - s.runningSince! > PUMP_TURN_MS) return pumpPool(deps, pool).then((r) => afterAdmission(deps, r));
   if (!s.queued) {
     const queued = s.running.catch(() => {}).then(() => {
       s.queued = undefined;

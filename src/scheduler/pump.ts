@@ -18,11 +18,17 @@ import type { Next } from "./flow.js";
 /** How long the backup launch message waits; the inline launch normally gets there first. */
 export const BACKUP_LAUNCH_DELAY_SECONDS = 60;
 
-/** Admits what the pool can take now; answers who was admitted, and their launches to run next. */
-export async function pumpPool(deps: Deps, poolName: string): Promise<{ admitted: string[]; next: Next[] }> {
+/**
+ * Admits what the pool can take now; answers who was admitted, and `marked`: their marking
+ * as Admitted, already under way, which resolves to their launches. The marking is left
+ * running when the admission is done, so the next pump need not wait for it (flow.ts); a
+ * process that dies before it is done leaves holders of Waiting jobs, which the backup
+ * launch message or the reconciler launch.
+ */
+export async function pumpPool(deps: Deps, poolName: string): Promise<{ admitted: string[]; marked: Promise<Next[]> }> {
   const pool = poolOf(deps, poolName);
   const admittedIds: string[] = [];
-  const next: Next[] = [];
+  const marking: Promise<Next[]>[] = [];
   for (let round = 0; round < 50; round++) {
     const now = deps.clock.now();
     const snap = await deps.ledger.snapshot(pool.name, now);
@@ -56,9 +62,9 @@ export async function pumpPool(deps: Deps, poolName: string): Promise<{ admitted
     const ids = chosen.map((c) => c.entry.jobId);
     admittedIds.push(...ids);
     const behind = (id: string) => (decision.backfilled?.includes(id) ? ` (backfilled: it cannot delay job ${decision.head!.jobId}, which waits for budget)` : "");
-    for (const launches of await Promise.all(chosen.map((c) => markAdmitted(deps, c.job, pool.name, behind(c.entry.jobId))))) next.push(...launches);
+    marking.push(...chosen.map((c) => markAdmitted(deps, c.job, pool.name, behind(c.entry.jobId))));
   }
-  return { admitted: admittedIds, next };
+  return { admitted: admittedIds, marked: Promise.all(marking).then((all) => all.flat()) };
 }
 
 /** Waiting → Admitted; the launch follows inline (flow.ts), and a delayed launch message backs it up should this instance die. */

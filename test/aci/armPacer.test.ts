@@ -12,7 +12,14 @@ import { createAciClient } from "../../src/aci/client.js";
 function manualClock(): PacerClock & { slept: number[] } {
   let t = 1_000_000;
   const slept: number[] = [];
-  return { slept, now: () => t, sleep: async (ms) => { slept.push(ms); t += ms; } };
+  return {
+    slept,
+    now: () => t,
+    sleep: async (ms) => {
+      slept.push(ms);
+      t += ms;
+    },
+  };
 }
 
 const small: Record<"read" | "write" | "delete", BucketLimit> = {
@@ -59,7 +66,13 @@ describe("the ARM pacer's arithmetic", () => {
   });
 
   it("charges GET and HEAD as reads, DELETE as deletes and everything else as writes", () => {
-    expect([kindOf("GET"), kindOf("head"), kindOf("DELETE"), kindOf("PUT"), kindOf("POST")]).toEqual(["read", "read", "delete", "write", "write"]);
+    expect([kindOf("GET"), kindOf("head"), kindOf("DELETE"), kindOf("PUT"), kindOf("POST")]).toEqual([
+      "read",
+      "read",
+      "delete",
+      "write",
+      "write",
+    ]);
   });
 
   it("refuses a share outside (0, 1]", () => {
@@ -74,18 +87,39 @@ describe("the ARM pacer in the SDK client's pipeline", () => {
   beforeAll(async () => {
     emulator = await startEmulator({ runtime: "sim", timings: { pullDelayMs: 10, startDelayMs: 10 } });
     const client = createAciClient({ subscriptionId: SUB, endpoint: emulator.url });
-    await client.containerGroups.beginCreateOrUpdateAndWait("paced", "one", {
-      location: "eastus", osType: "Linux", restartPolicy: "Never",
-      containers: [{ name: "main", image: "alpine", command: ["sh", "-c", "sleep 30"], resources: { requests: { cpu: 1, memoryInGB: 1 } } }],
-    }, { updateIntervalInMs: 10 });
+    await client.containerGroups.beginCreateOrUpdateAndWait(
+      "paced",
+      "one",
+      {
+        location: "eastus",
+        osType: "Linux",
+        restartPolicy: "Never",
+        containers: [
+          { name: "main", image: "alpine", command: ["sh", "-c", "sleep 30"], resources: { requests: { cpu: 1, memoryInGB: 1 } } },
+        ],
+      },
+      { updateIntervalInMs: 10 },
+    );
     // A read bucket of 20 at 20/s, from here on.
-    emulator.setLimits({ armThrottling: { enabled: true, reads: { capacity: 20, refillPerSecond: 20 }, writes: { capacity: 200, refillPerSecond: 10 }, deletes: { capacity: 200, refillPerSecond: 10 } } });
+    emulator.setLimits({
+      armThrottling: {
+        enabled: true,
+        reads: { capacity: 20, refillPerSecond: 20 },
+        writes: { capacity: 200, refillPerSecond: 10 },
+        deletes: { capacity: 200, refillPerSecond: 10 },
+      },
+    });
   });
   afterAll(async () => emulator?.close());
 
   const burstOfReads = async (pacer: ArmPacer | undefined) => {
     const before = emulator.stats().counts.throttled.reads;
-    const client = createAciClient({ subscriptionId: SUB, endpoint: emulator.url, pacer, clientOptions: { retryOptions: { maxRetries: 0 } } });
+    const client = createAciClient({
+      subscriptionId: SUB,
+      endpoint: emulator.url,
+      pacer,
+      clientOptions: { retryOptions: { maxRetries: 0 } },
+    });
     const results = await Promise.allSettled(Array.from({ length: 40 }, () => client.containerGroups.get("paced", "one")));
     return { failed: results.filter((r) => r.status === "rejected").length, throttled: emulator.stats().counts.throttled.reads - before };
   };

@@ -12,6 +12,8 @@ import { runComparison, type ComparisonReport } from "../../bench/comparison.js"
 import { DEFAULTS, parseOptions } from "../../bench/options.js";
 import { comparisonRows, comparisonVerdicts, printComparison, writeComparison } from "../../bench/report.js";
 import type { RunSummary } from "../../bench/metrics.js";
+import { jobsToStart } from "../../bench/keda.js";
+import { operationOf } from "../../bench/storageProxy.js";
 
 const JOBS = 6;
 
@@ -73,32 +75,45 @@ describe("benchmark harness", () => {
     expect(parseOptions([])).toMatchObject({ durations: "none", order: undefined, budgetBlocked: false });
     expect(() => parseOptions(["--durations", "learned"])).toThrow("--durations: expected one of none, hinted, got 'learned'");
     expect(() => parseOptions(["--order", "random"])).toThrow("--order");
+    expect(parseOptions(["--submit", "http", "--no-keda"])).toMatchObject({ submit: "http", keda: false });
+    expect(() => parseOptions(["--submit", "mail"])).toThrow("--submit: expected queue or http, got 'mail'");
   });
 
-  it("runs Burst and the baseline on a tiny workload and reports every metric", async () => {
+  it("starts as many jobs per poll as KEDA's accurate strategy, counting pending jobs as none (kedacore/keda#6157)", () => {
+    // maxScale = min(queue, max); when maxScale + running passes max, max − running.
+    expect(jobsToStart(200, 0, 40)).toBe(40);
+    expect(jobsToStart(200, 40, 40)).toBe(0);
+    expect(jobsToStart(200, 25, 40)).toBe(15);
+    // Five messages whose five jobs are still starting: five more are started for them.
+    expect(jobsToStart(5, 5, 40)).toBe(5);
+  });
+
+  it("names each storage request by service and operation, as Azure bills them", () => {
+    expect(operationOf("table", "GET", "/devstoreaccount1/jobs(PartitionKey='j1',RowKey='job')")).toBe("get");
+    expect(operationOf("table", "GET", "/devstoreaccount1/jobs()?$filter=x")).toBe("query");
+    expect(operationOf("table", "POST", "/devstoreaccount1/$batch")).toBe("batch");
+    expect(operationOf("queue", "GET", "/devstoreaccount1/q/messages?numofmessages=16")).toBe("get-messages");
+    expect(operationOf("queue", "DELETE", "/devstoreaccount1/q/messages/abc?popreceipt=x")).toBe("delete-message");
+    expect(operationOf("blob", "PUT", "/devstoreaccount1/logs/a?comp=appendblock")).toBe("put-appendblock");
+  });
+
+  it("runs Burst (over HTTP), the baseline and the KEDA-like peer on a tiny workload and reports every metric", async () => {
     const report: ComparisonReport = await runComparison(
-      {
-        ...DEFAULTS,
-        jobs: JOBS,
-        cap: 3,
-        medianSeconds: 1,
-        sigma: 0.3,
-        pullDelayMs: 200,
-        pullJitterMs: 300,
-        startDelayMs: 50,
-        write: false,
-      },
+      { ...DEFAULTS, jobs: JOBS, cap: 3, medianSeconds: 1, sigma: 0.3, pullDelayMs: 200, pullJitterMs: 300, startDelayMs: 50, write: false, submit: "http", kedaPollSeconds: 1 },
       () => {},
     );
     expectWellFormed(report.burst);
     expectWellFormed(report.baseline);
+    expectWellFormed(report.keda!);
+    expect(report.storage.total).toBeGreaterThan(0);
+    expect(report.storage.byService.table).toBeGreaterThan(0);
     expect(report.burst.cost.accounted).toBe(true);
     expect(Number.isFinite(report.burst.cost.maxAbsSecondsError)).toBe(true);
     expect(report.baseline.cost.accounted).toBe(false);
     expect(report.workload.jobs).toBe(JOBS);
 
     const rows = comparisonRows(report);
-    for (const r of rows) expect(r).toHaveLength(4);
+    for (const r of rows) expect(r).toHaveLength(5);
     expect(rows.flat().join(" ")).not.toMatch(/NaN|undefined/);
     const verdicts = comparisonVerdicts(report);
     expect(verdicts).toHaveLength(6);
