@@ -126,12 +126,21 @@ export interface ExitReportSigner {
 }
 
 /** Azurite's account and its well-known key (public: Azurite's README), for `UseDevelopmentStorage=true`. */
-const DEV_ACCOUNT = { name: "devstoreaccount1", key: "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==" };
+const DEV_ACCOUNT = {
+  name: "devstoreaccount1",
+  key: "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==",
+};
 
 /** The account's name and key from a connection string; undefined without a key (a SAS connection string). */
 function accountKeyOf(connectionString: string): StorageSharedKeyCredential | undefined {
   if (/UseDevelopmentStorage=true/i.test(connectionString)) return new StorageSharedKeyCredential(DEV_ACCOUNT.name, DEV_ACCOUNT.key);
-  const parts = new Map(connectionString.split(";").map((p) => p.split(/=(.*)/s)).filter((kv) => kv[1] !== undefined).map(([k, v]) => [k!.trim().toLowerCase(), v!.trim()]));
+  const parts = new Map(
+    connectionString
+      .split(";")
+      .map((p) => p.split(/=(.*)/s))
+      .filter((kv) => kv[1] !== undefined)
+      .map(([k, v]) => [k!.trim().toLowerCase(), v!.trim()]),
+  );
   const name = parts.get("accountname");
   const key = parts.get("accountkey");
   return name && key ? new StorageSharedKeyCredential(name, key) : undefined;

@@ -33,13 +33,25 @@ export function wrapperOf(argv: readonly string[]): Wrapper | undefined {
     parseScript(script);
     return undefined; // Inside the subset: the sim interprets it whole.
   } catch (err) {
-    if (err instanceof SimUnsupported) return { script, name, command, unsets: [...script.matchAll(/(?:^|[;\n])\s*unset\s+([A-Za-z_][A-Za-z0-9_ ]*)/g)].flatMap((m) => m[1]!.trim().split(/\s+/)) };
+    if (err instanceof SimUnsupported)
+      return {
+        script,
+        name,
+        command,
+        unsets: [...script.matchAll(/(?:^|[;\n])\s*unset\s+([A-Za-z_][A-Za-z0-9_ ]*)/g)].flatMap((m) => m[1]!.trim().split(/\s+/)),
+      };
     throw err;
   }
 }
 
 /** Runs the wrapper's script for real around an already simulated exit; resolves with the script's own exit code. */
-export function finishWrapper(w: Wrapper, exitCode: number, env: Record<string, string>, write: (text: string) => void, signal: AbortSignal): Promise<number> {
+export function finishWrapper(
+  w: Wrapper,
+  exitCode: number,
+  env: Record<string, string>,
+  write: (text: string) => void,
+  signal: AbortSignal,
+): Promise<number> {
   return new Promise((resolve) => {
     const child = spawn("/bin/sh", ["-c", w.script, w.name, "/bin/sh", "-c", `exit ${exitCode}`], {
       env: { PATH: process.env.PATH ?? DEFAULT_PATH, ...env },
