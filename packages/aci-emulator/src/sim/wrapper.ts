@@ -10,10 +10,8 @@
  * `unset`s are taken out of the wrapped command's environment, as the script would.
  */
 import { spawn } from "node:child_process";
-import { parseScript, SimUnsupported } from "./script.js";
-
-const SHELLS = new Set(["sh", "/bin/sh", "/usr/bin/sh", "bash", "/bin/bash", "/usr/bin/bash"]);
-const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+import { DEFAULT_PATH } from "../runtime/runtime.js";
+import { parseScript, SHELLS, SimUnsupported } from "./script.js";
 
 export interface Wrapper {
   script: string;
