@@ -35,12 +35,5 @@ export async function takeExitReport(deps: Deps, report: ExitReport): Promise<Ne
   }
   // Still Launching: the launch step's first poll comes at once (monitor.startMonitoring).
   if (r.after.state !== "Running") return [];
-  const msg = { jobId: report.jobId, attempt: report.attempt, seq: r.after.monitorSeq };
-  const next = await pollJob(deps, msg, "report", r.after);
-  // The end is recorded (Finishing). What follows — delete the group, settle, hand the slot on,
-  // launch the next job — runs from a monitor message (a Finishing job's monitor message
-  // finishes it), so handling a report stays one short step, and reports never wait in their
-  // queue behind launches.
-  if (next.length > 0) await deps.outbox.send("monitor", msg, 0);
-  return [];
+  return pollJob(deps, { jobId: report.jobId, attempt: report.attempt, seq: r.after.monitorSeq }, "report", r.after);
 }
