@@ -47,6 +47,7 @@ describe("benchmark harness", () => {
     expect(parseOptions(["--jobs", "10", "--cap", "4", "--seed", "7"])).toMatchObject({ jobs: 10, cap: 4, seed: 7 });
     expect(parseOptions(["--help"])).toBe("help");
     expect(() => parseOptions(["--cap", "0"])).toThrow("--cap");
+    expect([parseOptions([]), parseOptions(["--notify-exit"])]).toMatchObject([{ notifyExit: false }, { notifyExit: true }]);
   });
 
   it("runs Burst and the baseline on a tiny workload and reports every metric", async () => {
