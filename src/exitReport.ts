@@ -35,7 +35,7 @@ import type { StorageSettings } from "./storage.js";
 import { EXIT_URL_ENV } from "./jobSpec.js";
 import { UnreadableMessage } from "./errors.js";
 
-/** `$0` of the wrapper script: how a report wrapper is recognised (the emulator's sim runtime looks for it). */
+/** `$0` of the wrapper script (what `ps` shows for it), and the first line of every token's signed text. */
 export const WRAPPER_NAME = "burst-exit-report";
 
 export interface ExitReport {
