@@ -35,7 +35,7 @@ import type { StorageSettings } from "./storage.js";
 import { EXIT_URL_ENV } from "./jobSpec.js";
 import { UnreadableMessage } from "./errors.js";
 
-/** `$0` of the wrapper script: how a report wrapper is recognised (the emulator's sim runtime looks for it). */
+/** `$0` of the wrapper script (what `ps` shows for it), and the first line of every token's signed text. */
 export const WRAPPER_NAME = "burst-exit-report";
 
 export interface ExitReport {
@@ -126,12 +126,21 @@ export interface ExitReportSigner {
 }
 
 /** Azurite's account and its well-known key (public: Azurite's README), for `UseDevelopmentStorage=true`. */
-const DEV_ACCOUNT = { name: "devstoreaccount1", key: "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==" };
+const DEV_ACCOUNT = {
+  name: "devstoreaccount1",
+  key: "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==",
+};
 
 /** The account's name and key from a connection string; undefined without a key (a SAS connection string). */
 function accountKeyOf(connectionString: string): StorageSharedKeyCredential | undefined {
   if (/UseDevelopmentStorage=true/i.test(connectionString)) return new StorageSharedKeyCredential(DEV_ACCOUNT.name, DEV_ACCOUNT.key);
-  const parts = new Map(connectionString.split(";").map((p) => p.split(/=(.*)/s)).filter((kv) => kv[1] !== undefined).map(([k, v]) => [k!.trim().toLowerCase(), v!.trim()]));
+  const parts = new Map(
+    connectionString
+      .split(";")
+      .map((p) => p.split(/=(.*)/s))
+      .filter((kv) => kv[1] !== undefined)
+      .map(([k, v]) => [k!.trim().toLowerCase(), v!.trim()]),
+  );
   const name = parts.get("accountname");
   const key = parts.get("accountkey");
   return name && key ? new StorageSharedKeyCredential(name, key) : undefined;

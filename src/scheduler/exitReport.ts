@@ -23,8 +23,10 @@ export async function takeExitReport(deps: Deps, report: ExitReport): Promise<Ne
   const r = await changeJob(deps, report.jobId, (job) => {
     const a = job.attempts.at(-1);
     if (a?.n !== report.attempt) return void (dropped = "not the job's current attempt");
-    if (!signer || !same(report.token, signer.token(job.id, a.n, a.launchedAt ?? ""))) return void (dropped = "its token is not the attempt's");
-    if (a.exitReport || !(job.state === "Launching" || job.state === "Running")) return void (dropped = "the attempt has ended, or was reported already");
+    if (!signer || !same(report.token, signer.token(job.id, a.n, a.launchedAt ?? "")))
+      return void (dropped = "its token is not the attempt's");
+    if (a.exitReport || !(job.state === "Launching" || job.state === "Running"))
+      return void (dropped = "the attempt has ended, or was reported already");
     return { ...job, attempts: [...job.attempts.slice(0, -1), { ...a, exitReport: { at: now, exitCode: report.exitCode } }] };
   });
   if (!r?.changed) {

@@ -227,11 +227,10 @@ async function createGroup(deps: Deps, job: JobRecord, attempt: number, ref: Gro
   deps.log.info(`job ${job.id}: attempt ${attempt} container group ${ref.name} ${outcome === "created" ? "created" : "already existed"}`);
 }
 
-
 /**
  * For an attempt that reports its exit (claimed so: notifyExit, and an account key to sign
- * with; without a key the job is polled as any other, README "Exit reports"): the wrapped command and the URL it reports to.
- * Everything in it follows from the attempt's launch time, so a resumed launch sends the
+ * with; without a key the job is polled as any other, README "Exit reports"): the wrapped
+ * command and the URL it reports to. Everything in it follows from the attempt's launch time, so a resumed launch sends the
  * same body. The SAS lives until the attempt's deadline plus the enforcement slack (a
  * report at the deadline still counts); nothing of it is stored.
  */

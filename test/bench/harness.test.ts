@@ -77,6 +77,7 @@ describe("benchmark harness", () => {
     expect(() => parseOptions(["--order", "random"])).toThrow("--order");
     expect(parseOptions(["--submit", "http", "--no-keda"])).toMatchObject({ submit: "http", keda: false });
     expect(() => parseOptions(["--submit", "mail"])).toThrow("--submit: expected queue or http, got 'mail'");
+    expect([parseOptions([]), parseOptions(["--notify-exit"])]).toMatchObject([{ notifyExit: false }, { notifyExit: true }]);
   });
 
   it("starts as many jobs per poll as KEDA's accurate strategy, counting pending jobs as none (kedacore/keda#6157)", () => {

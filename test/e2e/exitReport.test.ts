@@ -13,7 +13,9 @@ import type { JobRecord } from "../../src/model.js";
 import { startStack, type Stack } from "../support/harness.js";
 import { waitUntil } from "../support/wait.js";
 
-const pool = (name: string) => ({ default: { maxConcurrency: 3, resourceGroup: `rg-${name}-${Date.now()}`, notifyExit: true, notifyPollSeconds: 600 } });
+const pool = (name: string) => ({
+  default: { maxConcurrency: 3, resourceGroup: `rg-${name}-${Date.now()}`, notifyExit: true, notifyPollSeconds: 600 },
+});
 
 /** Posts a message to the SAS URL as the wrapper does (base64 text in a QueueMessage). */
 async function post(url: string, text: string): Promise<number> {
@@ -24,7 +26,13 @@ async function post(url: string, text: string): Promise<number> {
 
 function expectReported(job: JobRecord, state: string, exitCode: number): void {
   const a = job.attempts.at(-1)!;
-  expect({ state: job.state, exitCode: a.exitCode, reported: a.exitReport?.exitCode, detectedBy: a.detectedBy, reportsExit: a.reportsExit }).toEqual({ state, exitCode, reported: exitCode, detectedBy: "report", reportsExit: true });
+  expect({
+    state: job.state,
+    exitCode: a.exitCode,
+    reported: a.exitReport?.exitCode,
+    detectedBy: a.detectedBy,
+    reportsExit: a.reportsExit,
+  }).toEqual({ state, exitCode, reported: exitCode, detectedBy: "report", reportsExit: true });
 }
 
 for (const runtime of ["process", "sim"] as const) {
@@ -120,7 +128,13 @@ describe("what an exit report can and cannot do", () => {
     const url = await stack.deps.exitReports!.postUrl(new Date(Date.now() + 600_000));
     expect(await post(url, "not a report")).toBe(201);
     const text = (m: { messageText: string }) => Buffer.from(m.messageText, "base64").toString();
-    const parked = await waitUntil(async () => (await poison.peekMessages({ numberOfMessages: 32 }).catch(() => undefined))?.peekedMessageItems.find((m) => text(m) === "not a report"), { what: "the parked report", timeoutMs: 60_000, intervalMs: 250 });
+    const parked = await waitUntil(
+      async () =>
+        (await poison.peekMessages({ numberOfMessages: 32 }).catch(() => undefined))?.peekedMessageItems.find(
+          (m) => text(m) === "not a report",
+        ),
+      { what: "the parked report", timeoutMs: 60_000, intervalMs: 250 },
+    );
     expect(text(parked)).toBe("not a report");
   });
 });

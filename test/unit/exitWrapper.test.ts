@@ -29,12 +29,19 @@ beforeAll(async () => {
 afterAll(() => new Promise<void>((r) => server.close(() => r())));
 
 /** Runs the wrapped command; resolves with its exit code, its output, and what it posted. */
-function run(command: string[], onStart?: (pid: number) => void): Promise<{ code: number | null; out: string; posted: string | undefined }> {
+function run(
+  command: string[],
+  onStart?: (pid: number) => void,
+): Promise<{ code: number | null; out: string; posted: string | undefined }> {
   const before = bodies.length;
   const argv = wrapCommand(command, "jwrap", 2, "tok/en+=");
   return new Promise((resolve) => {
     // In its own process group, as a container is: the wrapper signals its whole group.
-    const child = spawn(argv[0]!, argv.slice(1), { detached: true, env: { PATH: process.env.PATH, BURST_EXIT_URL: url }, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(argv[0]!, argv.slice(1), {
+      detached: true,
+      env: { PATH: process.env.PATH, BURST_EXIT_URL: url },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let out = "";
     child.stdout.on("data", (c: Buffer) => (out += c.toString()));
     child.stderr.on("data", (c: Buffer) => (out += c.toString()));
@@ -43,7 +50,8 @@ function run(command: string[], onStart?: (pid: number) => void): Promise<{ code
   });
 }
 
-const decoded = (posted: string | undefined) => Buffer.from(/<MessageText>(.*)<\/MessageText>/.exec(posted ?? "")![1]!, "base64").toString();
+const decoded = (posted: string | undefined) =>
+  Buffer.from(/<MessageText>(.*)<\/MessageText>/.exec(posted ?? "")![1]!, "base64").toString();
 
 describe("the exit-report wrapper", () => {
   for (const code of [0, 3, 42, 255]) {

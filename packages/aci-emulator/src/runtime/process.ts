@@ -10,9 +10,8 @@ import os from "node:os";
 import path from "node:path";
 import { standInScript } from "../images.js";
 import { LoopbackAllocator } from "../network.js";
-import { LineSplitter, networkEnv, type ContainerRuntime, type GroupAddress, type Launch, type RunningContainer } from "./runtime.js";
+import { DEFAULT_PATH, LineSplitter, networkEnv, type ContainerRuntime, type GroupAddress, type Launch, type RunningContainer } from "./runtime.js";
 
-const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 function exitCodeOf(code: number | null, signal: NodeJS.Signals | null): number {
   if (code !== null) return code;

@@ -6,6 +6,9 @@ import type { ImageEntry } from "../images.js";
 
 export type RuntimeKind = "process" | "sim";
 
+/** PATH for a command when the host has none. */
+export const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
 export interface Launch {
   /** For messages: "resourceGroup/group/container". */
   label: string;

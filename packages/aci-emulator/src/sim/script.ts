@@ -27,7 +27,7 @@ export type Chain = Statement[];
 export type Script = Chain[];
 
 export const BUILTINS = ["sleep", "echo", "seq", "true", "false", ":", "exit"] as const;
-const SHELLS = new Set(["sh", "/bin/sh", "/usr/bin/sh", "bash", "/bin/bash", "/usr/bin/bash"]);
+export const SHELLS: ReadonlySet<string> = new Set(["sh", "/bin/sh", "/usr/bin/sh", "bash", "/bin/bash", "/usr/bin/bash"]);
 const RESERVED = new Set(["if", "then", "else", "elif", "fi", "while", "until", "case", "esac", "function", "select", "{", "}", "!"]);
 
 export class SimUnsupported extends Error {

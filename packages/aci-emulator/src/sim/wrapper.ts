@@ -10,10 +10,8 @@
  * `unset`s are taken out of the wrapped command's environment, as the script would.
  */
 import { spawn } from "node:child_process";
-import { parseScript, SimUnsupported } from "./script.js";
-
-const SHELLS = new Set(["sh", "/bin/sh", "/usr/bin/sh", "bash", "/bin/bash", "/usr/bin/bash"]);
-const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+import { DEFAULT_PATH } from "../runtime/runtime.js";
+import { parseScript, SHELLS, SimUnsupported } from "./script.js";
 
 export interface Wrapper {
   script: string;
@@ -33,13 +31,25 @@ export function wrapperOf(argv: readonly string[]): Wrapper | undefined {
     parseScript(script);
     return undefined; // Inside the subset: the sim interprets it whole.
   } catch (err) {
-    if (err instanceof SimUnsupported) return { script, name, command, unsets: [...script.matchAll(/(?:^|[;\n])\s*unset\s+([A-Za-z_][A-Za-z0-9_ ]*)/g)].flatMap((m) => m[1]!.trim().split(/\s+/)) };
+    if (err instanceof SimUnsupported)
+      return {
+        script,
+        name,
+        command,
+        unsets: [...script.matchAll(/(?:^|[;\n])\s*unset\s+([A-Za-z_][A-Za-z0-9_ ]*)/g)].flatMap((m) => m[1]!.trim().split(/\s+/)),
+      };
     throw err;
   }
 }
 
 /** Runs the wrapper's script for real around an already simulated exit; resolves with the script's own exit code. */
-export function finishWrapper(w: Wrapper, exitCode: number, env: Record<string, string>, write: (text: string) => void, signal: AbortSignal): Promise<number> {
+export function finishWrapper(
+  w: Wrapper,
+  exitCode: number,
+  env: Record<string, string>,
+  write: (text: string) => void,
+  signal: AbortSignal,
+): Promise<number> {
   return new Promise((resolve) => {
     const child = spawn("/bin/sh", ["-c", w.script, w.name, "/bin/sh", "-c", `exit ${exitCode}`], {
       env: { PATH: process.env.PATH ?? DEFAULT_PATH, ...env },
