@@ -62,7 +62,14 @@ export async function pumpPool(deps: Deps, poolName: string): Promise<{ admitted
     const ids = chosen.map((c) => c.entry.jobId);
     admittedIds.push(...ids);
     const behind = (id: string) => (decision.backfilled?.includes(id) ? ` (backfilled: it cannot delay job ${decision.head!.jobId}, which waits for budget)` : "");
-    marking.push(...chosen.map((c) => markAdmitted(deps, c.job, pool.name, behind(c.entry.jobId))));
+    for (const c of chosen) {
+      const m = markAdmitted(deps, c.job, pool.name, behind(c.entry.jobId));
+      // Handled here so that a failure before `marked` is awaited (or a later round's throw,
+      // which abandons `marked`) is not an unhandled rejection; `marked` still rejects with it,
+      // and the backup launch message covers a marking that never happened.
+      m.catch(() => {});
+      marking.push(m);
+    }
   }
   return { admitted: admittedIds, marked: Promise.all(marking).then((all) => all.flat()) };
 }
