@@ -8,6 +8,7 @@ import { storageClients, type StorageClients } from "./storage.js";
 import type { TokenCredential } from "./aci/client.js";
 import { TableJobStore } from "./store/jobStore.js";
 import { TableLedgerStore } from "./store/ledgerStore.js";
+import { TableDurationStore } from "./store/durationStore.js";
 import { BlobLogStore } from "./store/logStore.js";
 import { QueueOutbox } from "./store/outbox.js";
 import { StoragePoisonQueues } from "./store/poison.js";
@@ -38,6 +39,7 @@ export function buildDeps(config: BurstConfig, log: Logger = consoleLogger, opti
     config,
     jobs: new TableJobStore(storage.table(config.names.jobsTable), storage.table(config.names.jobIndexTable)),
     ledger: new TableLedgerStore(storage.table(config.names.ledgerTable)),
+    durations: new TableDurationStore(storage.table(config.names.durationsTable)),
     logs: new BlobLogStore(blobs.getContainerClient(config.names.logsContainer)),
     outbox: new QueueOutbox(queues, config.names),
     poison: new StoragePoisonQueues(queues, config.names),

@@ -1,7 +1,8 @@
 /**
  * GET /api/pools: each configured pool's slots and waiting line, and per budget window
  * (this UTC day and month) what is spent, what running jobs have reserved, and what
- * is left for new admissions.
+ * is left for new admissions; and what its learned run times hold and how accurate the
+ * estimates used were (durations.ts).
  */
 import { roundUsd } from "../pricing.js";
 import { usage } from "../store/ledgerStore.js";
@@ -22,10 +23,11 @@ function window(w: { window: string; spentUsd: number; reservedUsd: number }, li
 }
 
 export async function poolStatus(deps: Deps, pool: PoolConfig) {
-  const [snap, waiting] = await Promise.all([
+  const [snap, waiting, durations] = await Promise.all([
     deps.ledger.snapshot(pool.name, deps.clock.now()),
     // Counted up to one past the limit: enough to show a full line, or one over it (queue submissions wait regardless).
     deps.ledger.countWaiting(pool.name, pool.maxWaiting + 1),
+    deps.durations.summary(pool.name),
   ]);
   const u = usage(snap);
   return {
@@ -40,6 +42,7 @@ export async function poolStatus(deps: Deps, pool: PoolConfig) {
       day: window(u.day, pool.budget.dailyUsd),
       month: window(u.month, pool.budget.monthlyUsd),
     },
+    durations,
   };
 }
 

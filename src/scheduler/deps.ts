@@ -5,6 +5,7 @@
 import type { BurstConfig } from "../config.js";
 import type { JobStore } from "../store/jobStore.js";
 import type { LedgerStore } from "../store/ledgerStore.js";
+import type { DurationStore } from "../store/durationStore.js";
 import type { LogStore } from "../store/logStore.js";
 import type { Outbox } from "../store/outbox.js";
 import type { ContainerBackend } from "../aci/backend.js";
@@ -29,6 +30,8 @@ export interface Deps {
   config: BurstConfig;
   jobs: JobStore;
   ledger: LedgerStore;
+  /** Learned run times per job shape. */
+  durations: DurationStore;
   logs: LogStore;
   outbox: Outbox;
   /** Where messages that kept failing are parked, to be seen, sent back or thrown away. */
