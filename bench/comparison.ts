@@ -17,6 +17,8 @@ import type { BenchOptions } from "./options.js";
 import { tryProcUsage } from "./procStats.js";
 import { startStorage } from "./services.js";
 import { spread, type Spread } from "./stats.js";
+import type { JobRecord } from "../src/model.js";
+import { percentile, runningSeconds } from "../src/durations.js";
 import { JOB_CPU, JOB_IMAGE, JOB_MEMORY_GB, LINES_PER_JOB, planWorkload, type DurationModel } from "./workload.js";
 
 export const SUBSCRIPTION = "00000000-0000-0000-0000-0000000b0001";
@@ -31,6 +33,8 @@ export interface ComparisonReport {
   workload: { jobs: number; seed: number; model: DurationModel; plannedDurationSeconds: Spread; plannedSumSeconds: number };
   emulator: EmulatorSetup;
   burst: RunSummary;
+  /** With `--durations learned`: how good the learned estimates of the measured pass were. */
+  estimates?: EstimateAccuracy;
   baseline: RunSummary;
   context: {
     wallSeconds: number;
@@ -70,6 +74,16 @@ export function baselineOutcomes(results: BaselineJobResult[], meters: ReturnTyp
     failedBy429: r.errorStatus === 429,
     logLines: r.logLines,
   }));
+}
+
+export interface EstimateAccuracy {
+  /** Measured jobs put in line by a learned estimate. */
+  learned: number;
+  /** Measured jobs without one (or that did not run). */
+  unestimated: number;
+  /** |estimate − actual| / actual over the learned ones: mean and p90. */
+  meanAbsRelError: number | null;
+  p90AbsRelError: number | null;
 }
 
 export type Log = (line: string) => void;
@@ -112,6 +126,11 @@ export async function runComparison(options: BenchOptions, log: Log): Promise<Co
         log(`  Burst: ${done}/${options.jobs} done after ${((Date.now() - began) / 1000).toFixed(0)} s`);
       }
     };
+    if (options.durations === "learned") {
+      // A first pass of the same workload on the same Burst, so each job's shape has a learned run time; only the second pass is measured.
+      log(`  learning pass: ${options.jobs} jobs on Burst alone…`);
+      await burst.run(jobs, { timeoutMs, groupsDeleted: () => burstEmulator.deletes() });
+    }
     let burstOut;
     let baseOut;
     if (options.sequential) {
@@ -165,6 +184,7 @@ export async function runComparison(options: BenchOptions, log: Log): Promise<Co
       },
       emulator: setup,
       burst: burstSummary,
+      ...(options.durations === "learned" ? { estimates: estimateAccuracy(burstOut.records) } : {}),
       baseline: baselineSummary,
       context: {
         wallSeconds: (Date.now() - began) / 1000,
@@ -187,3 +207,20 @@ export function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise
   return Promise.race([p, t]).finally(() => clearTimeout(timer));
 }
 
+
+/** How the estimates the measured jobs were put in line by compare with how long they ran. */
+export function estimateAccuracy(records: JobRecord[]): EstimateAccuracy {
+  const errors: number[] = [];
+  let unestimated = 0;
+  for (const j of records) {
+    const a = j.attempts.at(-1);
+    const actual = runningSeconds(a?.startedAt, a?.finishedAt);
+    if (j.estimate?.source !== "learned" || actual === undefined) {
+      unestimated++;
+      continue;
+    }
+    errors.push(Math.abs(j.estimate.seconds - actual) / Math.max(1, actual));
+  }
+  const mean = errors.length ? errors.reduce((t, e) => t + e, 0) / errors.length : null;
+  return { learned: errors.length, unestimated, meanAbsRelError: mean === null ? null : Math.round(mean * 1000) / 1000, p90AbsRelError: percentile(errors, 0.9) ?? null };
+}

@@ -71,7 +71,8 @@ describe("benchmark harness", () => {
       budgetBlocked: true,
     });
     expect(parseOptions([])).toMatchObject({ durations: "none", order: undefined, budgetBlocked: false });
-    expect(() => parseOptions(["--durations", "learned"])).toThrow("--durations: expected one of none, hinted, got 'learned'");
+    expect(parseOptions(["--durations", "learned"])).toMatchObject({ durations: "learned" });
+    expect(() => parseOptions(["--durations", "guessed"])).toThrow("--durations: expected one of none, hinted, learned, got 'guessed'");
     expect(() => parseOptions(["--order", "random"])).toThrow("--order");
   });
 
@@ -116,5 +117,17 @@ describe("benchmark harness", () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  }, 180_000);
+
+  it("measures a second pass put in line by what a first pass of the same workload taught, and reports the estimates' error", async () => {
+    const report = await runComparison(
+      { ...DEFAULTS, jobs: 4, cap: 2, medianSeconds: 1, sigma: 0.3, pullDelayMs: 200, pullJitterMs: 0, startDelayMs: 50, durations: "learned", write: false },
+      () => {},
+    );
+    expect(report.burst.succeeded).toBe(4);
+    // Only the measured pass counts: its four jobs, each ordered by what its shape learned.
+    expect(report.estimates).toMatchObject({ learned: 4, unestimated: 0 });
+    expect(report.estimates!.meanAbsRelError).toBeGreaterThanOrEqual(0);
+    expect(printComparison(report)).toContain("learned estimates: 4 jobs");
   }, 180_000);
 });
