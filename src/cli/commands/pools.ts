@@ -19,20 +19,25 @@ interface Pool {
   waiting: number;
   maxWaiting: number;
   budget: { day: Window; month: Window };
+  durations?: { shapes: number; estimatedRuns: number; meanAbsRelError: number | null };
 }
+
+/** "3 shapes, 40 runs ±8.2%": what the pool learned of run times, and its estimates' mean error. */
+const learned = (d: Pool["durations"]) =>
+  !d ? "–" : `${d.shapes} shapes, ${d.estimatedRuns} runs${d.meanAbsRelError === null ? "" : ` ±${(d.meanAbsRelError * 100).toFixed(1)}%`}`;
 
 const money = (w: Window) => `${usd(w.spentUsd)} + ${usd(w.reservedUsd)}${w.limitUsd === null ? " (no limit)" : ` of ${usd(w.limitUsd)} (${usd(w.remainingUsd)} left)`}`;
 
 export function poolsCommand(): Command {
   return withCommon(new Command("pools"))
-    .description("show each pool's slots in use, waiting line and budget (spent + reserved of limit) today and this month")
+    .description("show each pool's slots in use, waiting line, budget (spent + reserved of limit) today and this month, and its learned run times")
     .action(async (_flags: unknown, cmd: Command) => {
       const { client, output } = contextOf(cmd);
       const answer = await client.json<{ pools: Pool[] }>("GET", "pools");
       if (output === "json") return printJson(answer);
       const { pools } = answer;
-      process.stdout.write(table(["POOL", "SLOTS", "WAITING", "TODAY (spent + reserved)", "THIS MONTH (spent + reserved)"], pools.map((p) => [
-        p.name, `${p.slotsInUse}/${p.maxConcurrency}`, `${p.waiting}/${p.maxWaiting}`, money(p.budget.day), money(p.budget.month),
+      process.stdout.write(table(["POOL", "SLOTS", "WAITING", "TODAY (spent + reserved)", "THIS MONTH (spent + reserved)", "ESTIMATES"], pools.map((p) => [
+        p.name, `${p.slotsInUse}/${p.maxConcurrency}`, `${p.waiting}/${p.maxWaiting}`, money(p.budget.day), money(p.budget.month), learned(p.durations),
       ])));
     });
 }
