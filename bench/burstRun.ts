@@ -30,6 +30,8 @@ export interface BurstSetup {
   pool?: Record<string, unknown>;
   /** Tell Burst each job's planned duration as expectedSeconds. */
   hintDurations?: boolean;
+  /** The storage prefix, to run on what an earlier Burst stored (a learning pass); a fresh one by default. */
+  prefix?: string;
 }
 
 export interface SubmittedJob {
@@ -78,7 +80,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const SUBMIT_PARALLELISM = 8;
 
 export async function startBurst(setup: BurstSetup): Promise<BurstUnderTest> {
-  const prefix = `bench${randomBytes(4).toString("hex")}`;
+  const prefix = setup.prefix ?? newBenchPrefix();
   const pools = { default: { maxConcurrency: setup.cap, subscriptionId: setup.subscriptionId, resourceGroup: setup.resourceGroup, region: "eastus", ...setup.pool } };
   const env: Record<string, string> = {
     AzureWebJobsStorage: setup.storageConnection,
@@ -175,3 +177,5 @@ export async function startBurst(setup: BurstSetup): Promise<BurstUnderTest> {
     stop: () => host.stop(),
   };
 }
+
+export const newBenchPrefix = () => `bench${randomBytes(4).toString("hex")}`;

@@ -8,7 +8,7 @@
 import type { LimitsPatch } from "@burst/aci-emulator";
 import { startBaselineProcess } from "./baselineProcess.js";
 import type { BaselineJob, BaselineJobResult } from "./baseline.js";
-import { startBurst } from "./burstRun.js";
+import { newBenchPrefix, startBurst } from "./burstRun.js";
 import { startEmulatorProcess, type EmulatorProcess, type EmulatorSetup } from "./emulatorProcess.js";
 import { fifoMakespan, type CreateWindows } from "./ideal.js";
 import { machine, type Machine } from "./machine.js";
@@ -106,7 +106,25 @@ export async function runComparison(options: BenchOptions, log: Log): Promise<Co
     emulators.push(burstEmulator);
     const baselineEmulator = await startEmulatorProcess(setup);
     emulators.push(baselineEmulator);
-    const burst = await startBurst({ storageConnection: storage.connectionString, armEndpoint: burstEmulator.url, cap: options.cap, subscriptionId: SUBSCRIPTION, resourceGroup: BURST_RG, hintDurations: options.durations === "hinted", pool: options.order ? { order: options.order } : undefined });
+    const pool = options.order ? { order: options.order } : undefined;
+    const prefix = newBenchPrefix();
+    if (options.durations === "learned") {
+      // A first pass of the same workload on the same storage and pool, so each job's shape has a learned run time. It runs on
+      // its own emulator and host, stopped before the measured pass, so none of its calls, groups or CPU is counted.
+      log(`learning pass: ${options.jobs} jobs on Burst alone…`);
+      const learningEmulator = await startEmulatorProcess(setup);
+      try {
+        const learner = await startBurst({ storageConnection: storage.connectionString, armEndpoint: learningEmulator.url, cap: options.cap, subscriptionId: SUBSCRIPTION, resourceGroup: BURST_RG, pool, prefix });
+        try {
+          await learner.run(jobs, { timeoutMs, groupsDeleted: () => learningEmulator.deletes() });
+        } finally {
+          await learner.stop();
+        }
+      } finally {
+        await learningEmulator.stop();
+      }
+    }
+    const burst = await startBurst({ storageConnection: storage.connectionString, armEndpoint: burstEmulator.url, cap: options.cap, subscriptionId: SUBSCRIPTION, resourceGroup: BURST_RG, hintDurations: options.durations === "hinted", pool, prefix });
     cleanups.push(() => burst.stop());
     const baselineJobs: BaselineJob[] = jobs.map((j) => ({ index: j.index, name: `base-${j.index}`, command: j.command }));
     const baseline = await startBaselineProcess({
@@ -126,11 +144,6 @@ export async function runComparison(options: BenchOptions, log: Log): Promise<Co
         log(`  Burst: ${done}/${options.jobs} done after ${((Date.now() - began) / 1000).toFixed(0)} s`);
       }
     };
-    if (options.durations === "learned") {
-      // A first pass of the same workload on the same Burst, so each job's shape has a learned run time; only the second pass is measured.
-      log(`  learning pass: ${options.jobs} jobs on Burst alone…`);
-      await burst.run(jobs, { timeoutMs, groupsDeleted: () => burstEmulator.deletes() });
-    }
     let burstOut;
     let baseOut;
     if (options.sequential) {
