@@ -16,7 +16,9 @@ export async function estimateFor(deps: Deps, pool: string, spec: JobSpec): Prom
     const learned = await deps.durations.estimate(pool, shape);
     if (learned) return { source: "learned", seconds: learned.medianSeconds, shape };
   } catch (err) {
-    deps.log.warn(`pool ${pool}: no learned estimate for shape ${shape} (${(err as Error).message}); the job waits as one without an estimate`);
+    deps.log.warn(
+      `pool ${pool}: no learned estimate for shape ${shape} (${(err as Error).message}); the job waits as one without an estimate`,
+    );
   }
   return { source: "none", shape };
 }
@@ -33,7 +35,13 @@ export async function learnFrom(deps: Deps, job: JobRecord): Promise<void> {
   const estimate = job.estimate;
   const shape = estimate?.shape ?? shapeOf(job.spec);
   try {
-    const r = await deps.durations.record(job.pool, shape, job.spec.image, seconds, estimate && estimate.source !== "none" ? estimate.seconds : undefined);
+    const r = await deps.durations.record(
+      job.pool,
+      shape,
+      job.spec.image,
+      seconds,
+      estimate && estimate.source !== "none" ? estimate.seconds : undefined,
+    );
     if (r === "poolFull") deps.log.warn(`pool ${job.pool}: not learning shape ${shape}: the pool already has the most shapes kept`);
   } catch (err) {
     deps.log.warn(`job ${job.id}: its run time was not learned (${(err as Error).message})`);

@@ -55,7 +55,14 @@ export class TableDurationStore implements DurationStore {
       // Two first runs of different shapes may both pass this count at once: the bound can be passed by the writers racing, never more.
       if (!e && (await this.#countShapes(pool)) >= MAX_SHAPES_PER_POOL) return { done: true, value: "poolFull" as const };
       const next = addRun(e ? parse(e) : emptyShape(), seconds, estimateSeconds);
-      const row = { partitionKey: pool, rowKey: shape, image, samples: JSON.stringify(next.samples), estimatedRuns: next.estimatedRuns, absRelErrorSum: next.absRelErrorSum };
+      const row = {
+        partitionKey: pool,
+        rowKey: shape,
+        image,
+        samples: JSON.stringify(next.samples),
+        estimatedRuns: next.estimatedRuns,
+        absRelErrorSum: next.absRelErrorSum,
+      };
       try {
         if (e) await this.table.updateEntity(row, "Replace", { etag: e.etag });
         else await this.table.createEntity(row);
@@ -79,9 +86,13 @@ export class TableDurationStore implements DurationStore {
 
   async summary(pool: string): Promise<PoolDurations> {
     await ensureTable(this.table);
-    let shapes = 0, estimatedRuns = 0, errorSum = 0;
+    let shapes = 0,
+      estimatedRuns = 0,
+      errorSum = 0;
     const filter = `PartitionKey eq ${odataString(pool)}`;
-    for await (const e of this.table.listEntities<Record<string, unknown>>({ queryOptions: { filter, select: ["estimatedRuns", "absRelErrorSum"] } })) {
+    for await (const e of this.table.listEntities<Record<string, unknown>>({
+      queryOptions: { filter, select: ["estimatedRuns", "absRelErrorSum"] },
+    })) {
       shapes++;
       estimatedRuns += Number(e.estimatedRuns ?? 0);
       errorSum += Number(e.absRelErrorSum ?? 0);

@@ -125,7 +125,9 @@ describe("benchmark harness", () => {
       () => {},
     );
     expect(report.burst.succeeded).toBe(4);
-    // Only the measured pass counts: its four jobs, each ordered by what its shape learned.
+    // Only the measured pass counts: its four jobs, one create each (the learning pass's are on another emulator), each ordered by what its shape learned.
+    expect(report.burst.jobs).toBe(4);
+    expect(report.burst.arm.puts).toBeLessThan(1.5);
     expect(report.estimates).toMatchObject({ learned: 4, unestimated: 0 });
     expect(report.estimates!.meanAbsRelError).toBeGreaterThanOrEqual(0);
     expect(printComparison(report)).toContain("learned estimates: 4 jobs");

@@ -12,7 +12,9 @@ describe("learned run times", () => {
   let stack: Stack;
   const work = { image: "alpine", command: ["sh", "-c", "sleep 2"], env: { INPUT: "first.csv" }, cpu: 1, memoryGb: 1 };
   beforeAll(async () => {
-    stack = await startStack({ pools: { default: { maxConcurrency: 1, resourceGroup: `rg-durations-${Date.now()}`, order: "shortest-first" } } });
+    stack = await startStack({
+      pools: { default: { maxConcurrency: 1, resourceGroup: `rg-durations-${Date.now()}`, order: "shortest-first" } },
+    });
   });
   afterAll(async () => {
     await stack?.stop();
@@ -32,7 +34,9 @@ describe("learned run times", () => {
     const waiting = await stack.waitFor(second, (j) => j.state === "Waiting");
     expect(waiting.estimate).toEqual({ source: "learned", seconds: learned, shape: shapeOf(work) });
     const line = await stack.deps.ledger.waiting("default", 10);
-    expect(line.map((e) => e.key)).toEqual([`wait-1000-k${String(Math.round(learned * 1000)).padStart(10, "0")}-${waiting.createdAt}-${second}`]);
+    expect(line.map((e) => e.key)).toEqual([
+      `wait-1000-k${String(Math.round(learned * 1000)).padStart(10, "0")}-${waiting.createdAt}-${second}`,
+    ]);
 
     await cancelJob(stack.deps, blocker);
     const done = await stack.waitFor(second);
@@ -42,7 +46,11 @@ describe("learned run times", () => {
 
     const res = await fetch(`${stack.hosts[0]!.url}/api/pools?code=${stack.env.BURST_API_KEY ?? "burst-local-key"}`);
     const { pools } = (await res.json()) as { pools: { name: string; durations: unknown }[] };
-    expect(pools[0]!.durations).toEqual({ shapes: 1, estimatedRuns: 1, meanAbsRelError: Math.round((Math.abs(learned - actual) / Math.max(1, actual)) * 1000) / 1000 });
+    expect(pools[0]!.durations).toEqual({
+      shapes: 1,
+      estimatedRuns: 1,
+      meanAbsRelError: Math.round((Math.abs(learned - actual) / Math.max(1, actual)) * 1000) / 1000,
+    });
     expect(await stack.deps.durations.estimate("default", shapeOf(work))).toMatchObject({ runs: 2 });
   });
 });

@@ -7,7 +7,8 @@ import { describe, expect, inject, it } from "vitest";
 import { TableDurationStore } from "../../src/store/durationStore.js";
 import { tableClient } from "../../src/store/tables.js";
 
-const freshStore = () => new TableDurationStore(tableClient(inject("storageConnectionString"), `durations${randomBytes(6).toString("hex")}`));
+const freshStore = () =>
+  new TableDurationStore(tableClient(inject("storageConnectionString"), `durations${randomBytes(6).toString("hex")}`));
 
 describe("the duration store", () => {
   it("keeps every sample when many finishes of one shape update it at once", async () => {

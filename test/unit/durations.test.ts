@@ -65,7 +65,10 @@ describe("the waiting key of a job with a learned estimate", () => {
   it("orders it by the learned median, as a hint would, and a hint wins over it", () => {
     const learned = lineKey({ ...job, estimate: { source: "learned", seconds: 12, shape: "s" } }, "shortest-first");
     expect(learned).toBe("wait-1000-k0000012000-2026-12-02T10:00:00.000Z-j1");
-    const hinted = lineKey({ ...job, spec: { image: "alpine", expectedSeconds: 3 } as never, estimate: { source: "hint", seconds: 3, shape: "s" } }, "shortest-first");
+    const hinted = lineKey(
+      { ...job, spec: { image: "alpine", expectedSeconds: 3 } as never, estimate: { source: "hint", seconds: 3, shape: "s" } },
+      "shortest-first",
+    );
     expect(hinted).toBe("wait-1000-k0000003000-2026-12-02T10:00:00.000Z-j1");
     expect(lineKey({ ...job, estimate: { source: "none", shape: "s" } }, "longest-first")).toBe("wait-1000-u-2026-12-02T10:00:00.000Z-j1");
   });
