@@ -5,6 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startStack, type Stack } from "../support/harness.js";
+import { waitUntil } from "../support/wait.js";
 import { cancelJob } from "../../src/scheduler/cancel.js";
 import { runningSeconds, shapeOf } from "../../src/durations.js";
 
@@ -26,6 +27,8 @@ describe("learned run times", () => {
     expect(first.estimate).toEqual({ source: "none", shape: shapeOf(work) });
     const a = first.attempts.at(-1)!;
     const learned = runningSeconds(a.startedAt, a.finishedAt)!;
+    // The finish learns just after the record says Succeeded.
+    await waitUntil(() => stack.deps.durations.estimate("default", shapeOf(work)), { what: "the first run learned" });
 
     // A job of another shape holds the only slot, so the second one waits where its estimate puts it.
     const blocker = await stack.enqueue({ ...work, command: ["sh", "-c", "sleep 300"] });
@@ -44,9 +47,13 @@ describe("learned run times", () => {
     const b = done.attempts.at(-1)!;
     const actual = runningSeconds(b.startedAt, b.finishedAt)!;
 
-    const res = await fetch(`${stack.hosts[0]!.url}/api/pools?code=${stack.env.BURST_API_KEY ?? "burst-local-key"}`);
-    const { pools } = (await res.json()) as { pools: { name: string; durations: unknown }[] };
-    expect(pools[0]!.durations).toEqual({
+    // The finish learns just after the job's record says Succeeded: wait for the pool to count it.
+    const pools = async () => {
+      const res = await fetch(`${stack.hosts[0]!.url}/api/pools?code=${stack.env.BURST_API_KEY ?? "burst-local-key"}`);
+      return ((await res.json()) as { pools: { name: string; durations: { estimatedRuns: number } }[] }).pools;
+    };
+    const counted = await waitUntil(pools, { what: "the pool's learned durations", until: (p) => p[0]!.durations.estimatedRuns === 1 });
+    expect(counted[0]!.durations).toEqual({
       shapes: 1,
       estimatedRuns: 1,
       meanAbsRelError: Math.round((Math.abs(learned - actual) / Math.max(1, actual)) * 1000) / 1000,
