@@ -36,6 +36,8 @@ export interface BurstSetup {
   hostStorageConnection?: string;
   /** Node flags for the host process (e.g. --cpu-prof). */
   nodeArgs?: string[];
+  /** The storage prefix, to run on what an earlier Burst stored (a learning pass); a fresh one by default. */
+  prefix?: string;
 }
 
 export interface SubmittedJob {
@@ -96,7 +98,7 @@ async function postJob(hostUrl: string, spec: object): Promise<string> {
 }
 
 export async function startBurst(setup: BurstSetup): Promise<BurstUnderTest> {
-  const prefix = `bench${randomBytes(4).toString("hex")}`;
+  const prefix = setup.prefix ?? newBenchPrefix();
   const pools = { default: { maxConcurrency: setup.cap, subscriptionId: setup.subscriptionId, resourceGroup: setup.resourceGroup, region: "eastus", ...setup.pool, ...(setup.notifyExit ? { notifyExit: true } : {}) } };
   const env: Record<string, string> = {
     AzureWebJobsStorage: setup.hostStorageConnection ?? setup.storageConnection,
@@ -142,6 +144,9 @@ export async function startBurst(setup: BurstSetup): Promise<BurstUnderTest> {
     async run(jobs, options) {
       // Let the host settle after start-up, so the CPU it spends loading is not counted per job.
       await sleep(1000);
+      // Jobs and deleted groups of an earlier run on this Burst (a learning pass) are not this run's.
+      const before = await progress();
+      const deletedBefore = options.groupsDeleted ? await options.groupsDeleted() : 0;
       const usageAtStart = tryProcUsage(pid)!;
       options.onStart?.();
       const startedAt = Date.now();
@@ -158,7 +163,7 @@ export async function startBurst(setup: BurstSetup): Promise<BurstUnderTest> {
       const deadline = startedAt + options.timeoutMs;
       let lastScan = 0;
       for (;;) {
-        const deleted = options.groupsDeleted ? await options.groupsDeleted() : jobs.length;
+        const deleted = options.groupsDeleted ? (await options.groupsDeleted()) - deletedBefore : jobs.length;
         if (deleted < jobs.length && Date.now() - lastScan < 30_000) {
           options.onProgress?.(deleted);
           if (Date.now() > deadline) throw new Error(`Burst finished about ${deleted} of ${jobs.length} jobs within ${options.timeoutMs / 1000} s\nhost output:\n${host.output().slice(-3000)}`);
@@ -166,7 +171,8 @@ export async function startBurst(setup: BurstSetup): Promise<BurstUnderTest> {
           continue;
         }
         lastScan = Date.now();
-        const p = await progress();
+        const now = await progress();
+        const p = { total: now.total - before.total, final: now.final - before.final };
         options.onProgress?.(p.final);
         if (p.total >= jobs.length && p.final >= jobs.length) break;
         if (Date.now() > deadline) {
@@ -175,8 +181,9 @@ export async function startBurst(setup: BurstSetup): Promise<BurstUnderTest> {
         await sleep(2000);
       }
       const usageAtEnd = tryProcUsage(pid)!;
+      const mine = new Set(submitted.map((s) => s.jobId));
       const records: JobRecord[] = [];
-      for await (const j of deps.jobs.scan()) records.push(j);
+      for await (const j of deps.jobs.scan()) if (mine.has(j.id)) records.push(j);
       return { startedAt, submitted, records, usageAtStart, usageAtEnd };
     },
     async trueUp(timeoutMs) {
@@ -193,3 +200,5 @@ export async function startBurst(setup: BurstSetup): Promise<BurstUnderTest> {
     stop: () => host.stop(),
   };
 }
+
+export const newBenchPrefix = () => `bench${randomBytes(4).toString("hex")}`;

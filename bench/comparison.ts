@@ -8,7 +8,7 @@
 import type { LimitsPatch } from "@burst/aci-emulator";
 import { startBaselineProcess } from "./baselineProcess.js";
 import type { BaselineInput, BaselineJob, BaselineJobResult } from "./baseline.js";
-import { startBurst } from "./burstRun.js";
+import { newBenchPrefix, startBurst } from "./burstRun.js";
 import { startEmulatorProcess, type EmulatorProcess, type EmulatorSetup } from "./emulatorProcess.js";
 import { fifoMakespan, type CreateWindows } from "./ideal.js";
 import { machine, type Machine } from "./machine.js";
@@ -18,6 +18,8 @@ import { tryProcUsage } from "./procStats.js";
 import { startStorage } from "./services.js";
 import { startStorageProxy, type StorageCounts } from "./storageProxy.js";
 import { spread, type Spread } from "./stats.js";
+import type { JobRecord } from "../src/model.js";
+import { percentile, runningSeconds } from "../src/durations.js";
 import { JOB_CPU, JOB_IMAGE, JOB_MEMORY_GB, LINES_PER_JOB, planWorkload, type DurationModel } from "./workload.js";
 
 export const SUBSCRIPTION = "00000000-0000-0000-0000-0000000b0001";
@@ -33,6 +35,8 @@ export interface ComparisonReport {
   workload: { jobs: number; seed: number; model: DurationModel; plannedDurationSeconds: Spread; plannedSumSeconds: number };
   emulator: EmulatorSetup;
   burst: RunSummary;
+  /** With `--durations learned`: how good the learned estimates of the measured pass were. */
+  estimates?: EstimateAccuracy;
   baseline: RunSummary;
   /** The KEDA-like peer (keda.ts), unless --no-keda. */
   keda?: RunSummary & { duplicateGroups: number; polls: number };
@@ -78,6 +82,16 @@ export function baselineOutcomes(results: BaselineJobResult[], meters: ReturnTyp
   }));
 }
 
+export interface EstimateAccuracy {
+  /** Measured jobs put in line by a learned estimate. */
+  learned: number;
+  /** Measured jobs without one (or that did not run). */
+  unestimated: number;
+  /** |estimate − actual| / actual over the learned ones: mean and p90. */
+  meanAbsRelError: number | null;
+  p90AbsRelError: number | null;
+}
+
 export type Log = (line: string) => void;
 
 export async function runComparison(options: BenchOptions, log: Log): Promise<ComparisonReport> {
@@ -101,7 +115,25 @@ export async function runComparison(options: BenchOptions, log: Log): Promise<Co
     emulators.push(baselineEmulator);
     const kedaEmulator = options.keda ? await startEmulatorProcess(setup) : undefined;
     if (kedaEmulator) emulators.push(kedaEmulator);
-    const burst = await startBurst({ storageConnection: storage.connectionString, armEndpoint: burstEmulator.url, cap: options.cap, subscriptionId: SUBSCRIPTION, resourceGroup: BURST_RG, hintDurations: options.durations === "hinted", pool: options.order ? { order: options.order } : undefined, notifyExit: options.notifyExit,
+    const pool = options.order ? { order: options.order } : undefined;
+    const prefix = newBenchPrefix();
+    if (options.durations === "learned") {
+      // A first pass of the same workload on the same storage and pool, so each job's shape has a learned run time. It runs on
+      // its own emulator and host, stopped before the measured pass, so none of its calls, groups or CPU is counted.
+      log(`learning pass: ${options.jobs} jobs on Burst alone…`);
+      const learningEmulator = await startEmulatorProcess(setup);
+      try {
+        const learner = await startBurst({ storageConnection: storage.connectionString, armEndpoint: learningEmulator.url, cap: options.cap, subscriptionId: SUBSCRIPTION, resourceGroup: BURST_RG, pool, prefix });
+        try {
+          await learner.run(jobs, { timeoutMs, groupsDeleted: () => learningEmulator.deletes() });
+        } finally {
+          await learner.stop();
+        }
+      } finally {
+        await learningEmulator.stop();
+      }
+    }
+    const burst = await startBurst({ storageConnection: storage.connectionString, armEndpoint: burstEmulator.url, cap: options.cap, subscriptionId: SUBSCRIPTION, resourceGroup: BURST_RG, hintDurations: options.durations === "hinted", pool, prefix, notifyExit: options.notifyExit,
       hostStorageConnection: proxy.connectionString, nodeArgs: options.hostCpuProfDir ? ["--cpu-prof", `--cpu-prof-dir=${options.hostCpuProfDir}`] : undefined });
     cleanups.push(() => burst.stop());
     const peerSettings = { location: "eastus", image: JOB_IMAGE, cpu: JOB_CPU, memoryInGB: JOB_MEMORY_GB, cap: options.cap, pollMs: 2000 };
@@ -208,6 +240,7 @@ export async function runComparison(options: BenchOptions, log: Log): Promise<Co
       },
       emulator: setup,
       burst: burstSummary,
+      ...(options.durations === "learned" ? { estimates: estimateAccuracy(burstOut.records) } : {}),
       baseline: baselineSummary,
       keda: kedaSummary,
       storage: storageCounts!,
@@ -232,3 +265,20 @@ export function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise
   return Promise.race([p, t]).finally(() => clearTimeout(timer));
 }
 
+
+/** How the estimates the measured jobs were put in line by compare with how long they ran. */
+export function estimateAccuracy(records: JobRecord[]): EstimateAccuracy {
+  const errors: number[] = [];
+  let unestimated = 0;
+  for (const j of records) {
+    const a = j.attempts.at(-1);
+    const actual = runningSeconds(a?.startedAt, a?.finishedAt);
+    if (j.estimate?.source !== "learned" || actual === undefined) {
+      unestimated++;
+      continue;
+    }
+    errors.push(Math.abs(j.estimate.seconds - actual) / Math.max(1, actual));
+  }
+  const mean = errors.length ? errors.reduce((t, e) => t + e, 0) / errors.length : null;
+  return { learned: errors.length, unestimated, meanAbsRelError: mean === null ? null : Math.round(mean * 1000) / 1000, p90AbsRelError: percentile(errors, 0.9) ?? null };
+}

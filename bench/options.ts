@@ -22,7 +22,7 @@ export interface BenchOptions {
   array: boolean;
   arrayCount: number;
   /** What Burst is told of run times: nothing, or each job's planned duration as expectedSeconds. */
-  durations: "none" | "hinted";
+  durations: "none" | "hinted" | "learned";
   /** The pool's order within a priority (Burst's default when unset). */
   order?: "fifo" | "longest-first" | "shortest-first";
   /** The budget-blocked run instead (budgetBlocked.ts): Burst alone, with and without backfill. */
@@ -88,9 +88,10 @@ Workload
   --start-ms N          pulled → started, ms (default ${DEFAULTS.startDelayMs})
 
 Durations and order
-  --durations none|hinted
-                        what Burst is told of run times: nothing (default), or each
-                        job's planned duration as expectedSeconds
+  --durations none|hinted|learned
+                        what Burst is told of run times: nothing (default), each
+                        job's planned duration as expectedSeconds, or nothing but what
+                        it learned from a first, unmeasured pass of the same workload
   --order fifo|longest-first|shortest-first
                         the pool's order within a priority (default: Burst's, longest-first)
 
@@ -173,7 +174,7 @@ export function parseOptions(argv: string[]): BenchOptions | "help" {
     return raw as T;
   };
   return {
-    durations: oneOf("durations", ["none", "hinted"] as const) ?? DEFAULTS.durations,
+    durations: oneOf("durations", ["none", "hinted", "learned"] as const) ?? DEFAULTS.durations,
     order: oneOf("order", ["fifo", "longest-first", "shortest-first"] as const),
     budgetBlocked: oneOf("workload", ["budget-blocked"] as const) === "budget-blocked",
     jobs: num("jobs", DEFAULTS.jobs, whole, "a whole number ≥ 1"),

@@ -119,7 +119,7 @@ export function comparisonVerdicts(r: ComparisonReport): Verdict[] {
       : []),
     { target: "no job failed by a 429", measured: `${b.failedBy429} of ${b.jobs} (429s received: ${b.throttled429}); baseline ${n.failedBy429} (429s: ${n.throttled429})`, met: b.failedBy429 === 0 && b.succeeded === b.jobs },
     { target: "cost error ≤ 1 billed second per job", measured: b.cost.accounted ? `max ${f(b.cost.maxAbsSecondsError, 0)} s, mean ${f(b.cost.meanAbsSecondsError, 3)} s, ${b.cost.jobsOffByMoreThanOneSecond} jobs off by > 1 s; baseline keeps no cost accounts` : "Burst recorded no cost", met: b.cost.accounted && (b.cost.maxAbsSecondsError ?? Infinity) <= 1 },
-    ...(r.options.durations === "hinted"
+    ...((r.options.durations ?? "none") !== "none"
       ? [{ target: "with durations known: efficiency ≥ 0.95 of the ideal bound", measured: f(b.efficiency), met: b.efficiency >= 0.95 }]
       : [{ target: "without durations: ≥ 0.98 of the FIFO bound", measured: f(b.efficiencyVsFifo), met: b.efficiencyVsFifo >= 0.98 }]),
     { target: "Burst makespan ≤ 0.85 × baseline's", measured: `${f(b.makespanSeconds, 1)} s vs ${f(n.makespanSeconds, 1)} s (ratio ${ratio(b.makespanSeconds, n.makespanSeconds)})`, met: b.makespanSeconds <= 0.85 * n.makespanSeconds },
@@ -168,6 +168,7 @@ export function printComparison(r: ComparisonReport): string {
     `ideal bound: max(Σ occupancy / C = ${f(r.burst.ideal.workPerSlot, 1)} s, longest = ${f(r.burst.ideal.longestJob, 1)} s, create windows = ${f(r.burst.ideal.createRate, 1)} s)`,
     ...(r.storage ? [storageLines(r.storage, r.options.jobs)] : []),
     ...[r.burst, r.baseline, ...(r.keda ? [r.keda] : [])].flatMap((s) => s.failures.map((x) => `${s.label} failures: ${x.jobs} × ${x.error}`)),
+    ...(r.estimates ? [`learned estimates: ${r.estimates.learned} jobs put in line by one (${r.estimates.unestimated} without); |estimate − actual| / actual mean ${f(r.estimates.meanAbsRelError, 3)}, p90 ${f(r.estimates.p90AbsRelError, 3)}`] : []),
     `context: wall ${f(r.context.wallSeconds, 0)} s; Azurite CPU ${f(r.context.azuriteCpuSeconds, 1)} s (Burst's storage; the baseline uses none); emulator CPU ${f(r.context.emulatorCpuSeconds.burst, 1)} s / ${f(r.context.emulatorCpuSeconds.baseline, 1)} s`,
     "",
     verdictLines(comparisonVerdicts(r)),

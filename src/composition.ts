@@ -9,6 +9,7 @@ import type { TokenCredential } from "./aci/client.js";
 import { TableJobStore } from "./store/jobStore.js";
 import { TableLedgerStore } from "./store/ledgerStore.js";
 import { TablePlacementStore } from "./store/placementStore.js";
+import { TableDurationStore } from "./store/durationStore.js";
 import { BlobLogStore } from "./store/logStore.js";
 import { QueueOutbox } from "./store/outbox.js";
 import { exitReportSigner } from "./exitReport.js";
@@ -51,6 +52,7 @@ export function buildDeps(config: BurstConfig, log: Logger = consoleLogger, opti
     jobs: new TableJobStore(storage.table(config.names.jobsTable), storage.table(config.names.jobIndexTable)),
     ledger: new TableLedgerStore(storage.table(config.names.ledgerTable)),
     placements: new TablePlacementStore(storage.table(config.names.ledgerTable)),
+    durations: new TableDurationStore(storage.table(config.names.durationsTable)),
     logs: new BlobLogStore(blobs.getContainerClient(config.names.logsContainer)),
     outbox: new QueueOutbox(queues, config.names),
     poison: new StoragePoisonQueues(queues, config.names),

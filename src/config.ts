@@ -107,6 +107,8 @@ export interface StorageNames {
   githubTable: string;
   /** One record per schedule (see schedules/store.ts). */
   schedulesTable: string;
+  /** Learned run times per job shape (durations.ts). */
+  durationsTable: string;
   logsContainer: string;
   specsContainer: string;
 }
@@ -161,6 +163,7 @@ export function storageNames(prefix: string): StorageNames {
     ledgerTable: `${table}Ledger`,
     githubTable: `${table}GitHub`,
     schedulesTable: `${table}Schedules`,
+    durationsTable: `${table}Durations`,
     logsContainer: `${prefix}-logs`,
     specsContainer: `${prefix}-specs`,
   };

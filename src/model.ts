@@ -134,6 +134,12 @@ export interface JobRecord {
   spec?: import("./jobSpec.js").JobSpec;
   /** What the submitted spec asked for, as a digest (see submit.ts specDigest): a resubmission under the same idempotencyKey must match it. */
   specDigest?: string;
+  /**
+   * The run-time estimate the job was put in line by, fixed at submission: its own
+   * `expectedSeconds` (`hint`), the median its shape has learned (`learned`), or none.
+   * `shape` is the shape it teaches when it succeeds (durations.ts).
+   */
+  estimate?: JobEstimate;
   /** secureEnv, sealed with the app's secret key (AES-256-GCM). */
   sealedSecureEnv?: string;
   attempts: Attempt[];
@@ -172,3 +178,7 @@ export interface JobRecord {
   /** Reachable address for groups with a public IP. */
   address?: { ip?: string; fqdn?: string; ports?: number[] };
 }
+
+export type JobEstimate =
+  | { source: "hint" | "learned"; seconds: number; shape: string }
+  | { source: "none"; shape: string };

@@ -33,6 +33,8 @@ export interface PublicJob {
   updatedAt: string;
   spec?: JobSpec & { secureEnvNames?: string[] };
   specDigest?: string;
+  /** The run-time estimate that ordered its place in line, and where it came from. */
+  estimate?: JobRecord["estimate"];
   attempts: PublicAttempt[];
   platformFailures: number;
   ownFailures: number;
@@ -84,7 +86,7 @@ export function publicJob(job: JobRecord, extra: { pool?: PoolConfig; now: Date;
   return {
     id: job.id, name: job.name, pool: job.pool, priority: job.priority, labels: job.labels, idempotencyKey: job.idempotencyKey,
     state: job.state, reason: job.reason, waiting: extra.waiting, errors: job.errors, createdAt: job.createdAt, updatedAt: job.updatedAt,
-    spec: job.spec, specDigest: job.specDigest,
+    spec: job.spec, specDigest: job.specDigest, estimate: job.estimate,
     attempts: job.attempts.map((a) => ({
       n: a.n, group: a.group, launchedAt: a.launchedAt, deferredUntil: a.deferredUntil, pullStartedAt: a.pullStartedAt, startedAt: a.startedAt,
       finishedAt: a.finishedAt, stoppedAt: a.stoppedAt, exitCode: a.exitCode, outcome: a.outcome, reason: a.reason, restartCount: a.restartCount,

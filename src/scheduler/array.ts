@@ -130,6 +130,8 @@ export async function expandArray(deps: Deps, parentId: string): Promise<Next[]>
             updatedAt: parent.createdAt,
             spec,
             specDigest: parent.specDigest,
+            // The parent's shape and estimate: its children teach and use the array's shape, not one per index.
+            estimate: parent.estimate,
             sealedSecureEnv: parent.sealedSecureEnv,
             sealedFor: parent.sealedSecureEnv ? (parent.sealedFor ?? parent.id) : undefined,
             parent: { id: parent.id, index },

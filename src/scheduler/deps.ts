@@ -6,6 +6,7 @@ import type { BurstConfig } from "../config.js";
 import type { JobStore } from "../store/jobStore.js";
 import type { LedgerStore } from "../store/ledgerStore.js";
 import type { PlacementStore } from "../store/placementStore.js";
+import type { DurationStore } from "../store/durationStore.js";
 import type { LogStore } from "../store/logStore.js";
 import type { Outbox } from "../store/outbox.js";
 import type { ContainerBackend } from "../aci/backend.js";
@@ -31,6 +32,8 @@ export interface Deps {
   ledger: LedgerStore;
   /** Room held and creates sent per subscription and region, and each placement's circuit breaker. */
   placements: PlacementStore;
+  /** Learned run times per job shape. */
+  durations: DurationStore;
   logs: LogStore;
   outbox: Outbox;
   /** Where messages that kept failing are parked, to be seen, sent back or thrown away. */

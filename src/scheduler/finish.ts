@@ -16,6 +16,7 @@ import { holderKey, placementOf, poolOf } from "./pools.js";
 import { refFor } from "./ids.js";
 import type { Next } from "./flow.js";
 import { endedSteps } from "./dependencies.js";
+import { learnFrom } from "./learn.js";
 
 export interface AttemptEnd {
   outcome: AttemptOutcome;
@@ -152,6 +153,8 @@ export async function finishJob(deps: Deps, jobId: string): Promise<Next[]> {
       await deps.ledger.addWaiting(pool.name, lineEntry({ ...r.after, spec: r.after.spec }, pool, retryAt));
       await deps.outbox.send("pump", { pool: pool.name }, (Date.parse(retryAt!) - now.getTime()) / 1000);
     }
+    // Only the finish whose write made the job Succeeded learns from it: a repeat does not count it twice.
+    await learnFrom(deps, r.after);
   }
   const after: Next[] = [{ step: "pump", pool: pool.name }];
   // An array child's parent, and the jobs that depend on this one, hear of its end.

@@ -6,11 +6,14 @@
  * The row key orders the line: priority first, then the pool's `order`, then arrival.
  * - `fifo`: arrival only (the key Burst always used).
  * - `longest-first` / `shortest-first`: by the job's expected run time, its
- *   `expectedSeconds`. Jobs without one sort after every job with one, in arrival order
+ *   `expectedSeconds`, else the median its shape learned (the record's `estimate`, fixed at
+ *   submission so every path builds the same key). Jobs without either sort after every job with one, in arrival order
  *   among themselves: guessing them long would let an unknown crowd out known long work,
  *   guessing them short would let it jump known short work.
  * The entry also carries the job's worst cases — money and slot time — for admission and
- * EASY backfill (admission.ts, backfill.ts).
+ * EASY backfill (admission.ts, backfill.ts). Those come from the time limit, never from a
+ * hint or a learned estimate: an estimate is a typical run, not a bound, and the budget
+ * and the backfill guarantee must hold for the run that goes long.
  */
 import type { JobRecord } from "../model.js";
 import type { PoolConfig } from "../config.js";
@@ -18,7 +21,7 @@ import type { WaitingEntry } from "../store/ledgerStore.js";
 import { effectiveLimitSeconds, worstCaseUsd } from "../pricing.js";
 import { BACKUP_LAUNCH_DELAY_SECONDS } from "./pump.js";
 
-type Waiter = Pick<JobRecord, "id" | "priority" | "createdAt" | "spec" | "notBefore">;
+type Waiter = Pick<JobRecord, "id" | "priority" | "createdAt" | "spec" | "notBefore" | "estimate">;
 
 /** Expected milliseconds fit 10 digits: expectedSeconds is at most 30 days. */
 const MS_DIGITS = 10;
@@ -27,7 +30,7 @@ const MS_MAX = 10 ** MS_DIGITS - 1;
 export function lineKey(job: Waiter, order: PoolConfig["order"]): string {
   const prio = String(1000 - job.priority).padStart(4, "0");
   if (order === "fifo") return `wait-${prio}-${job.createdAt}-${job.id}`;
-  const expected = job.spec?.expectedSeconds;
+  const expected = job.spec?.expectedSeconds ?? (job.estimate?.source === "learned" ? job.estimate.seconds : undefined);
   let part = "u";
   if (expected !== undefined) {
     const ms = Math.min(MS_MAX, Math.round(expected * 1000));

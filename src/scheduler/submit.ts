@@ -8,6 +8,7 @@ import { createHash, createHmac } from "node:crypto";
 import type { JobRecord, SpecError } from "../model.js";
 import { createJob, isFinal } from "../jobState.js";
 import { lineEntry } from "./lineEntry.js";
+import { estimateFor } from "./learn.js";
 import { applyPool } from "../poolRules.js";
 import { seal, SecretKeyMissing, type KeyRing } from "../secrets.js";
 import { jobIdForInternalKey, jobIdForKey, newJobId } from "./ids.js";
@@ -114,10 +115,11 @@ export async function submitJob(deps: Deps, input: unknown, origin: SubmitOrigin
     }
   }
 
+  const estimate = await estimateFor(deps, pool.name, spec);
   const job = await createJob(deps, "Waiting", {
     ...baseRecord(id, now.toISOString()),
     name: spec.name, pool: pool.name, priority: spec.priority, labels: spec.labels, idempotencyKey: spec.idempotencyKey,
-    spec: redactSpec(spec), specDigest: digest, sealedSecureEnv: sealed, source: origin.source,
+    spec: redactSpec(spec), specDigest: digest, estimate, sealedSecureEnv: sealed, source: origin.source,
     reason: waitingFor.length ? waitingText(waitingFor) : spec.array ? `making its ${spec.array.count} children` : "waiting for a slot",
     waitingFor: waitingFor.length ? waitingFor : undefined,
     array: spec.array ? newArrayProgress(spec.array.count) : undefined,

@@ -73,7 +73,8 @@ describe("benchmark harness", () => {
       budgetBlocked: true,
     });
     expect(parseOptions([])).toMatchObject({ durations: "none", order: undefined, budgetBlocked: false });
-    expect(() => parseOptions(["--durations", "learned"])).toThrow("--durations: expected one of none, hinted, got 'learned'");
+    expect(parseOptions(["--durations", "learned"])).toMatchObject({ durations: "learned" });
+    expect(() => parseOptions(["--durations", "guessed"])).toThrow("--durations: expected one of none, hinted, learned, got 'guessed'");
     expect(() => parseOptions(["--order", "random"])).toThrow("--order");
     expect(parseOptions(["--submit", "http", "--no-keda"])).toMatchObject({ submit: "http", keda: false });
     expect(() => parseOptions(["--submit", "mail"])).toThrow("--submit: expected queue or http, got 'mail'");
@@ -132,5 +133,19 @@ describe("benchmark harness", () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  }, 180_000);
+
+  it("measures a second pass put in line by what a first pass of the same workload taught, and reports the estimates' error", async () => {
+    const report = await runComparison(
+      { ...DEFAULTS, jobs: 4, cap: 2, medianSeconds: 1, sigma: 0.3, pullDelayMs: 200, pullJitterMs: 0, startDelayMs: 50, durations: "learned", write: false },
+      () => {},
+    );
+    expect(report.burst.succeeded).toBe(4);
+    // Only the measured pass counts: its four jobs, one create each (the learning pass's are on another emulator), each ordered by what its shape learned.
+    expect(report.burst.jobs).toBe(4);
+    expect(report.burst.arm.puts).toBeLessThan(1.5);
+    expect(report.estimates).toMatchObject({ learned: 4, unestimated: 0 });
+    expect(report.estimates!.meanAbsRelError).toBeGreaterThanOrEqual(0);
+    expect(printComparison(report)).toContain("learned estimates: 4 jobs");
   }, 180_000);
 });

@@ -111,6 +111,9 @@ describe("the burst CLI against a local stack", () => {
     const pools = await cli(["pools"], env);
     expect(pools.stdout.split("\n")[0]).toMatch(/^POOL\s+SLOTS\s+WAITING/);
     expect(pools.stdout).toMatch(/^default\s+\d+\/5\s+0\/10000/m);
+    // A job of the run succeeded, so the pool has learned at least its shape.
+    expect(pools.stdout.split("\n")[0]).toMatch(/\sESTIMATES$/);
+    expect(pools.stdout).toMatch(/^default\s.*\s[1-9]\d* shapes, \d+ runs/m);
 
     const cost = await cli(["cost", "--by", "job", "-o", "json"], env);
     const answer = JSON.parse(cost.stdout);

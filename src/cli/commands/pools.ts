@@ -20,6 +20,7 @@ interface Pool {
   maxWaiting: number;
   budget: { day: Window; month: Window };
   placements: PlacementStatus[];
+  durations?: { shapes: number; estimatedRuns: number; meanAbsRelError: number | null };
 }
 
 interface PlacementStatus {
@@ -30,18 +31,22 @@ interface PlacementStatus {
   cooldown: { until: string; reason: string; failures: number } | null;
 }
 
+/** "3 shapes, 40 runs ±8.2%": what the pool learned of run times, and its estimates' mean error. */
+const learned = (d: Pool["durations"]) =>
+  !d ? "–" : `${d.shapes} shapes, ${d.estimatedRuns} runs${d.meanAbsRelError === null ? "" : ` ±${(d.meanAbsRelError * 100).toFixed(1)}%`}`;
+
 const money = (w: Window) => `${usd(w.spentUsd)} + ${usd(w.reservedUsd)}${w.limitUsd === null ? " (no limit)" : ` of ${usd(w.limitUsd)} (${usd(w.remainingUsd)} left)`}`;
 
 export function poolsCommand(): Command {
   return withCommon(new Command("pools"))
-    .description("show each pool's slots in use, waiting line and budget (spent + reserved of limit) today and this month, and per placement its groups and cores in use of its quota, creates left and cooldown")
+    .description("show each pool's slots in use, waiting line and budget (spent + reserved of limit) today and this month, and per placement its groups and cores in use of its quota, creates left and cooldown, and its learned run times")
     .action(async (_flags: unknown, cmd: Command) => {
       const { client, output } = contextOf(cmd);
       const answer = await client.json<{ pools: Pool[] }>("GET", "pools");
       if (output === "json") return printJson(answer);
       const { pools } = answer;
-      process.stdout.write(table(["POOL", "SLOTS", "WAITING", "TODAY (spent + reserved)", "THIS MONTH (spent + reserved)"], pools.map((p) => [
-        p.name, `${p.slotsInUse}/${p.maxConcurrency}`, `${p.waiting}/${p.maxWaiting}`, money(p.budget.day), money(p.budget.month),
+      process.stdout.write(table(["POOL", "SLOTS", "WAITING", "TODAY (spent + reserved)", "THIS MONTH (spent + reserved)", "ESTIMATES"], pools.map((p) => [
+        p.name, `${p.slotsInUse}/${p.maxConcurrency}`, `${p.waiting}/${p.maxWaiting}`, money(p.budget.day), money(p.budget.month), learned(p.durations),
       ])));
       // Room is per subscription and region, shared by every pool there: the numbers count them all.
       const rows = pools.flatMap((p) => p.placements.map((x) => [

@@ -1,0 +1,49 @@
+/**
+ * Learned run times at the two ends of a job (durations.ts): at submission, which
+ * estimate orders its place in line; when it succeeds, what its shape learns. Both are
+ * best-effort: the store being unreachable costs an estimate or a sample, never a job.
+ */
+import type { JobSpec } from "../jobSpec.js";
+import type { JobEstimate, JobRecord } from "../model.js";
+import { runningSeconds, shapeOf } from "../durations.js";
+import type { Deps } from "./deps.js";
+
+/** The job's own hint, else its shape's learned median, else none. */
+export async function estimateFor(deps: Deps, pool: string, spec: JobSpec): Promise<JobEstimate> {
+  const shape = shapeOf(spec);
+  if (spec.expectedSeconds !== undefined) return { source: "hint", seconds: spec.expectedSeconds, shape };
+  try {
+    const learned = await deps.durations.estimate(pool, shape);
+    if (learned) return { source: "learned", seconds: learned.medianSeconds, shape };
+  } catch (err) {
+    deps.log.warn(
+      `pool ${pool}: no learned estimate for shape ${shape} (${(err as Error).message}); the job waits as one without an estimate`,
+    );
+  }
+  return { source: "none", shape };
+}
+
+/**
+ * Teaches the job's shape the running time of its succeeded attempt, with the error of
+ * the estimate the job was ordered by. Called once, by the finish that made it Succeeded.
+ */
+export async function learnFrom(deps: Deps, job: JobRecord): Promise<void> {
+  const attempt = job.attempts.at(-1);
+  if (job.state !== "Succeeded" || !job.spec || attempt?.outcome !== "Succeeded") return;
+  const seconds = runningSeconds(attempt.startedAt, attempt.finishedAt);
+  if (seconds === undefined) return;
+  const estimate = job.estimate;
+  const shape = estimate?.shape ?? shapeOf(job.spec);
+  try {
+    const r = await deps.durations.record(
+      job.pool,
+      shape,
+      job.spec.image,
+      seconds,
+      estimate && estimate.source !== "none" ? estimate.seconds : undefined,
+    );
+    if (r === "poolFull") deps.log.warn(`pool ${job.pool}: not learning shape ${shape}: the pool already has the most shapes kept`);
+  } catch (err) {
+    deps.log.warn(`job ${job.id}: its run time was not learned (${(err as Error).message})`);
+  }
+}

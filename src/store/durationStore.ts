@@ -1,0 +1,102 @@
+/**
+ * Learned run times (durations.ts), in the `<prefix>Durations` table: one partition per
+ * pool, one row per shape (RowKey = the shape's digest). Every update is an ETag-guarded
+ * read-modify-write, so concurrent finishes of the same shape each add their sample.
+ */
+import type { TableClient } from "@azure/data-tables";
+import { addRun, emptyShape, estimateOf, MAX_SHAPES_PER_POOL, type Estimate, type ShapeDurations } from "../durations.js";
+import { ensureTable, isConflict, isNotFound, odataString, retryOnConflict } from "./tables.js";
+
+export interface PoolDurations {
+  shapes: number;
+  estimatedRuns: number;
+  /** Mean over the estimated runs of |estimate − actual| / actual; null before any. */
+  meanAbsRelError: number | null;
+}
+
+/** What a learning attempt did: added the run, or left it out because the pool already has MAX_SHAPES_PER_POOL shapes. */
+export type RecordResult = "recorded" | "poolFull";
+
+export interface DurationStore {
+  estimate(pool: string, shape: string): Promise<Estimate | undefined>;
+  record(pool: string, shape: string, image: string, seconds: number, estimateSeconds?: number): Promise<RecordResult>;
+  summary(pool: string): Promise<PoolDurations>;
+}
+
+function parse(e: Record<string, unknown>): ShapeDurations {
+  return {
+    samples: JSON.parse(String(e.samples ?? "[]")) as number[],
+    estimatedRuns: Number(e.estimatedRuns ?? 0),
+    absRelErrorSum: Number(e.absRelErrorSum ?? 0),
+  };
+}
+
+export class TableDurationStore implements DurationStore {
+  constructor(private readonly table: TableClient) {}
+
+  async #get(pool: string, shape: string) {
+    await ensureTable(this.table);
+    try {
+      return await this.table.getEntity<Record<string, unknown>>(pool, shape);
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+  }
+
+  async estimate(pool: string, shape: string): Promise<Estimate | undefined> {
+    const e = await this.#get(pool, shape);
+    return e ? estimateOf(parse(e)) : undefined;
+  }
+
+  async record(pool: string, shape: string, image: string, seconds: number, estimateSeconds?: number): Promise<RecordResult> {
+    return retryOnConflict<RecordResult>(`durations of shape ${shape} in pool ${pool}`, async () => {
+      const e = await this.#get(pool, shape);
+      // Two first runs of different shapes may both pass this count at once: the bound can be passed by the writers racing, never more.
+      if (!e && (await this.#countShapes(pool)) >= MAX_SHAPES_PER_POOL) return { done: true, value: "poolFull" as const };
+      const next = addRun(e ? parse(e) : emptyShape(), seconds, estimateSeconds);
+      const row = {
+        partitionKey: pool,
+        rowKey: shape,
+        image,
+        samples: JSON.stringify(next.samples),
+        estimatedRuns: next.estimatedRuns,
+        absRelErrorSum: next.absRelErrorSum,
+      };
+      try {
+        if (e) await this.table.updateEntity(row, "Replace", { etag: e.etag });
+        else await this.table.createEntity(row);
+      } catch (err) {
+        if (isConflict(err)) return { done: false };
+        throw err;
+      }
+      return { done: true, value: "recorded" as const };
+    });
+  }
+
+  async #countShapes(pool: string): Promise<number> {
+    let n = 0;
+    const filter = `PartitionKey eq ${odataString(pool)}`;
+    for await (const page of this.table.listEntities({ queryOptions: { filter, select: ["RowKey"] } }).byPage({ maxPageSize: 1000 })) {
+      n += page.length;
+      if (n >= MAX_SHAPES_PER_POOL) return n;
+    }
+    return n;
+  }
+
+  async summary(pool: string): Promise<PoolDurations> {
+    await ensureTable(this.table);
+    let shapes = 0,
+      estimatedRuns = 0,
+      errorSum = 0;
+    const filter = `PartitionKey eq ${odataString(pool)}`;
+    for await (const e of this.table.listEntities<Record<string, unknown>>({
+      queryOptions: { filter, select: ["estimatedRuns", "absRelErrorSum"] },
+    })) {
+      shapes++;
+      estimatedRuns += Number(e.estimatedRuns ?? 0);
+      errorSum += Number(e.absRelErrorSum ?? 0);
+    }
+    return { shapes, estimatedRuns, meanAbsRelError: estimatedRuns ? Math.round((errorSum / estimatedRuns) * 1000) / 1000 : null };
+  }
+}

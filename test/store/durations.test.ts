@@ -1,0 +1,37 @@
+/**
+ * The learned run times against real Table storage (Azurite): concurrent finishes of one
+ * shape each add their sample (ETag-guarded), and the pool's summary adds the shapes up.
+ */
+import { randomBytes } from "node:crypto";
+import { describe, expect, inject, it } from "vitest";
+import { TableDurationStore } from "../../src/store/durationStore.js";
+import { tableClient } from "../../src/store/tables.js";
+
+const freshStore = () =>
+  new TableDurationStore(tableClient(inject("storageConnectionString"), `durations${randomBytes(6).toString("hex")}`));
+
+describe("the duration store", () => {
+  it("keeps every sample when many finishes of one shape update it at once", async () => {
+    const store = freshStore();
+    const runs = Array.from({ length: 12 }, (_, i) => 10 + i);
+    const results = await Promise.all(runs.map((s) => store.record("default", "shape0000000001", "alpine", s, 15)));
+    expect(results.every((r) => r === "recorded")).toBe(true);
+    const est = await store.estimate("default", "shape0000000001");
+    expect(est).toEqual({ medianSeconds: 15, p90Seconds: 20, runs: 12 });
+    const summary = await store.summary("default");
+    expect(summary.shapes).toBe(1);
+    expect(summary.estimatedRuns).toBe(12);
+    // |15 − s| / s over s = 10…21.
+    const expected = runs.reduce((sum, s) => sum + Math.abs(15 - s) / s, 0) / runs.length;
+    expect(summary.meanAbsRelError).toBeCloseTo(expected, 3);
+  });
+
+  it("knows nothing of a shape it never saw, nor of another pool's", async () => {
+    const store = freshStore();
+    await store.record("a", "shape0000000002", "alpine", 30);
+    expect(await store.estimate("a", "shape0000000003")).toBeUndefined();
+    expect(await store.estimate("b", "shape0000000002")).toBeUndefined();
+    expect(await store.summary("b")).toEqual({ shapes: 0, estimatedRuns: 0, meanAbsRelError: null });
+    expect(await store.summary("a")).toEqual({ shapes: 1, estimatedRuns: 0, meanAbsRelError: null });
+  });
+});
