@@ -69,6 +69,8 @@ export interface StorageNames {
   launchQueue: string;
   monitorQueue: string;
   pumpQueue: string;
+  /** Completion events waiting for delivery (events/deliver.ts). */
+  eventsQueue: string;
   jobsTable: string;
   /** Job ids by creation time, both ways, for listing newest (or oldest) first. */
   jobIndexTable: string;
@@ -123,6 +125,7 @@ export function storageNames(prefix: string): StorageNames {
     launchQueue: `${prefix}-launch`,
     monitorQueue: `${prefix}-monitor`,
     pumpQueue: `${prefix}-pump`,
+    eventsQueue: `${prefix}-events`,
     jobsTable: `${table}Jobs`,
     jobIndexTable: `${table}JobIndex`,
     ledgerTable: `${table}Ledger`,

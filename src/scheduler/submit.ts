@@ -14,6 +14,7 @@ import { seal, SecretKeyMissing, type KeyRing } from "../secrets.js";
 import { jobIdForInternalKey, jobIdForKey, newJobId } from "./ids.js";
 import { pump, runAll } from "./flow.js";
 import { expandArray, newArrayProgress } from "./array.js";
+import { eventSecretAad } from "../events/cloudEvent.js";
 import { dependencyErrors, registerDependent, waitingText, wholeDependencies } from "./dependencies.js";
 import type { Deps } from "./deps.js";
 
@@ -39,11 +40,15 @@ export interface SubmitResult {
  * HMAC), so the digest says nothing about them to anyone without it.
  */
 export function specDigest(spec: JobSpec, ring: KeyRing): string {
-  const { secureEnv, ...rest } = spec;
+  const { secureEnv, events, ...rest } = spec;
+  const keyed = (v: string) => (ring.current ? createHmac("sha256", ring.current).update(v).digest("hex") : "set");
   const secure = secureEnv && ring.current
-    ? Object.fromEntries(Object.entries(secureEnv).sort().map(([k, v]) => [k, createHmac("sha256", ring.current!).update(v).digest("hex")]))
+    ? Object.fromEntries(Object.entries(secureEnv).sort().map(([k, v]) => [k, keyed(v)]))
     : Object.keys(secureEnv ?? {}).sort();
-  return createHash("sha256").update(canonicalJson({ ...rest, secure })).digest("hex").slice(0, 16);
+  // The webhook secret, too, goes in only keyed.
+  const hook = events?.webhook;
+  const ev = events && hook?.secret ? { ...events, webhook: { ...hook, secret: keyed(hook.secret) } } : events;
+  return createHash("sha256").update(canonicalJson({ ...rest, events: ev, secure })).digest("hex").slice(0, 16);
 }
 
 function canonicalJson(v: unknown): string {
@@ -115,10 +120,14 @@ export async function submitJob(deps: Deps, input: unknown, origin: SubmitOrigin
     }
   }
 
+  // The webhook's secret, sealed the same way, bound to this job and to its use.
+  const eventSecret = spec.events?.webhook?.secret;
+  const sealedEventSecret = eventSecret && deps.config.secrets.current ? seal({ secret: eventSecret }, deps.config.secrets, eventSecretAad(id)) : undefined;
+
   const job = await createJob(deps, "Waiting", {
     ...baseRecord(id, now.toISOString()),
     name: spec.name, pool: pool.name, priority: spec.priority, labels: spec.labels, idempotencyKey: spec.idempotencyKey,
-    spec: redactSpec(spec), specDigest: digest, sealedSecureEnv: sealed, source: origin.source,
+    spec: redactSpec(spec), specDigest: digest, sealedSecureEnv: sealed, sealedEventSecret, source: origin.source,
     reason: waitingFor.length ? waitingText(waitingFor) : spec.array ? `making its ${spec.array.count} children` : "waiting for a slot",
     waitingFor: waitingFor.length ? waitingFor : undefined,
     array: spec.array ? newArrayProgress(spec.array.count) : undefined,
