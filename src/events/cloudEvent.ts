@@ -63,11 +63,25 @@ export function endEvents(job: JobRecord, next: { state: JobState; reason?: stri
   const a = job.attempts.at(-1);
   const n = a?.n ?? 0;
   const time = a?.finishedAt ?? a?.detectedAt ?? job.updatedAt;
-  const base = { jobId: job.id, name: job.name, pool: job.pool, labels: job.labels, state: next.state, reason: next.reason, costUsd: next.costUsd };
+  const base = {
+    jobId: job.id,
+    name: job.name,
+    pool: job.pool,
+    labels: job.labels,
+    state: next.state,
+    reason: next.reason,
+    costUsd: next.costUsd,
+  };
   const out: CloudEvent[] = [];
   const make = (type: EventType, data: EventData): CloudEvent => ({
-    specversion: "1.0", id: eventId(job.id, n, type), source, type: CLOUD_EVENT_TYPE[type], time,
-    subject: `jobs/${job.id}`, datacontenttype: "application/json", data,
+    specversion: "1.0",
+    id: eventId(job.id, n, type),
+    source,
+    type: CLOUD_EVENT_TYPE[type],
+    time,
+    subject: `jobs/${job.id}`,
+    datacontenttype: "application/json",
+    data,
   });
   if (wanted.includes("attempt.failed") && a && a.outcome !== undefined && a.outcome !== "Succeeded") {
     out.push(make("attempt.failed", { ...base, attempt: n, exitCode: a.exitCode, reason: a.reason, attemptCostUsd: a.costUsd ?? 0 }));

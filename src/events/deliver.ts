@@ -60,7 +60,12 @@ export type DeliveryResult = "delivered" | "retrying" | "dead-lettered" | "dropp
 /** Where undeliverable things go, and the queues a queue sink writes to. */
 export type DeliveryDeps = Pick<Deps, "jobs" | "outbox" | "poison" | "config" | "log">;
 
-export async function deliverEvent(deps: DeliveryDeps, queues: QueueServiceClient, msg: EventMessage, options: Partial<DeliveryOptions> = {}): Promise<DeliveryResult> {
+export async function deliverEvent(
+  deps: DeliveryDeps,
+  queues: QueueServiceClient,
+  msg: EventMessage,
+  options: Partial<DeliveryOptions> = {},
+): Promise<DeliveryResult> {
   const o = { ...DEFAULTS, ...options };
   const fields = { jobId: msg.jobId, step: "events" };
   const job = (await deps.jobs.get(msg.jobId))?.value;
@@ -80,7 +85,10 @@ export async function deliverEvent(deps: DeliveryDeps, queues: QueueServiceClien
   }
   if (failure === "") return "delivered";
   if (msg.try >= o.tries) return deadLetter(deps, msg, failure);
-  deps.log.warn(`job ${msg.jobId}: event ${msg.event.id} to its ${msg.sink}: try ${msg.try} of ${o.tries} failed (${failure}); trying again`, fields);
+  deps.log.warn(
+    `job ${msg.jobId}: event ${msg.event.id} to its ${msg.sink}: try ${msg.try} of ${o.tries} failed (${failure}); trying again`,
+    fields,
+  );
   await deps.outbox.send("events", { ...msg, try: msg.try + 1 }, o.backoffSeconds(msg.try));
   return "retrying";
 }
@@ -88,7 +96,10 @@ export async function deliverEvent(deps: DeliveryDeps, queues: QueueServiceClien
 async function deadLetter(deps: DeliveryDeps, msg: EventMessage, why: string): Promise<DeliveryResult> {
   // Parked as try 1, so a redrive gives it every try again.
   await deps.poison.park("events", JSON.stringify({ ...msg, try: 1, lastError: why }));
-  deps.log.error(`job ${msg.jobId}: event ${msg.event.id} to its ${msg.sink} dead-lettered after ${msg.try} tries (${why}); see \`burst poison show events\``, { jobId: msg.jobId, step: "events" });
+  deps.log.error(
+    `job ${msg.jobId}: event ${msg.event.id} to its ${msg.sink} dead-lettered after ${msg.try} tries (${why}); see \`burst poison show events\``,
+    { jobId: msg.jobId, step: "events" },
+  );
   return "dead-lettered";
 }
 
@@ -106,7 +117,13 @@ async function postWebhook(deps: DeliveryDeps, job: JobRecord, msg: EventMessage
     headers["x-hub-signature-256"] = signature(body, secret!);
   }
   try {
-    const res = await fetch(job.spec!.events!.webhook!.url, { method: "POST", headers, body, signal: AbortSignal.timeout(timeoutMs), redirect: "manual" });
+    const res = await fetch(job.spec!.events!.webhook!.url, {
+      method: "POST",
+      headers,
+      body,
+      signal: AbortSignal.timeout(timeoutMs),
+      redirect: "manual",
+    });
     await res.arrayBuffer().catch(() => undefined);
     return res.status >= 200 && res.status < 300 ? "" : `the webhook answered HTTP ${res.status}`;
   } catch (err) {

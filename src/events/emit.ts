@@ -15,7 +15,11 @@ export function eventSource(deps: Pick<Deps, "config">, pool: string): string {
 }
 
 /** Queues the events `job` asked for on entering `next`; nothing when it asked for none. */
-export async function sendEndEvents(deps: Deps, job: JobRecord, next: { state: JobState; reason?: string; costUsd: number }): Promise<void> {
+export async function sendEndEvents(
+  deps: Deps,
+  job: JobRecord,
+  next: { state: JobState; reason?: string; costUsd: number },
+): Promise<void> {
   const ev = job.spec?.events;
   if (!ev) return;
   const sinks = [...(ev.webhook ? (["webhook"] as const) : []), ...(ev.queue ? (["queue"] as const) : [])];

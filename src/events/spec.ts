@@ -12,27 +12,60 @@ export type EventType = (typeof EVENT_TYPES)[number];
 /** A local receiver (tests, `npm start`) may use plain http; anything else must be https, since the body says what ran and what it cost. */
 const LOCAL_HOST = /^(localhost|127\.0\.0\.1|\[::1\])$/;
 
-const webhookUrl = z.string({ error: "must be a URL string" }).max(2048, { error: "must be at most 2048 characters" }).refine((s) => {
-  try {
-    const u = new URL(s);
-    return u.protocol === "https:" || (u.protocol === "http:" && LOCAL_HOST.test(u.hostname));
-  } catch {
-    return false;
-  }
-}, { error: "must be an https URL (http only for localhost)" });
+const webhookUrl = z
+  .string({ error: "must be a URL string" })
+  .max(2048, { error: "must be at most 2048 characters" })
+  .refine(
+    (s) => {
+      try {
+        const u = new URL(s);
+        return u.protocol === "https:" || (u.protocol === "http:" && LOCAL_HOST.test(u.hostname));
+      } catch {
+        return false;
+      }
+    },
+    { error: "must be an https URL (http only for localhost)" },
+  );
 
-export const eventsSchema = z.strictObject({
-  types: z.array(z.enum(EVENT_TYPES, { error: `must be one of ${EVENT_TYPES.map((t) => JSON.stringify(t)).join(", ")}` }), { error: "must be a list of event types" })
-    .min(1, { error: "must name at least one event type" }).default([...EVENT_TYPES]),
-  webhook: z.strictObject({
-    url: webhookUrl,
-    secret: z.string({ error: "must be a string" }).min(16, { error: "must be at least 16 characters" }).max(256, { error: "must be at most 256 characters" }).optional(),
-  }, { error: "must be an object like { url: \"https://…\", secret: \"…\" }" }).optional(),
-  queue: z.strictObject({
-    // Storage queue names: 3-63 lowercase letters, digits and single dashes, starting and ending with a letter or digit.
-    name: z.string({ error: "must be a string" }).regex(/^[a-z0-9](?:[a-z0-9]|-(?!-)){1,61}[a-z0-9]$/, { error: "must be a Storage queue name: 3-63 lowercase letters, digits and single dashes" }),
-  }, { error: "must be an object like { name: \"my-events\" }" }).optional(),
-}, { error: "must be an object like { types: [\"job.ended\"], webhook: { url } }" }).refine((e) => e.webhook || e.queue, { error: "must name a sink: webhook or queue" });
+export const eventsSchema = z
+  .strictObject(
+    {
+      types: z
+        .array(z.enum(EVENT_TYPES, { error: `must be one of ${EVENT_TYPES.map((t) => JSON.stringify(t)).join(", ")}` }), {
+          error: "must be a list of event types",
+        })
+        .min(1, { error: "must name at least one event type" })
+        .default([...EVENT_TYPES]),
+      webhook: z
+        .strictObject(
+          {
+            url: webhookUrl,
+            secret: z
+              .string({ error: "must be a string" })
+              .min(16, { error: "must be at least 16 characters" })
+              .max(256, { error: "must be at most 256 characters" })
+              .optional(),
+          },
+          { error: 'must be an object like { url: "https://…", secret: "…" }' },
+        )
+        .optional(),
+      queue: z
+        .strictObject(
+          {
+            // Storage queue names: 3-63 lowercase letters, digits and single dashes, starting and ending with a letter or digit.
+            name: z
+              .string({ error: "must be a string" })
+              .regex(/^[a-z0-9](?:[a-z0-9]|-(?!-)){1,61}[a-z0-9]$/, {
+                error: "must be a Storage queue name: 3-63 lowercase letters, digits and single dashes",
+              }),
+          },
+          { error: 'must be an object like { name: "my-events" }' },
+        )
+        .optional(),
+    },
+    { error: 'must be an object like { types: ["job.ended"], webhook: { url } }' },
+  )
+  .refine((e) => e.webhook || e.queue, { error: "must name a sink: webhook or queue" });
 
 export type EventsSpec = z.output<typeof eventsSchema>;
 

@@ -129,7 +129,8 @@ export async function checkDependencies(deps: Deps, jobId: string): Promise<Next
   }
   if (broken) {
     // Its job.ended is queued before the write (events/emit.ts); this check runs again after a crash.
-    if (job.state === "Waiting" && job.waitingFor.length) await sendEndEvents(deps, job, { state: "Canceled", reason: `canceled: ${broken}`, costUsd: job.costUsd });
+    if (job.state === "Waiting" && job.waitingFor.length)
+      await sendEndEvents(deps, job, { state: "Canceled", reason: `canceled: ${broken}`, costUsd: job.costUsd });
     const r = await changeJob(deps, jobId, (j, move) =>
       j.state === "Waiting" && j.waitingFor?.length
         ? move(j, "Canceled", { reason: `canceled: ${broken}`, waitingFor: undefined })
