@@ -53,11 +53,9 @@ export const eventsSchema = z
         .strictObject(
           {
             // Storage queue names: 3-63 lowercase letters, digits and single dashes, starting and ending with a letter or digit.
-            name: z
-              .string({ error: "must be a string" })
-              .regex(/^[a-z0-9](?:[a-z0-9]|-(?!-)){1,61}[a-z0-9]$/, {
-                error: "must be a Storage queue name: 3-63 lowercase letters, digits and single dashes",
-              }),
+            name: z.string({ error: "must be a string" }).regex(/^[a-z0-9](?:[a-z0-9]|-(?!-)){1,61}[a-z0-9]$/, {
+              error: "must be a Storage queue name: 3-63 lowercase letters, digits and single dashes",
+            }),
           },
           { error: 'must be an object like { name: "my-events" }' },
         )
