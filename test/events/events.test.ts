@@ -15,6 +15,8 @@ import type { JobStore } from "../../src/store/jobStore.js";
 import { quietLog, startStack, type Stack } from "../support/harness.js";
 
 const SECRET = "a-webhook-secret-of-some-length";
+/** A job that succeeds at once. */
+const HI = { image: "alpine", command: ["echo", "hi"], timeoutSeconds: 60 };
 
 /** A webhook receiver on a free port: keeps every request's raw body and headers; answers `status()`. */
 async function receiver(status: () => number = () => 204) {
@@ -59,6 +61,13 @@ describe("completion events", () => {
     await stack?.stop();
   });
 
+  /** A receiver closed after the test. */
+  async function hookFor(status?: () => number) {
+    const hook = await receiver(status);
+    closers.push(hook.close);
+    return hook;
+  }
+
   async function runToEnd(d: Deps, id: string): Promise<JobRecord> {
     for (let i = 0; i < 300; i++) {
       const job = (await d.jobs.get(id))!.value;
@@ -87,12 +96,9 @@ describe("completion events", () => {
   }
 
   it("posts job.ended to a webhook as a CloudEvent, signed with the job's secret, which is never stored in clear", async () => {
-    const hook = await receiver();
-    closers.push(hook.close);
+    const hook = await hookFor();
     const { job } = await submitJob(deps, {
-      image: "alpine",
-      command: ["echo", "hi"],
-      timeoutSeconds: 60,
+      ...HI,
       labels: { team: "a" },
       events: { types: ["job.ended"], webhook: { url: hook.url, secret: SECRET } },
     });
@@ -125,8 +131,7 @@ describe("completion events", () => {
   });
 
   it("tells of each failed attempt, then of the end, and a Storage queue sink gets the same events", async () => {
-    const hook = await receiver();
-    closers.push(hook.close);
+    const hook = await hookFor();
     const sink = `ev-sink-${Date.now()}`;
     const { job } = await submitJob(deps, {
       image: "alpine",
@@ -160,9 +165,7 @@ describe("completion events", () => {
     const hook = await receiver(() => status);
     closers.push(hook.close);
     const { job } = await submitJob(deps, {
-      image: "alpine",
-      command: ["echo", "hi"],
-      timeoutSeconds: 60,
+      ...HI,
       events: { types: ["job.ended"], webhook: { url: hook.url, secret: SECRET } },
     });
     await runToEnd(deps, job.id);
@@ -188,12 +191,9 @@ describe("completion events", () => {
   });
 
   it("keeps an event queued before a crash at the final write, and the repeated step queues it again under the same id", async () => {
-    const hook = await receiver();
-    closers.push(hook.close);
+    const hook = await hookFor();
     const { job } = await submitJob(deps, {
-      image: "alpine",
-      command: ["echo", "hi"],
-      timeoutSeconds: 60,
+      ...HI,
       events: { types: ["job.ended"], webhook: { url: hook.url } },
     });
     // A process that dies at the write that would end the job: every step before it runs.
