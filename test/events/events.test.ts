@@ -7,6 +7,7 @@ import { buildDeps } from "../../src/composition.js";
 import { submitJob } from "../../src/scheduler/submit.js";
 import { poll, pump } from "../../src/scheduler/flow.js";
 import { finishJob } from "../../src/scheduler/finish.js";
+import { cancelJob } from "../../src/scheduler/cancel.js";
 import { deliverEvent, readEventMessage } from "../../src/events/deliver.js";
 import { eventId } from "../../src/events/cloudEvent.js";
 import type { JobRecord } from "../../src/model.js";
@@ -222,6 +223,21 @@ describe("completion events", () => {
     const ids = hook.got.map((g) => JSON.parse(g.body).id);
     expect(ids).toEqual([eventId(job.id, 1, "job.ended"), eventId(job.id, 1, "job.ended")]);
     expect(hook.got[0]!.body).toBe(hook.got[1]!.body);
+  });
+
+  it("tells of the end of a job canceled while it waits for its dependency", async () => {
+    const hook = await hookFor();
+    const first = (await submitJob(deps, { ...HI, command: ["sleep", "30"] })).job.id;
+    const { job } = await submitJob(deps, { ...HI, dependsOn: [{ job: first }], events: { webhook: { url: hook.url } } });
+    expect(job.waitingFor).toEqual([first]);
+    await cancelJob(deps, job.id);
+    expect(await drainEvents()).toEqual(["delivered"]);
+    expect(JSON.parse(hook.got[0]!.body)).toMatchObject({
+      id: eventId(job.id, 0, "job.ended"),
+      type: "com.burst.job.ended",
+      data: { state: "Canceled", reason: "canceled while waiting for its dependencies", costUsd: 0 },
+    });
+    await cancelJob(deps, first);
   });
 
   it("refuses an events spec without a sink, with an unknown type, or with a plain-http URL off this machine", async () => {
