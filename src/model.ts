@@ -155,7 +155,7 @@ export interface JobRecord {
   dependents?: string[];
   /** The job id that sealed sealedSecureEnv, when not this job's own (an array child carries its parent's). */
   sealedFor?: string;
-  /** The events webhook's secret, sealed like sealedSecureEnv (for sealedFor ?? id, "events"); never stored in clear. */
+  /** The events webhook's secret and Event Grid key (`{secret?, eventGridKey?}`), sealed like sealedSecureEnv (for sealedFor ?? id, "events"); never stored in clear. */
   sealedEventSecret?: string;
   /** Reachable address for groups with a public IP. */
   address?: { ip?: string; fqdn?: string; ports?: number[] };

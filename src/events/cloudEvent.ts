@@ -44,7 +44,7 @@ export interface CloudEvent {
   data: EventData;
 }
 
-/** The sealed webhook secret's associated data: bound to the job that sealed it, and to this use. */
+/** The sealed events secrets' associated data (webhook secret and Event Grid key; the name predates the key and stays, so records sealed before still open): bound to the job that sealed it, and to this use. */
 export function eventSecretAad(jobId: string): string {
   return `${jobId}#events.webhook.secret`;
 }

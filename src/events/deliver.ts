@@ -6,6 +6,9 @@
  * in the events poison queue as a dead letter, with the last error, where `burst poison`
  * and GET /api/poison show it and a redrive gives it a full set of tries again.
  *
+ * An Event Grid topic gets it through @azure/eventgrid (eventGrid.ts), authenticated with
+ * the topic's key, which is sealed with the webhook secret and never travels either.
+ *
  * Webhooks get the CloudEvent in structured mode, signed like GitHub's webhooks: the
  * header `X-Hub-Signature-256: sha256=<hex HMAC-SHA256 of the raw body>` under the secret.
  */
@@ -19,6 +22,8 @@ import type { Deps } from "../scheduler/deps.js";
 import type { JobRecord } from "../model.js";
 import { retryBackoffSeconds } from "../retryBackoff.js";
 import { eventSecretAad } from "./cloudEvent.js";
+import { SINKS } from "./spec.js";
+import { publishToEventGrid } from "./eventGrid.js";
 
 /** Tries per event and sink: with the backoff (5 s doubling, capped at 5 min) about 10 minutes in all. */
 export const DELIVERY_TRIES = 8;
@@ -36,7 +41,7 @@ const DEFAULTS: DeliveryOptions = { tries: DELIVERY_TRIES, backoffSeconds: retry
 
 const messageSchema = z.object({
   jobId: z.string().regex(/^[a-z0-9]{1,40}(?:-[0-9]{5})?$/),
-  sink: z.enum(["webhook", "queue"]),
+  sink: z.enum(SINKS),
   try: z.number().int().min(1),
   event: z.looseObject({ specversion: z.literal("1.0"), id: z.string().min(1), type: z.string().min(1), source: z.string().min(1) }),
   /** A dead letter's last error (see above); ignored on redrive. */
@@ -77,11 +82,15 @@ export async function deliverEvent(
   }
   let failure: string;
   try {
-    failure = msg.sink === "webhook" ? await postWebhook(deps, job, msg, o.timeoutMs) : await sendToQueue(queues, ev.queue!.name, msg);
+    if (msg.sink === "webhook") failure = await postWebhook(deps, job, msg, o.timeoutMs);
+    else if (msg.sink === "eventGrid")
+      failure = await publishToEventGrid(ev.eventGrid!.endpoint, openEventSecrets(deps, job).eventGridKey ?? "", msg.event, o.timeoutMs);
+    else failure = await sendToQueue(queues, ev.queue!.name, msg);
   } catch (err) {
-    // The secret cannot be opened: no later try can sign, and an unsigned delivery is not what was asked.
+    // The secret cannot be opened: no later try can sign (or authenticate), and an unsigned delivery is not what was asked.
     if (!(err instanceof SecureValuesUnopenable)) throw err;
-    return deadLetter(deps, msg, `the webhook secret ${err.message.replace(/^its secure values/, "")}`);
+    const what = msg.sink === "eventGrid" ? "Event Grid key" : "webhook secret";
+    return deadLetter(deps, msg, `the ${what} ${err.message.replace(/^its secure values/, "")}`);
   }
   if (failure === "") return "delivered";
   if (msg.try >= o.tries) return deadLetter(deps, msg, failure);
@@ -103,6 +112,11 @@ async function deadLetter(deps: DeliveryDeps, msg: EventMessage, why: string): P
   return "dead-lettered";
 }
 
+/** The job's sealed webhook secret and Event Grid key, opened; none when it gave none. */
+function openEventSecrets(deps: DeliveryDeps, job: JobRecord): { secret?: string; eventGridKey?: string } {
+  return job.sealedEventSecret ? open(job.sealedEventSecret, deps.config.secrets, eventSecretAad(job.sealedFor ?? job.id)) : {};
+}
+
 /** "" when the receiver took it (any 2xx), else why not. */
 async function postWebhook(deps: DeliveryDeps, job: JobRecord, msg: EventMessage, timeoutMs: number): Promise<string> {
   const body = JSON.stringify(msg.event);
@@ -112,10 +126,8 @@ async function postWebhook(deps: DeliveryDeps, job: JobRecord, msg: EventMessage
     // The CloudEvent's id, also in the body: receivers deduplicate by it (delivery is at least once).
     "x-burst-event-id": msg.event.id,
   };
-  if (job.sealedEventSecret) {
-    const { secret } = open(job.sealedEventSecret, deps.config.secrets, eventSecretAad(job.sealedFor ?? job.id));
-    headers["x-hub-signature-256"] = signature(body, secret!);
-  }
+  const { secret } = openEventSecrets(deps, job);
+  if (secret) headers["x-hub-signature-256"] = signature(body, secret);
   try {
     const res = await fetch(job.spec!.events!.webhook!.url, {
       method: "POST",

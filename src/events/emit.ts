@@ -9,6 +9,7 @@
 import type { JobRecord, JobState } from "../model.js";
 import type { Deps } from "../scheduler/deps.js";
 import { endEvents } from "./cloudEvent.js";
+import { SINKS } from "./spec.js";
 
 export function eventSource(deps: Pick<Deps, "config">, pool: string): string {
   return `/burst/${deps.config.deploymentId}/pools/${pool}`;
@@ -22,7 +23,7 @@ export async function sendEndEvents(
 ): Promise<void> {
   const ev = job.spec?.events;
   if (!ev) return;
-  const sinks = [...(ev.webhook ? (["webhook"] as const) : []), ...(ev.queue ? (["queue"] as const) : [])];
+  const sinks = SINKS.filter((s) => ev[s]);
   for (const event of endEvents(job, next, eventSource(deps, job.pool))) {
     for (const sink of sinks) await deps.outbox.send("events", { jobId: job.id, sink, try: 1, event });
   }

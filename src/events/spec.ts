@@ -1,6 +1,6 @@
 /**
  * What a job asks to be told about itself (`events` in the job spec): which event types,
- * and where they go. The webhook's secret is sealed at submission like secureEnv
+ * and where they go. The webhook's secret and the Event Grid topic's key are sealed at submission like secureEnv
  * (secrets.ts) and dropped from the stored spec (see `redactEvents`), so it is never kept,
  * logged or shown in clear.
  */
@@ -60,16 +60,49 @@ export const eventsSchema = z
           { error: 'must be an object like { name: "my-events" }' },
         )
         .optional(),
+      eventGrid: z
+        .strictObject(
+          {
+            // A topic's endpoint, such as https://<topic>.<region>-1.eventgrid.azure.net/api/events, CloudEvents schema.
+            endpoint: webhookUrl,
+            // The topic's access key, sealed at submission like the webhook secret.
+            key: z
+              .string({ error: "must be a string" })
+              .min(1, { error: "must not be empty" })
+              .max(256, { error: "must be at most 256 characters" }),
+          },
+          { error: 'must be an object like { endpoint: "https://…/api/events", key: "…" }' },
+        )
+        .optional(),
     },
     { error: 'must be an object like { types: ["job.ended"], webhook: { url } }' },
   )
-  .refine((e) => e.webhook || e.queue, { error: "must name a sink: webhook or queue" });
+  .refine((e) => e.webhook || e.queue || e.eventGrid, { error: "must name a sink: webhook, queue or eventGrid" });
+
+/** The sinks an events spec names, in the order their messages are queued. */
+export const SINKS = ["webhook", "queue", "eventGrid"] as const;
+export type Sink = (typeof SINKS)[number];
 
 export type EventsSpec = z.output<typeof eventsSchema>;
 
-/** The events spec as stored: the webhook secret dropped (the record holds it sealed, as sealedEventSecret). */
+/** The events spec as stored: the webhook secret and the Event Grid key dropped (the record holds them sealed, as sealedEventSecret). */
 export function redactEvents(events: EventsSpec): EventsSpec {
-  if (!events.webhook?.secret) return events;
-  const { secret: _sealed, ...webhook } = events.webhook;
-  return { ...events, webhook };
+  let out = events;
+  if (out.webhook?.secret) {
+    const { secret: _sealed, ...webhook } = out.webhook;
+    out = { ...out, webhook };
+  }
+  if (out.eventGrid?.key !== undefined) {
+    const { key: _sealed, ...eventGrid } = out.eventGrid;
+    out = { ...out, eventGrid: eventGrid as { endpoint: string; key: string } };
+  }
+  return out;
+}
+
+/** The secrets an events spec carries, by name in the sealed bundle: `secret` (webhook) and `eventGridKey`. */
+export function eventSecrets(events: EventsSpec | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (events?.webhook?.secret) out.secret = events.webhook.secret;
+  if (events?.eventGrid?.key) out.eventGridKey = events.eventGrid.key;
+  return out;
 }

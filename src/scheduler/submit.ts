@@ -15,6 +15,7 @@ import { jobIdForInternalKey, jobIdForKey, newJobId } from "./ids.js";
 import { pump, runAll } from "./flow.js";
 import { expandArray, newArrayProgress } from "./array.js";
 import { eventSecretAad } from "../events/cloudEvent.js";
+import { eventSecrets } from "../events/spec.js";
 import { dependencyErrors, registerDependent, waitingText, wholeDependencies } from "./dependencies.js";
 import type { Deps } from "./deps.js";
 
@@ -45,9 +46,14 @@ export function specDigest(spec: JobSpec, ring: KeyRing): string {
   const secure = secureEnv && ring.current
     ? Object.fromEntries(Object.entries(secureEnv).sort().map(([k, v]) => [k, keyed(v)]))
     : Object.keys(secureEnv ?? {}).sort();
-  // The webhook secret, too, goes in only keyed.
+  // The webhook secret and the Event Grid key, too, go in only keyed.
   const hook = events?.webhook;
-  const ev = events && hook?.secret ? { ...events, webhook: { ...hook, secret: keyed(hook.secret) } } : events;
+  const grid = events?.eventGrid;
+  const ev = events && {
+    ...events,
+    webhook: hook?.secret ? { ...hook, secret: keyed(hook.secret) } : hook,
+    eventGrid: grid ? { ...grid, key: keyed(grid.key) } : undefined,
+  };
   return createHash("sha256").update(canonicalJson({ ...rest, events: ev, secure })).digest("hex").slice(0, 16);
 }
 
@@ -120,9 +126,9 @@ export async function submitJob(deps: Deps, input: unknown, origin: SubmitOrigin
     }
   }
 
-  // The webhook's secret, sealed the same way, bound to this job and to its use.
-  const eventSecret = spec.events?.webhook?.secret;
-  const sealedEventSecret = eventSecret && deps.config.secrets.current ? seal({ secret: eventSecret }, deps.config.secrets, eventSecretAad(id)) : undefined;
+  // The webhook's secret and the Event Grid key, sealed the same way, bound to this job and to this use.
+  const eventSecret = eventSecrets(spec.events);
+  const sealedEventSecret = Object.keys(eventSecret).length && deps.config.secrets.current ? seal(eventSecret, deps.config.secrets, eventSecretAad(id)) : undefined;
 
   const job = await createJob(deps, "Waiting", {
     ...baseRecord(id, now.toISOString()),

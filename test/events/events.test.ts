@@ -14,6 +14,7 @@ import type { JobRecord } from "../../src/model.js";
 import type { Deps } from "../../src/scheduler/deps.js";
 import type { JobStore } from "../../src/store/jobStore.js";
 import { quietLog, startStack, type Stack } from "../support/harness.js";
+import { startEventGridTopic } from "../support/eventGridTopic.js";
 
 const SECRET = "a-webhook-secret-of-some-length";
 /** A job that succeeds at once. */
@@ -191,6 +192,39 @@ describe("completion events", () => {
     expect(validSignature(hook.got[3]!.body, hook.got[3]!.headers["x-hub-signature-256"], SECRET)).toBe(true);
   });
 
+  it("publishes job.ended to an Event Grid topic with its key, kept sealed; a topic that refuses the key gets retries, then a dead letter", async () => {
+    const KEY = "an-event-grid-topic-access-key";
+    const topic = await startEventGridTopic(KEY);
+    closers.push(topic.close);
+    const good = (await submitJob(deps, { ...HI, events: { types: ["job.ended"], eventGrid: { endpoint: topic.endpoint, key: KEY } } }))
+      .job;
+    const bad = (
+      await submitJob(deps, { ...HI, events: { types: ["job.ended"], eventGrid: { endpoint: topic.endpoint, key: "not-the-key" } } })
+    ).job;
+    const ended = await runToEnd(deps, good.id);
+    await runToEnd(deps, bad.id);
+
+    expect((await drainEvents({ tries: 2, backoffSeconds: () => 0 })).sort()).toEqual(["dead-lettered", "delivered", "retrying"]);
+    expect(topic.statuses.sort()).toEqual([200, 401, 401]);
+    expect(topic.events).toHaveLength(1);
+    expect(topic.events[0]).toMatchObject({
+      specversion: "1.0",
+      id: eventId(good.id, 1, "job.ended"),
+      type: "com.burst.job.ended",
+      subject: `jobs/${good.id}`,
+      source: `/burst/${deps.config.deploymentId}/pools/default`,
+      data: { jobId: good.id, state: "Succeeded", exitCode: 0, costUsd: ended.costUsd },
+    });
+    const stored = JSON.stringify((await deps.jobs.get(good.id))!.value);
+    expect(stored).not.toContain(KEY);
+    expect(ended.spec?.events?.eventGrid).toEqual({ endpoint: topic.endpoint });
+
+    const parked = (await deps.poison.peek("events")).filter((m) => m.text.includes(bad.id));
+    expect(parked).toHaveLength(1);
+    expect(JSON.parse(parked[0]!.text)).toMatchObject({ sink: "eventGrid", lastError: "the Event Grid topic answered HTTP 401" });
+    expect(parked[0]!.text).not.toContain("not-the-key");
+  });
+
   it("keeps an event queued before a crash at the final write, and the repeated step queues it again under the same id", async () => {
     const hook = await hookFor();
     const { job } = await submitJob(deps, {
@@ -242,7 +276,7 @@ describe("completion events", () => {
 
   it("refuses an events spec without a sink, with an unknown type, or with a plain-http URL off this machine", async () => {
     const bad = async (events: unknown) => (await submitJob(deps, { image: "alpine", timeoutSeconds: 60, events })).job.errors;
-    expect(await bad({ types: ["job.ended"] })).toEqual([{ field: "events", rule: "must name a sink: webhook or queue" }]);
+    expect(await bad({ types: ["job.ended"] })).toEqual([{ field: "events", rule: "must name a sink: webhook, queue or eventGrid" }]);
     expect(await bad({ types: ["job.done"], queue: { name: "ok-queue" } })).toEqual([
       { field: "events.types[0]", rule: 'must be one of "job.ended", "attempt.failed"' },
     ]);
@@ -251,6 +285,9 @@ describe("completion events", () => {
     ]);
     expect(await bad({ webhook: { url: "https://example.com/hook", secret: "short" } })).toEqual([
       { field: "events.webhook.secret", rule: "must be at least 16 characters" },
+    ]);
+    expect(await bad({ eventGrid: { endpoint: "https://t.westus2-1.eventgrid.azure.net/api/events" } })).toEqual([
+      { field: "events.eventGrid.key", rule: "must be a string" },
     ]);
     expect(await bad({ queue: { name: "Bad_Name" } })).toEqual([
       { field: "events.queue.name", rule: "must be a Storage queue name: 3-63 lowercase letters, digits and single dashes" },
