@@ -95,4 +95,23 @@ describe("a schedule's template", () => {
     expect(errors.map((e) => e.field)).toContain("job.events.webhook.secret");
     expect(JSON.stringify(errors)).not.toContain("s3cr3t");
   });
+
+  it("refuses an Event Grid sink, whose key it would store as given, without quoting the key", () => {
+    const r = checkDefinition(
+      {
+        name: "nightly",
+        cron: "0 3 * * *",
+        job: {
+          image: "alpine",
+          events: { eventGrid: { endpoint: "https://t.westus2-1.eventgrid.azure.net/api/events", key: "k3y-value" } },
+        },
+      },
+      new Map(),
+      EMPTY_RING,
+    );
+    expect(r.ok).toBe(false);
+    const errors = (r as { errors: { field: string; rule: string }[] }).errors;
+    expect(errors.map((e) => e.field)).toContain("job.events.eventGrid");
+    expect(JSON.stringify(errors)).not.toContain("k3y-value");
+  });
 });
