@@ -13,6 +13,7 @@ import { keyRing, type KeyRing } from "./secrets.js";
 import { ConfigError } from "./errors.js";
 import { describeStorage, readStorageSettings, type StorageSettings } from "./storage.js";
 import { parseScheduleSettings, type ScheduleDefinition } from "./schedules/model.js";
+import { poolEventsSchema, readPoolEventSecrets } from "./events/spec.js";
 
 export { ConfigError };
 
@@ -52,6 +53,8 @@ export const poolSchema = z.strictObject({
   maxPriority: z.number().int().min(-1000).max(1000).default(100),
   /** Finished jobs (record, logs, per-attempt cost rows) are deleted this long after they finish; day and month totals stay. */
   retentionDays: z.number().int().min(1).max(3650).default(30),
+  /** Completion events for the pool's jobs that ask for none; secrets by app setting name (events/spec.ts). */
+  events: poolEventsSchema.optional(),
 }).superRefine((p, ctx) => {
   if (p.defaultTimeoutSeconds > p.maxTimeoutSeconds) {
     ctx.addIssue({ code: "custom", path: ["defaultTimeoutSeconds"], message: `must not be more than maxTimeoutSeconds (${p.maxTimeoutSeconds})` });
@@ -105,6 +108,8 @@ export interface BurstConfig {
   emulatorToken?: string;
   /** BURST_SECRET_KEY seals; BURST_OLD_SECRET_KEYS only open (see secrets.ts). */
   secrets: KeyRing;
+  /** Per pool, the webhook secret and Event Grid key of its default events, read from the app settings it names; never stored. */
+  poolEventSecrets?: Map<string, { secret?: string; eventGridKey?: string }>;
   maxArmConcurrency: number;
   bills: BillSettings;
   /** When the reconciler's timer fires (BURST_RECONCILE_SCHEDULE), as checked by reconcileSchedule. */
@@ -224,12 +229,26 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): BurstConfig {
     armEndpoint,
     emulatorToken: env.BURST_EMULATOR_TOKEN || undefined,
     secrets,
+    poolEventSecrets: poolEventSecrets(pools, env, poolsDoc?.where ?? "default pools"),
     maxArmConcurrency: maxArm,
     bills,
     reconcileSchedule: reconcileSchedule(env.BURST_RECONCILE_SCHEDULE),
     scheduleCheck: reconcileSchedule(env.BURST_SCHEDULE_CHECK, "BURST_SCHEDULE_CHECK", "*/15 * * * * *"),
     schedules: schedulesDoc ? parseScheduleSettings(schedulesDoc.doc, schedulesDoc.where, pools, secrets) : [],
   };
+}
+
+function poolEventSecrets(pools: Map<string, PoolConfig>, env: NodeJS.ProcessEnv, where: string): Map<string, { secret?: string; eventGridKey?: string }> {
+  const out = new Map<string, { secret?: string; eventGridKey?: string }>();
+  for (const [name, pool] of pools) {
+    if (!pool.events) continue;
+    try {
+      out.set(name, readPoolEventSecrets(pool.events, env, `pools.${name}.events`));
+    } catch (err) {
+      throw new ConfigError(`${where}: ${(err as Error).message}`);
+    }
+  }
+  return out;
 }
 
 const DEPLOYMENT_ID = /^[a-z0-9][a-z0-9-]{0,62}$/;

@@ -112,8 +112,9 @@ async function deadLetter(deps: DeliveryDeps, msg: EventMessage, why: string): P
   return "dead-lettered";
 }
 
-/** The job's sealed webhook secret and Event Grid key, opened; none when it gave none. */
+/** The job's sealed webhook secret and Event Grid key, opened (or its pool's, from app settings); none when it gave none. */
 function openEventSecrets(deps: DeliveryDeps, job: JobRecord): { secret?: string; eventGridKey?: string } {
+  if (job.eventsFromPool) return deps.config.poolEventSecrets?.get(job.pool) ?? {};
   return job.sealedEventSecret ? open(job.sealedEventSecret, deps.config.secrets, eventSecretAad(job.sealedFor ?? job.id)) : {};
 }
 

@@ -79,6 +79,55 @@ export const eventsSchema = z
   )
   .refine((e) => e.webhook || e.queue || e.eventGrid, { error: "must name a sink: webhook, queue or eventGrid" });
 
+/** An app setting's name, as a pool's events name the setting that holds a secret (never the secret itself). */
+const settingName = z.string({ error: "must be an app setting name" }).regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/, {
+  error: "must be an app setting name: letters, digits and underscores",
+});
+
+/**
+ * A pool's default `events` (BURST_POOLS), for its jobs that give none. The same shape as a
+ * job's, except that the webhook secret and the Event Grid key are not in it: the pool
+ * names the app settings holding them (`secretSetting`, `keySetting`), read at startup
+ * into BurstConfig.poolEventSecrets, so they are never in the pool JSON, a job record or a message.
+ */
+export const poolEventsSchema = z
+  .strictObject(
+    {
+      types: eventsSchema.shape.types,
+      webhook: z.strictObject({ url: webhookUrl, secretSetting: settingName.optional() }).optional(),
+      queue: eventsSchema.shape.queue,
+      eventGrid: z.strictObject({ endpoint: webhookUrl, keySetting: settingName }).optional(),
+    },
+    { error: 'must be an object like { webhook: { url, secretSetting: "BURST_EVENTS_SECRET" } }' },
+  )
+  .refine((e) => e.webhook || e.queue || e.eventGrid, { error: "must name a sink: webhook, queue or eventGrid" });
+
+export type PoolEvents = z.output<typeof poolEventsSchema>;
+
+/** A pool's default events as a job's stored (redacted) events spec: the sinks, no secrets. */
+export function poolEventsSpec(p: PoolEvents): EventsSpec {
+  return {
+    types: p.types,
+    webhook: p.webhook && { url: p.webhook.url },
+    queue: p.queue,
+    eventGrid: p.eventGrid && ({ endpoint: p.eventGrid.endpoint } as { endpoint: string; key: string }),
+  };
+}
+
+/** The pool's secrets from the app settings it names; a named setting that is unset is an error. */
+export function readPoolEventSecrets(p: PoolEvents, env: NodeJS.ProcessEnv, where: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const read = (field: string, setting: string | undefined, as: string) => {
+    if (!setting) return;
+    const value = env[setting];
+    if (!value) throw new Error(`${where}.${field} names the app setting ${setting}, which is not set`);
+    out[as] = value;
+  };
+  read("webhook.secretSetting", p.webhook?.secretSetting, "secret");
+  read("eventGrid.keySetting", p.eventGrid?.keySetting, "eventGridKey");
+  return out;
+}
+
 /** The sinks an events spec names, in the order their messages are queued. */
 export const SINKS = ["webhook", "queue", "eventGrid"] as const;
 export type Sink = (typeof SINKS)[number];

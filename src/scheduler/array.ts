@@ -133,6 +133,7 @@ export async function expandArray(deps: Deps, parentId: string): Promise<Next[]>
             specDigest: parent.specDigest,
             sealedSecureEnv: parent.sealedSecureEnv,
             sealedEventSecret: parent.sealedEventSecret,
+            eventsFromPool: parent.eventsFromPool,
             sealedFor: parent.sealedSecureEnv || parent.sealedEventSecret ? (parent.sealedFor ?? parent.id) : undefined,
             parent: { id: parent.id, index },
             name: parent.name ? `${parent.name}[${index}]` : undefined,

@@ -15,7 +15,7 @@ import { jobIdForInternalKey, jobIdForKey, newJobId } from "./ids.js";
 import { pump, runAll } from "./flow.js";
 import { expandArray, newArrayProgress } from "./array.js";
 import { eventSecretAad } from "../events/cloudEvent.js";
-import { eventSecrets } from "../events/spec.js";
+import { eventSecrets, poolEventsSpec } from "../events/spec.js";
 import { dependencyErrors, registerDependent, waitingText, wholeDependencies } from "./dependencies.js";
 import type { Deps } from "./deps.js";
 
@@ -130,10 +130,14 @@ export async function submitJob(deps: Deps, input: unknown, origin: SubmitOrigin
   const eventSecret = eventSecrets(spec.events);
   const sealedEventSecret = Object.keys(eventSecret).length && deps.config.secrets.current ? seal(eventSecret, deps.config.secrets, eventSecretAad(id)) : undefined;
 
+  // A job that asks for no events gets its pool's, whose secrets stay in the app settings (deliver.ts reads them from config).
+  const poolEvents = !spec.events && pool.events ? poolEventsSpec(pool.events) : undefined;
+
   const job = await createJob(deps, "Waiting", {
     ...baseRecord(id, now.toISOString()),
     name: spec.name, pool: pool.name, priority: spec.priority, labels: spec.labels, idempotencyKey: spec.idempotencyKey,
-    spec: redactSpec(spec), specDigest: digest, sealedSecureEnv: sealed, sealedEventSecret, source: origin.source,
+    spec: redactSpec(poolEvents ? { ...spec, events: poolEvents } : spec), eventsFromPool: poolEvents ? true : undefined,
+    specDigest: digest, sealedSecureEnv: sealed, sealedEventSecret, source: origin.source,
     reason: waitingFor.length ? waitingText(waitingFor) : spec.array ? `making its ${spec.array.count} children` : "waiting for a slot",
     waitingFor: waitingFor.length ? waitingFor : undefined,
     array: spec.array ? newArrayProgress(spec.array.count) : undefined,

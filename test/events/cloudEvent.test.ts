@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { endEvents, eventId } from "../../src/events/cloudEvent.js";
 import { decideEnd } from "../../src/scheduler/finish.js";
 import { checkDefinition } from "../../src/schedules/model.js";
+import { loadConfig } from "../../src/config.js";
 import { EMPTY_RING } from "../../src/secrets.js";
 import type { JobRecord } from "../../src/model.js";
 
@@ -98,5 +99,34 @@ describe("a schedule's template", () => {
     const [fields, text] = refusedWith({ eventGrid: { endpoint: "https://t.westus2-1.eventgrid.azure.net/api/events", key: "k3y-value" } });
     expect(fields).toContain("job.events.eventGrid");
     expect(text).not.toContain("k3y-value");
+  });
+});
+
+describe("a pool's default events", () => {
+  const withPool = (events: unknown, settings: Record<string, string> = {}) =>
+    loadConfig({
+      AzureWebJobsStorage: "UseDevelopmentStorage=true",
+      BURST_POOLS: JSON.stringify({ pools: { default: { maxConcurrency: 2, events } } }),
+      ...settings,
+    });
+
+  it("reads the webhook secret and the Event Grid key from the app settings the pool names, never from its JSON", () => {
+    const config = withPool(
+      {
+        webhook: { url: "https://example.com/h", secretSetting: "BURST_EVENTS_SECRET" },
+        eventGrid: { endpoint: "https://t.westus2-1.eventgrid.azure.net/api/events", keySetting: "BURST_EVENTS_GRID_KEY" },
+      },
+      { BURST_EVENTS_SECRET: "pool-secret-from-a-setting", BURST_EVENTS_GRID_KEY: "pool-grid-key" },
+    );
+    expect(config.poolEventSecrets?.get("default")).toEqual({ secret: "pool-secret-from-a-setting", eventGridKey: "pool-grid-key" });
+    expect(() => withPool({ webhook: { url: "https://example.com/h", secret: "in-the-json-itself" } })).toThrow(
+      /pools\.default\.events\.webhook/,
+    );
+  });
+
+  it("refuses to start when a setting the pool names is not set", () => {
+    expect(() =>
+      withPool({ eventGrid: { endpoint: "https://t.westus2-1.eventgrid.azure.net/api/events", keySetting: "BURST_EVENTS_GRID_KEY" } }),
+    ).toThrow("pools.default.events.eventGrid.keySetting names the app setting BURST_EVENTS_GRID_KEY, which is not set");
   });
 });

@@ -83,7 +83,7 @@ describe("completion events", () => {
   }
 
   /** Takes every message off the events queue (delayed ones included once due), as the deliverEvents function would. */
-  async function drainEvents(options: Parameters<typeof deliverEvent>[3] = { backoffSeconds: () => 0 }): Promise<string[]> {
+  async function drainEvents(options: Parameters<typeof deliverEvent>[3] = { backoffSeconds: () => 0 }, d: Deps = deps): Promise<string[]> {
     const q = queues.getQueueClient(deps.config.names.eventsQueue);
     const results: string[] = [];
     for (;;) {
@@ -91,7 +91,7 @@ describe("completion events", () => {
       if (batch.length === 0) return results;
       for (const m of batch) {
         const msg = readEventMessage(JSON.parse(Buffer.from(m.messageText, "base64").toString("utf8")));
-        results.push(await deliverEvent(deps, queues, msg, options));
+        results.push(await deliverEvent(d, queues, msg, options));
         await q.deleteMessage(m.messageId, m.popReceipt);
       }
     }
@@ -223,6 +223,28 @@ describe("completion events", () => {
     expect(parked).toHaveLength(1);
     expect(JSON.parse(parked[0]!.text)).toMatchObject({ sink: "eventGrid", lastError: "the Event Grid topic answered HTTP 401" });
     expect(parked[0]!.text).not.toContain("not-the-key");
+  });
+
+  it("gives a job that asks for no events its pool's, signed with the secret from the app setting the pool names", async () => {
+    const hook = await hookFor();
+    const base = deps.config;
+    const pool = {
+      ...base.pools.get("default")!,
+      events: { types: ["job.ended" as const], webhook: { url: hook.url, secretSetting: "BURST_EVENTS_SECRET" } },
+    };
+    const d = buildDeps(
+      { ...base, pools: new Map(base.pools).set("default", pool), poolEventSecrets: new Map([["default", { secret: SECRET }]]) },
+      quietLog,
+    );
+    const { job } = await submitJob(d, HI);
+    const ended = await runToEnd(d, job.id);
+    expect(await drainEvents(undefined, d)).toEqual(["delivered"]);
+
+    expect(hook.got).toHaveLength(1);
+    expect(JSON.parse(hook.got[0]!.body)).toMatchObject({ id: eventId(job.id, 1, "job.ended"), data: { state: "Succeeded" } });
+    expect(validSignature(hook.got[0]!.body, hook.got[0]!.headers["x-hub-signature-256"], SECRET)).toBe(true);
+    expect(ended.spec?.events).toEqual({ types: ["job.ended"], webhook: { url: hook.url } });
+    expect(JSON.stringify((await d.jobs.get(job.id))!.value)).not.toContain(SECRET);
   });
 
   it("keeps an event queued before a crash at the final write, and the repeated step queues it again under the same id", async () => {
