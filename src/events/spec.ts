@@ -98,7 +98,7 @@ export const poolEventsSchema = z
       queue: eventsSchema.shape.queue,
       eventGrid: z.strictObject({ endpoint: webhookUrl, keySetting: settingName }).optional(),
     },
-    { error: 'must be an object like { webhook: { url, secretSetting: "BURST_EVENTS_SECRET" } }' },
+    { error: 'must be an object like { webhook: { url, secretSetting: "<app setting name>" } }' },
   )
   .refine((e) => e.webhook || e.queue || e.eventGrid, { error: "must name a sink: webhook, queue or eventGrid" });
 
