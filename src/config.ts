@@ -14,6 +14,7 @@ import { ConfigError } from "./errors.js";
 import { describeStorage, readStorageSettings, type StorageSettings } from "./storage.js";
 import { parseScheduleSettings, type ScheduleDefinition } from "./schedules/model.js";
 import { highestPrices, limitsSchema, placementId, type Placement } from "./placements.js";
+import { poolEventsSchema, readPoolEventSecrets } from "./events/spec.js";
 
 export { ConfigError };
 
@@ -77,6 +78,8 @@ export const poolSchema = z.strictObject({
   notifyExit: z.boolean().default(false),
   /** With notifyExit on, the safety-net poll: how often a running job is still polled, in case its report never comes. */
   notifyPollSeconds: z.number().positive().max(3600).default(60),
+  /** Completion events for the pool's jobs that ask for none; secrets by app setting name (events/spec.ts). */
+  events: poolEventsSchema.optional(),
 }).superRefine((p, ctx) => {
   if (p.defaultTimeoutSeconds > p.maxTimeoutSeconds) {
     ctx.addIssue({ code: "custom", path: ["defaultTimeoutSeconds"], message: `must not be more than maxTimeoutSeconds (${p.maxTimeoutSeconds})` });
@@ -99,6 +102,8 @@ export interface StorageNames {
   pumpQueue: string;
   /** Exit reports that containers post themselves (notifyExit, see exitReport.ts). */
   exitsQueue: string;
+  /** Completion events waiting for delivery (events/deliver.ts). */
+  eventsQueue: string;
   jobsTable: string;
   /** Job ids by creation time, both ways, for listing newest (or oldest) first. */
   jobIndexTable: string;
@@ -135,6 +140,8 @@ export interface BurstConfig {
   emulatorToken?: string;
   /** BURST_SECRET_KEY seals; BURST_OLD_SECRET_KEYS only open (see secrets.ts). */
   secrets: KeyRing;
+  /** Per pool, the webhook secret and Event Grid key of its default events, read from the app settings it names; never stored. */
+  poolEventSecrets?: Map<string, { secret?: string; eventGridKey?: string }>;
   maxArmConcurrency: number;
   /** BURST_ARM_SHARE: the part of each of a subscription's ARM buckets this instance paces its calls within (armPacer.ts). */
   armShare: number;
@@ -158,6 +165,7 @@ export function storageNames(prefix: string): StorageNames {
     monitorQueue: `${prefix}-monitor`,
     pumpQueue: `${prefix}-pump`,
     exitsQueue: `${prefix}-exits`,
+    eventsQueue: `${prefix}-events`,
     jobsTable: `${table}Jobs`,
     jobIndexTable: `${table}JobIndex`,
     ledgerTable: `${table}Ledger`,
@@ -289,6 +297,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): BurstConfig {
     armEndpoint,
     emulatorToken: env.BURST_EMULATOR_TOKEN || undefined,
     secrets,
+    poolEventSecrets: poolEventSecrets(pools, env, poolsDoc?.where ?? "default pools"),
     maxArmConcurrency: maxArm,
     armShare,
     bills,
@@ -296,6 +305,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): BurstConfig {
     scheduleCheck: reconcileSchedule(env.BURST_SCHEDULE_CHECK, "BURST_SCHEDULE_CHECK", "*/15 * * * * *"),
     schedules: schedulesDoc ? parseScheduleSettings(schedulesDoc.doc, schedulesDoc.where, pools, secrets) : [],
   };
+}
+
+function poolEventSecrets(pools: Map<string, PoolConfig>, env: NodeJS.ProcessEnv, where: string): Map<string, { secret?: string; eventGridKey?: string }> {
+  const out = new Map<string, { secret?: string; eventGridKey?: string }>();
+  for (const [name, pool] of pools) {
+    if (!pool.events) continue;
+    try {
+      out.set(name, readPoolEventSecrets(pool.events, env, `pools.${name}.events`));
+    } catch (err) {
+      throw new ConfigError(`${where}: ${(err as Error).message}`);
+    }
+  }
+  return out;
 }
 
 const DEPLOYMENT_ID = /^[a-z0-9][a-z0-9-]{0,62}$/;

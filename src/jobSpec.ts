@@ -6,6 +6,7 @@ import { z } from "zod";
 import { suggestion } from "./didYouMean.js";
 import { parseAllDocuments } from "yaml";
 import type { SpecError } from "./model.js";
+import { eventsSchema, redactEvents } from "./events/spec.js";
 
 /** ACI limits per container group (Standard SKU) — see the ACI quotas page. */
 export const ACI_MAX_CPU = 31;
@@ -105,6 +106,8 @@ export const jobSpecSchema = z.strictObject({
       .min(0, { error: "must be at least 0" }).max(MAX_ARRAY_COUNT, { error: `must be at most ${MAX_ARRAY_COUNT}` }).optional(),
     sequential: z.boolean({ error: "must be true or false" }).optional(),
   }, { error: "must be an object like { count: 10 }" }).optional(),
+  /** Completion events: which types, and the webhook and/or Storage queue they go to (events/spec.ts). */
+  events: eventsSchema.optional(),
 }).superRefine((spec, ctx) => {
   if (spec.publicIp && !(spec.ports && spec.ports.length > 0)) {
     ctx.addIssue({ code: "custom", path: ["ports"], message: "must list at least one port when publicIp is true" });
@@ -307,6 +310,7 @@ export function parseSpecText(text: string, format: "json" | "yaml" | "auto" = "
 
 /** The spec as stored: secure values dropped, their names kept so people can see what was set. */
 export function redactSpec(spec: JobSpec): JobSpec & { secureEnvNames?: string[] } {
-  const { secureEnv, ...rest } = spec;
-  return secureEnv ? { ...rest, secureEnvNames: Object.keys(secureEnv) } : rest;
+  const { secureEnv, events, ...rest } = spec;
+  const kept = events ? { ...rest, events: redactEvents(events) } : rest;
+  return secureEnv ? { ...kept, secureEnvNames: Object.keys(secureEnv) } : kept;
 }

@@ -175,6 +175,10 @@ export interface JobRecord {
   dependents?: string[];
   /** The job id that sealed sealedSecureEnv, when not this job's own (an array child carries its parent's). */
   sealedFor?: string;
+  /** The events webhook's secret and Event Grid key (`{secret?, eventGridKey?}`), sealed like sealedSecureEnv (for sealedFor ?? id, "events"); never stored in clear. */
+  sealedEventSecret?: string;
+  /** Its events are its pool's defaults (spec.events copied from BURST_POOLS): their secrets come from the pool's app settings, not sealedEventSecret. */
+  eventsFromPool?: boolean;
   /** Reachable address for groups with a public IP. */
   address?: { ip?: string; fqdn?: string; ports?: number[] };
 }

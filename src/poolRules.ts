@@ -41,5 +41,11 @@ export function applyPool(spec: JobSpec, pools: ReadonlyMap<string, PoolConfig>,
   if (spec.secureEnv && Object.keys(spec.secureEnv).length > 0 && !secrets.current) {
     errors.push({ field: "secureEnv", rule: "cannot be accepted: the app has no BURST_SECRET_KEY to seal secure values with" });
   }
+  if (spec.events?.webhook?.secret !== undefined && !secrets.current) {
+    errors.push({ field: "events.webhook.secret", rule: "cannot be accepted: the app has no BURST_SECRET_KEY to seal it with" });
+  }
+  if (spec.events?.eventGrid && !secrets.current) {
+    errors.push({ field: "events.eventGrid.key", rule: "cannot be accepted: the app has no BURST_SECRET_KEY to seal it with" });
+  }
   return errors.length ? { ok: false, errors } : { ok: true, spec: withTimeout, pool };
 }

@@ -133,7 +133,9 @@ export async function expandArray(deps: Deps, parentId: string): Promise<Next[]>
             // The parent's shape and estimate: its children teach and use the array's shape, not one per index.
             estimate: parent.estimate,
             sealedSecureEnv: parent.sealedSecureEnv,
-            sealedFor: parent.sealedSecureEnv ? (parent.sealedFor ?? parent.id) : undefined,
+            sealedEventSecret: parent.sealedEventSecret,
+            eventsFromPool: parent.eventsFromPool,
+            sealedFor: parent.sealedSecureEnv || parent.sealedEventSecret ? (parent.sealedFor ?? parent.id) : undefined,
             parent: { id: parent.id, index },
             name: parent.name ? `${parent.name}[${index}]` : undefined,
             source: parent.source,

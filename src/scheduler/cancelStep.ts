@@ -14,6 +14,7 @@ import type { Deps } from "./deps.js";
 import type { Next } from "./flow.js";
 import { decideParent, liveChildren } from "./array.js";
 import { endedSteps } from "./dependencies.js";
+import { sendEndEvents } from "../events/emit.js";
 
 export type CancelResult =
   { outcome: "canceled" | "canceling"; job: JobRecord } | { outcome: "finished"; job: JobRecord } | { outcome: "notFound" };
@@ -34,7 +35,8 @@ export async function cancelStep(deps: Deps, jobId: string): Promise<{ result: C
     next.push(...liveChildren(parent).map((id): Next => ({ step: "cancel", jobId: id })));
     if (r?.changed && isFinal(parent.state)) next.push(...endedSteps(parent));
   } else if (job.state === "Waiting" && job.waitingFor?.length) {
-    // Not in the line: nobody else can admit it.
+    // Not in the line: nobody else can admit it. Its job.ended is queued first (events/emit.ts).
+    await sendEndEvents(deps, job, { state: "Canceled", reason: "canceled while waiting for its dependencies", costUsd: job.costUsd });
     const r = await changeJob(deps, jobId, (j, move) =>
       j.state === "Waiting"
         ? move(j, "Canceled", { reason: "canceled while waiting for its dependencies", waitingFor: undefined })
@@ -49,6 +51,8 @@ export async function cancelStep(deps: Deps, jobId: string): Promise<{ result: C
       (await deps.ledger.removeWaiting(job.pool, key)) ||
       (key !== lineKey(job, "fifo") && (await deps.ledger.removeWaiting(job.pool, lineKey(job, "fifo"))));
     if (removed) {
+      // Taken out of the line, it is ours to end: its job.ended is queued first (events/emit.ts).
+      await sendEndEvents(deps, job, { state: "Canceled", reason: "canceled while waiting", costUsd: job.costUsd });
       const r = await changeJob(deps, jobId, (j, move) =>
         j.state === "Waiting" ? move(j, "Canceled", { reason: "canceled while waiting" }) : undefined,
       );

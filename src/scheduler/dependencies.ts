@@ -18,6 +18,7 @@ import type { JobRecord, JobState, SpecError } from "../model.js";
 import type { JobSpec } from "../jobSpec.js";
 import { changeJob, isFinal } from "../jobState.js";
 import { lineEntry } from "./lineEntry.js";
+import { sendEndEvents } from "../events/emit.js";
 import type { Deps } from "./deps.js";
 import type { Next } from "./flow.js";
 
@@ -126,6 +127,9 @@ export async function checkDependencies(deps: Deps, jobId: string): Promise<Next
     }
   }
   if (broken) {
+    // Its job.ended is queued before the write (events/emit.ts); this check runs again after a crash.
+    if (job.state === "Waiting" && job.waitingFor.length)
+      await sendEndEvents(deps, job, { state: "Canceled", reason: `canceled: ${broken}`, costUsd: job.costUsd });
     const r = await changeJob(deps, jobId, (j, move) =>
       j.state === "Waiting" && j.waitingFor?.length
         ? move(j, "Canceled", { reason: `canceled: ${broken}`, waitingFor: undefined })

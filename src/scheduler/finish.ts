@@ -17,6 +17,7 @@ import { refFor } from "./ids.js";
 import type { Next } from "./flow.js";
 import { endedSteps } from "./dependencies.js";
 import { learnFrom } from "./learn.js";
+import { sendEndEvents } from "../events/emit.js";
 
 export interface AttemptEnd {
   outcome: AttemptOutcome;
@@ -104,6 +105,21 @@ function finalStateFor(outcome: AttemptOutcome): JobState {
 /** Async capacity refusals a job may move on from without counting them as platform failures. */
 export const MAX_CAPACITY_MOVES = 10;
 
+/** What a Finishing job becomes, pure: another attempt (Waiting) or its final state, with its counts and cost. */
+export function decideEnd(j: JobRecord, maxPlatformRetries: number) {
+  const a = j.attempts.at(-1)!;
+  const costUsd = roundUsd(j.attempts.reduce((s, x) => s + (x.costUsd ?? 0), 0));
+  const own = a.outcome === "Failed" && a.exitCode !== undefined;
+  // A capacity refusal moves the job to another placement without counting, up to a bound, so a job whose every placement keeps refusing still ends.
+  const moved = a.noCapacity === true && j.attempts.filter((x) => x.noCapacity).length <= MAX_CAPACITY_MOVES;
+  const platform = a.outcome === "PlatformError" && !moved;
+  const ownFailures = j.ownFailures + (own ? 1 : 0);
+  const platformFailures = j.platformFailures + (platform ? 1 : 0);
+  const canRetry = !j.cancelRequested && (moved || (own && ownFailures <= (j.spec?.retries ?? 0)) || (platform && platformFailures <= maxPlatformRetries));
+  const state: JobState = canRetry ? "Waiting" : j.cancelRequested && a.outcome !== "Succeeded" ? "Canceled" : finalStateFor(a.outcome!);
+  return { state, own, moved, ownFailures, platformFailures, costUsd };
+}
+
 /** Deletes the group, settles the slot and ends (or retries) the job; the pool's pump follows, to hand the slot on. */
 export async function finishJob(deps: Deps, jobId: string): Promise<Next[]> {
   const got = await deps.jobs.get(jobId);
@@ -122,31 +138,34 @@ export async function finishJob(deps: Deps, jobId: string): Promise<Next[]> {
   else for (const p of pool.placements) await deps.placements.release(p, holderKey(job.id, attempt.n));
   await deps.ledger.settle(pool.name, job.id, attempt.n, attempt.costUsd ?? 0, attempt.billedSeconds ?? 0, deps.clock.now());
 
+  // The events are decided and queued before the write that makes them true (events/emit.ts).
+  const decided = decideEnd(job, pool.maxPlatformRetries);
+  await sendEndEvents(deps, job, { state: decided.state, reason: attempt.reason, costUsd: decided.costUsd });
+
   const now = deps.clock.now();
   let retryAt: string | undefined;
+  let stale = false;
   const r = await changeJob(deps, jobId, (j, move) => {
     if (j.state !== "Finishing") return undefined;
     const a = j.attempts.at(-1)!;
-    const total = roundUsd(j.attempts.reduce((s, x) => s + (x.costUsd ?? 0), 0));
-    const common = { costUsd: total, exitCode: a.exitCode, startedAt: j.startedAt ?? a.startedAt };
-    const own = a.outcome === "Failed" && a.exitCode !== undefined;
-    // A capacity refusal moves the job to another placement without counting, up to a bound, so a job whose every placement keeps refusing still ends.
-    const moved = a.noCapacity === true && j.attempts.filter((x) => x.noCapacity).length <= MAX_CAPACITY_MOVES;
-    const platform = a.outcome === "PlatformError" && !moved;
-    const ownFailures = j.ownFailures + (own ? 1 : 0);
-    const platformFailures = j.platformFailures + (platform ? 1 : 0);
-    const canRetry = !j.cancelRequested && (moved || (own && ownFailures <= (j.spec?.retries ?? 0)) || (platform && platformFailures <= pool.maxPlatformRetries));
-    if (canRetry) {
-      const wait = moved ? 1 : retryBackoffSeconds(own ? ownFailures : platformFailures);
+    const d = decideEnd(j, pool.maxPlatformRetries);
+    // A cancel came in since the events were queued: decide (and queue) again.
+    if (d.state !== decided.state) {
+      stale = true;
+      return undefined;
+    }
+    const common = { costUsd: d.costUsd, exitCode: a.exitCode, startedAt: j.startedAt ?? a.startedAt, ownFailures: d.ownFailures, platformFailures: d.platformFailures };
+    if (d.state === "Waiting") {
+      const wait = d.moved ? 1 : retryBackoffSeconds(d.own ? d.ownFailures : d.platformFailures);
       retryAt = new Date(now.getTime() + wait * 1000).toISOString();
       return move(j, "Waiting", {
-        ...common, ownFailures, platformFailures, notBefore: retryAt,
-        reason: `attempt ${a.n} ${own ? `exited with ${a.exitCode}` : moved ? "found no capacity in its placement" : "hit a platform failure"}; retrying after ${Math.round(wait)} s (${a.reason})`,
+        ...common, notBefore: retryAt,
+        reason: `attempt ${a.n} ${d.own ? `exited with ${a.exitCode}` : d.moved ? "found no capacity in its placement" : "hit a platform failure"}; retrying after ${Math.round(wait)} s (${a.reason})`,
       });
     }
-    const final = j.cancelRequested && a.outcome !== "Succeeded" ? "Canceled" : finalStateFor(a.outcome!);
-    return move(j, final, { ...common, ownFailures, platformFailures, reason: a.reason });
+    return move(j, d.state, { ...common, reason: a.reason });
   });
+  if (stale) return finishJob(deps, jobId);
   if (r?.changed) {
     deps.log.info(`job ${jobId}: ${r.after.state} (${r.after.reason ?? ""}) cost $${r.after.costUsd}`);
     if (r.after.state === "Waiting" && r.after.spec) {

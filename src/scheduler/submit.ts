@@ -14,6 +14,8 @@ import { seal, SecretKeyMissing, type KeyRing } from "../secrets.js";
 import { jobIdForInternalKey, jobIdForKey, newJobId } from "./ids.js";
 import { pump, runAll } from "./flow.js";
 import { expandArray, newArrayProgress } from "./array.js";
+import { eventSecretAad } from "../events/cloudEvent.js";
+import { eventSecrets, poolEventsSpec } from "../events/spec.js";
 import { dependencyErrors, registerDependent, waitingText, wholeDependencies } from "./dependencies.js";
 import type { Deps } from "./deps.js";
 
@@ -39,11 +41,20 @@ export interface SubmitResult {
  * HMAC), so the digest says nothing about them to anyone without it.
  */
 export function specDigest(spec: JobSpec, ring: KeyRing): string {
-  const { secureEnv, ...rest } = spec;
+  const { secureEnv, events, ...rest } = spec;
+  const keyed = (v: string) => (ring.current ? createHmac("sha256", ring.current).update(v).digest("hex") : "set");
   const secure = secureEnv && ring.current
-    ? Object.fromEntries(Object.entries(secureEnv).sort().map(([k, v]) => [k, createHmac("sha256", ring.current!).update(v).digest("hex")]))
+    ? Object.fromEntries(Object.entries(secureEnv).sort().map(([k, v]) => [k, keyed(v)]))
     : Object.keys(secureEnv ?? {}).sort();
-  return createHash("sha256").update(canonicalJson({ ...rest, secure })).digest("hex").slice(0, 16);
+  // The webhook secret and the Event Grid key, too, go in only keyed.
+  const hook = events?.webhook;
+  const grid = events?.eventGrid;
+  const ev = events && {
+    ...events,
+    webhook: hook?.secret ? { ...hook, secret: keyed(hook.secret) } : hook,
+    eventGrid: grid ? { ...grid, key: keyed(grid.key) } : undefined,
+  };
+  return createHash("sha256").update(canonicalJson({ ...rest, events: ev, secure })).digest("hex").slice(0, 16);
 }
 
 function canonicalJson(v: unknown): string {
@@ -116,10 +127,18 @@ export async function submitJob(deps: Deps, input: unknown, origin: SubmitOrigin
   }
 
   const estimate = await estimateFor(deps, pool.name, spec);
+  // The webhook's secret and the Event Grid key, sealed the same way, bound to this job and to this use.
+  const eventSecret = eventSecrets(spec.events);
+  const sealedEventSecret = Object.keys(eventSecret).length && deps.config.secrets.current ? seal(eventSecret, deps.config.secrets, eventSecretAad(id)) : undefined;
+
+  // A job that asks for no events gets its pool's, whose secrets stay in the app settings (deliver.ts reads them from config).
+  const poolEvents = !spec.events && pool.events ? poolEventsSpec(pool.events) : undefined;
+
   const job = await createJob(deps, "Waiting", {
     ...baseRecord(id, now.toISOString()),
     name: spec.name, pool: pool.name, priority: spec.priority, labels: spec.labels, idempotencyKey: spec.idempotencyKey,
-    spec: redactSpec(spec), specDigest: digest, estimate, sealedSecureEnv: sealed, source: origin.source,
+    spec: redactSpec(poolEvents ? { ...spec, events: poolEvents } : spec), eventsFromPool: poolEvents ? true : undefined,
+    specDigest: digest, estimate, sealedSecureEnv: sealed, sealedEventSecret, source: origin.source,
     reason: waitingFor.length ? waitingText(waitingFor) : spec.array ? `making its ${spec.array.count} children` : "waiting for a slot",
     waitingFor: waitingFor.length ? waitingFor : undefined,
     array: spec.array ? newArrayProgress(spec.array.count) : undefined,

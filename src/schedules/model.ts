@@ -131,6 +131,17 @@ export function checkDefinition(input: unknown, pools: ReadonlyMap<string, PoolC
       field: "job.secureEnv",
       rule: "is not supported in a schedule's template: it is stored as given; use env, or have the job fetch its secret",
     });
+  const events = template.events as { webhook?: { secret?: unknown }; eventGrid?: unknown } | undefined;
+  if (events && typeof events === "object" && events.eventGrid !== undefined)
+    errors.push({
+      field: "job.events.eventGrid",
+      rule: "is not supported in a schedule's template: its key would be stored as given; use a webhook or a queue, or submit the job yourself",
+    });
+  if (events && typeof events === "object" && events.webhook && typeof events.webhook === "object" && events.webhook.secret !== undefined)
+    errors.push({
+      field: "job.events.webhook.secret",
+      rule: "is not supported in a schedule's template: it is stored as given; leave it out (deliveries are then unsigned) or submit the job yourself",
+    });
   if (template.idempotencyKey !== undefined)
     errors.push({ field: "job.idempotencyKey", rule: "must not be set: each run's key is derived from the schedule's name and tick" });
   const labels = template.labels && typeof template.labels === "object" ? (template.labels as Record<string, unknown>) : {};

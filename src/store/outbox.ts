@@ -6,16 +6,19 @@
 import type { QueueServiceClient } from "@azure/storage-queue";
 import type { StorageNames } from "../config.js";
 
-export type InternalQueue = "launch" | "monitor" | "pump";
+export type InternalQueue = "launch" | "monitor" | "pump" | "events";
 
 export interface LaunchMessage { jobId: string }
 export interface MonitorMessage { jobId: string; attempt: number; seq: number }
 export interface PumpMessage { pool: string }
+/** One completion event for one sink, and the delivery try it is (events/deliver.ts). */
+export interface EventMessage { jobId: string; sink: import("../events/spec.js").Sink; try: number; event: import("../events/cloudEvent.js").CloudEvent }
 
 export interface Outbox {
   send(queue: "launch", body: LaunchMessage, delaySeconds?: number): Promise<void>;
   send(queue: "monitor", body: MonitorMessage, delaySeconds?: number): Promise<void>;
   send(queue: "pump", body: PumpMessage, delaySeconds?: number): Promise<void>;
+  send(queue: "events", body: EventMessage, delaySeconds?: number): Promise<void>;
 }
 
 /** Queue messages can be delayed by at most 7 days. */
@@ -26,7 +29,7 @@ export class QueueOutbox implements Outbox {
   constructor(private readonly service: QueueServiceClient, private readonly names: StorageNames) {}
 
   queueName(queue: InternalQueue): string {
-    return { launch: this.names.launchQueue, monitor: this.names.monitorQueue, pump: this.names.pumpQueue }[queue];
+    return { launch: this.names.launchQueue, monitor: this.names.monitorQueue, pump: this.names.pumpQueue, events: this.names.eventsQueue }[queue];
   }
 
   async send(queue: InternalQueue, body: object, delaySeconds = 0): Promise<void> {
