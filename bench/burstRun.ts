@@ -25,6 +25,8 @@ export interface BurstSetup {
   resourceGroup: string;
   /** More app settings for the host. */
   env?: Record<string, string>;
+  /** The `default` pool's settings instead of one placement at `subscriptionId`/`resourceGroup` in eastus. */
+  pool?: Record<string, unknown>;
 }
 
 export interface SubmittedJob {
@@ -70,7 +72,7 @@ const SUBMIT_PARALLELISM = 8;
 
 export async function startBurst(setup: BurstSetup): Promise<BurstUnderTest> {
   const prefix = `bench${randomBytes(4).toString("hex")}`;
-  const pools = { default: { maxConcurrency: setup.cap, subscriptionId: setup.subscriptionId, resourceGroup: setup.resourceGroup, region: "eastus" } };
+  const pools = { default: setup.pool ?? { maxConcurrency: setup.cap, subscriptionId: setup.subscriptionId, resourceGroup: setup.resourceGroup, region: "eastus" } };
   const env: Record<string, string> = {
     AzureWebJobsStorage: setup.storageConnection,
     BURST_STORAGE_PREFIX: prefix,

@@ -21,6 +21,12 @@ export interface BenchOptions {
   arrayCount: number;
   scaleSizes: number[];
   scaleCap: number;
+  /** The regions run: one pool over 10 placements with live quotas and windows, and a 2-region outage (regions.ts). */
+  regions: boolean;
+  regionsJobs: number;
+  regionsCap: number;
+  /** How long the outage lasts; it starts once half the jobs have been created. */
+  regionsOutageSeconds: number;
   outDir: string;
   /** Write results and chart (off in the harness test's tiny runs unless asked). */
   write: boolean;
@@ -44,6 +50,10 @@ export const DEFAULTS: BenchOptions = {
   arrayCount: 10_000,
   scaleSizes: [200, 1000, 5000],
   scaleCap: 50,
+  regions: false,
+  regionsJobs: 2000,
+  regionsCap: 1000,
+  regionsOutageSeconds: 300,
   outDir: "bench/results",
   write: true,
   quiet: false,
@@ -78,6 +88,12 @@ Modes
   --array               array run instead: submit one array and make all its children, counting
                         the time to the first child's PUT, storage requests and CPU per child
   --array-count N       children of the array run (default ${DEFAULTS.arrayCount}; cap from --cap)
+  --regions             regions run instead: Burst alone, one pool over 10 placements (5 subscriptions,
+                        2 regions each) with ACI's live quotas and create windows, and a capacity
+                        outage in 2 regions once half the jobs are created
+  --regions-jobs N      jobs of the regions run (default ${DEFAULTS.regionsJobs})
+  --regions-cap C       pool cap of the regions run (default ${DEFAULTS.regionsCap})
+  --regions-outage-s S  how long the regions run's outage lasts (default ${DEFAULTS.regionsOutageSeconds})
 
 Output
   --out DIR             results folder (default ${DEFAULTS.outDir})
@@ -103,6 +119,7 @@ export function parseOptions(argv: string[]): BenchOptions | "help" {
         sequential: { type: "boolean" }, scale: { type: "boolean" }, cost: { type: "boolean" }, "cost-jobs": { type: "string" },
         array: { type: "boolean" }, "array-count": { type: "string" },
         "scale-sizes": { type: "string" }, "scale-cap": { type: "string" },
+        regions: { type: "boolean" }, "regions-jobs": { type: "string" }, "regions-cap": { type: "string" }, "regions-outage-s": { type: "string" },
         out: { type: "string" }, "no-write": { type: "boolean" },
         help: { type: "boolean", short: "h" },
       },
@@ -139,6 +156,10 @@ export function parseOptions(argv: string[]): BenchOptions | "help" {
     arrayCount: num("array-count", DEFAULTS.arrayCount, (n) => whole(n) && n <= 10_000, "a whole number 1–10000"),
     scaleSizes: sizes,
     scaleCap: num("scale-cap", DEFAULTS.scaleCap, (n) => whole(n) && n <= 250, "a whole number 1–250"),
+    regions: Boolean(values.regions),
+    regionsJobs: num("regions-jobs", DEFAULTS.regionsJobs, whole, "a whole number ≥ 1"),
+    regionsCap: num("regions-cap", DEFAULTS.regionsCap, (n) => whole(n) && n <= 1000, "a whole number 1–1000 (a pool's maxConcurrency)"),
+    regionsOutageSeconds: num("regions-outage-s", DEFAULTS.regionsOutageSeconds, (n) => n >= 0, "seconds ≥ 0"),
     outDir: (values.out as string | undefined) ?? DEFAULTS.outDir,
     write: !values["no-write"],
     quiet: false,

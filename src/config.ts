@@ -37,7 +37,8 @@ const placementSchema = z.strictObject({
 const SINGLE_PLACEMENT_FIELDS = ["subscriptionId", "resourceGroup", "region", "prices"] as const;
 
 export const poolSchema = z.strictObject({
-  maxConcurrency: z.number().int().min(1).max(250),
+  // Up to 1,000: a pool spread over placements may run more than one region's 100 groups.
+  maxConcurrency: z.number().int().min(1).max(1000),
   budget: z.strictObject({
     dailyUsd: z.number().positive().optional(),
     monthlyUsd: z.number().positive().optional(),
