@@ -14,7 +14,7 @@ import type { BenchOptions } from "./options.js";
 import { regionsBound, windowsAllowed, type PlacementWindows, type Windows } from "./regionsBound.js";
 import { startStorage } from "./services.js";
 import type { Log } from "./comparison.js";
-import { JOB_CPU, LINES_PER_JOB, planWorkload, type DurationModel } from "./workload.js";
+import { LINES_PER_JOB, planWorkload, type DurationModel } from "./workload.js";
 
 /** Shorter than the 5-minute window, so windows bind rather than job length; long enough for a few polls each. */
 export const REGIONS_MODEL: DurationModel = { kind: "uniform", minSeconds: 5, maxSeconds: 20 };
@@ -27,17 +27,24 @@ const sub = (k: number) => `00000000-0000-0000-0000-0000000c000${k}`;
  * They come first in the pool's order, so a small run uses them too.
  */
 export const LAYOUT: { subscriptionId: string; region: string }[] = [
-  { subscriptionId: sub(4), region: "northeurope" }, { subscriptionId: sub(5), region: "westus2" },
-  { subscriptionId: sub(1), region: "eastus" }, { subscriptionId: sub(1), region: "westeurope" },
-  { subscriptionId: sub(2), region: "eastus" }, { subscriptionId: sub(2), region: "westeurope" },
-  { subscriptionId: sub(3), region: "eastus" }, { subscriptionId: sub(3), region: "westeurope" },
-  { subscriptionId: sub(4), region: "eastus" }, { subscriptionId: sub(5), region: "westeurope" },
+  { subscriptionId: sub(4), region: "northeurope" },
+  { subscriptionId: sub(5), region: "westus2" },
+  { subscriptionId: sub(1), region: "eastus" },
+  { subscriptionId: sub(1), region: "westeurope" },
+  { subscriptionId: sub(2), region: "eastus" },
+  { subscriptionId: sub(2), region: "westeurope" },
+  { subscriptionId: sub(3), region: "eastus" },
+  { subscriptionId: sub(3), region: "westeurope" },
+  { subscriptionId: sub(4), region: "eastus" },
+  { subscriptionId: sub(5), region: "westeurope" },
 ];
 export const OUTAGE_REGIONS = ["northeurope", "westus2"];
 /** ACI's live values (quotas page), which the emulator enforces by default; given explicitly so the run says what it used. */
 export const LIVE_LIMITS: LimitsPatch = {
-  containerGroupsPerRegion: 100, standardCoresPerRegion: 100,
-  creates: { per5Min: 100, perHour: 300 }, deletes: { per5Min: 100, perHour: 300 },
+  containerGroupsPerRegion: 100,
+  standardCoresPerRegion: 100,
+  creates: { per5Min: 100, perHour: 300 },
+  deletes: { per5Min: 100, perHour: 300 },
 };
 const WINDOWS: Windows = { per5Min: 100, perHour: 300 };
 
@@ -87,10 +94,21 @@ const key = (p: { subscriptionId: string; region: string }) => `${p.subscription
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Takes OUTAGE_REGIONS' capacity away once half the jobs have been created, and gives it back `seconds` later. */
-function outageController(emulatorUrl: string, setup: EmulatorSetup, jobs: number, seconds: number, stats: () => Promise<EmulatorStats>, log: Log) {
+function outageController(
+  emulatorUrl: string,
+  setup: EmulatorSetup,
+  jobs: number,
+  seconds: number,
+  stats: () => Promise<EmulatorStats>,
+  log: Log,
+) {
   const base: FaultsInput = JSON.parse(emulatorArgs(setup)[emulatorArgs(setup).indexOf("--faults") + 1]!) as FaultsInput;
   const put = async (faults: FaultsInput) => {
-    const res = await fetch(`${emulatorUrl}/_emulator/faults`, { method: "PUT", headers: { "content-type": "application/json" }, body: JSON.stringify(faults) });
+    const res = await fetch(`${emulatorUrl}/_emulator/faults`, {
+      method: "PUT",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(faults),
+    });
     if (!res.ok) throw new Error(`emulator faults: HTTP ${res.status} ${await res.text()}`);
   };
   let stopped = false;
@@ -107,7 +125,13 @@ function outageController(emulatorUrl: string, setup: EmulatorSetup, jobs: numbe
     times.to = Date.now();
     log(`  capacity given back in ${OUTAGE_REGIONS.join(", ")}`);
   })();
-  return { times, async stop() { stopped = true; await done; } };
+  return {
+    times,
+    async stop() {
+      stopped = true;
+      await done;
+    },
+  };
 }
 
 export async function runRegions(options: BenchOptions, log: Log): Promise<RegionsReport> {
@@ -124,21 +148,32 @@ export async function runRegions(options: BenchOptions, log: Log): Promise<Regio
   const storage = await startStorage();
   const emulator = await startEmulatorProcess(setup);
   try {
-    const burst = await startBurst({ storageConnection: storage.connectionString, armEndpoint: emulator.url, cap: options.regionsCap, subscriptionId: sub(1), resourceGroup: REGIONS_RG, pool });
+    const burst = await startBurst({
+      storageConnection: storage.connectionString,
+      armEndpoint: emulator.url,
+      cap: options.regionsCap,
+      subscriptionId: sub(1),
+      resourceGroup: REGIONS_RG,
+      pool,
+    });
     try {
-      log(`regions: ${n} jobs, cap ${options.regionsCap}, ${LAYOUT.length} placements; outage of ${options.regionsOutageSeconds} s in ${OUTAGE_REGIONS.join(", ")}`);
+      log(
+        `regions: ${n} jobs, cap ${options.regionsCap}, ${LAYOUT.length} placements; outage of ${options.regionsOutageSeconds} s in ${OUTAGE_REGIONS.join(", ")}`,
+      );
       const outage = outageController(emulator.url, setup, n, options.regionsOutageSeconds, () => emulator.stats(), log);
       let shown = 0;
-      const out = await burst.run(jobs, {
-        timeoutMs: (2 * 300 * Math.ceil(n / (LAYOUT.length * WINDOWS.per5Min)) + 900) * 1000,
-        groupsDeleted: () => emulator.deletes(),
-        onProgress: (done) => {
-          if (done - shown >= n / 10 || done === n) {
-            shown = done;
-            log(`  ${done}/${n} done after ${((Date.now() - began) / 1000).toFixed(0)} s`);
-          }
-        },
-      }).finally(() => outage.stop());
+      const out = await burst
+        .run(jobs, {
+          timeoutMs: (2 * 300 * Math.ceil(n / (LAYOUT.length * WINDOWS.per5Min)) + 900) * 1000,
+          groupsDeleted: () => emulator.deletes(),
+          onProgress: (done) => {
+            if (done - shown >= n / 10 || done === n) {
+              shown = done;
+              log(`  ${done}/${n} done after ${((Date.now() - began) / 1000).toFixed(0)} s`);
+            }
+          },
+        })
+        .finally(() => outage.stop());
       const stats = await emulator.stats();
       const summary = summarise({
         label: `Burst regions N=${n}`,
@@ -155,9 +190,21 @@ export async function runRegions(options: BenchOptions, log: Log): Promise<Regio
       const from = rel(outage.times.from);
       const to = rel(outage.times.to);
       return {
-        kind: "regions", date: new Date(began).toISOString(), machine: machine(), jobs: n, cap: options.regionsCap, model: REGIONS_MODEL, emulator: setup,
+        kind: "regions",
+        date: new Date(began).toISOString(),
+        machine: machine(),
+        jobs: n,
+        cap: options.regionsCap,
+        model: REGIONS_MODEL,
+        emulator: setup,
         outage: { regions: OUTAGE_REGIONS, from, to },
-        ...measure(stats, jobs.map((j) => (setup.pullDelayMs + setup.startDelayMs) / 1000 + j.durationSeconds), out.startedAt, from, to),
+        ...measure(
+          stats,
+          jobs.map((j) => (setup.pullDelayMs + setup.startDelayMs) / 1000 + j.durationSeconds),
+          out.startedAt,
+          from,
+          to,
+        ),
         failedByThrottling: summary.failedBy429,
         failedByCapacity: summary.perJob.filter((j) => j.error !== undefined && /capacity|quota|ServiceUnavailable/i.test(j.error)).length,
         makespanSeconds: summary.makespanSeconds,

@@ -36,11 +36,18 @@ export function earliestCreates(p: PlacementWindows, w: Windows, count: number):
 
 /** Every placement's earliest creates, merged and sorted: the k-th is T_k. */
 export function earliestSchedule(placements: PlacementWindows[], w: Windows, count: number): number[] {
-  return placements.flatMap((p) => earliestCreates(p, w, count)).sort((a, b) => a - b).slice(0, count);
+  return placements
+    .flatMap((p) => earliestCreates(p, w, count))
+    .sort((a, b) => a - b)
+    .slice(0, count);
 }
 
 /** max_k (T_k + k-th longest occupancy): no scheduler finishes all jobs sooner. */
-export function regionsBound(placements: PlacementWindows[], w: Windows, occupancySeconds: number[]): { seconds: number; lastCreate: number } {
+export function regionsBound(
+  placements: PlacementWindows[],
+  w: Windows,
+  occupancySeconds: number[],
+): { seconds: number; lastCreate: number } {
   const t = earliestSchedule(placements, w, occupancySeconds.length);
   const longestFirst = [...occupancySeconds].sort((a, b) => b - a);
   let seconds = 0;

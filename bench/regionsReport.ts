@@ -8,13 +8,26 @@ const f = (n: number | null, digits = 1) => (n === null || !Number.isFinite(n) ?
 
 export function regionsVerdicts(r: RegionsReport): Verdict[] {
   return [
-    { target: "no placement over its quota (peak live groups ≤ 100)", measured: r.overQuota.length ? `over: ${r.overQuota.join(", ")}` : `highest peak ${Math.max(...r.placements.map((p) => p.peakLiveGroups))}`, met: r.overQuota.length === 0 },
+    {
+      target: "no placement over its quota (peak live groups ≤ 100)",
+      measured: r.overQuota.length
+        ? `over: ${r.overQuota.join(", ")}`
+        : `highest peak ${Math.max(...r.placements.map((p) => p.peakLiveGroups))}`,
+      met: r.overQuota.length === 0,
+    },
     {
       target: "creates ≥ 95 % of the summed create windows while they bind",
-      measured: r.createShare === null ? "the windows never bound (N ≤ what all placements may create at once)" : `${f(100 * r.createShare)} % (${r.placements.reduce((a, p) => a + p.creates, 0)} of ${r.windowsAllowedByLastCreate} allowed by the last create at ${f(r.lastCreateSeconds)} s)`,
+      measured:
+        r.createShare === null
+          ? "the windows never bound (N ≤ what all placements may create at once)"
+          : `${f(100 * r.createShare)} % (${r.placements.reduce((a, p) => a + p.creates, 0)} of ${r.windowsAllowedByLastCreate} allowed by the last create at ${f(r.lastCreateSeconds)} s)`,
       met: r.createShare === null ? null : r.createShare >= 0.95,
     },
-    { target: "no job failed by throttling or capacity", measured: `${r.failedByThrottling} by throttling, ${r.failedByCapacity} by capacity (${r.summary.failed} failed in all)`, met: r.failedByThrottling + r.failedByCapacity === 0 },
+    {
+      target: "no job failed by throttling or capacity",
+      measured: `${r.failedByThrottling} by throttling, ${r.failedByCapacity} by capacity (${r.summary.failed} failed in all)`,
+      met: r.failedByThrottling + r.failedByCapacity === 0,
+    },
   ];
 }
 
