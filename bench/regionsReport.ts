@@ -50,6 +50,8 @@ export function printRegions(r: RegionsReport): string {
       ["ideal bound (windows, outage, durations), s", f(r.boundSeconds)],
       ["bound ÷ makespan", f(r.boundSeconds / r.makespanSeconds, 2)],
       ["last create: Burst / earliest possible, s", `${f(r.lastCreateSeconds)} / ${f(r.idealLastCreateSeconds)}`],
+      ["enqueue → create p50 / p99, s", `${f(s.enqueueToCreateSeconds.p50)} / ${f(s.enqueueToCreateSeconds.p99)}`],
+      ["exit → detection p50 / p99, s", `${f(s.detectionSeconds.p50)} / ${f(s.detectionSeconds.p99)}`],
       ["429s per 1,000 ARM calls", `${f(r.throttledPer1000Calls, 2)} (${s.armTotals.throttled.total} of ${r.armCalls})`],
       ["host CPU per job, ms", f(r.cpuMsPerJob, 0)],
       ["groups left behind", String(s.groupsLeftBehind)],
