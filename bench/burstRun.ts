@@ -26,7 +26,7 @@ export interface BurstSetup {
   resourceGroup: string;
   /** More app settings for the host. */
   env?: Record<string, string>;
-  /** More settings of the one pool (order, budget, backfill…). */
+  /** More settings of the one pool (order, budget, backfill…; with `placements`, instead of one placement in eastus). */
   pool?: Record<string, unknown>;
   /** Tell Burst each job's planned duration as expectedSeconds. */
   hintDurations?: boolean;
@@ -99,7 +99,9 @@ async function postJob(hostUrl: string, spec: object): Promise<string> {
 
 export async function startBurst(setup: BurstSetup): Promise<BurstUnderTest> {
   const prefix = setup.prefix ?? newBenchPrefix();
-  const pools = { default: { maxConcurrency: setup.cap, subscriptionId: setup.subscriptionId, resourceGroup: setup.resourceGroup, region: "eastus", ...setup.pool, ...(setup.notifyExit ? { notifyExit: true } : {}) } };
+  // A pool given with its own placements (the regions run) takes no single subscription, resource group and region.
+  const single = setup.pool?.placements ? {} : { subscriptionId: setup.subscriptionId, resourceGroup: setup.resourceGroup, region: "eastus" };
+  const pools = { default: { maxConcurrency: setup.cap, ...single, ...setup.pool, ...(setup.notifyExit ? { notifyExit: true } : {}) } };
   const env: Record<string, string> = {
     AzureWebJobsStorage: setup.hostStorageConnection ?? setup.storageConnection,
     BURST_STORAGE_PREFIX: prefix,

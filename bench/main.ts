@@ -1,6 +1,6 @@
 /**
  * `npm run bench`: Burst vs a naive dispatcher vs the ideal bound on one seeded workload
- * (or, with --scale, Burst alone at growing N). See bench/README.md.
+ * (or, with --scale, Burst alone at growing N; with --regions, one pool over 10 placements). See bench/README.md.
  */
 import { runComparison } from "./comparison.js";
 import { HELP, parseOptions, UsageError } from "./options.js";
@@ -9,6 +9,8 @@ import { runCostModes } from "./costModes.js";
 import { runScale } from "./scale.js";
 import { printArraySubmit, runArraySubmit } from "./arraySubmit.js";
 import { runBudgetBlocked } from "./budgetBlocked.js";
+import { runRegions } from "./regions.js";
+import { printRegions, writeRegions } from "./regionsReport.js";
 
 async function main(): Promise<void> {
   let options;
@@ -41,6 +43,12 @@ async function main(): Promise<void> {
   if (options.array) {
     const report = await runArraySubmit(options, log);
     process.stdout.write(`${printArraySubmit(report)}\n`);
+    return;
+  }
+  if (options.regions) {
+    const report = await runRegions(options, log);
+    process.stdout.write(`${printRegions(report)}\n`);
+    if (options.write) log(`wrote ${writeRegions(report, options.outDir)}`);
     return;
   }
   if (options.scale) {

@@ -36,6 +36,12 @@ export interface BenchOptions {
   kedaPollSeconds: number;
   /** Write a V8 CPU profile of Burst's host into this folder (node --cpu-prof), to see where its CPU goes. */
   hostCpuProfDir?: string;
+  /** The regions run: one pool over 10 placements with live quotas and windows, and a 2-region outage (regions.ts). */
+  regions: boolean;
+  regionsJobs: number;
+  regionsCap: number;
+  /** How long the outage lasts; it starts once half the jobs have been created. */
+  regionsOutageSeconds: number;
   outDir: string;
   /** Write results and chart (off in the harness test's tiny runs unless asked). */
   write: boolean;
@@ -65,6 +71,10 @@ export const DEFAULTS: BenchOptions = {
   submit: "queue",
   keda: true,
   kedaPollSeconds: 30,
+  regions: false,
+  regionsJobs: 2000,
+  regionsCap: 250,
+  regionsOutageSeconds: 300,
   outDir: "bench/results",
   write: true,
   quiet: false,
@@ -119,6 +129,12 @@ Modes
   --array               array run instead: submit one array and make all its children, counting
                         the time to the first child's PUT, storage requests and CPU per child
   --array-count N       children of the array run (default ${DEFAULTS.arrayCount}; cap from --cap)
+  --regions             regions run instead: Burst alone, one pool over 10 placements (5 subscriptions,
+                        2 regions each) with ACI's live quotas and create windows, and a capacity
+                        outage in 2 regions once half the jobs are created
+  --regions-jobs N      jobs of the regions run (default ${DEFAULTS.regionsJobs})
+  --regions-cap C       pool cap of the regions run (default ${DEFAULTS.regionsCap})
+  --regions-outage-s S  how long the regions run's outage lasts (default ${DEFAULTS.regionsOutageSeconds})
 
 Output
   --out DIR             results folder (default ${DEFAULTS.outDir})
@@ -145,6 +161,7 @@ export function parseOptions(argv: string[]): BenchOptions | "help" {
         array: { type: "boolean" }, "array-count": { type: "string" },
         durations: { type: "string" }, order: { type: "string" }, workload: { type: "string" },
         "scale-sizes": { type: "string" }, "scale-cap": { type: "string" },
+        regions: { type: "boolean" }, "regions-jobs": { type: "string" }, "regions-cap": { type: "string" }, "regions-outage-s": { type: "string" },
         out: { type: "string" }, "no-write": { type: "boolean" },
         submit: { type: "string" }, "no-keda": { type: "boolean" }, "keda-poll": { type: "string" }, "host-cpu-prof": { type: "string" },
         help: { type: "boolean", short: "h" },
@@ -198,6 +215,10 @@ export function parseOptions(argv: string[]): BenchOptions | "help" {
     keda: !values["no-keda"],
     kedaPollSeconds: num("keda-poll", DEFAULTS.kedaPollSeconds, (n) => n > 0, "seconds > 0"),
     hostCpuProfDir: values["host-cpu-prof"] as string | undefined,
+    regions: Boolean(values.regions),
+    regionsJobs: num("regions-jobs", DEFAULTS.regionsJobs, whole, "a whole number ≥ 1"),
+    regionsCap: num("regions-cap", DEFAULTS.regionsCap, (n) => whole(n) && n <= 250, "a whole number 1–250 (a pool's maxConcurrency)"),
+    regionsOutageSeconds: num("regions-outage-s", DEFAULTS.regionsOutageSeconds, (n) => n >= 0, "seconds ≥ 0"),
     outDir: (values.out as string | undefined) ?? DEFAULTS.outDir,
     write: !values["no-write"],
     quiet: false,

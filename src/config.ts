@@ -38,6 +38,7 @@ const placementSchema = z.strictObject({
 const SINGLE_PLACEMENT_FIELDS = ["subscriptionId", "resourceGroup", "region", "prices"] as const;
 
 export const poolSchema = z.strictObject({
+  // At most 250: the admission entity keeps every slot holder in one string property, which Table storage caps at 32K characters.
   maxConcurrency: z.number().int().min(1).max(250),
   budget: z.strictObject({
     dailyUsd: z.number().positive().optional(),

@@ -18,6 +18,9 @@ import type { Next } from "./flow.js";
 /** How long the backup launch message waits; the inline launch normally gets there first. */
 export const BACKUP_LAUNCH_DELAY_SECONDS = 60;
 
+/** Table storage's limit on a transaction's operations (100), less the admission row itself. */
+export const ADMIT_PER_TRANSACTION = 99;
+
 /**
  * Admits what the pool can take now; answers who was admitted, and `marked`: their marking
  * as Admitted, already under way, which resolves to their launches. The marking is left
@@ -42,7 +45,8 @@ export async function pumpPool(deps: Deps, poolName: string): Promise<{ admitted
     // Entries whose job no longer waits (admitted, canceled, finished) are dropped, not admitted.
     const chosen: { entry: WaitingEntry; holder: Holder; job: Versioned<JobRecord> }[] = [];
     let dropped = 0;
-    for (const entry of decision.admit) {
+    // One admission is one Table transaction, which holds at most 100 operations: the admission row and 99 line deletions; the next round takes the rest.
+    for (const entry of decision.admit.slice(0, ADMIT_PER_TRANSACTION)) {
       const job = await deps.jobs.get(entry.jobId);
       if (!job || job.value.state !== "Waiting") {
         await deps.ledger.removeWaiting(pool.name, entry.key);
