@@ -49,6 +49,9 @@ export function createAciClient(options: AciClientOptions): ContainerInstanceMan
   return client;
 }
 
+/** Sent by ACI with creates and deletes, and with the 429 of its 5-minute and hour windows. */
+const ACI_WINDOW_HEADER = "x-ms-ratelimit-remaining-subscription-resource-requests-pt5m";
+
 /**
  * Every request waits for its token in the subscription's bucket, and every answer tells
  * the pacer what ARM has left. After the retry policy, so that each retry is paced too.
@@ -62,8 +65,12 @@ export function usePacer(pipeline: Pipeline, pacer: ArmPacer, subscriptionId: st
       const response = await next(request);
       const remaining = Number(response.headers.get(REMAINING_HEADER[kind]) ?? NaN);
       const retryAfter = Number(response.headers.get("retry-after") ?? NaN);
+      // A 429 with ACI's resource-request headers is ACI's create/delete window of one region
+      // (paced per placement, and deferred by the launch), not ARM's bucket: it must not stop
+      // every other call of the subscription for minutes.
+      const aciWindow = response.status === 429 && response.headers.get(ACI_WINDOW_HEADER) !== undefined;
       pacer.observe(subscriptionId, kind, {
-        status: response.status,
+        status: aciWindow ? 200 : response.status,
         remaining: Number.isFinite(remaining) ? remaining : undefined,
         retryAfterSeconds: Number.isFinite(retryAfter) ? retryAfter : undefined,
       });

@@ -114,7 +114,7 @@ function settingsSetByTemplate(): Set<string> {
 /** Settings named in the README's configuration table or a settings table in docs/, with a default (or, for GitHub's, the whole integration being optional). */
 function documentedSettings(): Set<string> {
   const out = new Set<string>();
-  const docs = [path.join(ROOT, "README.md"), ...readdirSync(path.join(ROOT, "docs")).map((f) => path.join(ROOT, "docs", f))];
+  const docs = [path.join(ROOT, "README.md"), ...readdirSync(path.join(ROOT, "docs")).filter((f) => f.endsWith(".md")).map((f) => path.join(ROOT, "docs", f))];
   for (const file of docs) {
     for (const line of readFileSync(file, "utf8").split("\n")) {
       const cells = line.split("|").map((c) => c.trim());

@@ -203,7 +203,7 @@ describe("container group lifecycle", () => {
     expect(stats.billing.map((b) => b.deleted)).toEqual([true, false]);
   });
 
-  it("tracks the peak number of groups alive at once, in total, per region and per resource group", async () => {
+  it("tracks the peak number of groups alive at once, in total, per region, per resource group and per subscription and region", async () => {
     const body = (location: string) => group({ command: sh("sleep 60"), location });
     await t.client.containerGroups.beginCreateOrUpdateAndWait(RG, "p1", body("eastus"), POLL);
     await t.client.containerGroups.beginCreateOrUpdateAndWait(RG, "p2", body("eastus"), POLL);
@@ -212,6 +212,11 @@ describe("container group lifecycle", () => {
     await t.client.containerGroups.beginCreateOrUpdateAndWait(RG, "p4", body("westeurope"), POLL);
     const stats = t.emulator.stats();
     expect(stats.aliveCount).toBe(3);
-    expect(stats.peak).toEqual({ total: 3, byRegion: { eastus: 2, westeurope: 2 }, byResourceGroup: { [RG]: 2, "other-rg": 1 } });
+    expect(stats.peak).toEqual({
+      total: 3,
+      byRegion: { eastus: 2, westeurope: 2 },
+      byResourceGroup: { [RG]: 2, "other-rg": 1 },
+      bySubscriptionRegion: { [`${SUB}/eastus`.toLowerCase()]: 2, [`${SUB}/westeurope`.toLowerCase()]: 2 },
+    });
   });
 });
