@@ -101,7 +101,19 @@ describe("benchmark harness", () => {
 
   it("runs Burst (over HTTP), the baseline and the KEDA-like peer on a tiny workload and reports every metric", async () => {
     const report: ComparisonReport = await runComparison(
-      { ...DEFAULTS, jobs: JOBS, cap: 3, medianSeconds: 1, sigma: 0.3, pullDelayMs: 200, pullJitterMs: 300, startDelayMs: 50, write: false, submit: "http", kedaPollSeconds: 1 },
+      {
+        ...DEFAULTS,
+        jobs: JOBS,
+        cap: 3,
+        medianSeconds: 1,
+        sigma: 0.3,
+        pullDelayMs: 200,
+        pullJitterMs: 300,
+        startDelayMs: 50,
+        write: false,
+        submit: "http",
+        kedaPollSeconds: 1,
+      },
       () => {},
     );
     expectWellFormed(report.burst);
@@ -118,7 +130,8 @@ describe("benchmark harness", () => {
     for (const r of rows) expect(r).toHaveLength(5);
     expect(rows.flat().join(" ")).not.toMatch(/NaN|undefined/);
     const verdicts = comparisonVerdicts(report);
-    expect(verdicts).toHaveLength(6);
+    // Six, and the durations target of the run's mode (the exit-notification one only with --notify-exit).
+    expect(verdicts).toHaveLength(7);
     for (const v of verdicts) expect(typeof v.met).toBe("boolean");
     expect(printComparison(report)).toContain("efficiency");
 
@@ -137,7 +150,18 @@ describe("benchmark harness", () => {
 
   it("measures a second pass put in line by what a first pass of the same workload taught, and reports the estimates' error", async () => {
     const report = await runComparison(
-      { ...DEFAULTS, jobs: 4, cap: 2, medianSeconds: 1, sigma: 0.3, pullDelayMs: 200, pullJitterMs: 0, startDelayMs: 50, durations: "learned", write: false },
+      {
+        ...DEFAULTS,
+        jobs: 4,
+        cap: 2,
+        medianSeconds: 1,
+        sigma: 0.3,
+        pullDelayMs: 200,
+        pullJitterMs: 0,
+        startDelayMs: 50,
+        durations: "learned",
+        write: false,
+      },
       () => {},
     );
     expect(report.burst.succeeded).toBe(4);

@@ -7,7 +7,7 @@
  */
 import { readFileSync, readdirSync, statSync } from "node:fs";
 import path from "node:path";
-import { ARRAY_ENV } from "../../src/jobSpec.js";
+import { ARRAY_ENV, EXIT_URL_ENV } from "../../src/jobSpec.js";
 import { describe, expect, it } from "vitest";
 import { ROOT } from "../support/hostProcess.js";
 
@@ -114,7 +114,12 @@ function settingsSetByTemplate(): Set<string> {
 /** Settings named in the README's configuration table or a settings table in docs/, with a default (or, for GitHub's, the whole integration being optional). */
 function documentedSettings(): Set<string> {
   const out = new Set<string>();
-  const docs = [path.join(ROOT, "README.md"), ...readdirSync(path.join(ROOT, "docs")).filter((f) => f.endsWith(".md")).map((f) => path.join(ROOT, "docs", f))];
+  const docs = [
+    path.join(ROOT, "README.md"),
+    ...readdirSync(path.join(ROOT, "docs"))
+      .filter((f) => f.endsWith(".md"))
+      .map((f) => path.join(ROOT, "docs", f)),
+  ];
   for (const file of docs) {
     for (const line of readFileSync(file, "utf8").split("\n")) {
       const cells = line.split("|").map((c) => c.trim());
@@ -159,8 +164,8 @@ function settingsBurstReads(): Set<string> {
   }
   // Not app settings: a prefix and object properties that happen to be called env.
   for (const notSetting of ["BURST_GITHUB_", "github", "log", "webhookSecret", "length"]) out.delete(notSetting);
-  // Nor what Burst puts in an array child's container environment.
-  for (const containerEnv of Object.values(ARRAY_ENV)) out.delete(containerEnv);
+  // Nor what Burst puts in a container's environment (an array child's index, the exit report's URL).
+  for (const containerEnv of [...Object.values(ARRAY_ENV), EXIT_URL_ENV]) out.delete(containerEnv);
   expect(out).toContain("AzureWebJobsStorage__accountName");
   expect(out).toContain("BURST_SECRET_KEY");
   return out;

@@ -136,7 +136,9 @@ describe("telemetry of a job's run", () => {
     // Lost from its pool's line (as if a crash came between two writes): the reconciler puts it back.
     const lost = (await t.deps.jobs.get(ids[2]!))!.value;
     expect(lost.state).toBe("Waiting");
-    expect(await t.deps.ledger.removeWaiting("busy", lineEntry({ ...lost, spec: lost.spec! }, t.deps.config.pools.get("busy")!).key)).toBe(true);
+    expect(await t.deps.ledger.removeWaiting("busy", lineEntry({ ...lost, spec: lost.spec! }, t.deps.config.pools.get("busy")!).key)).toBe(
+      true,
+    );
     expect((await reconcile(t.deps)).requeued).toBe(1);
     const m = await t.read();
     expect(total(m.get("burst.reconciler.repairs"), { kind: "requeued" })).toBe(1);
