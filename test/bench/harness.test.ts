@@ -141,7 +141,7 @@ describe("benchmark harness", () => {
       const json = JSON.parse(readFileSync(files.json, "utf8"));
       expect(json.burst.succeeded).toBe(JOBS);
       expect(json.baseline.succeeded).toBe(JOBS);
-      expect(json.verdicts).toHaveLength(6);
+      expect(json.verdicts).toHaveLength(7);
       expect(readFileSync(files.svg, "utf8")).toMatch(/^<svg[\s\S]*<\/svg>\n$/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
