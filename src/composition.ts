@@ -8,6 +8,7 @@ import { storageClients, type StorageClients } from "./storage.js";
 import type { TokenCredential } from "./aci/client.js";
 import { TableJobStore } from "./store/jobStore.js";
 import { TableLedgerStore } from "./store/ledgerStore.js";
+import { TablePlacementStore } from "./store/placementStore.js";
 import { BlobLogStore } from "./store/logStore.js";
 import { QueueOutbox } from "./store/outbox.js";
 import { StoragePoisonQueues } from "./store/poison.js";
@@ -45,6 +46,7 @@ export function buildDeps(config: BurstConfig, log: Logger = consoleLogger, opti
     config,
     jobs: new TableJobStore(storage.table(config.names.jobsTable), storage.table(config.names.jobIndexTable)),
     ledger: new TableLedgerStore(storage.table(config.names.ledgerTable)),
+    placements: new TablePlacementStore(storage.table(config.names.ledgerTable)),
     logs: new BlobLogStore(blobs.getContainerClient(config.names.logsContainer)),
     outbox: new QueueOutbox(queues, config.names),
     poison: new StoragePoisonQueues(queues, config.names),

@@ -14,6 +14,7 @@ import { ConfigError } from "./errors.js";
 import { describeStorage, readStorageSettings, type StorageSettings } from "./storage.js";
 import { parseScheduleSettings, type ScheduleDefinition } from "./schedules/model.js";
 import { poolEventsSchema, readPoolEventSecrets } from "./events/spec.js";
+import { highestPrices, limitsSchema, placementId, type Placement } from "./placements.js";
 
 export { ConfigError };
 
@@ -23,6 +24,18 @@ const priceSchema = z.strictObject({
   source: z.string().min(1),
   date: z.string().min(1),
 });
+
+const placementSchema = z.strictObject({
+  subscriptionId: z.string().regex(/^[0-9a-fA-F-]{1,64}$/),
+  resourceGroup: z.string().regex(/^[-\w._()]{1,90}$/),
+  region: z.string().regex(/^[a-z0-9]+$/),
+  priority: z.enum(["Regular", "Spot"]).default("Regular"),
+  prices: priceSchema.optional(),
+  limits: limitsSchema.default(limitsSchema.parse({})),
+});
+
+/** The settings a placement list replaces: a pool gives either these or `placements`. */
+const SINGLE_PLACEMENT_FIELDS = ["subscriptionId", "resourceGroup", "region", "prices"] as const;
 
 export const poolSchema = z.strictObject({
   maxConcurrency: z.number().int().min(1).max(250),
@@ -35,6 +48,10 @@ export const poolSchema = z.strictObject({
   region: z.string().regex(/^[a-z0-9]+$/).default("eastus"),
   sku: z.enum(["Standard"]).default("Standard"),
   prices: priceSchema.optional(),
+  /** Where groups may go, tried in order (see placements.ts); without it, the one placement above. */
+  placements: z.array(placementSchema).min(1).max(50).optional(),
+  /** A job's `spot` when it gives none. */
+  spot: z.enum(["never", "preferred", "required"]).default("preferred"),
   /** Waiting jobs allowed before submissions get 429. */
   maxWaiting: z.number().int().min(1).default(10_000),
   /** The share of the subscription's ARM read rate (25/s) this pool's polling may use. */
@@ -62,9 +79,12 @@ export const poolSchema = z.strictObject({
 });
 
 export type PoolConfigInput = z.input<typeof poolSchema>;
-export interface PoolConfig extends Omit<z.output<typeof poolSchema>, "prices"> {
+export interface PoolConfig extends Omit<z.output<typeof poolSchema>, "prices" | "placements"> {
   name: string;
+  /** Prices no placement exceeds: admission's worst cases use them (see highestPrices). */
   prices: PriceTable;
+  /** At least one; subscriptionId, resourceGroup and region above are the first one's. */
+  placements: Placement[];
 }
 
 export interface StorageNames {
@@ -163,15 +183,41 @@ export function parsePools(doc: unknown, where: string): Map<string, PoolConfig>
       const value = issue.code === "unrecognized_keys" ? undefined : issue.path.reduce<unknown>((v, k) => (v && typeof v === "object" ? (v as Record<PropertyKey, unknown>)[k] : undefined), raw);
       throw new ConfigError(`${where}: pools.${name}.${e.field}: ${e.rule}${value === undefined ? "" : `, got ${JSON.stringify(value)}`}`);
     }
-    const { prices: given, ...rest } = r.data;
-    const prices = given ?? BUILT_IN_PRICES[`${rest.region}/${rest.sku}`];
-    if (!prices) {
-      throw new ConfigError(`${where}: pools.${name}.prices is required: there is no built-in price table for ${rest.region}/${rest.sku} (built in: ${Object.keys(BUILT_IN_PRICES).join(", ")})`);
-    }
-    out.set(name, { ...rest, name, prices });
+    out.set(name, { ...poolFrom(name, r.data, raw, where), name });
   }
   if (out.size === 0) throw new ConfigError(`${where}: "pools" must name at least one pool`);
   return out;
+}
+
+function poolFrom(name: string, data: z.output<typeof poolSchema>, raw: unknown, where: string): Omit<PoolConfig, "name"> {
+  const { prices: given, placements: listed, ...rest } = data;
+  const at = `${where}: pools.${name}`;
+  const pricesFor = (region: string, priority: string, prices: PriceTable | undefined, field: string) => {
+    const found = prices ?? (priority === "Regular" ? BUILT_IN_PRICES[`${region}/${rest.sku}`] : undefined);
+    if (!found) throw new ConfigError(`${at}.${field} is required: there is no built-in price table for ${region}/${rest.sku}${priority === "Spot" ? " Spot" : ""} (built in: ${Object.keys(BUILT_IN_PRICES).join(", ")})`);
+    return found;
+  };
+  let placements: Placement[];
+  if (listed) {
+    const both = SINGLE_PLACEMENT_FIELDS.filter((f) => Object.hasOwn(raw as object, f));
+    if (both.length) throw new ConfigError(`${at}: give either placements or ${both.join(", ")}, not both (each placement has its own)`);
+    placements = listed.map((p, i) => {
+      const base = { subscriptionId: p.subscriptionId.toLowerCase(), resourceGroup: p.resourceGroup, region: p.region, priority: p.priority };
+      return { ...base, id: placementId(base), limits: p.limits, prices: pricesFor(p.region, p.priority, p.prices, `placements[${i}].prices`) };
+    });
+    const seen = new Map<string, number>();
+    placements.forEach((p, i) => {
+      if (seen.has(p.id)) throw new ConfigError(`${at}.placements[${i}]: must differ from placements[${seen.get(p.id)}] (both are ${p.id})`);
+      seen.set(p.id, i);
+    });
+  } else {
+    const base = { subscriptionId: rest.subscriptionId, resourceGroup: rest.resourceGroup, region: rest.region, priority: "Regular" as const };
+    placements = [{ ...base, id: placementId(base), limits: limitsSchema.parse({}), prices: pricesFor(rest.region, "Regular", given, "prices") }];
+  }
+  if (rest.spot === "required" && !placements.some((p) => p.priority === "Spot")) throw new ConfigError(`${at}.spot: "required" needs a Spot placement, got none`);
+  if (rest.spot === "never" && !placements.some((p) => p.priority === "Regular")) throw new ConfigError(`${at}.spot: "never" needs a Regular placement, got only Spot ones`);
+  const first = placements[0]!;
+  return { ...rest, subscriptionId: first.subscriptionId, resourceGroup: first.resourceGroup, region: first.region, placements, prices: highestPrices(placements) };
 }
 
 /**

@@ -8,9 +8,17 @@
  * - `transient`: a 5xx or a network error; the same call again, soon;
  * - `throttled`: ARM or ACI asked to wait (429, Retry-After);
  * - `capacity`: the region has no room for this size right now;
- * - `quota`: the subscription's regional quota is used up until groups go away.
+ * - `quota`: the subscription's regional quota is used up until groups go away;
+ * - `placement`: this subscription or region cannot take container groups at all (not
+ *   registered for the provider, or ACI not offered there): another placement may.
+ *
+ * Capacity, quota and placement troubles move a launch on to the pool's next placement.
  */
-export type PlatformTrouble = "transient" | "throttled" | "capacity" | "quota";
+export type PlatformTrouble = "transient" | "throttled" | "capacity" | "quota" | "placement";
+
+export function movesPlacement(trouble: PlatformTrouble): boolean {
+  return trouble === "capacity" || trouble === "quota" || trouble === "placement";
+}
 
 /** Azure's fault and worth another try later: capacity, quota, throttling, 5xx, network. */
 export class RetryablePlatformError extends Error {

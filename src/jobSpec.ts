@@ -80,6 +80,8 @@ export const jobSpecSchema = z.strictObject({
   ports: z.array(z.number({ error: "must be a number" }).int({ error: "must be a whole number" }).min(1, { error: "must be a TCP port (1-65535)" }).max(65535, { error: "must be a TCP port (1-65535)" }), { error: "must be an array of port numbers" })
     .max(ACI_MAX_PORTS, { error: `must have at most ${ACI_MAX_PORTS} ports (ACI's per-IP limit)` }).optional(),
   publicIp: z.boolean({ error: "must be true or false" }).optional(),
+  /** Whether the job may run on ACI Spot (see placements.ts); the pool's `spot` when absent. */
+  spot: z.enum(["never", "preferred", "required"], { error: 'must be "never", "preferred" or "required"' }).optional(),
   ttlSecondsAfterFinished: z.number({ error: "must be a number" }).int({ error: "must be a whole number of seconds" })
     .min(MIN_TTL_SECONDS, { error: `must be at least ${MIN_TTL_SECONDS} (an hour: a redelivered submission must still find its job)` }).max(MAX_TTL_SECONDS, { error: `must be at most ${MAX_TTL_SECONDS} (10 years)` }).optional(),
   dependsOn: z.array(z.strictObject({

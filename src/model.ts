@@ -6,8 +6,10 @@
  * - **Attempt**: one try at running a job: exactly one container group, named from the
  *   job id and the attempt number. A job that fails and has retries left gets a new
  *   attempt; the old attempt's record is kept.
- * - **Pool**: a named set of limits and a target: max concurrency, budget windows,
- *   the subscription / resource group / region its groups go to, and the price table.
+ * - **Pool**: a named set of limits and targets: max concurrency, budget windows,
+ *   and its placements.
+ * - **Placement**: one subscription / resource group / region a pool's groups may go
+ *   to, Regular or Spot, with its prices and quota (placements.ts).
  * - **Slot**: the right to have one container group alive in a pool. A job holds a
  *   slot from admission until its group is deleted.
  * - **Budget window**: a UTC day or month with a USD limit. Admission reserves a job's
@@ -46,8 +48,14 @@ export interface Attempt {
    * have landed, so a deferred launch is not billed for its wait.
    */
   acceptedAt?: string;
-  /** ARM throttled the create: the launch resumes at this time, still holding the slot. */
+  /** ARM throttled the create, or no placement had room: the launch resumes at this time, still holding the slot. */
   deferredUntil?: string;
+  /** Where the attempt's group is (a placement id, `subscription/resourceGroup/region/priority`); absent before one had room. */
+  placement?: string;
+  /** ACI accepted the create, then failed it for want of capacity: not counted as a platform failure (see finish.ts). */
+  noCapacity?: boolean;
+  /** Placements that refused this attempt's create for capacity or quota, in order, with ACI's code (not counted as retries). */
+  refusedBy?: { placement: string; code?: string }[];
   /** Start of the image pull: billing starts here. */
   pullStartedAt?: string;
   startedAt?: string;

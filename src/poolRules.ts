@@ -4,13 +4,14 @@
  * (a spec without timeoutSeconds gets the pool's defaultTimeoutSeconds, and none may ask
  * for more than its maxTimeoutSeconds), so no endless job holds a slot for good; its
  * priority is within the pool's maxPriority; it could ever fit the budget; and secure
- * values can be sealed.
+ * values can be sealed; and one of its placements can take it (Spot's limits).
  */
 import type { JobSpec } from "./jobSpec.js";
 import type { PoolConfig } from "./config.js";
 import type { SpecError } from "./model.js";
 import type { KeyRing } from "./secrets.js";
 import { neverFits } from "./admission.js";
+import { noPlacementFor } from "./placements.js";
 import { COST_CAP_MARGIN_SECONDS, minimumCostCapUsd, worstCaseUsd } from "./pricing.js";
 
 export type PoolCheck = { ok: true; spec: JobSpec; pool: PoolConfig } | { ok: false; errors: SpecError[] };
@@ -32,6 +33,8 @@ export function applyPool(spec: JobSpec, pools: ReadonlyMap<string, PoolConfig>,
   const withTimeout: JobSpec = { ...spec, timeoutSeconds: spec.timeoutSeconds ?? pool.defaultTimeoutSeconds };
   const never = neverFits(worstCaseUsd(withTimeout, pool.prices, pool.enforcementSlackSeconds), pool.budget);
   if (never) errors.push({ field: spec.maxCostUsd !== undefined ? "maxCostUsd" : "timeoutSeconds", rule: never });
+  const noPlace = noPlacementFor(pool.placements, spec.spot ?? pool.spot, spec);
+  if (noPlace) errors.push({ field: "spot", rule: `${noPlace} in pool ${pool.name}` });
   if (spec.secureEnv && Object.keys(spec.secureEnv).length > 0 && !secrets.current) {
     errors.push({ field: "secureEnv", rule: "cannot be accepted: the app has no BURST_SECRET_KEY to seal secure values with" });
   }

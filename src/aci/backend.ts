@@ -77,15 +77,25 @@ function retryAfterSeconds(err: unknown): number | undefined {
 /**
  * ACI's error codes by what happens next. Classified by `code`, never by message text.
  * - Quota: `ContainerGroupQuotaReached` (Microsoft's troubleshooting article of that name).
+ *   The quota refusal also comes as `ServiceUnavailable` ("container group quota
+ *   'ContainerGroups' exceeded in region": MicrosoftDocs/SupportArticles-docs,
+ *   service-unavailable-container-group-quota-exceeded.md), so that code is classed
+ *   capacity: both move the launch to the next placement, which is all that matters.
  * - Capacity: `ServiceUnavailable` as a 4xx, the code the sync capacity refusal ("The
  *   requested resource with 'x' CPU … is not available in the location …") carries, and
  *   `InsufficientCapacity`, the event name the async refusal reports
  *   (Azure/Azure-Landing-Zones#2404); `SkuNotAvailable` is ARM's generic one.
+ * - Placement: `MissingSubscriptionRegistration` (the subscription is not registered for
+ *   Microsoft.ContainerInstance) and `LocationNotAvailableForResourceType` (ACI is not
+ *   offered in the region), ARM's codes from its "resource provider registration" and
+ *   "SKU not available" troubleshooting articles: that placement can never take the
+ *   group, another may.
  * - Anything else below 500 is the request's own fault (`InaccessibleImage`,
  *   `InvalidRequestContent`, …): retrying cannot help.
  */
 const QUOTA_CODES = new Set(["ContainerGroupQuotaReached"]);
 const CAPACITY_CODES = new Set(["ServiceUnavailable", "InsufficientCapacity", "SkuNotAvailable"]);
+const PLACEMENT_CODES = new Set(["MissingSubscriptionRegistration", "LocationNotAvailableForResourceType"]);
 
 export function classifyArmError(err: unknown): Error {
   const e = err as { statusCode?: number; code?: string; message?: string; name?: string };
@@ -97,6 +107,7 @@ export function classifyArmError(err: unknown): Error {
   if (status === undefined || status >= 500) return new RetryablePlatformError(text, code, status, "transient");
   if (code && QUOTA_CODES.has(code)) return new RetryablePlatformError(text, code, status, "quota");
   if (code && CAPACITY_CODES.has(code)) return new RetryablePlatformError(text, code, status, "capacity");
+  if (code && PLACEMENT_CODES.has(code)) return new RetryablePlatformError(text, code, status, "placement");
   return new PermanentLaunchError(text, code);
 }
 

@@ -2,6 +2,7 @@
 import type { ContainerGroup } from "@azure/arm-containerinstance";
 import type { JobSpec } from "../jobSpec.js";
 import type { PoolConfig } from "../config.js";
+import type { Placement } from "../placements.js";
 
 export const CONTAINER_NAME = "job";
 
@@ -21,6 +22,8 @@ export function buildGroup(args: {
   spec: JobSpec;
   secureEnv: Record<string, string>;
   pool: PoolConfig;
+  /** Where it goes: its region, and Spot or Regular. */
+  placement: Pick<Placement, "region" | "priority">;
   now: Date;
   deploymentId: string;
 }): ContainerGroup {
@@ -30,7 +33,7 @@ export function buildGroup(args: {
     ...Object.entries(args.secureEnv).map(([name, secureValue]) => ({ name, secureValue })),
   ];
   const group: ContainerGroup = {
-    location: pool.region,
+    location: args.placement.region,
     tags: {
       [TAGS.managed]: "true",
       [TAGS.job]: args.jobId,
@@ -42,6 +45,8 @@ export function buildGroup(args: {
     osType: "Linux",
     restartPolicy: "Never",
     sku: pool.sku,
+    // Regular is ACI's default; sent only for Spot, so a Regular PUT stays what it was.
+    ...(args.placement.priority === "Spot" ? { priority: "Spot" } : {}),
     containers: [{
       name: CONTAINER_NAME,
       image: spec.image,

@@ -1,7 +1,8 @@
 /**
  * GET /api/pools: each configured pool's slots and waiting line, and per budget window
  * (this UTC day and month) what is spent, what running jobs have reserved, and what
- * is left for new admissions.
+ * is left for new admissions; and per placement, the room in use in its subscription and
+ * region against its quota, the creates left in ACI's windows, and its cooldown.
  */
 import { roundUsd } from "../pricing.js";
 import { usage } from "../store/ledgerStore.js";
@@ -22,10 +23,13 @@ function window(w: { window: string; spentUsd: number; reservedUsd: number }, li
 }
 
 export async function poolStatus(deps: Deps, pool: PoolConfig) {
-  const [snap, waiting] = await Promise.all([
-    deps.ledger.snapshot(pool.name, deps.clock.now()),
+  const now = deps.clock.now();
+  const [snap, waiting, placements] = await Promise.all([
+    deps.ledger.snapshot(pool.name, now),
     // Counted up to one past the limit: enough to show a full line, or one over it (queue submissions wait regardless).
     deps.ledger.countWaiting(pool.name, pool.maxWaiting + 1),
+    // Per placement: room in use in its subscription and region (all pools), creates left, its breaker.
+    Promise.all(pool.placements.map((p) => deps.placements.status(p, now))),
   ]);
   const u = usage(snap);
   return {
@@ -40,6 +44,7 @@ export async function poolStatus(deps: Deps, pool: PoolConfig) {
       day: window(u.day, pool.budget.dailyUsd),
       month: window(u.month, pool.budget.monthlyUsd),
     },
+    placements,
   };
 }
 

@@ -11,10 +11,11 @@ import type { PoolConfig } from "../config.js";
 import { billingStart, costUsd, roundUsd } from "../pricing.js";
 import type { Waiting } from "./waiting.js";
 import { arrayCounts } from "../scheduler/array.js";
+import { placementOf } from "../scheduler/pools.js";
 
 export type PublicAttempt = Pick<Attempt,
   "n" | "group" | "launchedAt" | "deferredUntil" | "pullStartedAt" | "startedAt" | "finishedAt" | "stoppedAt" | "exitCode" | "outcome" | "reason"
-  | "restartCount" | "billedSeconds" | "costUsd" | "costBasis" | "costErrorSeconds" | "billedUsd" | "billFinal">;
+  | "restartCount" | "billedSeconds" | "costUsd" | "costBasis" | "costErrorSeconds" | "billedUsd" | "billFinal" | "placement" | "refusedBy" | "noCapacity">;
 
 export interface PublicJob {
   id: string;
@@ -75,7 +76,7 @@ function liveCost(job: JobRecord, pool: PoolConfig | undefined, now: Date): numb
   if (!pool || !job.spec || job.state !== "Running" || !a || a.costUsd !== undefined) return undefined;
   const start = billingStart({ pullEvent: a.pullStartedAt, acceptedAt: a.acceptedAt ?? a.launchedAt, startedAt: a.startedAt, stoppedAt: now.toISOString() });
   if (!start) return undefined;
-  return costUsd(Math.max(0, Math.ceil((now.getTime() - start.startMs) / 1000)), job.spec.cpu, job.spec.memoryGb, pool.prices);
+  return costUsd(Math.max(0, Math.ceil((now.getTime() - start.startMs) / 1000)), job.spec.cpu, job.spec.memoryGb, placementOf(pool, a).prices);
 }
 
 export function publicJob(job: JobRecord, extra: { pool?: PoolConfig; now: Date; waiting?: Waiting }): PublicJob {
@@ -88,6 +89,7 @@ export function publicJob(job: JobRecord, extra: { pool?: PoolConfig; now: Date;
       n: a.n, group: a.group, launchedAt: a.launchedAt, deferredUntil: a.deferredUntil, pullStartedAt: a.pullStartedAt, startedAt: a.startedAt,
       finishedAt: a.finishedAt, stoppedAt: a.stoppedAt, exitCode: a.exitCode, outcome: a.outcome, reason: a.reason, restartCount: a.restartCount,
       billedSeconds: a.billedSeconds, costUsd: a.costUsd, costBasis: a.costBasis, costErrorSeconds: a.costErrorSeconds, billedUsd: a.billedUsd, billFinal: a.billFinal,
+      placement: a.placement, refusedBy: a.refusedBy, noCapacity: a.noCapacity,
     })),
     platformFailures: job.platformFailures, ownFailures: job.ownFailures,
     canceling: job.cancelRequested && !["Succeeded", "Failed", "TimedOut", "Canceled", "Rejected"].includes(job.state) ? true : undefined,

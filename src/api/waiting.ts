@@ -16,7 +16,7 @@ import type { JobRecord } from "../model.js";
 import type { Deps } from "../scheduler/deps.js";
 import { roundUsd } from "../pricing.js";
 
-export type WaitingReason = "slot" | "budget" | "retry-backoff" | "create-throttled" | "admitting" | "dependencies";
+export type WaitingReason = "slot" | "budget" | "retry-backoff" | "create-throttled" | "capacity" | "admitting" | "dependencies";
 
 export interface Waiting {
   reason: WaitingReason;
@@ -58,6 +58,10 @@ export async function waitingReasons(deps: Deps, jobs: JobRecord[]): Promise<Map
   const pools = new Map<string, Promise<PoolView | undefined>>();
   for (const job of jobs) {
     const deferred = job.state === "Launching" ? job.attempts.at(-1)?.deferredUntil : undefined;
+    if (deferred && Date.parse(deferred) > now.getTime() && !job.attempts.at(-1)!.placement) {
+      out.set(job.id, { reason: "capacity", text: `${job.reason ?? "no placement has room"}; it looks again at ${deferred}`, until: deferred });
+      continue;
+    }
     if (deferred && Date.parse(deferred) > now.getTime()) {
       out.set(job.id, { reason: "create-throttled", text: `ARM throttled the container group's create; it is sent again at ${deferred}`, until: deferred });
       continue;

@@ -5,6 +5,7 @@
 import type { BurstConfig } from "../config.js";
 import type { JobStore } from "../store/jobStore.js";
 import type { LedgerStore } from "../store/ledgerStore.js";
+import type { PlacementStore } from "../store/placementStore.js";
 import type { LogStore } from "../store/logStore.js";
 import type { Outbox } from "../store/outbox.js";
 import type { ContainerBackend } from "../aci/backend.js";
@@ -27,6 +28,8 @@ export interface Deps {
   config: BurstConfig;
   jobs: JobStore;
   ledger: LedgerStore;
+  /** Room held and creates sent per subscription and region, and each placement's circuit breaker. */
+  placements: PlacementStore;
   logs: LogStore;
   outbox: Outbox;
   /** Where messages that kept failing are parked, to be seen, sent back or thrown away. */

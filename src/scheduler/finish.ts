@@ -13,7 +13,7 @@ import { retryBackoffSeconds } from "../retryBackoff.js";
 import { waitKey } from "../admission.js";
 import { worstCaseUsd } from "../pricing.js";
 import type { Deps } from "./deps.js";
-import { poolOf } from "./pools.js";
+import { holderKey, placementOf, poolOf } from "./pools.js";
 import { refFor } from "./ids.js";
 import type { Next } from "./flow.js";
 import { endedSteps } from "./dependencies.js";
@@ -31,6 +31,8 @@ export interface AttemptEnd {
   restartCount?: number;
   /** Log lines copied by the poll that noticed the end, recorded in the same write. */
   log?: Captured;
+  /** ACI accepted the create, then found no capacity (an async refusal): the next attempt goes elsewhere and no retry is counted. */
+  noCapacity?: boolean;
 }
 
 /** What one log capture stored. */
@@ -57,8 +59,9 @@ export function attemptCost(job: JobRecord, attempt: Attempt, end: AttemptEnd, d
   });
   if (start === undefined) return { billedSeconds: 0, costUsd: 0 };
   const seconds = billedSeconds(start.startMs, Date.parse(end.stoppedAt));
-  const pool = poolOf(deps, job.pool);
-  return { billedSeconds: seconds, costUsd: costUsd(seconds, job.spec.cpu, job.spec.memoryGb, pool.prices), costBasis: start.basis, costErrorSeconds: Math.min(seconds, start.errorSeconds) };
+  // At the prices of where it ran: a Spot attempt costs Spot's.
+  const prices = placementOf(poolOf(deps, job.pool), attempt).prices;
+  return { billedSeconds: seconds, costUsd: costUsd(seconds, job.spec.cpu, job.spec.memoryGb, prices), costBasis: start.basis, costErrorSeconds: Math.min(seconds, start.errorSeconds) };
 }
 
 /** Records the attempt's end and moves the job to Finishing; a no-op if that already happened. */
@@ -75,6 +78,7 @@ export async function toFinishing(deps: Deps, jobId: string, attemptN: number, e
       pullStartedAt: end.pullStartedAt ?? current.pullStartedAt, startedAt: end.startedAt ?? current.startedAt,
       finishedAt: end.finishedAt ?? now.toISOString(), stoppedAt: end.stoppedAt, detectedAt: now.toISOString(),
       restartCount: end.restartCount ?? current.restartCount,
+      noCapacity: end.noCapacity || undefined,
       ...cost,
     };
     return move(job, "Finishing", { attempts: [...job.attempts.slice(0, -1), attempt], reason: end.reason, log: addCaptured(job.log, end.log) });
@@ -94,17 +98,22 @@ function finalStateFor(outcome: AttemptOutcome): JobState {
   return outcome === "PlatformError" ? "Failed" : outcome;
 }
 
+/** Async capacity refusals a job may move on from without counting them as platform failures. */
+export const MAX_CAPACITY_MOVES = 10;
+
 /** What a Finishing job becomes, pure: another attempt (Waiting) or its final state, with its counts and cost. */
 export function decideEnd(j: JobRecord, maxPlatformRetries: number) {
   const a = j.attempts.at(-1)!;
   const costUsd = roundUsd(j.attempts.reduce((s, x) => s + (x.costUsd ?? 0), 0));
   const own = a.outcome === "Failed" && a.exitCode !== undefined;
-  const platform = a.outcome === "PlatformError";
+  // A capacity refusal moves the job to another placement without counting, up to a bound, so a job whose every placement keeps refusing still ends.
+  const moved = a.noCapacity === true && j.attempts.filter((x) => x.noCapacity).length <= MAX_CAPACITY_MOVES;
+  const platform = a.outcome === "PlatformError" && !moved;
   const ownFailures = j.ownFailures + (own ? 1 : 0);
   const platformFailures = j.platformFailures + (platform ? 1 : 0);
-  const canRetry = !j.cancelRequested && ((own && ownFailures <= (j.spec?.retries ?? 0)) || (platform && platformFailures <= maxPlatformRetries));
+  const canRetry = !j.cancelRequested && (moved || (own && ownFailures <= (j.spec?.retries ?? 0)) || (platform && platformFailures <= maxPlatformRetries));
   const state: JobState = canRetry ? "Waiting" : j.cancelRequested && a.outcome !== "Succeeded" ? "Canceled" : finalStateFor(a.outcome!);
-  return { state, own, ownFailures, platformFailures, costUsd };
+  return { state, own, moved, ownFailures, platformFailures, costUsd };
 }
 
 /** Deletes the group, settles the slot and ends (or retries) the job; the pool's pump follows, to hand the slot on. */
@@ -119,6 +128,10 @@ export async function finishJob(deps: Deps, jobId: string): Promise<Next[]> {
   const pool = poolOf(deps, job.pool);
 
   await deps.aci.delete(refFor(deps, job, attempt.n));
+  if (attempt.noCapacity && attempt.placement) await deps.placements.refused(placementOf(pool, attempt), "capacity (provisioning failed: InsufficientCapacity)", deps.clock.now());
+  // The group is gone: its room in the placement goes back (every placement's, for an attempt that held room but recorded none).
+  if (attempt.placement) await deps.placements.release(placementOf(pool, attempt), holderKey(job.id, attempt.n));
+  else for (const p of pool.placements) await deps.placements.release(p, holderKey(job.id, attempt.n));
   await deps.ledger.settle(pool.name, job.id, attempt.n, attempt.costUsd ?? 0, attempt.billedSeconds ?? 0, deps.clock.now());
 
   // The events are decided and queued before the write that makes them true (events/emit.ts).
@@ -139,11 +152,11 @@ export async function finishJob(deps: Deps, jobId: string): Promise<Next[]> {
     }
     const common = { costUsd: d.costUsd, exitCode: a.exitCode, startedAt: j.startedAt ?? a.startedAt, ownFailures: d.ownFailures, platformFailures: d.platformFailures };
     if (d.state === "Waiting") {
-      const wait = retryBackoffSeconds(d.own ? d.ownFailures : d.platformFailures);
+      const wait = d.moved ? 1 : retryBackoffSeconds(d.own ? d.ownFailures : d.platformFailures);
       retryAt = new Date(now.getTime() + wait * 1000).toISOString();
       return move(j, "Waiting", {
         ...common, notBefore: retryAt,
-        reason: `attempt ${a.n} ${d.own ? `exited with ${a.exitCode}` : "hit a platform failure"}; retrying after ${Math.round(wait)} s (${a.reason})`,
+        reason: `attempt ${a.n} ${d.own ? `exited with ${a.exitCode}` : d.moved ? "found no capacity in its placement" : "hit a platform failure"}; retrying after ${Math.round(wait)} s (${a.reason})`,
       });
     }
     return move(j, d.state, { ...common, reason: a.reason });

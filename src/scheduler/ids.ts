@@ -3,7 +3,7 @@ import { createHash, randomBytes } from "node:crypto";
 import type { GroupRef } from "../aci/backend.js";
 import type { JobRecord } from "../model.js";
 import type { Deps } from "./deps.js";
-import { poolOf } from "./pools.js";
+import { placementOf, poolOf } from "./pools.js";
 
 const hash = (s: string, n: number) => BigInt(`0x${createHash("sha256").update(s).digest("hex").slice(0, 24)}`).toString(36).padStart(n, "0").slice(0, n);
 
@@ -36,8 +36,8 @@ export function groupName(jobId: string, attempt: number): string {
   return `burst-${jobId}-${attempt}`;
 }
 
-/** Where an attempt's container group lives: its pool's subscription and resource group. */
+/** Where an attempt's container group lives: its placement's subscription and resource group. */
 export function refFor(deps: Deps, job: JobRecord, attempt: number): GroupRef {
-  const pool = poolOf(deps, job.pool);
-  return { subscriptionId: pool.subscriptionId, resourceGroup: pool.resourceGroup, name: groupName(job.id, attempt) };
+  const p = placementOf(poolOf(deps, job.pool), job.attempts.find((a) => a.n === attempt));
+  return { subscriptionId: p.subscriptionId, resourceGroup: p.resourceGroup, name: groupName(job.id, attempt) };
 }

@@ -9,10 +9,12 @@ import type { Attempt, JobRecord } from "../model.js";
 import { changeJob } from "../jobState.js";
 import { open, SecureValuesUnopenable } from "../secrets.js";
 import { buildGroup } from "../aci/groupSpec.js";
-import { PermanentLaunchError, RetryablePlatformError, ThrottledError } from "../errors.js";
+import { movesPlacement, PermanentLaunchError, RetryablePlatformError, ThrottledError } from "../errors.js";
 import { groupName, refFor } from "./ids.js";
 import type { Deps } from "./deps.js";
-import { poolOf } from "./pools.js";
+import { holderKey, placementOf, poolOf } from "./pools.js";
+import { placementOrder } from "../placements.js";
+import type { PoolConfig } from "../config.js";
 import { toFinishing } from "./finish.js";
 import type { Next } from "./flow.js";
 import type { GroupRef } from "../aci/backend.js";
@@ -73,62 +75,150 @@ export async function launchJob(deps: Deps, jobId: string): Promise<LaunchResult
   if (!r) return nothing;
   if (r.after.state === "Finishing") return toFinish(jobId);
   if (!r.changed || !claimed) return nothing;
-  const job = claimed;
-  const attempt = job.attempts.at(-1)!;
-  const ref = refFor(deps, job, attempt.n);
+  let job = claimed;
+  const n = job.attempts.at(-1)!.n;
 
   if (job.cancelRequested) {
-    await toFinishing(deps, jobId, attempt.n, { outcome: "Canceled", reason: "canceled before launch" });
+    await toFinishing(deps, jobId, n, { outcome: "Canceled", reason: "canceled before launch" });
     return toFinish(jobId);
   }
-  try {
-    // A resumed launch may find the group its predecessor made: adopt it, never make a second.
-    const existing = takeover ? await deps.aci.get(ref) : undefined;
-    if (!existing) await createGroup(deps, job, attempt.n, ref);
-  } catch (err) {
-    if (err instanceof RetryablePlatformError) {
-      // The PUT may have landed despite the error; only a group that is really absent means it did not.
-      // If even that cannot be told (the GET fails too), nothing is concluded: the claim stands and a later launch resumes.
-      const landed = await deps.aci.get(ref);
-      if (!landed && err instanceof ThrottledError) {
-        // Throttled, not failed: keep the slot, and come back when ARM says to.
-        await deferLaunch(deps, jobId, attempt.n, err.retryAfterSeconds);
+  const pool = poolOf(deps, job.pool);
+  // A launcher that died between reserving room and recording where may have left a reservation behind.
+  if (takeover && !job.attempts.at(-1)!.placement) await releaseEverywhere(deps, pool, holderKey(jobId, n));
+  // Only a create that probes a placement whose breaker had opened needs to close it; the rest skip that write.
+  let probing = false;
+  for (;;) {
+    if (!job.attempts.at(-1)!.placement) {
+      const placed = await place(deps, job, pool);
+      if (placed === "gone") return nothing;
+      if ("waitSeconds" in placed) {
+        await deferLaunch(deps, jobId, n, placed.waitSeconds, placed.reason);
         return { outcome: "acted", next: [] };
       }
-      if (!landed) {
-        await toFinishing(deps, jobId, attempt.n, { outcome: "PlatformError", reason: `could not create the container group: ${err.message}` });
-        return toFinish(jobId);
-      }
-    } else if (err instanceof PermanentLaunchError) {
-      await toFinishing(deps, jobId, attempt.n, { outcome: "Failed", reason: `ACI refused the container group: ${err.message}` });
-      return toFinish(jobId);
-    } else if (err instanceof SecureValuesUnopenable) {
-      // Nothing was sent to ACI, and no retry can open them: end the job and free its slot.
-      await toFinishing(deps, jobId, attempt.n, { outcome: "Failed", reason: err.message });
-      return toFinish(jobId);
-    } else {
-      throw err;
+      job = placed.job;
+      probing = placed.probing;
     }
+    const placement = placementOf(pool, job.attempts.at(-1));
+    const ref = refFor(deps, job, n);
+    try {
+      // A resumed launch may find the group its predecessor made: adopt it, never make a second.
+      const existing = takeover ? await deps.aci.get(ref) : undefined;
+      if (!existing) {
+        await createGroup(deps, job, n, ref);
+        if (probing) await deps.placements.accepted(placement);
+      }
+    } catch (err) {
+      if (err instanceof RetryablePlatformError && movesPlacement(err.trouble)) {
+        // Refused for want of room there: not the job's failure. Cool the placement down and try the next (if the PUT did not land after all).
+        const landed = await deps.aci.get(ref);
+        if (landed) return { outcome: "acted", next: [{ step: "watch", jobId, attempt: n }] };
+        const breaker = await deps.placements.refused(placement, `${err.trouble} (${err.code ?? "no code"})`, deps.clock.now());
+        await deps.placements.release(placement, holderKey(jobId, n));
+        deps.log.warn(`job ${jobId}: attempt ${n} refused by ${placement.id} (${err.code}); it cools down until ${breaker.until}, trying the next placement`);
+        const moved = await unplace(deps, jobId, n, placement.id, err.code);
+        if (!moved) return nothing;
+        job = moved;
+        takeover = false;
+        continue;
+      }
+      return launchFailed(deps, jobId, n, ref, err);
+    }
+    return { outcome: "acted", next: [{ step: "watch", jobId, attempt: n }] };
   }
-  return { outcome: "acted", next: [{ step: "watch", jobId, attempt: attempt.n }] };
 }
 
-async function deferLaunch(deps: Deps, jobId: string, attemptN: number, afterSeconds: number): Promise<void> {
+async function releaseEverywhere(deps: Deps, pool: PoolConfig, key: string): Promise<void> {
+  for (const p of pool.placements) await deps.placements.release(p, key);
+}
+
+/** The placements this job may use now, in order: after a Spot attempt was evicted, a `preferred` job keeps to Regular ones. */
+function orderFor(job: JobRecord, pool: PoolConfig) {
+  const wanted = job.spec!.spot ?? pool.spot;
+  const evicted = job.attempts.some((a) => a.outcome === "PlatformError" && a.placement && placementOf(pool, a).priority === "Spot");
+  return placementOrder(pool.placements, wanted === "preferred" && evicted ? "never" : wanted, job.spec!);
+}
+
+/**
+ * Reserves room for the attempt in the first placement that has it and records where on
+ * the attempt, before any PUT. The attempt's clock starts again here: a wait for room is
+ * not billed and does not count against its timeout.
+ */
+async function place(deps: Deps, job: JobRecord, pool: PoolConfig): Promise<{ job: JobRecord; probing: boolean } | { waitSeconds: number; reason: string } | "gone"> {
+  const now = deps.clock.now();
+  const n = job.attempts.at(-1)!.n;
+  const got = await deps.placements.reserve(orderFor(job, pool), holderKey(job.id, n), job.spec!.cpu, now);
+  if (!got.ok) {
+    const soonest = Math.min(...got.verdicts.map((v) => v.verdict.retryAt), now.getTime() + 60_000);
+    const waitSeconds = Math.min(900, Math.max(1, Math.ceil((soonest - now.getTime()) / 1000)));
+    return { waitSeconds, reason: `capacity: no placement has room (${got.verdicts.map((v) => `${v.placement.id}: ${v.verdict.detail}`).join("; ")})` };
+  }
+  const at = now.toISOString();
+  const r = await changeJob(deps, job.id, (j) => {
+    const a = j.attempts.at(-1);
+    if (j.state !== "Launching" || a?.n !== n || a.placement) return undefined;
+    return { ...j, reason: `creating the container group in ${got.placement.id}`, attempts: [...j.attempts.slice(0, -1), { ...a, placement: got.placement.id, launchedAt: at, claimedAt: at, acceptedAt: at, deferredUntil: undefined }] };
+  });
+  if (!r?.changed) {
+    await deps.placements.release(got.placement, holderKey(job.id, n));
+    return "gone";
+  }
+  return { job: r.after, probing: got.probing };
+}
+
+/** Takes the refused placement off the attempt, keeping the refusal on record. */
+async function unplace(deps: Deps, jobId: string, n: number, placement: string, code: string | undefined): Promise<JobRecord | undefined> {
+  const r = await changeJob(deps, jobId, (j) => {
+    const a = j.attempts.at(-1);
+    if (j.state !== "Launching" || a?.n !== n || a.placement !== placement) return undefined;
+    return { ...j, attempts: [...j.attempts.slice(0, -1), { ...a, placement: undefined, acceptedAt: undefined, refusedBy: [...(a.refusedBy ?? []), { placement, code }] }] };
+  });
+  return r?.changed ? r.after : undefined;
+}
+
+/** A create that failed for anything but room: the same handling as before placements. */
+async function launchFailed(deps: Deps, jobId: string, n: number, ref: GroupRef, err: unknown): Promise<LaunchResult> {
+  if (err instanceof RetryablePlatformError) {
+    // The PUT may have landed despite the error; only a group that is really absent means it did not.
+    // If even that cannot be told (the GET fails too), nothing is concluded: the claim stands and a later launch resumes.
+    const landed = await deps.aci.get(ref);
+    if (landed) return { outcome: "acted", next: [{ step: "watch", jobId, attempt: n }] };
+    if (err instanceof ThrottledError) {
+      // Throttled, not failed: keep the slot, and come back when ARM says to.
+      await deferLaunch(deps, jobId, n, err.retryAfterSeconds, `ARM throttled the create; retrying at ${new Date(deps.clock.now().getTime() + err.retryAfterSeconds * 1000).toISOString()}`);
+      return { outcome: "acted", next: [] };
+    }
+    await toFinishing(deps, jobId, n, { outcome: "PlatformError", reason: `could not create the container group: ${err.message}` });
+    return toFinish(jobId);
+  }
+  if (err instanceof PermanentLaunchError) {
+    await toFinishing(deps, jobId, n, { outcome: "Failed", reason: `ACI refused the container group: ${err.message}` });
+    return toFinish(jobId);
+  }
+  if (err instanceof SecureValuesUnopenable) {
+    // Nothing was sent to ACI, and no retry can open them: end the job and free its slot.
+    await toFinishing(deps, jobId, n, { outcome: "Failed", reason: err.message });
+    return toFinish(jobId);
+  }
+  throw err;
+}
+
+async function deferLaunch(deps: Deps, jobId: string, attemptN: number, afterSeconds: number, reason: string): Promise<void> {
   const until = new Date(deps.clock.now().getTime() + afterSeconds * 1000).toISOString();
   await changeJob(deps, jobId, (job) => {
     const a = job.attempts.at(-1);
     if (job.state !== "Launching" || a?.n !== attemptN) return undefined;
-    // The throttled PUT did not land (checked): billing cannot start before the next one.
-    return { ...job, reason: `ARM throttled the create; retrying at ${until}`, attempts: [...job.attempts.slice(0, -1), { ...a, deferredUntil: until, acceptedAt: undefined }] };
+    // The throttled PUT did not land (checked), or none was sent: billing cannot start before the next one.
+    return { ...job, reason, attempts: [...job.attempts.slice(0, -1), { ...a, deferredUntil: until, acceptedAt: undefined }] };
   });
   await deps.outbox.send("launch", { jobId }, afterSeconds);
 }
 
 async function createGroup(deps: Deps, job: JobRecord, attempt: number, ref: GroupRef): Promise<void> {
   const pool = poolOf(deps, job.pool);
+  const placement = placementOf(pool, job.attempts.at(-1));
   const secureEnv = job.sealedSecureEnv ? open(job.sealedSecureEnv, deps.config.secrets, job.sealedFor ?? job.id) : {};
   const launchedAt = new Date(job.attempts.at(-1)!.launchedAt!);
-  const group = buildGroup({ jobId: job.id, attempt, spec: job.spec!, secureEnv, pool, now: launchedAt, deploymentId: deps.config.deploymentId });
+  const group = buildGroup({ jobId: job.id, attempt, spec: job.spec!, secureEnv, pool, placement, now: launchedAt, deploymentId: deps.config.deploymentId });
   const outcome = await deps.aci.create(ref, group);
   deps.log.info(`job ${job.id}: attempt ${attempt} container group ${ref.name} ${outcome === "created" ? "created" : "already existed"}`);
 }

@@ -62,6 +62,15 @@ function stoppedOutside(view: GroupView): string {
   return `stopped outside Burst (ACI: ${JSON.stringify(view.detailStatus || "no detail")}); not retried`;
 }
 
+/**
+ * A Spot eviction, as the emulator shows one: a `SpotEviction` group event, or a container
+ * ended with detail `Evicted`. How the live service shows it in the instance view is not
+ * documented (see packages/aci-emulator/README.md, "Spot eviction").
+ */
+function evicted(view: GroupView): boolean {
+  return view.events.some((e) => e.name === "SpotEviction") || view.detailStatus === "Evicted";
+}
+
 export function endOf(view: GroupView, outcome: AttemptEnd["outcome"], reason: string, stoppedAt: string): AttemptEnd {
   return { outcome, reason, exitCode: view.exitCode, pullStartedAt: view.pullStartedAt, startedAt: view.startTime, finishedAt: view.finishTime ?? stoppedAt, stoppedAt, restartCount: view.restartCount };
 }
@@ -73,10 +82,20 @@ export function decidePoll({ job, view, pool, now }: PollInput): PollDecision {
     return { kind: "end", readLog: false, end: { outcome: "PlatformError", reason: `the container group disappeared (last seen alive ${seen})`, stoppedAt: seen } };
   }
   if (view.provisioningState === "Failed") {
+    // The async capacity refusal reports an event named "InsufficientCapacity." (Azure/ALZ-PowerShell-Module#472, a live
+    // operation body). At API 2023-05-01 the instance view usually carries no events at all (see NOTES), so a failure
+    // that shows none cannot be told from it and is taken as the placement's too: the next attempt goes elsewhere
+    // (bounded by MAX_CAPACITY_MOVES in finish.ts, so a job that keeps failing this way still ends).
+    const noCapacity = view.events.some((e) => e.name?.replace(/\.$/, "") === "InsufficientCapacity") || view.events.length === 0 || undefined;
     return {
       kind: "end", readLog: false,
-      end: { outcome: "PlatformError", reason: `ACI could not provision the container group (${view.events.at(-1)?.message ?? "no detail"})`, pullStartedAt: view.pullStartedAt, stoppedAt: view.pullStartedAt ? lastAlive(job, view, now) : undefined },
+      end: { outcome: "PlatformError", noCapacity, reason: `ACI could not provision the container group (${view.events.at(-1)?.message ?? "no detail"})`, pullStartedAt: view.pullStartedAt, stoppedAt: view.pullStartedAt ? lastAlive(job, view, now) : undefined },
     };
+  }
+  if (job.attempts.at(-1)!.placement?.endsWith("/Spot") && evicted(view)) {
+    // ACI would start it again by itself; Burst ends the attempt instead (a platform failure) so a `preferred` job moves on to Regular.
+    // Billing may have resumed before this poll, so the estimate runs until now, an upper bound.
+    return { kind: "end", readLog: true, end: endOf(view, "PlatformError", `evicted from Spot (ACI: ${view.detailStatus ?? "SpotEviction"})`, now.toISOString()) };
   }
   const terminated = view.containerState === "Terminated" && STOPPED_STATES.has(view.state ?? "");
   const deadline = deadlineOf(job, pool);

@@ -23,7 +23,8 @@ import { waitKey } from "../admission.js";
 import { worstCaseUsd } from "../pricing.js";
 import { TAGS } from "../aci/groupSpec.js";
 import { errorMessage } from "../errors.js";
-import { groupName } from "./ids.js";
+import { groupName, refFor } from "./ids.js";
+import { groupScopes } from "./pools.js";
 import { LAUNCH_CLAIM_SECONDS } from "./launch.js";
 import { finish, launch, pump, runAll, type Next } from "./flow.js";
 import { liveChildren } from "./array.js";
@@ -135,20 +136,26 @@ export async function reconcile(deps: Deps, opts: ReconcileOptions = {}): Promis
       }
     });
     await safely(`pool ${pool.name} orphans`, async () => {
-      for await (const g of deps.aci.list(pool.subscriptionId, pool.resourceGroup)) {
-        if (g.tags[TAGS.managed] !== "true" || g.tags[TAGS.pool] !== pool.name || g.tags[TAGS.deployment] !== deps.config.deploymentId) continue;
-        if (age(now, g.tags[TAGS.created]) < (opts.orphanGraceSeconds ?? ORPHAN_GRACE_SECONDS)) continue;
-        const jobId = g.tags[TAGS.job] ?? "";
-        const job = (await deps.jobs.get(jobId))?.value;
-        const current = job && !isFinal(job.state) && job.state !== "Finishing" && job.attempts.length > 0 && groupName(job.id, job.attempts.at(-1)!.n) === g.name;
-        if (current) continue;
-        await deps.aci.delete({ subscriptionId: pool.subscriptionId, resourceGroup: pool.resourceGroup, name: g.name });
-        deps.log.warn(`reconcile: deleted orphaned container group ${g.name} (job ${jobId || "unknown"} ${job ? job.state : "not found"})`);
-        r.orphansDeleted++;
+      for (const scope of groupScopes(pool)) {
+        for await (const g of deps.aci.list(scope.subscriptionId, scope.resourceGroup)) {
+          if (g.tags[TAGS.managed] !== "true" || g.tags[TAGS.pool] !== pool.name || g.tags[TAGS.deployment] !== deps.config.deploymentId) continue;
+          if (age(now, g.tags[TAGS.created]) < (opts.orphanGraceSeconds ?? ORPHAN_GRACE_SECONDS)) continue;
+          const jobId = g.tags[TAGS.job] ?? "";
+          const job = (await deps.jobs.get(jobId))?.value;
+          const last = job?.attempts.at(-1);
+          const where = job && last ? refFor(deps, job, last.n) : undefined;
+          const current = job && !isFinal(job.state) && job.state !== "Finishing" && last && groupName(job.id, last.n) === g.name
+            && where!.subscriptionId.toLowerCase() === scope.subscriptionId.toLowerCase() && where!.resourceGroup.toLowerCase() === scope.resourceGroup.toLowerCase();
+          if (current) continue;
+          await deps.aci.delete({ ...scope, name: g.name });
+          deps.log.warn(`reconcile: deleted orphaned container group ${g.name} in ${scope.subscriptionId}/${scope.resourceGroup} (job ${jobId || "unknown"} ${job ? job.state : "not found"})`);
+          r.orphansDeleted++;
+        }
       }
     });
     await safely(`pool ${pool.name} pump`, async () => { await pump(deps, pool.name); });
   }
+  await safely("placement holders", async () => { r.holdersRepaired += await releaseStaleRoom(deps); });
   await safely("job index", async () => { r.indexRepaired = await deps.jobs.reindexActive(active); });
   await safely("bills", async () => { r.billsRecorded = (await trueUpBills(deps)).billsRecorded; });
   await safely("retention", async () => {
@@ -172,4 +179,26 @@ export async function reconcile(deps: Deps, opts: ReconcileOptions = {}): Promis
     await census.record(deps);
   });
   return r;
+}
+
+/**
+ * Gives back room that no live attempt holds: a launcher that died between reserving and
+ * recording, or a finish that died between deleting the group and releasing. An attempt
+ * holds room while it is its job's current one and the job is launching, running or
+ * finishing there.
+ */
+async function releaseStaleRoom(deps: Deps): Promise<number> {
+  let released = 0;
+  for (const h of await deps.placements.holders()) {
+    const [jobId = "", n = ""] = h.key.split("#");
+    const job = (await deps.jobs.get(jobId))?.value;
+    const last = job?.attempts.at(-1);
+    const holds = job && ["Launching", "Running", "Finishing"].includes(job.state) && last?.n === Number(n) && (!last.placement || last.placement === h.placement);
+    if (holds) continue;
+    const [subscriptionId = "", , region = ""] = h.placement.split("/");
+    await deps.placements.release({ id: h.placement, subscriptionId, region }, h.key);
+    deps.log.warn(`reconcile: released room in ${h.placement} held by ${h.key} (job ${job ? job.state : "not found"})`);
+    released++;
+  }
+  return released;
 }

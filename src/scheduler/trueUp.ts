@@ -16,6 +16,7 @@ import { roundUsd } from "../pricing.js";
 import { changeJob } from "../jobState.js";
 import type { CostRow } from "../store/ledgerStore.js";
 import { groupName } from "./ids.js";
+import { groupScopes } from "./pools.js";
 import type { Deps } from "./deps.js";
 
 export interface TrueUpReport {
@@ -34,11 +35,12 @@ export async function trueUpBills(deps: Deps): Promise<TrueUpReport> {
     const open: CostRow[] = [];
     for await (const r of deps.ledger.costRows(pool.name, { openBillsOnly: true })) open.push(r);
     if (open.length === 0) continue;
-    const scope = { subscriptionId: pool.subscriptionId, resourceGroup: pool.resourceGroup };
     const from = open.map((r) => r.day).sort()[0]!;
-    const charged = await deps.bills.costsByResource(scope, from, now.toISOString().slice(0, 10));
+    // Each resource group the pool's placements use is read once; a group's name is unique per attempt across them.
+    const charged: { scope: { subscriptionId: string; resourceGroup: string }; costs: Map<string, number> }[] = [];
+    for (const scope of groupScopes(pool)) charged.push({ scope, costs: await deps.bills.costsByResource(scope, from, now.toISOString().slice(0, 10)) });
     for (const row of open) {
-      const found = charged.get(billedResourceId(scope, groupName(row.jobId, row.attempt)));
+      const found = charged.map((c) => c.costs.get(billedResourceId(c.scope, groupName(row.jobId, row.attempt)))).find((x) => x !== undefined);
       const final = (now.getTime() - Date.parse(row.settledAt)) / 1000 >= bills.finalSeconds;
       if (found === undefined && !final) continue; // not reported yet
       const billedUsd = roundUsd(found ?? 0);

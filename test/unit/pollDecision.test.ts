@@ -36,6 +36,23 @@ describe("a poll's decision", () => {
     expect(decide(job(), failed, 30)).toMatchObject({ kind: "end", end: { outcome: "PlatformError", reason: "ACI could not provision the container group (image not found)", stoppedAt: undefined } });
   });
 
+  it("marks an async capacity refusal (an InsufficientCapacity event) so the job moves on without counting a retry", () => {
+    const refused = { ...running, provisioningState: "Failed", containerState: undefined, pullStartedAt: undefined, events: [{ name: "InsufficientCapacity.", message: "not available in the location" }] };
+    expect(decide(job(), refused, 30)).toMatchObject({ kind: "end", end: { outcome: "PlatformError", noCapacity: true } });
+    // With no events to tell (the usual instance view at 2023-05-01), the failure is taken as the placement's.
+    expect(decide(job(), { ...refused, events: [] }, 30)).toMatchObject({ kind: "end", end: { noCapacity: true } });
+    const other = { ...refused, events: [{ name: "Failed", message: "image not found" }] };
+    expect(decide(job(), other, 30)).toMatchObject({ kind: "end", end: { noCapacity: undefined } });
+  });
+
+  it("ends a Spot attempt that was evicted, billed up to now, and leaves a Regular one alone", () => {
+    const evicted = { ...running, state: "Pending", containerState: "Terminated", detailStatus: "Evicted", events: [{ name: "SpotEviction", type: "Warning" }] };
+    const onSpot = job({ attempts: [{ n: 1, group: "burst-jpoll-1", launchedAt, restartCount: 0, placement: "s/rg/eastus/Spot" }] });
+    expect(decide(onSpot, evicted, 30)).toMatchObject({ kind: "end", readLog: true, end: { outcome: "PlatformError", reason: "evicted from Spot (ACI: Evicted)", stoppedAt: at(30).toISOString() } });
+    const onRegular = job({ attempts: [{ n: 1, group: "burst-jpoll-1", launchedAt, restartCount: 0, placement: "s/rg/eastus/Regular" }] });
+    expect(decide(onRegular, { ...evicted, detailStatus: undefined }, 30)).toMatchObject({ kind: "watch" });
+  });
+
   it("ends a terminated container by its exit code, reading its last log lines", () => {
     const exited = (exitCode?: number, state = "Succeeded"): GroupView => ({ ...running, state, containerState: "Terminated", exitCode, finishTime: "2026-12-02T10:00:09.000Z" });
     expect(decide(job(), exited(0), 30)).toMatchObject({ kind: "end", readLog: true, end: { outcome: "Succeeded", reason: "exited with code 0", stoppedAt: "2026-12-02T10:00:09.000Z" } });

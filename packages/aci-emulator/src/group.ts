@@ -259,7 +259,10 @@ export class ContainerGroup {
   private beginPull(phase: Phase): void {
     const now = this.now();
     if ((phase === "create" || phase === "update") && this.plan.capacityFailure) {
-      // Allocation failed: nothing was pulled, nothing is billed; the group stays behind.
+      // Allocation failed: nothing was pulled, nothing is billed; the group stays behind. The live
+      // operation reports an event named "InsufficientCapacity." (Azure/ALZ-PowerShell-Module#472);
+      // showing it on the group's instance view too is the emulator's own choice.
+      this.groupEvents.add("InsufficientCapacity.", "Warning", this.plan.capacityFailure.message, now);
       this.provisioningState = "Failed";
       this.operation?.fail(this.plan.capacityFailure, now);
       return;

@@ -59,7 +59,8 @@ export interface EmulatorStats {
   now: string;
   alive: AliveGroup[];
   aliveCount: number;
-  peak: { total: number; byRegion: Record<string, number>; byResourceGroup: Record<string, number> };
+  /** `bySubscriptionRegion` is keyed `{subscription}/{region}` (lowercase): the scope ACI's quotas apply to. */
+  peak: { total: number; byRegion: Record<string, number>; byResourceGroup: Record<string, number>; bySubscriptionRegion: Record<string, number> };
   counts: {
     creates: number;
     updates: number;
@@ -104,9 +105,10 @@ export class Counters {
   throttled = { reads: 0, writes: 0, deletes: 0, createWindow: 0, deleteWindow: 0, storm: 0 };
   createsByName: Record<string, number> = {};
   actions: Record<string, number> = {};
-  peak = { total: 0, byRegion: {} as Record<string, number>, byResourceGroup: {} as Record<string, number> };
+  peak = { total: 0, byRegion: {} as Record<string, number>, byResourceGroup: {} as Record<string, number>, bySubscriptionRegion: {} as Record<string, number> };
   private aliveByRegion = new Map<string, number>();
   private aliveByRg = new Map<string, number>();
+  private aliveBySubRegion = new Map<string, number>();
   private alive = 0;
 
   recordCreate(g: ContainerGroup): void {
@@ -125,6 +127,7 @@ export class Counters {
     this.alive--;
     bump(this.aliveByRegion, g.spec.region, -1);
     bump(this.aliveByRg, g.ref.resourceGroup.toLowerCase(), -1);
+    bump(this.aliveBySubRegion, subRegion(g), -1);
   }
 
   recordAction(action: string): void {
@@ -143,6 +146,8 @@ export class Counters {
     const rgKey = g.ref.resourceGroup.toLowerCase();
     const rg = bump(this.aliveByRg, rgKey, 1);
     this.peak.byResourceGroup[rgKey] = Math.max(this.peak.byResourceGroup[rgKey] ?? 0, rg);
+    const sr = bump(this.aliveBySubRegion, subRegion(g), 1);
+    this.peak.bySubscriptionRegion[subRegion(g)] = Math.max(this.peak.bySubscriptionRegion[subRegion(g)] ?? 0, sr);
   }
 
   reset(): void {
@@ -222,4 +227,8 @@ function billingEntry(g: MeteredGroup, now: number): BillingEntry {
     intervals: g.billing.map((i) => ({ start: iso(i.start), end: i.end === undefined ? null : iso(i.end), cpu: i.cpu, memoryInGB: i.memoryInGB })),
     ...meter,
   };
+}
+
+function subRegion(g: ContainerGroup): string {
+  return `${g.ref.subscriptionId}/${g.spec.region}`.toLowerCase();
 }

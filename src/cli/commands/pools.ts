@@ -19,13 +19,22 @@ interface Pool {
   waiting: number;
   maxWaiting: number;
   budget: { day: Window; month: Window };
+  placements: PlacementStatus[];
+}
+
+interface PlacementStatus {
+  placement: string;
+  groups: { inUse: number; limit: number };
+  cores: { inUse: number; limit: number };
+  createsLeft: { per5Min: number; perHour: number };
+  cooldown: { until: string; reason: string; failures: number } | null;
 }
 
 const money = (w: Window) => `${usd(w.spentUsd)} + ${usd(w.reservedUsd)}${w.limitUsd === null ? " (no limit)" : ` of ${usd(w.limitUsd)} (${usd(w.remainingUsd)} left)`}`;
 
 export function poolsCommand(): Command {
   return withCommon(new Command("pools"))
-    .description("show each pool's slots in use, waiting line and budget (spent + reserved of limit) today and this month")
+    .description("show each pool's slots in use, waiting line and budget (spent + reserved of limit) today and this month, and per placement its groups and cores in use of its quota, creates left and cooldown")
     .action(async (_flags: unknown, cmd: Command) => {
       const { client, output } = contextOf(cmd);
       const answer = await client.json<{ pools: Pool[] }>("GET", "pools");
@@ -34,6 +43,12 @@ export function poolsCommand(): Command {
       process.stdout.write(table(["POOL", "SLOTS", "WAITING", "TODAY (spent + reserved)", "THIS MONTH (spent + reserved)"], pools.map((p) => [
         p.name, `${p.slotsInUse}/${p.maxConcurrency}`, `${p.waiting}/${p.maxWaiting}`, money(p.budget.day), money(p.budget.month),
       ])));
+      // Room is per subscription and region, shared by every pool there: the numbers count them all.
+      const rows = pools.flatMap((p) => p.placements.map((x) => [
+        p.name, x.placement, `${x.groups.inUse}/${x.groups.limit}`, `${x.cores.inUse}/${x.cores.limit}`, `${x.createsLeft.per5Min} / ${x.createsLeft.perHour}`,
+        x.cooldown ? `until ${x.cooldown.until} (${x.cooldown.reason}, ${x.cooldown.failures} in a row)` : "-",
+      ]));
+      process.stdout.write(`\n${table(["POOL", "PLACEMENT", "GROUPS", "CORES", "CREATES LEFT (5 MIN / HOUR)", "COOLDOWN"], rows)}`);
     });
 }
 

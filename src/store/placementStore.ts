@@ -1,0 +1,176 @@
+/**
+ * What is held and created in each subscription and region, shared by every pool and
+ * every instance: one entity per (subscription, region) in the ledger table's
+ * `~placements` partition (a `~` never starts a pool name), holding the attempts that
+ * hold room there, the creates of the last hour, and each placement's circuit breaker.
+ * Every change is a conditional write on the entity's ETag, as admission's are, so no
+ * number of instances can together take more than a placement's quota.
+ */
+import type { TableClient } from "@azure/data-tables";
+import { cooldownSeconds, createsIn, room, type Breaker, type Placement, type QuotaUse, type RoomVerdict } from "../placements.js";
+import { ensureTable, isConflict, isNotFound, retryOnConflict } from "./tables.js";
+
+export const PLACEMENTS_PARTITION = "~placements";
+
+export type Reservation =
+  /** `probing`: the placement's breaker had opened and its cooldown is over; a create that goes through should close it (accepted). */
+  | { ok: true; placement: Placement; probing: boolean }
+  | { ok: false; verdicts: { placement: Placement; verdict: Exclude<RoomVerdict, { ok: true }> }[] };
+
+export interface PlacementStatus {
+  placement: string;
+  priority: string;
+  groups: { inUse: number; limit: number };
+  cores: { inUse: number; limit: number };
+  createsLeft: { per5Min: number; perHour: number };
+  cooldown: { until: string; reason: string; failures: number } | null;
+}
+
+export interface PlacementStore {
+  /**
+   * Reserves room for one attempt (`key`) in the first of `placements` that has it, and
+   * counts its create; an attempt that already holds room in one of them keeps it.
+   */
+  reserve(placements: readonly Placement[], key: string, cores: number, now: Date): Promise<Reservation>;
+  /** Gives an attempt's room back; harmless to repeat, or when it held none. */
+  release(placement: Pick<Placement, "id" | "subscriptionId" | "region">, key: string): Promise<void>;
+  /** A capacity or quota refusal: the placement is not tried again until its cooldown ends. */
+  refused(placement: Placement, reason: string, now: Date): Promise<Breaker>;
+  /** A create went through where a breaker had opened (a probe): the breaker closes. */
+  accepted(placement: Placement): Promise<void>;
+  status(placement: Placement, now: Date): Promise<PlacementStatus>;
+  /** Every attempt holding room anywhere, by placement id (the reconciler's repair). */
+  holders(): Promise<{ placement: string; key: string; subscriptionRegion: string }[]>;
+}
+
+type Row = { use: QuotaUse; etag?: string };
+
+const rowKey = (p: { subscriptionId: string; region: string }) => `${p.subscriptionId.toLowerCase()}|${p.region}`;
+const HOUR_S = 3600;
+
+export class TablePlacementStore implements PlacementStore {
+  constructor(private readonly table: TableClient) {}
+
+  async #read(key: string): Promise<Row> {
+    await ensureTable(this.table);
+    try {
+      const e = await this.table.getEntity<Record<string, unknown>>(PLACEMENTS_PARTITION, key);
+      return { use: JSON.parse(String(e.use)) as QuotaUse, etag: e.etag };
+    } catch (err) {
+      if (isNotFound(err)) return { use: { holders: {}, creates: [], breakers: {} } };
+      throw err;
+    }
+  }
+
+  /** Writes the row if nobody changed it since it was read; false when somebody did. */
+  async #write(key: string, row: Row, nowS?: number): Promise<boolean> {
+    if (nowS !== undefined) row.use.creates = row.use.creates.filter((t) => t > nowS - HOUR_S);
+    const entity = {
+      partitionKey: PLACEMENTS_PARTITION,
+      rowKey: key,
+      use: JSON.stringify(row.use),
+      groups: Object.keys(row.use.holders).length,
+    };
+    try {
+      if (row.etag) await this.table.updateEntity(entity, "Replace", { etag: row.etag });
+      else await this.table.createEntity(entity);
+      return true;
+    } catch (err) {
+      if (isConflict(err)) return false;
+      throw err;
+    }
+  }
+
+  /** Read, change, write conditionally; again from the read when another writer got there first. */
+  #change<T>(key: string, what: string, f: (use: QuotaUse) => { write: boolean; value: T }, nowS?: number): Promise<T> {
+    return retryOnConflict<T>(what, async () => {
+      const row = await this.#read(key);
+      const r = f(row.use);
+      if (!r.write || (await this.#write(key, row, nowS))) return { done: true, value: r.value };
+      return { done: false };
+    });
+  }
+
+  async reserve(placements: readonly Placement[], key: string, cores: number, now: Date): Promise<Reservation> {
+    const nowMs = now.getTime();
+    const verdicts: Extract<Reservation, { ok: false }>["verdicts"] = [];
+    for (const p of placements) {
+      const got = await this.#change(
+        rowKey(p),
+        `placement ${p.id}: reserving for ${key}`,
+        (use) => {
+          const probing = use.breakers[p.id] !== undefined;
+          const held = use.holders[key];
+          if (held) return { write: false, value: held.placement === p.id ? { verdict: { ok: true } as RoomVerdict, probing } : undefined };
+          const v = room(use, p, cores, nowMs);
+          if (!v.ok) return { write: false, value: { verdict: v, probing } };
+          use.holders[key] = { cores, placement: p.id };
+          use.creates.push(Math.floor(nowMs / 1000));
+          return { write: true, value: { verdict: v, probing } };
+        },
+        Math.floor(nowMs / 1000),
+      );
+      if (got?.verdict.ok) return { ok: true, placement: p, probing: got.probing };
+      if (got && !got.verdict.ok) verdicts.push({ placement: p, verdict: got.verdict });
+    }
+    return { ok: false, verdicts };
+  }
+
+  async release(placement: Pick<Placement, "id" | "subscriptionId" | "region">, key: string): Promise<void> {
+    await this.#change(rowKey(placement), `placement ${placement.id}: releasing ${key}`, (use) => {
+      if (!use.holders[key]) return { write: false, value: undefined };
+      delete use.holders[key];
+      return { write: true, value: undefined };
+    });
+  }
+
+  async refused(placement: Placement, reason: string, now: Date): Promise<Breaker> {
+    return this.#change(rowKey(placement), `placement ${placement.id}: cooling down`, (use) => {
+      const open = use.breakers[placement.id];
+      // Already cooling: this refusal answers a create sent before the breaker opened, not a probe.
+      if (open && Date.parse(open.until) > now.getTime()) return { write: false, value: open };
+      const failures = (use.breakers[placement.id]?.failures ?? 0) + 1;
+      const b: Breaker = { failures, reason, until: new Date(now.getTime() + cooldownSeconds(failures) * 1000).toISOString() };
+      use.breakers[placement.id] = b;
+      return { write: true, value: b };
+    });
+  }
+
+  async accepted(placement: Placement): Promise<void> {
+    await this.#change(rowKey(placement), `placement ${placement.id}: closing its breaker`, (use) => {
+      if (!use.breakers[placement.id]) return { write: false, value: undefined };
+      delete use.breakers[placement.id];
+      return { write: true, value: undefined };
+    });
+  }
+
+  async status(p: Placement, now: Date): Promise<PlacementStatus> {
+    const { use } = await this.#read(rowKey(p));
+    const held = Object.values(use.holders);
+    const nowS = now.getTime() / 1000;
+    const b = use.breakers[p.id];
+    return {
+      placement: p.id,
+      priority: p.priority,
+      groups: { inUse: held.length, limit: p.limits.groups },
+      cores: { inUse: held.reduce((s, h) => s + h.cores, 0), limit: p.limits.cores },
+      createsLeft: {
+        per5Min: Math.max(0, p.limits.createsPer5Min - createsIn(use, nowS, 300)),
+        perHour: Math.max(0, p.limits.createsPerHour - createsIn(use, nowS, HOUR_S)),
+      },
+      cooldown: b && Date.parse(b.until) > now.getTime() ? { until: b.until, reason: b.reason, failures: b.failures } : null,
+    };
+  }
+
+  async holders(): Promise<{ placement: string; key: string; subscriptionRegion: string }[]> {
+    await ensureTable(this.table);
+    const out: { placement: string; key: string; subscriptionRegion: string }[] = [];
+    for await (const e of this.table.listEntities<Record<string, unknown>>({
+      queryOptions: { filter: `PartitionKey eq '${PLACEMENTS_PARTITION}'` },
+    })) {
+      const use = JSON.parse(String(e.use)) as QuotaUse;
+      for (const [key, h] of Object.entries(use.holders)) out.push({ placement: h.placement, key, subscriptionRegion: e.rowKey! });
+    }
+    return out;
+  }
+}

@@ -1,0 +1,65 @@
+/**
+ * The placement store against real Table storage (Azurite): room in a subscription and
+ * region is never over-reserved by writers racing on the same row, and a placement's
+ * breaker opens on a refusal, is skipped while it cools, and closes on a probe that works.
+ */
+import { randomBytes } from "node:crypto";
+import { describe, expect, inject, it } from "vitest";
+import { TablePlacementStore } from "../../src/store/placementStore.js";
+import { tableClient } from "../../src/store/tables.js";
+import type { Placement } from "../../src/placements.js";
+
+const store = () => new TablePlacementStore(tableClient(inject("storageConnectionString"), `placements${randomBytes(6).toString("hex")}`));
+const prices = { vcpuSecondUsd: 0.00001, gbSecondUsd: 0.000001, source: "test", date: "2026" };
+const placement = (id: string, limits: Partial<Placement["limits"]> = {}): Placement => ({
+  id: `11111111-1111-1111-1111-111111111111/${id}/eastus/Regular`,
+  subscriptionId: "11111111-1111-1111-1111-111111111111",
+  resourceGroup: id,
+  region: "eastus",
+  priority: "Regular",
+  prices,
+  limits: { groups: 4, cores: 100, createsPer5Min: 100, createsPerHour: 300, ...limits },
+});
+
+describe("the placement store", () => {
+  it("never reserves more groups than the limit when many writers race for the same subscription and region", async () => {
+    const s = store();
+    const [a, b] = [placement("rg-a"), placement("rg-b")];
+    const now = new Date();
+    const got = await Promise.all(Array.from({ length: 12 }, (_, i) => s.reserve([a], `j${i}#1`, 1, now)));
+    expect(got.filter((r) => r.ok)).toHaveLength(4);
+    // Another pool's placement in the same subscription and region sees the same room in use.
+    expect(await s.status(b, now)).toMatchObject({ groups: { inUse: 4, limit: 4 }, createsLeft: { per5Min: 96, perHour: 296 } });
+    expect(await s.reserve([b], "other#1", 1, now)).toMatchObject({ ok: false, verdicts: [{ verdict: { why: "groups" } }] });
+    // Asking again for an attempt that holds room keeps it, and counts no second create.
+    const holder = got.findIndex((r) => r.ok);
+    expect(await s.reserve([a], `j${holder}#1`, 1, now)).toMatchObject({ ok: true });
+    expect((await s.status(a, now)).createsLeft.per5Min).toBe(96);
+    await s.release(a, `j${holder}#1`);
+    await s.release(a, `j${holder}#1`);
+    expect((await s.status(a, now)).groups.inUse).toBe(3);
+  });
+
+  it("skips a placement while its breaker cools, moves to the next, and closes the breaker when a probe's create goes through", async () => {
+    const s = store();
+    const [first, second] = [
+      placement("rg-1"),
+      {
+        ...placement("rg-2"),
+        subscriptionId: "22222222-2222-2222-2222-222222222222",
+        id: "22222222-2222-2222-2222-222222222222/rg-2/eastus/Regular",
+      },
+    ];
+    const t0 = new Date("2026-12-02T10:00:00Z");
+    const breaker = await s.refused(first, "capacity (ServiceUnavailable)", t0);
+    expect(breaker).toMatchObject({ failures: 1, until: "2026-12-02T10:00:30.000Z" });
+    // A refusal of a create sent before the breaker opened does not lengthen it.
+    expect(await s.refused(first, "capacity (ServiceUnavailable)", t0)).toEqual(breaker);
+    expect(await s.reserve([first, second], "j#1", 1, t0)).toMatchObject({ ok: true, placement: { id: second.id }, probing: false });
+    const later = new Date("2026-12-02T10:00:31Z");
+    expect(await s.reserve([first, second], "k#1", 1, later)).toMatchObject({ ok: true, placement: { id: first.id }, probing: true });
+    await s.accepted(first);
+    expect((await s.status(first, later)).cooldown).toBeNull();
+    expect(await s.refused(first, "capacity", later)).toMatchObject({ failures: 1 });
+  });
+});

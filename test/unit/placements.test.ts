@@ -1,0 +1,118 @@
+import { describe, expect, it } from "vitest";
+import { loadConfig } from "../../src/config.js";
+import { cooldownSeconds, placementOrder, room, type Placement, type QuotaUse } from "../../src/placements.js";
+
+const base = { AzureWebJobsStorage: "UseDevelopmentStorage=true" };
+const SUB_A = "11111111-1111-1111-1111-111111111111";
+const SUB_B = "22222222-2222-2222-2222-222222222222";
+const spotPrices = { vcpuSecondUsd: 0.000004, gbSecondUsd: 0.0000004, source: "test", date: "2026" };
+const pools = (pool: unknown) => loadConfig({ ...base, BURST_POOLS: JSON.stringify({ pools: { p: pool } }) }).pools.get("p")!;
+const refusal = (pool: unknown) => {
+  try {
+    pools(pool);
+  } catch (err) {
+    return (err as Error).message;
+  }
+  throw new Error("expected the pool to be refused");
+};
+
+describe("a pool's placements", () => {
+  it("makes today's single subscription, resource group and region a one-placement pool", () => {
+    const p = pools({ maxConcurrency: 2, resourceGroup: "rg" });
+    expect(p.placements).toMatchObject([
+      {
+        id: "00000000-0000-0000-0000-000000000000/rg/eastus/Regular",
+        priority: "Regular",
+        limits: { groups: 100, cores: 100, createsPer5Min: 100, createsPerHour: 300 },
+      },
+    ]);
+    expect(p.spot).toBe("preferred");
+  });
+
+  it("keeps the listed order, takes built-in prices for Regular eastus, and reserves budgets at the highest prices", () => {
+    const p = pools({
+      maxConcurrency: 5,
+      placements: [
+        { subscriptionId: SUB_A, resourceGroup: "rg", region: "eastus", priority: "Spot", prices: spotPrices, limits: { groups: 3 } },
+        { subscriptionId: SUB_B, resourceGroup: "rg", region: "eastus" },
+      ],
+    });
+    expect(p.placements.map((x) => x.id)).toEqual([`${SUB_A}/rg/eastus/Spot`, `${SUB_B}/rg/eastus/Regular`]);
+    expect(p.placements[0]!.limits).toEqual({ groups: 3, cores: 100, createsPer5Min: 100, createsPerHour: 300 });
+    expect(p.prices.vcpuSecondUsd).toBe(p.placements[1]!.prices.vcpuSecondUsd);
+    expect(p.subscriptionId).toBe(SUB_A);
+  });
+
+  it("refuses placements given with the single-placement fields, twice the same, without prices, or a spot default none can serve", () => {
+    const one = { subscriptionId: SUB_A, resourceGroup: "rg", region: "eastus" };
+    expect(refusal({ maxConcurrency: 1, region: "eastus", placements: [one] })).toMatch(
+      /pools\.p: give either placements or region, not both/,
+    );
+    expect(refusal({ maxConcurrency: 1, placements: [one, one] })).toMatch(
+      /pools\.p\.placements\[1\]: must differ from placements\[0\] \(both are 1111.*\/rg\/eastus\/Regular\)/,
+    );
+    expect(refusal({ maxConcurrency: 1, placements: [{ ...one, region: "westeurope" }] })).toMatch(
+      /pools\.p\.placements\[0\]\.prices is required: there is no built-in price table for westeurope\/Standard/,
+    );
+    expect(refusal({ maxConcurrency: 1, placements: [{ ...one, priority: "Spot" }] })).toMatch(/placements\[0\]\.prices is required.*Spot/);
+    expect(refusal({ maxConcurrency: 1, spot: "required", placements: [one] })).toMatch(
+      /pools\.p\.spot: "required" needs a Spot placement/,
+    );
+    expect(refusal({ maxConcurrency: 1, placements: [{ ...one, priority: "Cheap" }] })).toMatch(
+      /pools\.p\.placements\.0\.priority|placements\[0\]\.priority/,
+    );
+    expect(refusal({ maxConcurrency: 1, placements: [] })).toMatch(/placements/);
+  });
+});
+
+const placement = (limits: Partial<Placement["limits"]> = {}): Placement => ({
+  id: `${SUB_A}/rg/eastus/Regular`,
+  subscriptionId: SUB_A,
+  resourceGroup: "rg",
+  region: "eastus",
+  priority: "Regular",
+  prices: spotPrices,
+  limits: { groups: 2, cores: 3, createsPer5Min: 100, createsPerHour: 300, ...limits },
+});
+const empty = (): QuotaUse => ({ holders: {}, creates: [], breakers: {} });
+
+describe("room in a placement", () => {
+  it("counts groups and cores held by anyone in the subscription and region", () => {
+    const use = empty();
+    expect(room(use, placement(), 2, 0).ok).toBe(true);
+    use.holders["a#1"] = { cores: 2, placement: "other" };
+    expect(room(use, placement(), 2, 0)).toMatchObject({ ok: false, why: "cores" });
+    expect(room(use, placement(), 1, 0).ok).toBe(true);
+    use.holders["b#1"] = { cores: 0.5, placement: "other" };
+    expect(room(use, placement(), 0.5, 0)).toMatchObject({ ok: false, why: "groups" });
+  });
+
+  it("paces creates to both windows and says when the oldest counted create leaves", () => {
+    const use = empty();
+    use.creates = [10, 20];
+    expect(room(use, placement({ createsPer5Min: 2 }), 1, 100_000)).toMatchObject({ ok: false, why: "creates", retryAt: 310_000 });
+    expect(room(use, placement({ createsPer5Min: 2 }), 1, 311_000).ok).toBe(true);
+    expect(room(use, placement({ createsPerHour: 2 }), 1, 311_000)).toMatchObject({ ok: false, why: "creates", retryAt: 3_610_000 });
+  });
+
+  it("skips a cooling placement until its cooldown ends, and doubles the cooldown with each refusal in a row", () => {
+    const use = empty();
+    use.breakers[placement().id] = { failures: 1, until: new Date(60_000).toISOString(), reason: "capacity" };
+    expect(room(use, placement(), 1, 59_000)).toMatchObject({ ok: false, why: "cooling", retryAt: 60_000 });
+    expect(room(use, placement(), 1, 60_000).ok).toBe(true);
+    expect([1, 2, 3, 10].map(cooldownSeconds)).toEqual([30, 60, 120, 900]);
+  });
+});
+
+describe("the order placements are tried in", () => {
+  const regular = placement();
+  const spot = { ...placement(), id: "spot", priority: "Spot" as const };
+  it("puts Spot first for preferred, keeps to one kind for never and required, and never sends a big or public job to Spot", () => {
+    const small = { cpu: 1, memoryGb: 1 };
+    expect(placementOrder([regular, spot], "preferred", small).map((p) => p.id)).toEqual(["spot", regular.id]);
+    expect(placementOrder([regular, spot], "never", small)).toEqual([regular]);
+    expect(placementOrder([regular, spot], "required", small)).toEqual([spot]);
+    expect(placementOrder([regular, spot], "preferred", { cpu: 8, memoryGb: 1 })).toEqual([regular]);
+    expect(placementOrder([regular, spot], "required", { cpu: 1, memoryGb: 1, publicIp: true })).toEqual([]);
+  });
+});
