@@ -9,7 +9,9 @@ import { poll, pump } from "../../src/scheduler/flow.js";
 import { finishJob } from "../../src/scheduler/finish.js";
 import { cancelJob } from "../../src/scheduler/cancel.js";
 import { deliverEvent, readEventMessage } from "../../src/events/deliver.js";
-import { eventId } from "../../src/events/cloudEvent.js";
+import { eventId, type CloudEvent } from "../../src/events/cloudEvent.js";
+import { eventSource } from "../../src/events/emit.js";
+import { sendBudgetEvents, type BudgetThresholdData } from "../../src/events/poolEvents.js";
 import type { JobRecord } from "../../src/model.js";
 import type { Deps } from "../../src/scheduler/deps.js";
 import type { JobStore } from "../../src/store/jobStore.js";
@@ -245,6 +247,41 @@ describe("completion events", () => {
     expect(validSignature(hook.got[0]!.body, hook.got[0]!.headers["x-hub-signature-256"], SECRET)).toBe(true);
     expect(ended.spec?.events).toEqual({ types: ["job.ended"], webhook: { url: hook.url } });
     expect(JSON.stringify((await d.jobs.get(job.id))!.value)).not.toContain(SECRET);
+  });
+
+  it("tells a pool that asks for budget.threshold of each threshold its windows reach, once each, however many instances settle at once", async () => {
+    const hook = await hookFor();
+    const base = deps.config;
+    /** An instance whose pool has `budget` and asks for budget.threshold at the webhook. */
+    const instance = (budget: { dailyUsd?: number; monthlyUsd?: number }) => {
+      const pool = { ...base.pools.get("default")!, budget, events: { types: ["budget.threshold" as const], webhook: { url: hook.url } } };
+      return { d: buildDeps({ ...base, pools: new Map(base.pools).set("default", pool) }, quietLog), pool };
+    };
+    const thresholds = () =>
+      hook.got.map((g) => JSON.parse(g.body) as CloudEvent).map((e) => `${(e.data as BudgetThresholdData).window}-${(e.data as BudgetThresholdData).threshold}`);
+
+    // Admitted with no budget, settled by an instance whose daily limit the job's cost passes: every day threshold at once.
+    const tiny = 1e-9;
+    const { job } = await submitJob(deps, HI);
+    const { d } = instance({ dailyUsd: tiny });
+    await runToEnd(d, job.id);
+    const snap = await deps.ledger.snapshot("default", new Date());
+    expect(snap.spentDayUsd).toBeGreaterThan(tiny);
+    // Delivered by an instance whose pool still names the webhook (the deliverer reads the pool's sinks).
+    expect(await drainEvents(undefined, d)).toEqual(["delivered", "delivered", "delivered"]);
+    expect(thresholds().sort()).toEqual(["day-100", "day-50", "day-80"]);
+    const first = JSON.parse(hook.got[0]!.body) as CloudEvent;
+    expect(first).toMatchObject({ type: "com.burst.budget.threshold", subject: "pools/default", source: eventSource(deps, "default") });
+    expect(first.data).toMatchObject({ pool: "default", window: "day", windowKey: snap.day, limitUsd: tiny });
+
+    // Eight instances at once, with a monthly limit the month's spend has reached: each month threshold once, no day one again.
+    const eight = Array.from({ length: 8 }, () => instance({ dailyUsd: tiny, monthlyUsd: snap.spentMonthUsd }));
+    await Promise.all(eight.map((i) => sendBudgetEvents(i.d, i.pool, new Date())));
+    expect(await drainEvents(undefined, d)).toEqual(["delivered", "delivered", "delivered"]);
+    expect(thresholds().sort()).toEqual(["day-100", "day-50", "day-80", "month-100", "month-50", "month-80"]);
+    expect(new Set(hook.got.map((g) => JSON.parse(g.body).id)).size).toBe(6);
+    const month = hook.got.map((g) => JSON.parse(g.body) as CloudEvent).find((e) => (e.data as BudgetThresholdData).window === "month")!;
+    expect(month.data).toMatchObject({ windowKey: snap.month, spentUsd: snap.spentMonthUsd, limitUsd: snap.spentMonthUsd });
   });
 
   it("keeps an event queued before a crash at the final write, and the repeated step queues it again under the same id", async () => {
