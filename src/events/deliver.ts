@@ -40,7 +40,10 @@ export interface DeliveryOptions {
 const DEFAULTS: DeliveryOptions = { tries: DELIVERY_TRIES, backoffSeconds: retryBackoffSeconds, timeoutMs: WEBHOOK_TIMEOUT_MS };
 
 const messageSchema = z.object({
-  jobId: z.string().regex(/^[a-z0-9]{1,40}(?:-[0-9]{5})?$/).optional(),
+  jobId: z
+    .string()
+    .regex(/^[a-z0-9]{1,40}(?:-[0-9]{5})?$/)
+    .optional(),
   /** A pool event's pool (events/poolEvents.ts), instead of a job. */
   pool: z.string().min(1).optional(),
   sink: z.enum(SINKS),
@@ -52,7 +55,8 @@ const messageSchema = z.object({
 
 export function readEventMessage(body: unknown): EventMessage {
   const r = messageSchema.safeParse(body);
-  if (!r.success || (r.data.jobId === undefined) === (r.data.pool === undefined)) throw new UnreadableMessage(`not an events message: ${JSON.stringify(body)?.slice(0, 200)}`);
+  if (!r.success || (r.data.jobId === undefined) === (r.data.pool === undefined))
+    throw new UnreadableMessage(`not an events message: ${JSON.stringify(body)?.slice(0, 200)}`);
   const { lastError: _shown, ...msg } = r.data;
   return msg as unknown as EventMessage;
 }
@@ -85,7 +89,8 @@ export async function deliverEvent(
   let failure: string;
   try {
     if (msg.sink === "webhook") failure = await postWebhook(ev.webhook!.url, to.secrets().secret, msg, o.timeoutMs);
-    else if (msg.sink === "eventGrid") failure = await publishToEventGrid(ev.eventGrid!.endpoint, to.secrets().eventGridKey ?? "", msg.event, o.timeoutMs);
+    else if (msg.sink === "eventGrid")
+      failure = await publishToEventGrid(ev.eventGrid!.endpoint, to.secrets().eventGridKey ?? "", msg.event, o.timeoutMs);
     else failure = await sendToQueue(queues, ev.queue!.name, msg);
   } catch (err) {
     // The secret cannot be opened: no later try can sign (or authenticate), and an unsigned delivery is not what was asked.
@@ -120,7 +125,10 @@ function who(msg: EventMessage): string {
 type Sinks = { webhook?: { url: string }; queue?: { name: string }; eventGrid?: { endpoint: string } };
 
 /** Where a message's event goes, and its secrets (opened only when a sink needs them); undefined when its job is gone. */
-async function targetOf(deps: DeliveryDeps, msg: EventMessage): Promise<{ events?: Sinks; secrets: () => { secret?: string; eventGridKey?: string } } | undefined> {
+async function targetOf(
+  deps: DeliveryDeps,
+  msg: EventMessage,
+): Promise<{ events?: Sinks; secrets: () => { secret?: string; eventGridKey?: string } } | undefined> {
   if (msg.pool !== undefined) {
     const pool = msg.pool;
     return { events: deps.config.pools.get(pool)?.events, secrets: () => deps.config.poolEventSecrets?.get(pool) ?? {} };

@@ -47,7 +47,14 @@ export async function sendBudgetEvents(deps: Deps, pool: PoolConfig, now: Date):
       if (w.spentUsd < (w.limitUsd * threshold) / 100) break;
       const key = `event-budget-${w.window}-${w.windowKey}-${threshold}`;
       if (!(await deps.ledger.claimEvent(pool.name, key, now, EVENT_CLAIM_STALE_SECONDS))) continue;
-      const data: BudgetThresholdData = { pool: pool.name, window: w.window, windowKey: w.windowKey, threshold, spentUsd: roundUsd(w.spentUsd), limitUsd: w.limitUsd };
+      const data: BudgetThresholdData = {
+        pool: pool.name,
+        window: w.window,
+        windowKey: w.windowKey,
+        threshold,
+        spentUsd: roundUsd(w.spentUsd),
+        limitUsd: w.limitUsd,
+      };
       await sendPoolEvent(deps, pool, poolEvent(deps, key, "com.burst.budget.threshold", now, data));
       await deps.ledger.eventSent(pool.name, key);
     }

@@ -33,7 +33,9 @@ const webhookUrl = z
 
 function typeList<T extends readonly [string, ...string[]]>(types: T) {
   return z
-    .array(z.enum(types, { error: `must be one of ${types.map((t) => JSON.stringify(t)).join(", ")}` }), { error: "must be a list of event types" })
+    .array(z.enum(types, { error: `must be one of ${types.map((t) => JSON.stringify(t)).join(", ")}` }), {
+      error: "must be a list of event types",
+    })
     .min(1, { error: "must name at least one event type" });
 }
 
@@ -109,10 +111,12 @@ export const poolEventsSchema = z
 
 export type PoolEvents = z.output<typeof poolEventsSchema>;
 
-/** A pool's default events as a job's stored (redacted) events spec: the sinks, no secrets. */
-export function poolEventsSpec(p: PoolEvents): EventsSpec {
+/** A pool's default events as a job's stored (redacted) events spec: the sinks, no secrets; none when it names no job event type. */
+export function poolEventsSpec(p: PoolEvents): EventsSpec | undefined {
+  const types = p.types.filter((t): t is EventType => (EVENT_TYPES as readonly string[]).includes(t));
+  if (types.length === 0) return undefined;
   return {
-    types: p.types.filter((t): t is EventType => (EVENT_TYPES as readonly string[]).includes(t)),
+    types,
     webhook: p.webhook && { url: p.webhook.url },
     queue: p.queue,
     eventGrid: p.eventGrid && ({ endpoint: p.eventGrid.endpoint } as { endpoint: string; key: string }),

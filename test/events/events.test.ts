@@ -258,7 +258,9 @@ describe("completion events", () => {
       return { d: buildDeps({ ...base, pools: new Map(base.pools).set("default", pool) }, quietLog), pool };
     };
     const thresholds = () =>
-      hook.got.map((g) => JSON.parse(g.body) as CloudEvent).map((e) => `${(e.data as BudgetThresholdData).window}-${(e.data as BudgetThresholdData).threshold}`);
+      hook.got
+        .map((g) => JSON.parse(g.body) as CloudEvent)
+        .map((e) => `${(e.data as BudgetThresholdData).window}-${(e.data as BudgetThresholdData).threshold}`);
 
     // Admitted with no budget, settled by an instance whose daily limit the job's cost passes: every day threshold at once.
     const tiny = 1e-9;
@@ -282,6 +284,13 @@ describe("completion events", () => {
     expect(new Set(hook.got.map((g) => JSON.parse(g.body).id)).size).toBe(6);
     const month = hook.got.map((g) => JSON.parse(g.body) as CloudEvent).find((e) => (e.data as BudgetThresholdData).window === "month")!;
     expect(month.data).toMatchObject({ windowKey: snap.month, spentUsd: snap.spentMonthUsd, limitUsd: snap.spentMonthUsd });
+
+    // The pool names no job event type, so its jobs get no events (this one waits: the day's budget is spent).
+    const { job: second } = await submitJob(d, HI);
+    expect(second.spec?.events).toBeUndefined();
+    expect(second.eventsFromPool).toBeUndefined();
+    await cancelJob(d, second.id);
+    expect(await drainEvents(undefined, d)).toEqual([]);
   });
 
   it("keeps an event queued before a crash at the final write, and the repeated step queues it again under the same id", async () => {
