@@ -1,7 +1,8 @@
 /**
  * Events about a pool rather than one job, for the sinks of the pool's own `events`
  * (BURST_POOLS), and only when its `types` name them. `budget.threshold`: a day or month
- * window's spend reached 50, 80 or 100 % of its limit.
+ * window's spend reached 50, 80 or 100 % of its limit. `pool.blocked`: a launch was deferred
+ * because no placement had room (at most one per 10-minute bucket).
  *
  * Exactly one per (pool, window, threshold), however many instances settle at once: the
  * sender is whoever creates the event's row in the pool's ledger partition (a conditional
@@ -33,6 +34,15 @@ export interface BudgetThresholdData {
   limitUsd: number;
 }
 
+/** pool.blocked: a launch waits because no placement has room; `reason` is the job's waiting reason (`capacity: …`). */
+export interface PoolBlockedData {
+  pool: string;
+  reason: string;
+}
+
+/** pool.blocked is told at most once per pool per this many seconds. */
+export const BLOCKED_BUCKET_SECONDS = 600;
+
 /** Queues a budget.threshold event for each threshold the pool's windows have reached and not yet told of. */
 export async function sendBudgetEvents(deps: Deps, pool: PoolConfig, now: Date): Promise<void> {
   if (!pool.events?.types.includes("budget.threshold")) return;
@@ -46,7 +56,6 @@ export async function sendBudgetEvents(deps: Deps, pool: PoolConfig, now: Date):
     for (const threshold of BUDGET_THRESHOLDS) {
       if (w.spentUsd < (w.limitUsd * threshold) / 100) break;
       const key = `event-budget-${w.window}-${w.windowKey}-${threshold}`;
-      if (!(await deps.ledger.claimEvent(pool.name, key, now, EVENT_CLAIM_STALE_SECONDS))) continue;
       const data: BudgetThresholdData = {
         pool: pool.name,
         window: w.window,
@@ -55,13 +64,36 @@ export async function sendBudgetEvents(deps: Deps, pool: PoolConfig, now: Date):
         spentUsd: roundUsd(w.spentUsd),
         limitUsd: w.limitUsd,
       };
-      await sendPoolEvent(deps, pool, poolEvent(deps, key, "com.burst.budget.threshold", now, data));
-      await deps.ledger.eventSent(pool.name, key);
+      await claimAndSend(deps, pool, key, "com.burst.budget.threshold", now, data);
     }
   }
 }
 
-function poolEvent(deps: Deps, key: string, type: string, now: Date, data: BudgetThresholdData): CloudEvent {
+/**
+ * Queues a pool.blocked event when a launch is deferred because no placement has room,
+ * at most once per pool per BLOCKED_BUCKET_SECONDS bucket (by the same conditional insert).
+ */
+export async function sendPoolBlocked(deps: Deps, pool: PoolConfig, reason: string, now: Date): Promise<void> {
+  if (!pool.events?.types.includes("pool.blocked")) return;
+  const bucket = new Date(Math.floor(now.getTime() / (BLOCKED_BUCKET_SECONDS * 1000)) * BLOCKED_BUCKET_SECONDS * 1000).toISOString();
+  await claimAndSend(deps, pool, `event-blocked-${bucket}`, "com.burst.pool.blocked", now, { pool: pool.name, reason });
+}
+
+/** Sends the event only if this caller claims its row; marks it sent once queued. */
+async function claimAndSend(
+  deps: Deps,
+  pool: PoolConfig,
+  key: string,
+  type: string,
+  now: Date,
+  data: BudgetThresholdData | PoolBlockedData,
+): Promise<void> {
+  if (!(await deps.ledger.claimEvent(pool.name, key, now, EVENT_CLAIM_STALE_SECONDS))) return;
+  await sendPoolEvent(deps, pool, poolEvent(deps, key, type, now, data));
+  await deps.ledger.eventSent(pool.name, key);
+}
+
+function poolEvent(deps: Deps, key: string, type: string, now: Date, data: BudgetThresholdData | PoolBlockedData): CloudEvent {
   return {
     specversion: "1.0",
     // From the pool and the row's key alone: a resend after a crash has the same id.

@@ -9,7 +9,7 @@ import { z } from "zod";
 export const EVENT_TYPES = ["job.ended", "attempt.failed"] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 /** Events about a pool rather than one job: only a pool's own `events` (BURST_POOLS) may ask for them, and only by name. */
-export const POOL_EVENT_TYPES = ["budget.threshold"] as const;
+export const POOL_EVENT_TYPES = ["budget.threshold", "pool.blocked"] as const;
 export type PoolEventType = (typeof POOL_EVENT_TYPES)[number];
 const ALL_TYPES = [...EVENT_TYPES, ...POOL_EVENT_TYPES] as const;
 

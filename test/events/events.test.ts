@@ -11,7 +11,7 @@ import { cancelJob } from "../../src/scheduler/cancel.js";
 import { deliverEvent, readEventMessage } from "../../src/events/deliver.js";
 import { eventId, type CloudEvent } from "../../src/events/cloudEvent.js";
 import { eventSource } from "../../src/events/emit.js";
-import { sendBudgetEvents, type BudgetThresholdData } from "../../src/events/poolEvents.js";
+import { sendBudgetEvents, sendPoolBlocked, type BudgetThresholdData } from "../../src/events/poolEvents.js";
 import type { JobRecord } from "../../src/model.js";
 import type { Deps } from "../../src/scheduler/deps.js";
 import type { JobStore } from "../../src/store/jobStore.js";
@@ -293,6 +293,30 @@ describe("completion events", () => {
     expect(await drainEvents(undefined, d)).toEqual([]);
   });
 
+  it("tells a pool that asks for pool.blocked that a launch found no room, at most once per ten minutes across instances", async () => {
+    const hook = await hookFor();
+    const base = deps.config;
+    const pool = { ...base.pools.get("default")!, events: { types: ["pool.blocked" as const], webhook: { url: hook.url } } };
+    const d = buildDeps({ ...base, pools: new Map(base.pools).set("default", pool) }, quietLog);
+    const reason = "capacity: no placement has room (eastus: quota)";
+    // A bucket of its own, far from the other tests' clocks.
+    const t = Date.UTC(2030, 0, 1, 12, 0, 5);
+    const at = (minutes: number) => new Date(t + minutes * 60_000);
+    await Promise.all(Array.from({ length: 8 }, () => sendPoolBlocked(buildDeps(d.config, quietLog), pool, reason, at(0))));
+    await sendPoolBlocked(d, pool, reason, at(9));
+    expect(await drainEvents(undefined, d)).toEqual(["delivered"]);
+    expect(JSON.parse(hook.got[0]!.body)).toMatchObject({
+      type: "com.burst.pool.blocked",
+      subject: "pools/default",
+      time: at(0).toISOString(),
+      data: { pool: "default", reason },
+    });
+    // The next ten minutes tell it again.
+    await sendPoolBlocked(d, pool, reason, at(10));
+    expect(await drainEvents(undefined, d)).toEqual(["delivered"]);
+    expect(JSON.parse(hook.got[1]!.body).id).not.toBe(JSON.parse(hook.got[0]!.body).id);
+  });
+
   it("keeps an event queued before a crash at the final write, and the repeated step queues it again under the same id", async () => {
     const hook = await hookFor();
     const { job } = await submitJob(deps, {
@@ -346,6 +370,10 @@ describe("completion events", () => {
     const bad = async (events: unknown) => (await submitJob(deps, { image: "alpine", timeoutSeconds: 60, events })).job.errors;
     expect(await bad({ types: ["job.ended"] })).toEqual([{ field: "events", rule: "must name a sink: webhook, queue or eventGrid" }]);
     expect(await bad({ types: ["job.done"], queue: { name: "ok-queue" } })).toEqual([
+      { field: "events.types[0]", rule: 'must be one of "job.ended", "attempt.failed"' },
+    ]);
+    // A pool event is a pool's to ask for, not a job's.
+    expect(await bad({ types: ["budget.threshold"], queue: { name: "ok-queue" } })).toEqual([
       { field: "events.types[0]", rule: 'must be one of "job.ended", "attempt.failed"' },
     ]);
     expect(await bad({ webhook: { url: "http://example.com/hook" } })).toEqual([
