@@ -50,7 +50,25 @@ describe("completion events", () => {
   let queues: QueueServiceClient;
   const closers: (() => Promise<unknown>)[] = [];
   beforeAll(async () => {
-    stack = await startStack({ hosts: 0, pools: { default: { maxConcurrency: 5, resourceGroup: `rg-events-${Date.now()}` } } });
+    stack = await startStack({
+      hosts: 0,
+      pools: {
+        default: { maxConcurrency: 5, resourceGroup: `rg-events-${Date.now()}` },
+        // Room for one group at a time: a second job's launch waits for capacity.
+        tight: {
+          maxConcurrency: 5,
+          placements: [
+            {
+              subscriptionId: "00000000-0000-0000-0000-0000000000e1",
+              resourceGroup: `rg-events-tight-${Date.now()}`,
+              region: "eastus",
+              limits: { groups: 1 },
+            },
+          ],
+          events: { types: ["pool.blocked"], queue: { name: "tight-pool-events" } },
+        },
+      },
+    });
     deps = buildDeps(stack.deps.config, quietLog);
     queues = QueueServiceClient.fromConnectionString(stack.env.AzureWebJobsStorage!);
   });
@@ -315,6 +333,17 @@ describe("completion events", () => {
     await sendPoolBlocked(d, pool, reason, at(10));
     expect(await drainEvents(undefined, d)).toEqual(["delivered"]);
     expect(JSON.parse(hook.got[1]!.body).id).not.toBe(JSON.parse(hook.got[0]!.body).id);
+  });
+
+  it("tells a pool of a launch deferred because no placement has room, from the launch step itself", async () => {
+    await submitJob(deps, { ...HI, pool: "tight" });
+    const { job } = await submitJob(deps, { ...HI, pool: "tight" });
+    expect((await deps.jobs.get(job.id))!.value.reason).toMatch(/^capacity: no placement has room/);
+    expect(await drainEvents()).toEqual(["delivered"]);
+    const { receivedMessageItems: got } = await queues.getQueueClient("tight-pool-events").receiveMessages({ numberOfMessages: 32 });
+    expect(got.map((m) => JSON.parse(Buffer.from(m.messageText, "base64").toString("utf8")))).toMatchObject([
+      { type: "com.burst.pool.blocked", subject: "pools/tight", data: { pool: "tight", reason: expect.stringMatching(/^capacity: /) } },
+    ]);
   });
 
   it("keeps an event queued before a crash at the final write, and the repeated step queues it again under the same id", async () => {
