@@ -10,6 +10,7 @@
 import { createHash } from "node:crypto";
 import type { JobRecord, JobState } from "../model.js";
 import type { EventType } from "./spec.js";
+import type { BudgetThresholdData, PoolBlockedData } from "./poolEvents.js";
 
 /** Event types on the wire, reverse-DNS as CloudEvents recommends. */
 export const CLOUD_EVENT_TYPE: Record<EventType, string> = {
@@ -41,7 +42,8 @@ export interface CloudEvent {
   time: string;
   subject: string;
   datacontenttype: "application/json";
-  data: EventData;
+  /** A job's events carry EventData; a pool's, their own (events/poolEvents.ts). */
+  data: EventData | BudgetThresholdData | PoolBlockedData;
 }
 
 /** The sealed events secrets' associated data (webhook secret and Event Grid key; the name predates the key and stays, so records sealed before still open): bound to the job that sealed it, and to this use. */

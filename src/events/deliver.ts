@@ -40,7 +40,12 @@ export interface DeliveryOptions {
 const DEFAULTS: DeliveryOptions = { tries: DELIVERY_TRIES, backoffSeconds: retryBackoffSeconds, timeoutMs: WEBHOOK_TIMEOUT_MS };
 
 const messageSchema = z.object({
-  jobId: z.string().regex(/^[a-z0-9]{1,40}(?:-[0-9]{5})?$/),
+  jobId: z
+    .string()
+    .regex(/^[a-z0-9]{1,40}(?:-[0-9]{5})?$/)
+    .optional(),
+  /** A pool event's pool (events/poolEvents.ts), instead of a job. */
+  pool: z.string().min(1).optional(),
   sink: z.enum(SINKS),
   try: z.number().int().min(1),
   event: z.looseObject({ specversion: z.literal("1.0"), id: z.string().min(1), type: z.string().min(1), source: z.string().min(1) }),
@@ -50,7 +55,8 @@ const messageSchema = z.object({
 
 export function readEventMessage(body: unknown): EventMessage {
   const r = messageSchema.safeParse(body);
-  if (!r.success) throw new UnreadableMessage(`not an events message: ${JSON.stringify(body)?.slice(0, 200)}`);
+  if (!r.success || (r.data.jobId === undefined) === (r.data.pool === undefined))
+    throw new UnreadableMessage(`not an events message: ${JSON.stringify(body)?.slice(0, 200)}`);
   const { lastError: _shown, ...msg } = r.data;
   return msg as unknown as EventMessage;
 }
@@ -72,19 +78,19 @@ export async function deliverEvent(
   options: Partial<DeliveryOptions> = {},
 ): Promise<DeliveryResult> {
   const o = { ...DEFAULTS, ...options };
-  const fields = { jobId: msg.jobId, step: "events" };
-  const job = (await deps.jobs.get(msg.jobId))?.value;
-  const ev = job?.spec?.events;
-  // The job was deleted (retention) or no longer names this sink: nothing is left to deliver to.
-  if (!job || !ev || !ev[msg.sink]) {
-    deps.log.warn(`job ${msg.jobId}: event ${msg.event.id} dropped: the job no longer names a ${msg.sink} to send it to`, fields);
+  const fields = { jobId: msg.jobId, pool: msg.pool, step: "events" };
+  const to = await targetOf(deps, msg);
+  const ev = to?.events;
+  // The job was deleted (retention), or it (or the pool) no longer names this sink: nothing is left to deliver to.
+  if (!to || !ev || !ev[msg.sink]) {
+    deps.log.warn(`${who(msg)}: event ${msg.event.id} dropped: it no longer names a ${msg.sink} to send it to`, fields);
     return "dropped";
   }
   let failure: string;
   try {
-    if (msg.sink === "webhook") failure = await postWebhook(deps, job, msg, o.timeoutMs);
+    if (msg.sink === "webhook") failure = await postWebhook(ev.webhook!.url, to.secrets().secret, msg, o.timeoutMs);
     else if (msg.sink === "eventGrid")
-      failure = await publishToEventGrid(ev.eventGrid!.endpoint, openEventSecrets(deps, job).eventGridKey ?? "", msg.event, o.timeoutMs);
+      failure = await publishToEventGrid(ev.eventGrid!.endpoint, to.secrets().eventGridKey ?? "", msg.event, o.timeoutMs);
     else failure = await sendToQueue(queues, ev.queue!.name, msg);
   } catch (err) {
     // The secret cannot be opened: no later try can sign (or authenticate), and an unsigned delivery is not what was asked.
@@ -95,7 +101,7 @@ export async function deliverEvent(
   if (failure === "") return "delivered";
   if (msg.try >= o.tries) return deadLetter(deps, msg, failure);
   deps.log.warn(
-    `job ${msg.jobId}: event ${msg.event.id} to its ${msg.sink}: try ${msg.try} of ${o.tries} failed (${failure}); trying again`,
+    `${who(msg)}: event ${msg.event.id} to its ${msg.sink}: try ${msg.try} of ${o.tries} failed (${failure}); trying again`,
     fields,
   );
   await deps.outbox.send("events", { ...msg, try: msg.try + 1 }, o.backoffSeconds(msg.try));
@@ -106,10 +112,29 @@ async function deadLetter(deps: DeliveryDeps, msg: EventMessage, why: string): P
   // Parked as try 1, so a redrive gives it every try again.
   await deps.poison.park("events", JSON.stringify({ ...msg, try: 1, lastError: why }));
   deps.log.error(
-    `job ${msg.jobId}: event ${msg.event.id} to its ${msg.sink} dead-lettered after ${msg.try} tries (${why}); see \`burst poison show events\``,
-    { jobId: msg.jobId, step: "events" },
+    `${who(msg)}: event ${msg.event.id} to its ${msg.sink} dead-lettered after ${msg.try} tries (${why}); see \`burst poison show events\``,
+    { jobId: msg.jobId, pool: msg.pool, step: "events" },
   );
   return "dead-lettered";
+}
+
+function who(msg: EventMessage): string {
+  return msg.pool !== undefined ? `pool ${msg.pool}` : `job ${msg.jobId}`;
+}
+
+type Sinks = { webhook?: { url: string }; queue?: { name: string }; eventGrid?: { endpoint: string } };
+
+/** Where a message's event goes, and its secrets (opened only when a sink needs them); undefined when its job is gone. */
+async function targetOf(
+  deps: DeliveryDeps,
+  msg: EventMessage,
+): Promise<{ events?: Sinks; secrets: () => { secret?: string; eventGridKey?: string } } | undefined> {
+  if (msg.pool !== undefined) {
+    const pool = msg.pool;
+    return { events: deps.config.pools.get(pool)?.events, secrets: () => deps.config.poolEventSecrets?.get(pool) ?? {} };
+  }
+  const job = (await deps.jobs.get(msg.jobId))?.value;
+  return job && { events: job.spec?.events, secrets: () => openEventSecrets(deps, job) };
 }
 
 /** The job's sealed webhook secret and Event Grid key, opened (or its pool's, from app settings); none when it gave none. */
@@ -119,7 +144,7 @@ function openEventSecrets(deps: DeliveryDeps, job: JobRecord): { secret?: string
 }
 
 /** "" when the receiver took it (any 2xx), else why not. */
-async function postWebhook(deps: DeliveryDeps, job: JobRecord, msg: EventMessage, timeoutMs: number): Promise<string> {
+async function postWebhook(url: string, secret: string | undefined, msg: EventMessage, timeoutMs: number): Promise<string> {
   const body = JSON.stringify(msg.event);
   const headers: Record<string, string> = {
     "content-type": "application/cloudevents+json; charset=utf-8",
@@ -127,10 +152,9 @@ async function postWebhook(deps: DeliveryDeps, job: JobRecord, msg: EventMessage
     // The CloudEvent's id, also in the body: receivers deduplicate by it (delivery is at least once).
     "x-burst-event-id": msg.event.id,
   };
-  const { secret } = openEventSecrets(deps, job);
   if (secret) headers["x-hub-signature-256"] = signature(body, secret);
   try {
-    const res = await fetch(job.spec!.events!.webhook!.url, {
+    const res = await fetch(url, {
       method: "POST",
       headers,
       body,

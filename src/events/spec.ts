@@ -8,6 +8,10 @@ import { z } from "zod";
 
 export const EVENT_TYPES = ["job.ended", "attempt.failed"] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
+/** Events about a pool rather than one job: only a pool's own `events` (BURST_POOLS) may ask for them, and only by name. */
+export const POOL_EVENT_TYPES = ["budget.threshold", "pool.blocked"] as const;
+export type PoolEventType = (typeof POOL_EVENT_TYPES)[number];
+const ALL_TYPES = [...EVENT_TYPES, ...POOL_EVENT_TYPES] as const;
 
 /** A local receiver (tests, `npm start`) may use plain http; anything else must be https, since the body says what ran and what it cost. */
 const LOCAL_HOST = /^(localhost|127\.0\.0\.1|\[::1\])$/;
@@ -27,15 +31,18 @@ const webhookUrl = z
     { error: "must be an https URL (http only for localhost)" },
   );
 
+function typeList<T extends readonly [string, ...string[]]>(types: T) {
+  return z
+    .array(z.enum(types, { error: `must be one of ${types.map((t) => JSON.stringify(t)).join(", ")}` }), {
+      error: "must be a list of event types",
+    })
+    .min(1, { error: "must name at least one event type" });
+}
+
 export const eventsSchema = z
   .strictObject(
     {
-      types: z
-        .array(z.enum(EVENT_TYPES, { error: `must be one of ${EVENT_TYPES.map((t) => JSON.stringify(t)).join(", ")}` }), {
-          error: "must be a list of event types",
-        })
-        .min(1, { error: "must name at least one event type" })
-        .default([...EVENT_TYPES]),
+      types: typeList(EVENT_TYPES).default([...EVENT_TYPES]),
       webhook: z
         .strictObject(
           {
@@ -93,7 +100,7 @@ const settingName = z.string({ error: "must be an app setting name" }).regex(/^[
 export const poolEventsSchema = z
   .strictObject(
     {
-      types: eventsSchema.shape.types,
+      types: typeList(ALL_TYPES).default([...EVENT_TYPES]),
       webhook: z.strictObject({ url: webhookUrl, secretSetting: settingName.optional() }).optional(),
       queue: eventsSchema.shape.queue,
       eventGrid: z.strictObject({ endpoint: webhookUrl, keySetting: settingName }).optional(),
@@ -104,10 +111,12 @@ export const poolEventsSchema = z
 
 export type PoolEvents = z.output<typeof poolEventsSchema>;
 
-/** A pool's default events as a job's stored (redacted) events spec: the sinks, no secrets. */
-export function poolEventsSpec(p: PoolEvents): EventsSpec {
+/** A pool's default events as a job's stored (redacted) events spec: the sinks, no secrets; none when it names no job event type. */
+export function poolEventsSpec(p: PoolEvents): EventsSpec | undefined {
+  const types = p.types.filter((t): t is EventType => (EVENT_TYPES as readonly string[]).includes(t));
+  if (types.length === 0) return undefined;
   return {
-    types: p.types,
+    types,
     webhook: p.webhook && { url: p.webhook.url },
     queue: p.queue,
     eventGrid: p.eventGrid && ({ endpoint: p.eventGrid.endpoint } as { endpoint: string; key: string }),

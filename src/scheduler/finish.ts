@@ -18,6 +18,7 @@ import type { Next } from "./flow.js";
 import { endedSteps } from "./dependencies.js";
 import { learnFrom } from "./learn.js";
 import { sendEndEvents } from "../events/emit.js";
+import { sendBudgetEvents } from "../events/poolEvents.js";
 
 export interface AttemptEnd {
   outcome: AttemptOutcome;
@@ -137,6 +138,8 @@ export async function finishJob(deps: Deps, jobId: string): Promise<Next[]> {
   if (attempt.placement) await deps.placements.release(placementOf(pool, attempt), holderKey(job.id, attempt.n));
   else for (const p of pool.placements) await deps.placements.release(p, holderKey(job.id, attempt.n));
   await deps.ledger.settle(pool.name, job.id, attempt.n, attempt.costUsd ?? 0, attempt.billedSeconds ?? 0, deps.clock.now());
+  // The spend just settled may cross a budget threshold the pool asked to hear of (events/poolEvents.ts).
+  await sendBudgetEvents(deps, pool, deps.clock.now());
 
   // The events are decided and queued before the write that makes them true (events/emit.ts).
   const decided = decideEnd(job, pool.maxPlatformRetries);

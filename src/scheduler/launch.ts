@@ -5,6 +5,7 @@
  * creating it, so redelivered or duplicated launch messages adopt instead of launching
  * again.
  */
+import { sendPoolBlocked } from "../events/poolEvents.js";
 import type { Attempt, JobRecord } from "../model.js";
 import { changeJob } from "../jobState.js";
 import { open, SecureValuesUnopenable } from "../secrets.js";
@@ -96,6 +97,7 @@ export async function launchJob(deps: Deps, jobId: string): Promise<LaunchResult
       if (placed === "gone") return nothing;
       if ("waitSeconds" in placed) {
         await deferLaunch(deps, jobId, n, placed.waitSeconds, placed.reason);
+        await sendPoolBlocked(deps, pool, placed.reason, deps.clock.now());
         return { outcome: "acted", next: [] };
       }
       job = placed.job;

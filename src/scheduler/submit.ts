@@ -132,6 +132,7 @@ export async function submitJob(deps: Deps, input: unknown, origin: SubmitOrigin
   const sealedEventSecret = Object.keys(eventSecret).length && deps.config.secrets.current ? seal(eventSecret, deps.config.secrets, eventSecretAad(id)) : undefined;
 
   // A job that asks for no events gets its pool's, whose secrets stay in the app settings (deliver.ts reads them from config).
+  // A pool that asks only for pool events (budget.threshold) gives its jobs none.
   const poolEvents = !spec.events && pool.events ? poolEventsSpec(pool.events) : undefined;
 
   const job = await createJob(deps, "Waiting", {

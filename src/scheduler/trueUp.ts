@@ -11,6 +11,7 @@
  * Safe to repeat and to run on many instances at once: the claim is ETag-guarded, and
  * recording the same bill twice changes nothing.
  */
+import { sendBudgetEvents } from "../events/poolEvents.js";
 import { billedResourceId } from "../aci/bills.js";
 import { roundUsd } from "../pricing.js";
 import { changeJob } from "../jobState.js";
@@ -49,6 +50,8 @@ export async function trueUpBills(deps: Deps): Promise<TrueUpReport> {
       await recordOnJob(deps, row.jobId, row.attempt, billedUsd, final);
       report.billsRecorded++;
     }
+    // A bill above the estimate raises the windows' totals, which may cross a budget threshold.
+    await sendBudgetEvents(deps, pool, now);
   }
   return report;
 }

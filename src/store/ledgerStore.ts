@@ -50,6 +50,14 @@ export interface LedgerStore {
   costRows(pool: string | undefined, options?: { openBillsOnly?: boolean }): AsyncIterable<CostRow>;
   recordBill(pool: string, jobId: string, attempt: number, billedUsd: number, final: boolean): Promise<CostRow | undefined>;
   claimBillCheck(pool: string, now: Date, everySeconds: number): Promise<boolean>;
+  /**
+   * Claims a pool-level event (its own row, `key`), by a conditional write: true for the one
+   * caller, across instances, that is to send it. A claim never marked sent (its sender
+   * crashed in between) may be claimed again once `staleSeconds` old.
+   */
+  claimEvent(pool: string, key: string, now: Date, staleSeconds: number): Promise<boolean>;
+  /** Marks a claimed event sent, so it is never claimed again. */
+  eventSent(pool: string, key: string): Promise<void>;
   totals(pool: string | undefined): AsyncIterable<{ pool: string; window: string; spentUsd: number; jobs: number }>;
   /** Deletes a job's cost rows, keeping what they add up to per day (retention); see retiredCosts.ts. */
   retireCosts(pool: string, jobId: string, holdOpenBills: boolean): Promise<RetireResult>;
@@ -260,6 +268,18 @@ export class TableLedgerStore implements LedgerStore {
     if (row && now.getTime() - Date.parse(String(row.e.lastAt)) < everySeconds * 1000) return false;
     const entity = { partitionKey: pool, rowKey: BILL_CHECK, lastAt: now.toISOString() };
     return this.#submit([row ? ["update", entity, "Replace", { etag: row.etag }] : ["create", entity]]);
+  }
+
+  async claimEvent(pool: string, key: string, now: Date, staleSeconds: number): Promise<boolean> {
+    await ensureTable(this.table);
+    const row = await this.#row(pool, key);
+    if (row && (row.e.sent === true || now.getTime() - Date.parse(String(row.e.claimedAt)) < staleSeconds * 1000)) return false;
+    const entity = { partitionKey: pool, rowKey: key, claimedAt: now.toISOString(), sent: false };
+    return this.#submit([row ? ["update", entity, "Replace", { etag: row.etag }] : ["create", entity]]);
+  }
+
+  async eventSent(pool: string, key: string): Promise<void> {
+    await this.table.updateEntity({ partitionKey: pool, rowKey: key, sent: true }, "Merge");
   }
 
   /** Spent totals per day and month window: one pool's, or (pool undefined) every pool's. */

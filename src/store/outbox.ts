@@ -12,7 +12,12 @@ export interface LaunchMessage { jobId: string }
 export interface MonitorMessage { jobId: string; attempt: number; seq: number }
 export interface PumpMessage { pool: string }
 /** One completion event for one sink, and the delivery try it is (events/deliver.ts). */
-export interface EventMessage { jobId: string; sink: import("../events/spec.js").Sink; try: number; event: import("../events/cloudEvent.js").CloudEvent }
+/** One event for one sink: a job's (its `events` say where), or a pool's (BURST_POOLS `events` say where). */
+export type EventMessage = ({ jobId: string; pool?: undefined } | { pool: string; jobId?: undefined }) & {
+  sink: import("../events/spec.js").Sink;
+  try: number;
+  event: import("../events/cloudEvent.js").CloudEvent;
+};
 
 export interface Outbox {
   send(queue: "launch", body: LaunchMessage, delaySeconds?: number): Promise<void>;

@@ -9,7 +9,9 @@ import { poll, pump } from "../../src/scheduler/flow.js";
 import { finishJob } from "../../src/scheduler/finish.js";
 import { cancelJob } from "../../src/scheduler/cancel.js";
 import { deliverEvent, readEventMessage } from "../../src/events/deliver.js";
-import { eventId } from "../../src/events/cloudEvent.js";
+import { eventId, type CloudEvent } from "../../src/events/cloudEvent.js";
+import { eventSource } from "../../src/events/emit.js";
+import { sendBudgetEvents, sendPoolBlocked, type BudgetThresholdData } from "../../src/events/poolEvents.js";
 import type { JobRecord } from "../../src/model.js";
 import type { Deps } from "../../src/scheduler/deps.js";
 import type { JobStore } from "../../src/store/jobStore.js";
@@ -48,7 +50,25 @@ describe("completion events", () => {
   let queues: QueueServiceClient;
   const closers: (() => Promise<unknown>)[] = [];
   beforeAll(async () => {
-    stack = await startStack({ hosts: 0, pools: { default: { maxConcurrency: 5, resourceGroup: `rg-events-${Date.now()}` } } });
+    stack = await startStack({
+      hosts: 0,
+      pools: {
+        default: { maxConcurrency: 5, resourceGroup: `rg-events-${Date.now()}` },
+        // Room for one group at a time: a second job's launch waits for capacity.
+        tight: {
+          maxConcurrency: 5,
+          placements: [
+            {
+              subscriptionId: "00000000-0000-0000-0000-0000000000e1",
+              resourceGroup: `rg-events-tight-${Date.now()}`,
+              region: "eastus",
+              limits: { groups: 1 },
+            },
+          ],
+          events: { types: ["pool.blocked"], queue: { name: "tight-pool-events" } },
+        },
+      },
+    });
     deps = buildDeps(stack.deps.config, quietLog);
     queues = QueueServiceClient.fromConnectionString(stack.env.AzureWebJobsStorage!);
   });
@@ -247,6 +267,85 @@ describe("completion events", () => {
     expect(JSON.stringify((await d.jobs.get(job.id))!.value)).not.toContain(SECRET);
   });
 
+  it("tells a pool that asks for budget.threshold of each threshold its windows reach, once each, however many instances settle at once", async () => {
+    const hook = await hookFor();
+    const base = deps.config;
+    /** An instance whose pool has `budget` and asks for budget.threshold at the webhook. */
+    const instance = (budget: { dailyUsd?: number; monthlyUsd?: number }) => {
+      const pool = { ...base.pools.get("default")!, budget, events: { types: ["budget.threshold" as const], webhook: { url: hook.url } } };
+      return { d: buildDeps({ ...base, pools: new Map(base.pools).set("default", pool) }, quietLog), pool };
+    };
+    const thresholds = () =>
+      hook.got
+        .map((g) => JSON.parse(g.body) as CloudEvent)
+        .map((e) => `${(e.data as BudgetThresholdData).window}-${(e.data as BudgetThresholdData).threshold}`);
+
+    // Admitted with no budget, settled by an instance whose daily limit the job's cost passes: every day threshold at once.
+    const tiny = 1e-9;
+    const { job } = await submitJob(deps, HI);
+    const { d } = instance({ dailyUsd: tiny });
+    await runToEnd(d, job.id);
+    const snap = await deps.ledger.snapshot("default", new Date());
+    expect(snap.spentDayUsd).toBeGreaterThan(tiny);
+    // Delivered by an instance whose pool still names the webhook (the deliverer reads the pool's sinks).
+    expect(await drainEvents(undefined, d)).toEqual(["delivered", "delivered", "delivered"]);
+    expect(thresholds().sort()).toEqual(["day-100", "day-50", "day-80"]);
+    const first = JSON.parse(hook.got[0]!.body) as CloudEvent;
+    expect(first).toMatchObject({ type: "com.burst.budget.threshold", subject: "pools/default", source: eventSource(deps, "default") });
+    expect(first.data).toMatchObject({ pool: "default", window: "day", windowKey: snap.day, limitUsd: tiny });
+
+    // Eight instances at once, with a monthly limit the month's spend has reached: each month threshold once, no day one again.
+    const eight = Array.from({ length: 8 }, () => instance({ dailyUsd: tiny, monthlyUsd: snap.spentMonthUsd }));
+    await Promise.all(eight.map((i) => sendBudgetEvents(i.d, i.pool, new Date())));
+    expect(await drainEvents(undefined, d)).toEqual(["delivered", "delivered", "delivered"]);
+    expect(thresholds().sort()).toEqual(["day-100", "day-50", "day-80", "month-100", "month-50", "month-80"]);
+    expect(new Set(hook.got.map((g) => JSON.parse(g.body).id)).size).toBe(6);
+    const month = hook.got.map((g) => JSON.parse(g.body) as CloudEvent).find((e) => (e.data as BudgetThresholdData).window === "month")!;
+    expect(month.data).toMatchObject({ windowKey: snap.month, spentUsd: snap.spentMonthUsd, limitUsd: snap.spentMonthUsd });
+
+    // The pool names no job event type, so its jobs get no events (this one waits: the day's budget is spent).
+    const { job: second } = await submitJob(d, HI);
+    expect(second.spec?.events).toBeUndefined();
+    expect(second.eventsFromPool).toBeUndefined();
+    await cancelJob(d, second.id);
+    expect(await drainEvents(undefined, d)).toEqual([]);
+  });
+
+  it("tells a pool that asks for pool.blocked that a launch found no room, at most once per ten minutes across instances", async () => {
+    const hook = await hookFor();
+    const base = deps.config;
+    const pool = { ...base.pools.get("default")!, events: { types: ["pool.blocked" as const], webhook: { url: hook.url } } };
+    const d = buildDeps({ ...base, pools: new Map(base.pools).set("default", pool) }, quietLog);
+    const reason = "capacity: no placement has room (eastus: quota)";
+    // A bucket of its own, far from the other tests' clocks.
+    const t = Date.UTC(2030, 0, 1, 12, 0, 5);
+    const at = (minutes: number) => new Date(t + minutes * 60_000);
+    await Promise.all(Array.from({ length: 8 }, () => sendPoolBlocked(buildDeps(d.config, quietLog), pool, reason, at(0))));
+    await sendPoolBlocked(d, pool, reason, at(9));
+    expect(await drainEvents(undefined, d)).toEqual(["delivered"]);
+    expect(JSON.parse(hook.got[0]!.body)).toMatchObject({
+      type: "com.burst.pool.blocked",
+      subject: "pools/default",
+      time: at(0).toISOString(),
+      data: { pool: "default", reason },
+    });
+    // The next ten minutes tell it again.
+    await sendPoolBlocked(d, pool, reason, at(10));
+    expect(await drainEvents(undefined, d)).toEqual(["delivered"]);
+    expect(JSON.parse(hook.got[1]!.body).id).not.toBe(JSON.parse(hook.got[0]!.body).id);
+  });
+
+  it("tells a pool of a launch deferred because no placement has room, from the launch step itself", async () => {
+    await submitJob(deps, { ...HI, pool: "tight" });
+    const { job } = await submitJob(deps, { ...HI, pool: "tight" });
+    expect((await deps.jobs.get(job.id))!.value.reason).toMatch(/^capacity: no placement has room/);
+    expect(await drainEvents()).toEqual(["delivered"]);
+    const { receivedMessageItems: got } = await queues.getQueueClient("tight-pool-events").receiveMessages({ numberOfMessages: 32 });
+    expect(got.map((m) => JSON.parse(Buffer.from(m.messageText, "base64").toString("utf8")))).toMatchObject([
+      { type: "com.burst.pool.blocked", subject: "pools/tight", data: { pool: "tight", reason: expect.stringMatching(/^capacity: /) } },
+    ]);
+  });
+
   it("keeps an event queued before a crash at the final write, and the repeated step queues it again under the same id", async () => {
     const hook = await hookFor();
     const { job } = await submitJob(deps, {
@@ -300,6 +399,10 @@ describe("completion events", () => {
     const bad = async (events: unknown) => (await submitJob(deps, { image: "alpine", timeoutSeconds: 60, events })).job.errors;
     expect(await bad({ types: ["job.ended"] })).toEqual([{ field: "events", rule: "must name a sink: webhook, queue or eventGrid" }]);
     expect(await bad({ types: ["job.done"], queue: { name: "ok-queue" } })).toEqual([
+      { field: "events.types[0]", rule: 'must be one of "job.ended", "attempt.failed"' },
+    ]);
+    // A pool event is a pool's to ask for, not a job's.
+    expect(await bad({ types: ["budget.threshold"], queue: { name: "ok-queue" } })).toEqual([
       { field: "events.types[0]", rule: 'must be one of "job.ended", "attempt.failed"' },
     ]);
     expect(await bad({ webhook: { url: "http://example.com/hook" } })).toEqual([
