@@ -16,11 +16,18 @@ const logLines = async (stack: Stack, id: string) =>
 describe("an array of 1,000 children in a pool capped at 20", () => {
   let stack: Stack;
   const rg = `rg-array-${Date.now()}`;
-  // ACI's default quota (100 creates per 5 minutes) would make this a test of throttling: raised here.
+  // ACI's default quota (100 creates per 5 minutes) would make this a test of throttling: raised here,
+  // in the emulator and in the placement's limits, which Burst paces its creates to.
   const quota = { per5Min: 100_000, perHour: 100_000 };
+  const placement = { subscriptionId: "00000000-0000-0000-0000-000000000000", resourceGroup: rg, region: "eastus" };
   beforeAll(async () => {
     stack = await startStack({
-      pools: { default: { maxConcurrency: 20, resourceGroup: rg } },
+      pools: {
+        default: {
+          maxConcurrency: 20,
+          placements: [{ ...placement, limits: { createsPer5Min: quota.per5Min, createsPerHour: quota.perHour } }],
+        },
+      },
       emulator: { limits: { creates: quota, deletes: quota } },
     });
   });
