@@ -15,6 +15,7 @@ import { ClaimStore } from "../../src/github/claims.js";
 import { tableClient } from "../../src/store/tables.js";
 import type { Deps } from "../../src/scheduler/deps.js";
 import { quietLog, startStack, type Stack } from "../support/harness.js";
+import { waitUntil } from "../support/wait.js";
 
 const DAY = 86_400_000;
 
@@ -35,8 +36,16 @@ describe("retention", () => {
   });
 
   const at = (offsetMs: number, deps: Deps = stack.deps): Deps => ({ ...deps, clock: { now: () => new Date(Date.now() + offsetMs) } });
-  const run = async (specs: object[]) =>
-    stack.waitForAll(await Promise.all(specs.map((s) => stack.enqueue({ image: "alpine", timeoutSeconds: 60, ...s }))));
+  // A record turns final before its index rows are rewritten (jobStore.ts), so a test waits for the retention row too.
+  const retained = (id: string) =>
+    waitUntil(async () => (await indexRowsOf(id)).some((p) => p?.startsWith("finished-") || p === "expires") || undefined, {
+      what: `job ${id}'s retention row`,
+    });
+  const run = async (specs: object[]) => {
+    const jobs = await stack.waitForAll(await Promise.all(specs.map((s) => stack.enqueue({ image: "alpine", timeoutSeconds: 60, ...s }))));
+    for (const j of jobs) await retained(j.id);
+    return jobs;
+  };
   const indexRowsOf = async (id: string) => {
     const rows = [];
     for await (const e of tableClient(stack.env.AzureWebJobsStorage!, stack.deps.config.names.jobIndexTable).listEntities({
@@ -194,6 +203,7 @@ describe("retention", () => {
   it("lets an idempotencyKey make a new job once its job is deleted, as documented", async () => {
     const spec = { image: "alpine", pool: "short", command: ["true"], timeoutSeconds: 60, idempotencyKey: `ret-${Date.now()}` };
     const first = await stack.waitFor((await submitJob(stack.deps, spec)).job.id);
+    await retained(first.id);
     expect((await submitJob(stack.deps, spec)).created).toBe(false);
     expect((await deleteExpiredJobs(at(2 * DAY))).deleted).toBe(1);
     const again = await submitJob(stack.deps, spec);
