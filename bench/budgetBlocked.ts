@@ -73,12 +73,13 @@ export async function runBudgetBlocked(options: BenchOptions, log: Log): Promise
   let runs: BackfillRun[];
   try {
     for (const backfill of [true, false]) {
+      const limits = scaledLimits(small.length + 2, cap);
       const emulator = await startEmulatorProcess({
         pullDelayMs: options.pullDelayMs,
         pullJitterMs: 0,
         startDelayMs: options.startDelayMs,
         seed: options.seed,
-        limits: scaledLimits(small.length + 2, cap),
+        limits,
       });
       const burst = await startBurst({
         storageConnection: storage.connectionString,
@@ -86,6 +87,7 @@ export async function runBudgetBlocked(options: BenchOptions, log: Log): Promise
         cap,
         subscriptionId: SUBSCRIPTION,
         resourceGroup: BURST_RG,
+        emulatorLimits: limits,
         pool: { budget: { dailyUsd: budgetUsd }, enforcementSlackSeconds: SLACK_SECONDS, backfill },
       }).catch(async (err: unknown) => {
         await emulator.stop();

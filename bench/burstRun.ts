@@ -4,6 +4,7 @@
  * would: base64 JSON specs put on the jobs queue.
  */
 import { randomBytes } from "node:crypto";
+import type { LimitsPatch } from "@burst/aci-emulator";
 import { QueueServiceClient } from "@azure/storage-queue";
 import pLimit from "p-limit";
 import { loadConfig } from "../src/config.js";
@@ -38,6 +39,22 @@ export interface BurstSetup {
   nodeArgs?: string[];
   /** The storage prefix, to run on what an earlier Burst stored (a learning pass); a fresh one by default. */
   prefix?: string;
+  /**
+   * The emulator's quotas and create windows, told to the one placement as its `limits`:
+   * Burst paces creates to a placement's limits (ACI's live 100 per 5 minutes by default), so a
+   * run whose emulator allows more must say so, as a user with a raised quota would.
+   */
+  emulatorLimits?: LimitsPatch;
+}
+
+/** A placement's `limits` (README, "Placements") matching an emulator's limits; Burst's own maxima cap the emulator's "unlimited". */
+export function placementLimitsOf(limits: LimitsPatch): Record<string, number> {
+  const out: Record<string, number> = {};
+  if (limits.containerGroupsPerRegion !== undefined) out.groups = Math.min(limits.containerGroupsPerRegion, 100_000);
+  if (limits.standardCoresPerRegion !== undefined) out.cores = Math.min(limits.standardCoresPerRegion, 1_000_000);
+  if (limits.creates?.per5Min !== undefined) out.createsPer5Min = Math.min(limits.creates.per5Min, 100_000);
+  if (limits.creates?.perHour !== undefined) out.createsPerHour = Math.min(limits.creates.perHour, 1_000_000);
+  return out;
 }
 
 export interface SubmittedJob {
@@ -100,7 +117,9 @@ async function postJob(hostUrl: string, spec: object): Promise<string> {
 export async function startBurst(setup: BurstSetup): Promise<BurstUnderTest> {
   const prefix = setup.prefix ?? newBenchPrefix();
   // A pool given with its own placements (the regions run) takes no single subscription, resource group and region.
-  const single = setup.pool?.placements ? {} : { subscriptionId: setup.subscriptionId, resourceGroup: setup.resourceGroup, region: "eastus" };
+  const single = setup.pool?.placements
+    ? {}
+    : { subscriptionId: setup.subscriptionId, resourceGroup: setup.resourceGroup, region: "eastus", ...(setup.emulatorLimits ? { limits: placementLimitsOf(setup.emulatorLimits) } : {}) };
   const pools = { default: { maxConcurrency: setup.cap, ...single, ...setup.pool, ...(setup.notifyExit ? { notifyExit: true } : {}) } };
   const env: Record<string, string> = {
     AzureWebJobsStorage: setup.hostStorageConnection ?? setup.storageConnection,

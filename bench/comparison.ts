@@ -123,7 +123,7 @@ export async function runComparison(options: BenchOptions, log: Log): Promise<Co
       log(`learning pass: ${options.jobs} jobs on Burst alone…`);
       const learningEmulator = await startEmulatorProcess(setup);
       try {
-        const learner = await startBurst({ storageConnection: storage.connectionString, armEndpoint: learningEmulator.url, cap: options.cap, subscriptionId: SUBSCRIPTION, resourceGroup: BURST_RG, pool, prefix });
+        const learner = await startBurst({ storageConnection: storage.connectionString, armEndpoint: learningEmulator.url, cap: options.cap, subscriptionId: SUBSCRIPTION, resourceGroup: BURST_RG, pool, prefix, emulatorLimits: limits });
         try {
           await learner.run(jobs, { timeoutMs, groupsDeleted: () => learningEmulator.deletes() });
         } finally {
@@ -133,7 +133,7 @@ export async function runComparison(options: BenchOptions, log: Log): Promise<Co
         await learningEmulator.stop();
       }
     }
-    const burst = await startBurst({ storageConnection: storage.connectionString, armEndpoint: burstEmulator.url, cap: options.cap, subscriptionId: SUBSCRIPTION, resourceGroup: BURST_RG, hintDurations: options.durations === "hinted", pool, prefix, notifyExit: options.notifyExit,
+    const burst = await startBurst({ storageConnection: storage.connectionString, armEndpoint: burstEmulator.url, cap: options.cap, subscriptionId: SUBSCRIPTION, resourceGroup: BURST_RG, hintDurations: options.durations === "hinted", pool, prefix, notifyExit: options.notifyExit, emulatorLimits: limits,
       hostStorageConnection: proxy.connectionString, nodeArgs: options.hostCpuProfDir ? ["--cpu-prof", `--cpu-prof-dir=${options.hostCpuProfDir}`] : undefined });
     cleanups.push(() => burst.stop());
     const peerSettings = { location: "eastus", image: JOB_IMAGE, cpu: JOB_CPU, memoryInGB: JOB_MEMORY_GB, cap: options.cap, pollMs: 2000 };

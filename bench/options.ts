@@ -73,7 +73,7 @@ export const DEFAULTS: BenchOptions = {
   kedaPollSeconds: 30,
   regions: false,
   regionsJobs: 2000,
-  regionsCap: 250,
+  regionsCap: 1000,
   regionsOutageSeconds: 300,
   outDir: "bench/results",
   write: true,
@@ -179,7 +179,7 @@ export function parseOptions(argv: string[]): BenchOptions | "help" {
     return n;
   };
   const whole = (n: number) => Number.isInteger(n) && n >= 1;
-  const cap = num("cap", DEFAULTS.cap, (n) => whole(n) && n <= 250, "a whole number 1–250 (a pool's maxConcurrency)");
+  const cap = num("cap", DEFAULTS.cap, (n) => whole(n) && n <= 1000, "a whole number 1–1000 (a pool's maxConcurrency)");
   const sizes = ((values["scale-sizes"] as string | undefined) ?? DEFAULTS.scaleSizes.join(",")).split(",").map((s) => Number(s.trim()));
   const submit = (values.submit as string | undefined) ?? DEFAULTS.submit;
   if (submit !== "queue" && submit !== "http") throw new UsageError(`--submit: expected queue or http, got '${submit}'`);
@@ -210,14 +210,14 @@ export function parseOptions(argv: string[]): BenchOptions | "help" {
     array: Boolean(values.array),
     arrayCount: num("array-count", DEFAULTS.arrayCount, (n) => whole(n) && n <= 10_000, "a whole number 1–10000"),
     scaleSizes: sizes,
-    scaleCap: num("scale-cap", DEFAULTS.scaleCap, (n) => whole(n) && n <= 250, "a whole number 1–250"),
+    scaleCap: num("scale-cap", DEFAULTS.scaleCap, (n) => whole(n) && n <= 1000, "a whole number 1–1000"),
     submit,
     keda: !values["no-keda"],
     kedaPollSeconds: num("keda-poll", DEFAULTS.kedaPollSeconds, (n) => n > 0, "seconds > 0"),
     hostCpuProfDir: values["host-cpu-prof"] as string | undefined,
     regions: Boolean(values.regions),
     regionsJobs: num("regions-jobs", DEFAULTS.regionsJobs, whole, "a whole number ≥ 1"),
-    regionsCap: num("regions-cap", DEFAULTS.regionsCap, (n) => whole(n) && n <= 250, "a whole number 1–250 (a pool's maxConcurrency)"),
+    regionsCap: num("regions-cap", DEFAULTS.regionsCap, (n) => whole(n) && n <= 1000, "a whole number 1–1000 (a pool's maxConcurrency)"),
     regionsOutageSeconds: num("regions-outage-s", DEFAULTS.regionsOutageSeconds, (n) => n >= 0, "seconds ≥ 0"),
     outDir: (values.out as string | undefined) ?? DEFAULTS.outDir,
     write: !values["no-write"],

@@ -65,7 +65,7 @@ export async function runScale(options: BenchOptions, log: Log): Promise<ScaleRe
     const storage = await startStorage();
     const emulator = await startEmulatorProcess(setup);
     try {
-      const burst = await startBurst({ storageConnection: storage.connectionString, armEndpoint: emulator.url, cap: options.scaleCap, subscriptionId: SUBSCRIPTION, resourceGroup: BURST_RG, notifyExit: options.notifyExit });
+      const burst = await startBurst({ storageConnection: storage.connectionString, armEndpoint: emulator.url, cap: options.scaleCap, subscriptionId: SUBSCRIPTION, resourceGroup: BURST_RG, notifyExit: options.notifyExit, emulatorLimits: setup.limits });
       try {
         log(`scaling: N = ${n}, cap ${options.scaleCap}…`);
         let shown = 0;

@@ -35,11 +35,12 @@ const placementSchema = z.strictObject({
 });
 
 /** The settings a placement list replaces: a pool gives either these or `placements`. */
-const SINGLE_PLACEMENT_FIELDS = ["subscriptionId", "resourceGroup", "region", "prices"] as const;
+const SINGLE_PLACEMENT_FIELDS = ["subscriptionId", "resourceGroup", "region", "prices", "limits"] as const;
 
 export const poolSchema = z.strictObject({
-  // At most 250: the admission entity keeps every slot holder in one string property, which Table storage caps at 32K characters.
-  maxConcurrency: z.number().int().min(1).max(250),
+  // At most 1,000: every slot holder lives in the pool's one admission entity (so one ETag guards
+  // admission), and an entity holds at most 1 MiB; 1,000 holders take about 300 KB of it.
+  maxConcurrency: z.number().int().min(1).max(1000),
   budget: z.strictObject({
     dailyUsd: z.number().positive().optional(),
     monthlyUsd: z.number().positive().optional(),
@@ -49,6 +50,8 @@ export const poolSchema = z.strictObject({
   region: z.string().regex(/^[a-z0-9]+$/).default("eastus"),
   sku: z.enum(["Standard"]).default("Standard"),
   prices: priceSchema.optional(),
+  /** The quota of the one placement above (a raised quota); with `placements`, each gives its own. */
+  limits: limitsSchema.optional(),
   /** Where groups may go, tried in order (see placements.ts); without it, the one placement above. */
   placements: z.array(placementSchema).min(1).max(50).optional(),
   /** A job's `spot` when it gives none. */
@@ -207,7 +210,7 @@ export function parsePools(doc: unknown, where: string): Map<string, PoolConfig>
 }
 
 function poolFrom(name: string, data: z.output<typeof poolSchema>, raw: unknown, where: string): Omit<PoolConfig, "name"> {
-  const { prices: given, placements: listed, ...rest } = data;
+  const { prices: given, limits, placements: listed, ...rest } = data;
   const at = `${where}: pools.${name}`;
   const pricesFor = (region: string, priority: string, prices: PriceTable | undefined, field: string) => {
     const found = prices ?? (priority === "Regular" ? BUILT_IN_PRICES[`${region}/${rest.sku}`] : undefined);
@@ -229,7 +232,7 @@ function poolFrom(name: string, data: z.output<typeof poolSchema>, raw: unknown,
     });
   } else {
     const base = { subscriptionId: rest.subscriptionId, resourceGroup: rest.resourceGroup, region: rest.region, priority: "Regular" as const };
-    placements = [{ ...base, id: placementId(base), limits: limitsSchema.parse({}), prices: pricesFor(rest.region, "Regular", given, "prices") }];
+    placements = [{ ...base, id: placementId(base), limits: limits ?? limitsSchema.parse({}), prices: pricesFor(rest.region, "Regular", given, "prices") }];
   }
   if (rest.spot === "required" && !placements.some((p) => p.priority === "Spot")) throw new ConfigError(`${at}.spot: "required" needs a Spot placement, got none`);
   if (rest.spot === "never" && !placements.some((p) => p.priority === "Regular")) throw new ConfigError(`${at}.spot: "never" needs a Regular placement, got only Spot ones`);

@@ -94,8 +94,11 @@ export function noPlacementFor(
 export interface QuotaUse {
   /** Per attempt (`jobId#n`): the vCPU it holds there, and which placement holds it. */
   holders: Record<string, { cores: number; placement: string }>;
-  /** Epoch seconds of the creates sent in the last hour. */
-  creates: number[];
+  /**
+   * The creates sent in the last hour, as `[epoch second, how many]`, oldest first: one entry
+   * per second however high a raised quota lets the rate go (at most 3,600).
+   */
+  creates: [number, number][];
   /** Per placement id: its circuit breaker. */
   breakers: Record<string, Breaker>;
 }
@@ -119,7 +122,23 @@ export function cooldownSeconds(failures: number): number {
 export type RoomVerdict = { ok: true } | { ok: false; why: "cooling" | "groups" | "cores" | "creates"; retryAt: number; detail: string };
 
 export function createsIn(use: QuotaUse, nowS: number, windowS: number): number {
-  return use.creates.filter((t) => t > nowS - windowS).length;
+  let n = 0;
+  for (const [t, k] of use.creates) if (t > nowS - windowS) n += k;
+  return n;
+}
+
+/** Counts one create at `nowS` (whole epoch seconds). */
+export function countCreate(use: QuotaUse, nowS: number): void {
+  const last = use.creates[use.creates.length - 1];
+  if (last && last[0] === nowS) last[1]++;
+  else use.creates.push([nowS, 1]);
+}
+
+/** The creates as stored: `[second, count]` pairs, or (rows written before) one epoch second per create. */
+export function createsFrom(stored: unknown): [number, number][] {
+  if (!Array.isArray(stored)) return [];
+  const pairs = stored.map((c): [number, number] => (Array.isArray(c) ? [Number(c[0]), Number(c[1])] : [Number(c), 1]));
+  return pairs.sort((a, b) => a[0] - b[0]);
 }
 
 /**
@@ -143,15 +162,24 @@ export function room(use: QuotaUse, p: Placement, cores: number, nowMs: number):
     [300, p.limits.createsPer5Min],
     [3600, p.limits.createsPerHour],
   ] as const) {
-    const inWindow = use.creates.filter((t) => t > nowS - windowS).sort((a, b) => a - b);
-    if (inWindow.length + 1 > limit) {
-      // The window has room again when its oldest create that still counts leaves it.
-      const leaves = inWindow[inWindow.length - limit]! + windowS;
+    const inWindow = use.creates.filter(([t]) => t > nowS - windowS);
+    const count = inWindow.reduce((n, [, k]) => n + k, 0);
+    if (count + 1 > limit) {
+      // The window has room again when enough of its oldest creates have left it for one more.
+      let toLeave = count + 1 - limit;
+      let leaves = nowS;
+      for (const [t, k] of inWindow) {
+        toLeave -= k;
+        if (toLeave <= 0) {
+          leaves = t + windowS;
+          break;
+        }
+      }
       return {
         ok: false,
         why: "creates",
         retryAt: Math.ceil(leaves * 1000),
-        detail: `${inWindow.length} of ${limit} creates in the last ${windowS / 60} minutes`,
+        detail: `${count} of ${limit} creates in the last ${windowS / 60} minutes`,
       };
     }
   }

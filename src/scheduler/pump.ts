@@ -6,6 +6,7 @@
  * retry backoffs, and from the reconciler's timer as a safety net. Any number of pumps
  * may run at once: admission is one ETag-guarded ledger transaction.
  */
+import pLimit from "p-limit";
 import { decideAdmission, windowsOf, type Holder } from "../admission.js";
 import { changeJob, isFinal } from "../jobState.js";
 import type { WaitingEntry } from "../store/ledgerStore.js";
@@ -20,6 +21,7 @@ export const BACKUP_LAUNCH_DELAY_SECONDS = 60;
 
 /** Table storage's limit on a transaction's operations (100), less the admission row itself. */
 export const ADMIT_PER_TRANSACTION = 99;
+const READS_AT_ONCE = 16;
 
 /**
  * Admits what the pool can take now; answers who was admitted, and `marked`: their marking
@@ -46,17 +48,19 @@ export async function pumpPool(deps: Deps, poolName: string): Promise<{ admitted
     const chosen: { entry: WaitingEntry; holder: Holder; job: Versioned<JobRecord> }[] = [];
     let dropped = 0;
     // One admission is one Table transaction, which holds at most 100 operations: the admission row and 99 line deletions; the next round takes the rest.
-    for (const entry of decision.admit.slice(0, ADMIT_PER_TRANSACTION)) {
-      const job = await deps.jobs.get(entry.jobId);
-      if (!job || job.value.state !== "Waiting") {
-        await deps.ledger.removeWaiting(pool.name, entry.key);
-        dropped++;
-        continue;
-      }
+    const candidates = decision.admit.slice(0, ADMIT_PER_TRANSACTION);
+    // Read side by side: a first wave of a hundred jobs is a hundred reads, not a hundred round trips one after another.
+    const read = pLimit(READS_AT_ONCE);
+    const jobs = await Promise.all(candidates.map((entry) => read(() => deps.jobs.get(entry.jobId))));
+    const stale: WaitingEntry[] = line.filter((e) => e.jobId in snap.holders);
+    candidates.forEach((entry, i) => {
+      const job = jobs[i];
+      if (!job || job.value.state !== "Waiting") return void stale.push(entry);
       const { day, month } = windowsOf(now);
       chosen.push({ entry, job, holder: { attempt: job.value.attempts.length + 1, reservedUsd: entry.worstUsd, day, month, since: now.toISOString(), ...(entry.worstSeconds === undefined ? {} : { worstSeconds: entry.worstSeconds }) } });
-    }
-    for (const e of line) if (e.jobId in snap.holders) { await deps.ledger.removeWaiting(pool.name, e.key); dropped++; }
+    });
+    await Promise.all(stale.map((e) => read(() => deps.ledger.removeWaiting(pool.name, e.key))));
+    dropped += stale.length;
     if (chosen.length === 0) {
       if (dropped > 0) continue;
       await scheduleNextDue(deps, pool.name, line, now);

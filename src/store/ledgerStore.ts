@@ -9,7 +9,7 @@ import type { TableClient, TransactionAction } from "@azure/data-tables";
 import { reservedIn, windowsOf, type Holder, type Candidate } from "../admission.js";
 import { roundUsd } from "../pricing.js";
 import { retireCostRows, retiredSums, type RetiredSum, type RetireResult } from "./retiredCosts.js";
-import { ensureTable, isConflict, isNotFound, odataString, retryOnConflict, statusOf } from "./tables.js";
+import { ensureTable, gatherString, isConflict, isNotFound, odataString, retryOnConflict, spreadString, statusOf } from "./tables.js";
 
 const ADMISSION = "admission";
 const BILL_CHECK = "bill-check";
@@ -109,7 +109,8 @@ export class TableLedgerStore implements LedgerStore {
     const [adm, d, m] = await Promise.all([this.#row(pool, ADMISSION), this.#row(pool, `day-${day}`), this.#row(pool, `month-${month}`)]);
     const snap: LedgerSnapshot = {
       pool,
-      holders: adm ? (JSON.parse(String(adm.e.holders ?? "{}")) as Record<string, Holder>) : {},
+      // A Table string property holds about 200 holders; a larger pool's spread over more (spreadString).
+      holders: JSON.parse(gatherString(adm?.e ?? {}, "holders") ?? "{}") as Record<string, Holder>,
       day,
       month,
       spentDayUsd: Number(d?.e.spentUsd ?? 0),
@@ -300,7 +301,7 @@ export class TableLedgerStore implements LedgerStore {
   }
 
   #admissionWrite(snap: LedgerSnapshot, holders: Record<string, Holder>): TransactionAction {
-    const entity = { partitionKey: snap.pool, rowKey: ADMISSION, holders: JSON.stringify(holders), slotsInUse: Object.keys(holders).length };
+    const entity = { partitionKey: snap.pool, rowKey: ADMISSION, ...spreadString("holders", JSON.stringify(holders)), slotsInUse: Object.keys(holders).length };
     const { etag } = this.#readOf(snap);
     return etag ? ["update", entity, "Replace", { etag }] : ["create", entity];
   }

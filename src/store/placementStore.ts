@@ -7,8 +7,18 @@
  * number of instances can together take more than a placement's quota.
  */
 import type { TableClient } from "@azure/data-tables";
-import { cooldownSeconds, createsIn, room, type Breaker, type Placement, type QuotaUse, type RoomVerdict } from "../placements.js";
-import { ensureTable, isConflict, isNotFound, retryOnConflict } from "./tables.js";
+import {
+  cooldownSeconds,
+  countCreate,
+  createsFrom,
+  createsIn,
+  room,
+  type Breaker,
+  type Placement,
+  type QuotaUse,
+  type RoomVerdict,
+} from "../placements.js";
+import { ensureTable, gatherString, isConflict, isNotFound, retryOnConflict, spreadString } from "./tables.js";
 
 export const PLACEMENTS_PARTITION = "~placements";
 
@@ -45,17 +55,29 @@ export interface PlacementStore {
 
 type Row = { use: QuotaUse; etag?: string };
 
+/** One change waiting for its row's next write (#change). */
+interface PendingChange {
+  what: string;
+  f: (use: QuotaUse) => { write: boolean; value: unknown };
+  nowS?: number;
+  resolve(value: unknown): void;
+  reject(err: unknown): void;
+}
+
 const rowKey = (p: { subscriptionId: string; region: string }) => `${p.subscriptionId.toLowerCase()}|${p.region}`;
 const HOUR_S = 3600;
 
 export class TablePlacementStore implements PlacementStore {
+  /** Per row: the changes asked for while its current write is under way. */
+  readonly #pending = new Map<string, PendingChange[]>();
+
   constructor(private readonly table: TableClient) {}
 
   async #read(key: string): Promise<Row> {
     await ensureTable(this.table);
     try {
       const e = await this.table.getEntity<Record<string, unknown>>(PLACEMENTS_PARTITION, key);
-      return { use: JSON.parse(String(e.use)) as QuotaUse, etag: e.etag };
+      return { use: useFrom(e), etag: e.etag };
     } catch (err) {
       if (isNotFound(err)) return { use: { holders: {}, creates: [], breakers: {} } };
       throw err;
@@ -64,11 +86,12 @@ export class TablePlacementStore implements PlacementStore {
 
   /** Writes the row if nobody changed it since it was read; false when somebody did. */
   async #write(key: string, row: Row, nowS?: number): Promise<boolean> {
-    if (nowS !== undefined) row.use.creates = row.use.creates.filter((t) => t > nowS - HOUR_S);
+    if (nowS !== undefined) row.use.creates = row.use.creates.filter(([t]) => t > nowS - HOUR_S);
     const entity = {
       partitionKey: PLACEMENTS_PARTITION,
       rowKey: key,
-      use: JSON.stringify(row.use),
+      // A raised quota can hold more than one Table property's worth of holders.
+      ...spreadString("use", JSON.stringify(row.use)),
       groups: Object.keys(row.use.holders).length,
     };
     try {
@@ -81,14 +104,45 @@ export class TablePlacementStore implements PlacementStore {
     }
   }
 
-  /** Read, change, write conditionally; again from the read when another writer got there first. */
+  /**
+   * Read, change, write conditionally; again from the read when another writer got there
+   * first. Changes to one row asked for in this process while a write of it is under way
+   * go together in its next write, in the order asked: a burst of launches in one
+   * subscription and region is one read and one write per round trip, not one each, most
+   * of them lost to the ETag and retried (as pumps take turns, flow.ts).
+   */
   #change<T>(key: string, what: string, f: (use: QuotaUse) => { write: boolean; value: T }, nowS?: number): Promise<T> {
-    return retryOnConflict<T>(what, async () => {
-      const row = await this.#read(key);
-      const r = f(row.use);
-      if (!r.write || (await this.#write(key, row, nowS))) return { done: true, value: r.value };
-      return { done: false };
+    return new Promise<T>((resolve, reject) => {
+      const change: PendingChange = { what, f, nowS, resolve: resolve as (v: unknown) => void, reject };
+      const queued = this.#pending.get(key);
+      if (queued) return void queued.push(change);
+      this.#pending.set(key, [change]);
+      void this.#drain(key);
     });
+  }
+
+  async #drain(key: string): Promise<void> {
+    const queue = this.#pending.get(key)!;
+    while (queue.length > 0) {
+      const batch = queue.splice(0, queue.length);
+      const times = batch.map((c) => c.nowS).filter((t): t is number => t !== undefined);
+      try {
+        const values = await retryOnConflict<unknown[]>(
+          batch.length === 1 ? batch[0]!.what : `${batch[0]!.what} and ${batch.length - 1} more changes`,
+          async () => {
+            const row = await this.#read(key);
+            const results = batch.map((c) => c.f(row.use));
+            if (!results.some((r) => r.write) || (await this.#write(key, row, times.length ? Math.max(...times) : undefined)))
+              return { done: true, value: results.map((r) => r.value) };
+            return { done: false };
+          },
+        );
+        batch.forEach((c, i) => c.resolve(values[i]));
+      } catch (err) {
+        for (const c of batch) c.reject(err);
+      }
+    }
+    this.#pending.delete(key);
   }
 
   async reserve(placements: readonly Placement[], key: string, cores: number, now: Date): Promise<Reservation> {
@@ -105,7 +159,7 @@ export class TablePlacementStore implements PlacementStore {
           const v = room(use, p, cores, nowMs);
           if (!v.ok) return { write: false, value: { verdict: v, probing } };
           use.holders[key] = { cores, placement: p.id };
-          use.creates.push(Math.floor(nowMs / 1000));
+          countCreate(use, Math.floor(nowMs / 1000));
           return { write: true, value: { verdict: v, probing } };
         },
         Math.floor(nowMs / 1000),
@@ -168,9 +222,14 @@ export class TablePlacementStore implements PlacementStore {
     for await (const e of this.table.listEntities<Record<string, unknown>>({
       queryOptions: { filter: `PartitionKey eq '${PLACEMENTS_PARTITION}'` },
     })) {
-      const use = JSON.parse(String(e.use)) as QuotaUse;
+      const use = useFrom(e);
       for (const [key, h] of Object.entries(use.holders)) out.push({ placement: h.placement, key, subscriptionRegion: e.rowKey! });
     }
     return out;
   }
+}
+
+function useFrom(e: Record<string, unknown>): QuotaUse {
+  const use = JSON.parse(gatherString(e, "use") ?? "{}") as Partial<QuotaUse> & { creates?: unknown };
+  return { holders: use.holders ?? {}, creates: createsFrom(use.creates), breakers: use.breakers ?? {} };
 }

@@ -46,6 +46,27 @@ export function joinDoc(entity: TableEntityResult<Record<string, unknown>>): str
   return out;
 }
 
+/**
+ * A string property that may outgrow one Table property: `name`, then `name1`, `name2`, …
+ * of CHUNK characters each, in the same entity, so one ETag still guards all of it. Written
+ * with Replace, an entity drops the parts a shorter value no longer needs. A value that
+ * fits stays one property under its old name.
+ */
+export function spreadString(name: string, value: string): Record<string, string> {
+  if (value.length > MAX_DOC_CHARS) throw new RecordTooLarge(`${name} is ${value.length} characters; Table storage holds at most ${MAX_DOC_CHARS}`);
+  const out: Record<string, string> = { [name]: value.slice(0, CHUNK) };
+  for (let i = 1; i * CHUNK < value.length; i++) out[`${name}${i}`] = value.slice(i * CHUNK, (i + 1) * CHUNK);
+  return out;
+}
+
+/** The string spreadString stored; undefined when the entity has no `name`. */
+export function gatherString(entity: Record<string, unknown>, name: string): string | undefined {
+  if (typeof entity[name] !== "string") return undefined;
+  let out = entity[name] as string;
+  for (let i = 1; typeof entity[`${name}${i}`] === "string"; i++) out += entity[`${name}${i}`] as string;
+  return out;
+}
+
 /** Creates the table once per client; a concurrent creator is fine. */
 const created = new WeakMap<TableClient, Promise<void>>();
 export function ensureTable(client: TableClient): Promise<void> {

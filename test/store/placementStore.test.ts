@@ -40,6 +40,20 @@ describe("the placement store", () => {
     expect((await s.status(a, now)).groups.inUse).toBe(3);
   });
 
+  it("takes a burst of 400 reservations from two instances at once in its stride, and grants exactly the limit", async () => {
+    const table = `placements${randomBytes(6).toString("hex")}`;
+    const instances = [0, 1].map(() => new TablePlacementStore(tableClient(inject("storageConnectionString"), table)));
+    const p = placement("rg-burst", { groups: 1000, cores: 1000, createsPer5Min: 300, createsPerHour: 900 });
+    const now = new Date();
+    // Without coalescing, each reservation is its own read-modify-write of one row, and most of 200 concurrent ones give up after 30 lost races.
+    const got = await Promise.all(Array.from({ length: 400 }, (_, i) => instances[i % 2]!.reserve([p], `j${i}#1`, 1, now)));
+    expect(got.filter((r) => r.ok)).toHaveLength(300);
+    expect(got.find((r) => !r.ok)).toMatchObject({
+      verdicts: [{ verdict: { why: "creates", detail: "300 of 300 creates in the last 5 minutes" } }],
+    });
+    expect(await instances[0]!.status(p, now)).toMatchObject({ groups: { inUse: 300 }, createsLeft: { per5Min: 0, perHour: 600 } });
+  });
+
   it("skips a placement while its breaker cools, moves to the next, and closes the breaker when a probe's create goes through", async () => {
     const s = store();
     const [first, second] = [

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/config.js";
-import { cooldownSeconds, placementOrder, room, type Placement, type QuotaUse } from "../../src/placements.js";
+import { cooldownSeconds, countCreate, createsFrom, placementOrder, room, type Placement, type QuotaUse } from "../../src/placements.js";
 
 const base = { AzureWebJobsStorage: "UseDevelopmentStorage=true" };
 const SUB_A = "11111111-1111-1111-1111-111111111111";
@@ -29,6 +29,12 @@ describe("a pool's placements", () => {
     expect(p.spot).toBe("preferred");
   });
 
+  it("gives a one-placement pool the limits it names, filling the rest with ACI's defaults", () => {
+    const p = pools({ maxConcurrency: 2, resourceGroup: "rg", limits: { createsPer5Min: 300, createsPerHour: 900 } });
+    expect(p.placements[0]!.limits).toEqual({ groups: 100, cores: 100, createsPer5Min: 300, createsPerHour: 900 });
+    expect(refusal({ maxConcurrency: 1, limits: { groups: 0 } })).toMatch(/pools\.p\.limits\.groups: .*got 0/);
+  });
+
   it("keeps the listed order, takes built-in prices for Regular eastus, and reserves budgets at the highest prices", () => {
     const p = pools({
       maxConcurrency: 5,
@@ -47,6 +53,9 @@ describe("a pool's placements", () => {
     const one = { subscriptionId: SUB_A, resourceGroup: "rg", region: "eastus" };
     expect(refusal({ maxConcurrency: 1, region: "eastus", placements: [one] })).toMatch(
       /pools\.p: give either placements or region, not both/,
+    );
+    expect(refusal({ maxConcurrency: 1, limits: { groups: 5 }, placements: [one] })).toMatch(
+      /pools\.p: give either placements or limits, not both/,
     );
     expect(refusal({ maxConcurrency: 1, placements: [one, one] })).toMatch(
       /pools\.p\.placements\[1\]: must differ from placements\[0\] \(both are 1111.*\/rg\/eastus\/Regular\)/,
@@ -89,10 +98,34 @@ describe("room in a placement", () => {
 
   it("paces creates to both windows and says when the oldest counted create leaves", () => {
     const use = empty();
-    use.creates = [10, 20];
+    use.creates = [
+      [10, 1],
+      [20, 1],
+    ];
     expect(room(use, placement({ createsPer5Min: 2 }), 1, 100_000)).toMatchObject({ ok: false, why: "creates", retryAt: 310_000 });
     expect(room(use, placement({ createsPer5Min: 2 }), 1, 311_000).ok).toBe(true);
     expect(room(use, placement({ createsPerHour: 2 }), 1, 311_000)).toMatchObject({ ok: false, why: "creates", retryAt: 3_610_000 });
+  });
+
+  it("counts creates sent in the same second together, and knows how many of them must leave", () => {
+    const use = empty();
+    for (const t of [10, 10, 10, 20, 20]) countCreate(use, t);
+    expect(use.creates).toEqual([
+      [10, 3],
+      [20, 2],
+    ]);
+    expect(room(use, placement({ createsPer5Min: 3 }), 1, 100_000)).toMatchObject({
+      ok: false,
+      retryAt: 310_000,
+      detail: "5 of 3 creates in the last 5 minutes",
+    });
+    expect(room(use, placement({ createsPer5Min: 2 }), 1, 100_000)).toMatchObject({ ok: false, retryAt: 320_000 });
+    expect(room(use, placement({ createsPer5Min: 6 }), 1, 100_000).ok).toBe(true);
+    expect(createsFrom([20, 10, [30, 4]])).toEqual([
+      [10, 1],
+      [20, 1],
+      [30, 4],
+    ]);
   });
 
   it("skips a cooling placement until its cooldown ends, and doubles the cooldown with each refusal in a row", () => {
