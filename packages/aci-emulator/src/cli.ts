@@ -66,10 +66,13 @@ Faults
   --capacity-regions A,B       creates in these regions fail with the capacity error
   --capacity-rate R            creates anywhere fail with it at this rate
   --capacity-mode sync|async   sync: the PUT gets 409; async: the operation fails
+  --capacity-priority Regular|Spot
+                               the capacity fault refuses only creates of this priority (default: both)
   --slow-provisioning-ms N     add N ms to image pulls (of every group unless a rate is given)
   --slow-provisioning-rate R
   --platform-restart-rate R    the platform restarts a container of new groups at this rate
   --spot-eviction-rate R       Spot groups are evicted (and restarted) at this rate
+  --spot-eviction-regions A,B  only Spot groups in these regions are evicted (needs a rate)
   --inaccessible-images A,B    images that fail with InaccessibleImage
   --faults JSON|@FILE          any faults, as the JSON of PUT /_emulator/faults
 
@@ -88,7 +91,7 @@ export type CliResult = { help: true } | { help: false; options: EmulatorOptions
 
 export function parseCli(argv: string[], env: NodeJS.ProcessEnv = {}): CliResult {
   const stringOptions = Object.fromEntries(
-    [...numberFlags, "host", "runtime", "state-file", "limits", "faults", "capacity-regions", "capacity-mode", "inaccessible-images", "container-events"].map((f) => [f, { type: "string" as const }]),
+    [...numberFlags, "host", "runtime", "state-file", "limits", "faults", "capacity-regions", "capacity-mode", "capacity-priority", "spot-eviction-regions", "inaccessible-images", "container-events"].map((f) => [f, { type: "string" as const }]),
   );
   let values: Record<string, string | boolean | undefined>;
   try {
@@ -133,6 +136,8 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv = {}): CliResult
   if (port !== undefined && (!Number.isInteger(port) || port > 65535)) throw new CliError(`--port: expected a port number 0-65535, got '${values.port}'`);
   const mode = values["capacity-mode"] as string | undefined;
   if (mode !== undefined && mode !== "sync" && mode !== "async") throw new CliError(`--capacity-mode: expected 'sync' or 'async', got '${mode}'`);
+  const priority = values["capacity-priority"] as string | undefined;
+  if (priority !== undefined && priority !== "Regular" && priority !== "Spot") throw new CliError(`--capacity-priority: expected 'Regular' or 'Spot', got '${priority}'`);
 
   const events = values["container-events"] as string | undefined;
   if (events !== undefined && events !== "absent" && events !== "present" && events !== "late") {
@@ -181,12 +186,15 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv = {}): CliResult
   if (storm !== undefined) faults.throttleStorm = { ...f.throttleStorm, durationMs: storm };
   const regions = list("capacity-regions");
   const capacityRate = num("capacity-rate");
-  if (regions || capacityRate !== undefined || mode) faults.capacity = { ...f.capacity, ...prune({ regions, rate: capacityRate, mode: mode as "sync" | "async" | undefined }) };
+  if (regions || capacityRate !== undefined || mode || priority) {
+    faults.capacity = { ...f.capacity, ...prune({ regions, rate: capacityRate, mode: mode as "sync" | "async" | undefined, priority: priority as "Regular" | "Spot" | undefined }) };
+  }
   if (slowMs !== undefined) faults.slowProvisioning = { ...f.slowProvisioning, extraMs: slowMs, rate: num("slow-provisioning-rate") ?? 1 };
   const restartRate = num("platform-restart-rate");
   if (restartRate !== undefined) faults.platformRestart = { ...f.platformRestart, rate: restartRate };
   const evictRate = num("spot-eviction-rate");
-  if (evictRate !== undefined) faults.spotEviction = { ...f.spotEviction, rate: evictRate };
+  const evictRegions = list("spot-eviction-regions");
+  if (evictRate !== undefined || evictRegions) faults.spotEviction = { ...f.spotEviction, ...prune({ rate: evictRate, regions: evictRegions }) };
 
   return {
     help: false,

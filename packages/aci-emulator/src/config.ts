@@ -119,14 +119,20 @@ export interface FaultConfig {
   httpErrors: { rate: number; lostResponseRate: number; statusCodes: number[] };
   /** Every ARM call is throttled (429) until `activeUntil` (epoch ms). */
   throttleStorm: { activeUntil: number | null; retryAfterSeconds: number };
-  /** Creates fail with the capacity error: all creates in `regions`, plus targeted groups. `sync` answers the PUT with 409; `async` fails the operation. */
-  capacity: Targeting & { regions: string[]; mode: "sync" | "async" };
+  /**
+   * Creates fail with the capacity error: all creates in `regions`, plus targeted groups. `sync` answers the PUT with 409; `async` fails the operation.
+   * With `priority`, only creates of that priority are refused ("Spot is out in eastus, Regular is fine"); `null` refuses both.
+   */
+  capacity: Targeting & { regions: string[]; mode: "sync" | "async"; priority: "Regular" | "Spot" | null };
   /** Adds `extraMs`, plus a seeded uniform draw in [0, `jitterMs`), to the image pull of targeted groups. */
   slowProvisioning: Targeting & { extraMs: number; jitterMs: number };
   /** The platform kills and restarts the first container `afterMs` after it started, once per targeted group. */
   platformRestart: Targeting & { afterMs: number };
-  /** Spot groups are evicted `afterMs` after they started, once per targeted group, then restarted. */
-  spotEviction: Targeting & { afterMs: number };
+  /**
+   * Spot groups are evicted `afterMs` after they started, once per targeted group, then restarted.
+   * `regions`, when not empty, narrows the targeting: only Spot groups in those regions can be hit (`rate: 1` hits all of them).
+   */
+  spotEviction: Targeting & { afterMs: number; regions: string[] };
   /** Images (exact, or prefix ending in `*`) that fail with InaccessibleImage. */
   inaccessibleImages: string[];
 }
@@ -135,10 +141,10 @@ export const NO_FAULTS: FaultConfig = {
   seed: 1,
   httpErrors: { rate: 0, lostResponseRate: 0, statusCodes: [500, 503] },
   throttleStorm: { activeUntil: null, retryAfterSeconds: 1 },
-  capacity: { groups: [], rate: 0, regions: [], mode: "sync" },
+  capacity: { groups: [], rate: 0, regions: [], mode: "sync", priority: null },
   slowProvisioning: { groups: [], rate: 0, extraMs: 0, jitterMs: 0 },
   platformRestart: { groups: [], rate: 0, afterMs: 500 },
-  spotEviction: { groups: [], rate: 0, afterMs: 500 },
+  spotEviction: { groups: [], rate: 0, afterMs: 500, regions: [] },
   inaccessibleImages: [],
 };
 
@@ -147,6 +153,7 @@ const ms = z.number().nonnegative().finite();
 const rate = z.number().min(0).max(1);
 const bucket = z.strictObject({ capacity: z.number().positive(), refillPerSecond: z.number().nonnegative() });
 const targeting = { groups: z.array(z.string().min(1)).optional(), rate: rate.optional() };
+const regions = z.array(z.string().trim().min(1, "expected a region name such as \"eastus\"")).optional();
 
 const limitsPatch = z.strictObject({
   containerGroupsPerRegion: count.optional(),
@@ -195,11 +202,24 @@ const faultsInput = z.strictObject({
     })
     .optional(),
   capacity: z
-    .strictObject({ ...targeting, regions: z.array(z.string().min(1)).optional(), mode: z.enum(["sync", "async"]).optional() })
+    .strictObject({
+      ...targeting,
+      regions,
+      mode: z.enum(["sync", "async"]).optional(),
+      // null (as GET shows an unset one) means both priorities.
+      priority: z.enum(["Regular", "Spot"], { error: "expected \"Regular\" or \"Spot\" (or null for both)" }).nullable().optional(),
+    })
     .optional(),
   slowProvisioning: z.strictObject({ ...targeting, extraMs: ms.optional(), jitterMs: ms.optional() }).optional(),
   platformRestart: z.strictObject({ ...targeting, afterMs: ms.optional() }).optional(),
-  spotEviction: z.strictObject({ ...targeting, afterMs: ms.optional() }).optional(),
+  spotEviction: z
+    .strictObject({ ...targeting, afterMs: ms.optional(), regions })
+    .refine((e) => !e.regions?.length || (e.groups?.length ?? 0) > 0 || (e.rate ?? 0) > 0, {
+      // A region list alone would evict nothing: say so rather than accept a fault that never fires.
+      message: "regions only narrows which Spot groups are evicted; also name groups or give a rate (rate: 1 evicts every Spot group there)",
+      path: ["regions"],
+    })
+    .optional(),
   inaccessibleImages: z.array(z.string().min(1)).optional(),
 });
 const fidelityPatch = z.strictObject({
@@ -276,7 +296,7 @@ export function buildFaults(input: unknown, now: number): FaultConfig {
     capacity: { ...d.capacity, ...stripUndefined(p.capacity ?? {}), regions: (p.capacity?.regions ?? []).map(normalizeRegion) },
     slowProvisioning: { ...d.slowProvisioning, ...stripUndefined(p.slowProvisioning ?? {}) },
     platformRestart: { ...d.platformRestart, ...stripUndefined(p.platformRestart ?? {}) },
-    spotEviction: { ...d.spotEviction, ...stripUndefined(p.spotEviction ?? {}) },
+    spotEviction: { ...d.spotEviction, ...stripUndefined(p.spotEviction ?? {}), regions: (p.spotEviction?.regions ?? []).map(normalizeRegion) },
     inaccessibleImages: p.inaccessibleImages ?? [],
   };
 }

@@ -325,6 +325,8 @@ export class AciService {
   /** Throws the capacity error for a sync fault; returns it for an async one (the operation will fail). */
   private capacityFault(spec: GroupSpec, name: string): ArmError | undefined {
     const c = this.faults.capacity;
+    // Checked before the rate's draw, so creates of the other priority leave the seeded stream alone.
+    if (c.priority !== null && spec.priority !== c.priority) return undefined;
     if (!c.regions.includes(spec.region) && !matchesName(c.groups, name) && !(c.rate > 0 && this.groupRng() < c.rate)) return undefined;
     const error = errors.capacity(spec.cpu, spec.memoryInGB, spec.region);
     if (c.mode === "sync") throw error;
@@ -341,7 +343,8 @@ export class AciService {
       plan.extraPullMs = extraMs + (jitterMs > 0 ? Math.round(this.groupRng() * jitterMs) : 0);
     }
     if (hit(f.platformRestart)) plan.platformRestartAfterMs = f.platformRestart.afterMs;
-    if (spec.priority === "Spot" && hit(f.spotEviction)) plan.spotEvictionAfterMs = f.spotEviction.afterMs;
+    const evictable = spec.priority === "Spot" && (f.spotEviction.regions.length === 0 || f.spotEviction.regions.includes(spec.region));
+    if (evictable && hit(f.spotEviction)) plan.spotEvictionAfterMs = f.spotEviction.afterMs;
     return plan;
   }
 }

@@ -41,6 +41,28 @@ describe("injected capacity errors", () => {
   });
 });
 
+describe("injected Spot capacity shortage in one region", () => {
+  it("refuses a Spot create in that region but accepts a Regular create there and a Spot create elsewhere", async () => {
+    t.emulator.setFaults({ capacity: { regions: ["East US"], priority: "Spot" } });
+    const err = await create("spot-east", group({ command: sh("sleep 60"), location: "eastus", priority: "Spot" })).catch((e) => e);
+    expect(err).toMatchObject({ statusCode: 409, code: "ServiceUnavailable" });
+    expect(err.message).toContain("is not available in the location 'eastus' at this moment");
+    expect((await create("regular-east", group({ command: sh("sleep 60"), location: "eastus" }))).provisioningState).toBe("Succeeded");
+    expect((await create("spot-west", group({ command: sh("sleep 60"), location: "westeurope", priority: "Spot" }))).provisioningState).toBe("Succeeded");
+    expect(t.emulator.stats().counts.creates).toBe(2);
+  });
+
+  it("shows the priority where the emulator reports its faults, and explains a bad one", async () => {
+    const put = await http(`${t.emulator.url}/_emulator/faults`, "PUT", { capacity: { regions: ["West Europe"], priority: "Spot" } });
+    expect(put.json.capacity).toMatchObject({ regions: ["westeurope"], priority: "Spot" });
+    expect((await http(`${t.emulator.url}/_emulator/faults`)).json.capacity.priority).toBe("Spot");
+    const bad = await http(`${t.emulator.url}/_emulator/faults`, "PUT", { capacity: { regions: ["eastus"], priority: "spot" } });
+    expect(bad.status).toBe(400);
+    expect(bad.json.error.message).toBe('invalid faults: capacity.priority: expected "Regular" or "Spot" (or null for both) (got "spot")');
+    expect((await http(`${t.emulator.url}/_emulator/faults`, "PUT", {})).json.capacity.priority).toBeNull();
+  });
+});
+
 describe("retrying a failed create", () => {
   it("provisions again when the same PUT is repeated after the capacity came back", async () => {
     t.emulator.setFaults({ capacity: { groups: ["retry-me"], mode: "async" } });
@@ -189,6 +211,35 @@ describe("injected Spot evictions", () => {
     const refused = await http(`${t.emulator.url}/_emulator/groups/${SUB}/${RG}/regular/evict`, "POST");
     expect(refused.status).toBe(400);
     expect(refused.json.error.code).toBe("ContainerGroupNotSpot");
+  });
+});
+
+describe("injected Spot evictions in one region", () => {
+  it("evicts a Spot group in that region and leaves a Spot group in another region running", async () => {
+    t.emulator.setFaults({ spotEviction: { regions: ["East US"], rate: 1, afterMs: 50 } });
+    // The other region's group starts first: had it been targeted, its eviction would come before the one awaited below.
+    await create("spot-west", group({ command: sh("sleep 60"), location: "westeurope", priority: "Spot" }));
+    await waitForState(t.client, "spot-west", ["Running"]);
+    await create("spot-east", group({ command: sh("sleep 60"), location: "eastus", priority: "Spot" }));
+    const east = await until(async () => {
+      const x = await t.client.containerGroups.get(RG, "spot-east");
+      const view = x.containers[0]!.instanceView!;
+      return view.restartCount === 1 && view.currentState?.state === "Running" ? x : undefined;
+    }, 10_000, "spot-east to be evicted and running again");
+    expect(east.instanceView?.events?.map((e) => e.name)).toEqual(["SpotEviction"]);
+    const west = await t.client.containerGroups.get(RG, "spot-west");
+    expect(west.instanceView?.state).toBe("Running");
+    expect(west.instanceView?.events ?? []).toEqual([]);
+    expect(west.containers[0]!.instanceView!.restartCount).toBe(0);
+    expect(t.emulator.stats().billing.find((b) => b.name === "spot-west")!.intervals).toHaveLength(1);
+  });
+
+  it("refuses a region list that names no groups and gives no rate, since it would evict nothing", async () => {
+    const bad = await http(`${t.emulator.url}/_emulator/faults`, "PUT", { spotEviction: { regions: ["eastus"] } });
+    expect(bad.status).toBe(400);
+    expect(bad.json.error.message).toContain("spotEviction.regions: regions only narrows which Spot groups are evicted");
+    const ok = await http(`${t.emulator.url}/_emulator/faults`, "PUT", { spotEviction: { regions: ["East US"], groups: ["job-*"] } });
+    expect(ok.json.spotEviction).toMatchObject({ regions: ["eastus"], groups: ["job-*"] });
   });
 });
 
