@@ -99,6 +99,8 @@ export interface QuotaUse {
    * per second however high a raised quota lets the rate go (at most 3,600).
    */
   creates: [number, number][];
+  /** The deletes sent in the last hour, the same way: ACI paces deletes with the same windows as creates. */
+  deletes: [number, number][];
   /** Per placement id: its circuit breaker. */
   breakers: Record<string, Breaker>;
 }
@@ -119,19 +121,30 @@ export function cooldownSeconds(failures: number): number {
   return Math.min(COOLDOWN_MAX_SECONDS, COOLDOWN_BASE_SECONDS * 2 ** Math.max(0, failures - 1));
 }
 
-export type RoomVerdict = { ok: true } | { ok: false; why: "cooling" | "groups" | "cores" | "creates"; retryAt: number; detail: string };
+export type RoomVerdict = { ok: true } | { ok: false; why: "cooling" | "groups" | "cores" | "creates" | "deletes"; retryAt: number; detail: string };
+
+/**
+ * Burst counts a create when it reserves room, just before the PUT, and ACI when the PUT
+ * arrives: a window Burst sees reopen may not have reopened at ACI yet. Counting a
+ * little longer than the window keeps the first call after it from a 429.
+ */
+export const WINDOW_MARGIN_SECONDS = 2;
 
 export function createsIn(use: QuotaUse, nowS: number, windowS: number): number {
+  return countIn(use.creates, nowS, windowS);
+}
+
+function countIn(calls: [number, number][], nowS: number, windowS: number): number {
   let n = 0;
-  for (const [t, k] of use.creates) if (t > nowS - windowS) n += k;
+  for (const [t, k] of calls) if (t > nowS - windowS - WINDOW_MARGIN_SECONDS) n += k;
   return n;
 }
 
-/** Counts one create at `nowS` (whole epoch seconds). */
-export function countCreate(use: QuotaUse, nowS: number): void {
-  const last = use.creates[use.creates.length - 1];
+/** Counts one call at `nowS` (whole epoch seconds) in a creates or deletes list. */
+export function countCall(calls: [number, number][], nowS: number): void {
+  const last = calls[calls.length - 1];
   if (last && last[0] === nowS) last[1]++;
-  else use.creates.push([nowS, 1]);
+  else calls.push([nowS, 1]);
 }
 
 /** The creates as stored: `[second, count]` pairs, or (rows written before) one epoch second per create. */
@@ -158,30 +171,35 @@ export function room(use: QuotaUse, p: Placement, cores: number, nowMs: number):
   const usedCores = held.reduce((s, h) => s + h.cores, 0);
   if (usedCores + cores > p.limits.cores + 1e-9)
     return { ok: false, why: "cores", retryAt: soon, detail: `${usedCores} of ${p.limits.cores} cores in use, ${cores} more asked` };
+  return windowRoom(use.creates, p, nowS, "creates") ?? { ok: true };
+}
+
+/** Whether ACI's delete windows in this subscription and region take one more delete now. */
+export function deleteRoom(use: QuotaUse, p: Placement, nowMs: number): RoomVerdict {
+  return windowRoom(use.deletes, p, nowMs / 1000, "deletes") ?? { ok: true };
+}
+
+/** The 5-minute and hour windows' refusal of one more call, or undefined when both have room. */
+function windowRoom(calls: [number, number][], p: Placement, nowS: number, what: "creates" | "deletes"): Extract<RoomVerdict, { ok: false }> | undefined {
   for (const [windowS, limit] of [
     [300, p.limits.createsPer5Min],
     [3600, p.limits.createsPerHour],
   ] as const) {
-    const inWindow = use.creates.filter(([t]) => t > nowS - windowS);
+    const inWindow = calls.filter(([t]) => t > nowS - windowS - WINDOW_MARGIN_SECONDS);
     const count = inWindow.reduce((n, [, k]) => n + k, 0);
     if (count + 1 > limit) {
-      // The window has room again when enough of its oldest creates have left it for one more.
+      // The window has room again when enough of its oldest calls have left it for one more.
       let toLeave = count + 1 - limit;
       let leaves = nowS;
       for (const [t, k] of inWindow) {
         toLeave -= k;
         if (toLeave <= 0) {
-          leaves = t + windowS;
+          leaves = t + windowS + WINDOW_MARGIN_SECONDS;
           break;
         }
       }
-      return {
-        ok: false,
-        why: "creates",
-        retryAt: Math.ceil(leaves * 1000),
-        detail: `${count} of ${limit} creates in the last ${windowS / 60} minutes`,
-      };
+      return { ok: false, why: what, retryAt: Math.ceil(leaves * 1000), detail: `${count} of ${limit} ${what} in the last ${windowS / 60} minutes` };
     }
   }
-  return { ok: true };
+  return undefined;
 }

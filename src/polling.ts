@@ -3,9 +3,9 @@
  * (The retry backoff is in retryBackoff.ts.)
  *
  * A poll of a running job costs one ARM read (GET with the instance view); reading
- * its log costs another. The pool's polls must stay within its share of the
- * subscription's ARM read rate, so the interval never drops below
- * maxConcurrency ÷ armReadsPerSecond. Within that, polls are frequent early (most jobs
+ * its log costs another. The pool's polls must stay within its share of each
+ * subscription's ARM read rate, so the interval never drops below the most groups the
+ * pool can have live in one subscription ÷ armReadsPerSecond. Within that, polls are frequent early (most jobs
  * are short) and spread out as a job keeps running, and a poll always lands on the
  * job's deadline.
  */
@@ -15,11 +15,20 @@ export interface PollPolicy {
   armReadsPerSecond: number;
   minPollSeconds: number;
   maxPollSeconds: number;
+  /** Where its groups go; without them, every group is in one subscription. */
+  placements?: readonly { subscriptionId: string; limits: { groups: number } }[];
 }
 
-/** The floor that keeps a full pool's polling inside its ARM read share. */
+/**
+ * The floor that keeps a full pool's polling inside its ARM read share. ARM's read bucket
+ * is per subscription, and a subscription holds at most its placements' group quotas: a
+ * pool of 1,000 slots over five subscriptions of 200 groups polls each at 200 ÷ rate.
+ */
 export function readBudgetFloorSeconds(p: PollPolicy): number {
-  return p.maxConcurrency / p.armReadsPerSecond;
+  const perSubscription = new Map<string, number>();
+  for (const pl of p.placements ?? []) perSubscription.set(pl.subscriptionId, (perSubscription.get(pl.subscriptionId) ?? 0) + pl.limits.groups);
+  const most = perSubscription.size > 0 ? Math.min(p.maxConcurrency, Math.max(...perSubscription.values())) : p.maxConcurrency;
+  return most / p.armReadsPerSecond;
 }
 
 /**

@@ -132,6 +132,15 @@ export async function finishJob(deps: Deps, jobId: string): Promise<Next[]> {
   const attempt = job.attempts.at(-1)!;
   const pool = poolOf(deps, job.pool);
 
+  // ACI's delete windows bind as its create windows do: wait for room rather than for a 429.
+  // The group keeps its slot and quota until it is gone; a monitor message brings the job back here.
+  if (attempt.placement) {
+    const room = await deps.placements.reserveDelete(placementOf(pool, attempt), deps.clock.now());
+    if (!room.ok) {
+      await deps.outbox.send("monitor", { jobId, attempt: attempt.n, seq: job.monitorSeq }, Math.max(1, (room.retryAt - deps.clock.now().getTime()) / 1000));
+      return [];
+    }
+  }
   await deps.aci.delete(refFor(deps, job, attempt.n));
   if (attempt.noCapacity && attempt.placement) await deps.placements.refused(placementOf(pool, attempt), "capacity (provisioning failed: InsufficientCapacity)", deps.clock.now());
   // The group is gone: its room in the placement goes back (every placement's, for an attempt that held room but recorded none).

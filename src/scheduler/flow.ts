@@ -141,6 +141,18 @@ export async function runAll(deps: Deps, steps: Next[]): Promise<void> {
 /** Admits what the pool can take, and launches it. */
 export const pump = (deps: Deps, pool: string): Promise<void> => runOne(deps, { step: "pump", pool });
 
+/**
+ * Admits what the pool can take and starts their launches without waiting for them: a
+ * submission answers once its job is in the line and the pool has admitted what it can, so
+ * a burst of submissions is not held up by one another's PUTs (dispatch latency). Each
+ * admitted job's delayed launch message backs up a launch that never completes, as it
+ * backs up every inline launch; a failed launch is logged here.
+ */
+export async function pumpNoWait(deps: Deps, pool: string): Promise<void> {
+  const { launches } = await coalescedPump(deps, pool);
+  launches.catch((err: unknown) => deps.log.warn(`pool ${pool}: a launch after admission failed, its launch message will retry: ${errorMessage(err)}`));
+}
+
 /** Ends a Finishing job and hands its slot on. */
 export const finish = (deps: Deps, jobId: string): Promise<void> => runOne(deps, { step: "finish", jobId });
 

@@ -12,7 +12,7 @@ import { estimateFor } from "./learn.js";
 import { applyPool } from "../poolRules.js";
 import { seal, SecretKeyMissing, type KeyRing } from "../secrets.js";
 import { jobIdForInternalKey, jobIdForKey, newJobId } from "./ids.js";
-import { pump, runAll } from "./flow.js";
+import { pumpNoWait, runAll } from "./flow.js";
 import { expandArray, newArrayProgress } from "./array.js";
 import { eventSecretAad } from "../events/cloudEvent.js";
 import { eventSecrets, poolEventsSpec } from "../events/spec.js";
@@ -185,5 +185,5 @@ export async function resumeSubmission(deps: Deps, job: JobRecord): Promise<void
   const pool = deps.config.pools.get(job.pool);
   if (!pool) return;
   await deps.ledger.addWaiting(pool.name, lineEntry({ ...job, spec: job.spec }, pool));
-  await pump(deps, pool.name);
+  await pumpNoWait(deps, pool.name);
 }

@@ -8,10 +8,12 @@
  */
 import type { TableClient } from "@azure/data-tables";
 import {
+  WINDOW_MARGIN_SECONDS,
   cooldownSeconds,
-  countCreate,
+  countCall,
   createsFrom,
   createsIn,
+  deleteRoom,
   room,
   type Breaker,
   type Placement,
@@ -42,6 +44,12 @@ export interface PlacementStore {
    * counts its create; an attempt that already holds room in one of them keeps it.
    */
   reserve(placements: readonly Placement[], key: string, cores: number, now: Date): Promise<Reservation>;
+  /**
+   * Counts one delete in the placement's subscription and region if ACI's delete windows
+   * there take it now; else says when they will. ACI answers a delete past its windows
+   * with 429, and the group keeps its quota until it is gone.
+   */
+  reserveDelete(placement: Placement, now: Date): Promise<RoomVerdict>;
   /** Gives an attempt's room back; harmless to repeat, or when it held none. */
   release(placement: Pick<Placement, "id" | "subscriptionId" | "region">, key: string): Promise<void>;
   /** A capacity or quota refusal: the placement is not tried again until its cooldown ends. */
@@ -79,14 +87,17 @@ export class TablePlacementStore implements PlacementStore {
       const e = await this.table.getEntity<Record<string, unknown>>(PLACEMENTS_PARTITION, key);
       return { use: useFrom(e), etag: e.etag };
     } catch (err) {
-      if (isNotFound(err)) return { use: { holders: {}, creates: [], breakers: {} } };
+      if (isNotFound(err)) return { use: { holders: {}, creates: [], deletes: [], breakers: {} } };
       throw err;
     }
   }
 
   /** Writes the row if nobody changed it since it was read; false when somebody did. */
   async #write(key: string, row: Row, nowS?: number): Promise<boolean> {
-    if (nowS !== undefined) row.use.creates = row.use.creates.filter(([t]) => t > nowS - HOUR_S);
+    if (nowS !== undefined) {
+      row.use.creates = row.use.creates.filter(([t]) => t > nowS - HOUR_S - WINDOW_MARGIN_SECONDS);
+      row.use.deletes = row.use.deletes.filter(([t]) => t > nowS - HOUR_S - WINDOW_MARGIN_SECONDS);
+    }
     const entity = {
       partitionKey: PLACEMENTS_PARTITION,
       rowKey: key,
@@ -159,7 +170,7 @@ export class TablePlacementStore implements PlacementStore {
           const v = room(use, p, cores, nowMs);
           if (!v.ok) return { write: false, value: { verdict: v, probing } };
           use.holders[key] = { cores, placement: p.id };
-          countCreate(use, Math.floor(nowMs / 1000));
+          countCall(use.creates, Math.floor(nowMs / 1000));
           return { write: true, value: { verdict: v, probing } };
         },
         Math.floor(nowMs / 1000),
@@ -168,6 +179,20 @@ export class TablePlacementStore implements PlacementStore {
       if (got && !got.verdict.ok) verdicts.push({ placement: p, verdict: got.verdict });
     }
     return { ok: false, verdicts };
+  }
+
+  async reserveDelete(p: Placement, now: Date): Promise<RoomVerdict> {
+    const nowS = Math.floor(now.getTime() / 1000);
+    return this.#change(
+      rowKey(p),
+      `placement ${p.id}: counting a delete`,
+      (use) => {
+        const v = deleteRoom(use, p, now.getTime());
+        if (v.ok) countCall(use.deletes, nowS);
+        return { write: v.ok, value: v };
+      },
+      nowS,
+    );
   }
 
   async release(placement: Pick<Placement, "id" | "subscriptionId" | "region">, key: string): Promise<void> {
@@ -231,5 +256,5 @@ export class TablePlacementStore implements PlacementStore {
 
 function useFrom(e: Record<string, unknown>): QuotaUse {
   const use = JSON.parse(gatherString(e, "use") ?? "{}") as Partial<QuotaUse> & { creates?: unknown };
-  return { holders: use.holders ?? {}, creates: createsFrom(use.creates), breakers: use.breakers ?? {} };
+  return { holders: use.holders ?? {}, creates: createsFrom(use.creates), deletes: createsFrom(use.deletes), breakers: use.breakers ?? {} };
 }

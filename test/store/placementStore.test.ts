@@ -54,6 +54,17 @@ describe("the placement store", () => {
     expect(await instances[0]!.status(p, now)).toMatchObject({ groups: { inUse: 300 }, createsLeft: { per5Min: 0, perHour: 600 } });
   });
 
+  it("counts deletes against the placement's windows apart from creates, and says when the next may go", async () => {
+    const s = store();
+    const p = placement("rg-deletes", { createsPer5Min: 2 });
+    const now = new Date("2026-12-02T10:00:00Z");
+    expect((await s.reserveDelete(p, now)).ok).toBe(true);
+    expect((await s.reserveDelete(p, now)).ok).toBe(true);
+    expect(await s.reserveDelete(p, now)).toMatchObject({ ok: false, why: "deletes", retryAt: Date.parse("2026-12-02T10:05:02Z") });
+    expect(await s.reserve([p], "j#1", 1, now)).toMatchObject({ ok: true });
+    expect((await s.reserveDelete(p, new Date("2026-12-02T10:05:02Z"))).ok).toBe(true);
+  });
+
   it("skips a placement while its breaker cools, moves to the next, and closes the breaker when a probe's create goes through", async () => {
     const s = store();
     const [first, second] = [

@@ -1,6 +1,15 @@
 import { describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/config.js";
-import { cooldownSeconds, countCreate, createsFrom, placementOrder, room, type Placement, type QuotaUse } from "../../src/placements.js";
+import {
+  cooldownSeconds,
+  countCall,
+  createsFrom,
+  deleteRoom,
+  placementOrder,
+  room,
+  type Placement,
+  type QuotaUse,
+} from "../../src/placements.js";
 
 const base = { AzureWebJobsStorage: "UseDevelopmentStorage=true" };
 const SUB_A = "11111111-1111-1111-1111-111111111111";
@@ -83,7 +92,7 @@ const placement = (limits: Partial<Placement["limits"]> = {}): Placement => ({
   prices: spotPrices,
   limits: { groups: 2, cores: 3, createsPer5Min: 100, createsPerHour: 300, ...limits },
 });
-const empty = (): QuotaUse => ({ holders: {}, creates: [], breakers: {} });
+const empty = (): QuotaUse => ({ holders: {}, creates: [], deletes: [], breakers: {} });
 
 describe("room in a placement", () => {
   it("counts groups and cores held by anyone in the subscription and region", () => {
@@ -96,36 +105,52 @@ describe("room in a placement", () => {
     expect(room(use, placement(), 0.5, 0)).toMatchObject({ ok: false, why: "groups" });
   });
 
-  it("paces creates to both windows and says when the oldest counted create leaves", () => {
+  it("paces creates to both windows, with a margin for ACI's clock, and says when the oldest counted create leaves", () => {
     const use = empty();
     use.creates = [
       [10, 1],
       [20, 1],
     ];
-    expect(room(use, placement({ createsPer5Min: 2 }), 1, 100_000)).toMatchObject({ ok: false, why: "creates", retryAt: 310_000 });
-    expect(room(use, placement({ createsPer5Min: 2 }), 1, 311_000).ok).toBe(true);
-    expect(room(use, placement({ createsPerHour: 2 }), 1, 311_000)).toMatchObject({ ok: false, why: "creates", retryAt: 3_610_000 });
+    // Counted for 300 s + WINDOW_MARGIN_SECONDS (2 s): Burst counts before the PUT, ACI when it arrives.
+    expect(room(use, placement({ createsPer5Min: 2 }), 1, 100_000)).toMatchObject({ ok: false, why: "creates", retryAt: 312_000 });
+    expect(room(use, placement({ createsPer5Min: 2 }), 1, 311_000).ok).toBe(false);
+    expect(room(use, placement({ createsPer5Min: 2 }), 1, 312_000).ok).toBe(true);
+    expect(room(use, placement({ createsPerHour: 2 }), 1, 312_000)).toMatchObject({ ok: false, why: "creates", retryAt: 3_612_000 });
   });
 
   it("counts creates sent in the same second together, and knows how many of them must leave", () => {
     const use = empty();
-    for (const t of [10, 10, 10, 20, 20]) countCreate(use, t);
+    for (const t of [10, 10, 10, 20, 20]) countCall(use.creates, t);
     expect(use.creates).toEqual([
       [10, 3],
       [20, 2],
     ]);
     expect(room(use, placement({ createsPer5Min: 3 }), 1, 100_000)).toMatchObject({
       ok: false,
-      retryAt: 310_000,
+      retryAt: 312_000,
       detail: "5 of 3 creates in the last 5 minutes",
     });
-    expect(room(use, placement({ createsPer5Min: 2 }), 1, 100_000)).toMatchObject({ ok: false, retryAt: 320_000 });
+    expect(room(use, placement({ createsPer5Min: 2 }), 1, 100_000)).toMatchObject({ ok: false, retryAt: 322_000 });
     expect(room(use, placement({ createsPer5Min: 6 }), 1, 100_000).ok).toBe(true);
     expect(createsFrom([20, 10, [30, 4]])).toEqual([
       [10, 1],
       [20, 1],
       [30, 4],
     ]);
+  });
+
+  it("paces deletes to the same windows as creates, apart from them", () => {
+    const use = empty();
+    for (let i = 0; i < 3; i++) countCall(use.deletes, 50);
+    const p = placement({ createsPer5Min: 3 });
+    expect(deleteRoom(use, p, 100_000)).toMatchObject({
+      ok: false,
+      why: "deletes",
+      retryAt: 352_000,
+      detail: "3 of 3 deletes in the last 5 minutes",
+    });
+    expect(room(use, p, 1, 100_000).ok).toBe(true);
+    expect(deleteRoom(use, p, 352_000).ok).toBe(true);
   });
 
   it("skips a cooling placement until its cooldown ends, and doubles the cooldown with each refusal in a row", () => {

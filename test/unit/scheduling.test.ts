@@ -154,6 +154,18 @@ describe("polling", () => {
     }));
   });
 
+  it("bounds the polling of each subscription by the groups its placements can hold there", () => {
+    const at = (subscriptionId: string, groups: number) => ({ subscriptionId, limits: { groups } });
+    const spread = { ...policy, maxConcurrency: 1000, armReadsPerSecond: 25 };
+    // Five subscriptions of two 100-group placements each: at most 200 live groups share one subscription's read bucket.
+    const five = ["a", "b", "c", "d", "e"].flatMap((s) => [at(s, 100), at(s, 100)]);
+    expect(readBudgetFloorSeconds({ ...spread, placements: five })).toBe(8);
+    expect(readBudgetFloorSeconds({ ...spread, placements: [at("a", 100), at("b", 300)] })).toBe(12);
+    // The pool's cap still bounds it when its placements could hold more.
+    expect(readBudgetFloorSeconds({ ...policy, placements: [at("a", 100)] })).toBe(2);
+    expect(readBudgetFloorSeconds(spread)).toBe(40);
+  });
+
   it("polls more slowly as a job runs longer, and lands on the deadline", () => {
     const small = { ...policy, maxConcurrency: 1 };
     expect(pollDelaySeconds(small, 0, false)).toBe(1);
