@@ -121,7 +121,8 @@ export function cooldownSeconds(failures: number): number {
   return Math.min(COOLDOWN_MAX_SECONDS, COOLDOWN_BASE_SECONDS * 2 ** Math.max(0, failures - 1));
 }
 
-export type RoomVerdict = { ok: true } | { ok: false; why: "cooling" | "groups" | "cores" | "creates" | "deletes"; retryAt: number; detail: string };
+export type RoomVerdict =
+  { ok: true } | { ok: false; why: "cooling" | "groups" | "cores" | "creates" | "deletes"; retryAt: number; detail: string };
 
 /**
  * Burst counts a create when it reserves room, just before the PUT, and ACI when the PUT
@@ -180,7 +181,12 @@ export function deleteRoom(use: QuotaUse, p: Placement, nowMs: number): RoomVerd
 }
 
 /** The 5-minute and hour windows' refusal of one more call, or undefined when both have room. */
-function windowRoom(calls: [number, number][], p: Placement, nowS: number, what: "creates" | "deletes"): Extract<RoomVerdict, { ok: false }> | undefined {
+function windowRoom(
+  calls: [number, number][],
+  p: Placement,
+  nowS: number,
+  what: "creates" | "deletes",
+): Extract<RoomVerdict, { ok: false }> | undefined {
   for (const [windowS, limit] of [
     [300, p.limits.createsPer5Min],
     [3600, p.limits.createsPerHour],
@@ -198,7 +204,12 @@ function windowRoom(calls: [number, number][], p: Placement, nowS: number, what:
           break;
         }
       }
-      return { ok: false, why: what, retryAt: Math.ceil(leaves * 1000), detail: `${count} of ${limit} ${what} in the last ${windowS / 60} minutes` };
+      return {
+        ok: false,
+        why: what,
+        retryAt: Math.ceil(leaves * 1000),
+        detail: `${count} of ${limit} ${what} in the last ${windowS / 60} minutes`,
+      };
     }
   }
   return undefined;
