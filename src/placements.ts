@@ -93,7 +93,7 @@ export function noPlacementFor(
 /** What is held and created in one subscription and region, as stored. */
 export interface QuotaUse {
   /** Per attempt (`jobId#n`): the vCPU it holds there, and which placement holds it. */
-  holders: Record<string, { cores: number; placement: string }>;
+  holders: Record<string, { cores: number; placement: string; createdAt?: number; deleting?: boolean }>;
   /**
    * The creates sent in the last hour, as `[epoch second, how many]`, oldest first: one entry
    * per second however high a raised quota lets the rate go (at most 3,600).
@@ -111,7 +111,15 @@ export interface Breaker {
   /** Not tried again before this (ISO). */
   until: string;
   reason: string;
+  /**
+   * Once the cooldown is over, one launch probes the placement; the others skip it until
+   * this (ISO), when the probe's answer is in, or overdue (its launcher died) and another may go.
+   */
+  probeUntil?: string;
 }
+
+/** How long the other launches leave a placement alone while one probes it. */
+export const PROBE_SECONDS = 60;
 
 /** The first cooldown after a refusal; it doubles with each refusal in a row, up to the cap. */
 export const COOLDOWN_BASE_SECONDS = 30;
@@ -148,6 +156,14 @@ export function countCall(calls: [number, number][], nowS: number): void {
   else calls.push([nowS, 1]);
 }
 
+/** Takes back one call counted at `atS` (a create ACI refused outright). */
+export function uncountCall(calls: [number, number][], atS: number): void {
+  const i = calls.findIndex(([t]) => t === atS);
+  if (i < 0) return;
+  if (calls[i]![1] > 1) calls[i]![1]--;
+  else calls.splice(i, 1);
+}
+
 /** The creates as stored: `[second, count]` pairs, or (rows written before) one epoch second per create. */
 export function createsFrom(stored: unknown): [number, number][] {
   if (!Array.isArray(stored)) return [];
@@ -165,6 +181,13 @@ export function room(use: QuotaUse, p: Placement, cores: number, nowMs: number):
   const b = use.breakers[p.id];
   if (b && Date.parse(b.until) > nowMs)
     return { ok: false, why: "cooling", retryAt: Date.parse(b.until), detail: `cooling down until ${b.until} after ${b.reason}` };
+  if (b?.probeUntil && Date.parse(b.probeUntil) > nowMs)
+    return {
+      ok: false,
+      why: "cooling",
+      retryAt: Date.parse(b.probeUntil),
+      detail: `being probed after ${b.reason} (until ${b.probeUntil} at the latest)`,
+    };
   const held = Object.values(use.holders);
   const soon = nowMs + 5_000;
   if (held.length + 1 > p.limits.groups)

@@ -135,7 +135,7 @@ export async function finishJob(deps: Deps, jobId: string): Promise<Next[]> {
   // ACI's delete windows bind as its create windows do: wait for room rather than for a 429.
   // The group keeps its slot and quota until it is gone; a monitor message brings the job back here.
   if (attempt.placement) {
-    const room = await deps.placements.reserveDelete(placementOf(pool, attempt), deps.clock.now());
+    const room = await deps.placements.reserveDelete(placementOf(pool, attempt), holderKey(job.id, attempt.n), deps.clock.now());
     if (!room.ok) {
       await deps.outbox.send("monitor", { jobId, attempt: attempt.n, seq: job.monitorSeq }, Math.max(1, (room.retryAt - deps.clock.now().getTime()) / 1000));
       return [];

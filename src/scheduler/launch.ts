@@ -118,7 +118,7 @@ export async function launchJob(deps: Deps, jobId: string): Promise<LaunchResult
         const landed = await deps.aci.get(ref);
         if (landed) return { outcome: "acted", next: [{ step: "watch", jobId, attempt: n }] };
         const breaker = await deps.placements.refused(placement, `${err.trouble} (${err.code ?? "no code"})`, deps.clock.now());
-        await deps.placements.release(placement, holderKey(jobId, n));
+        await deps.placements.release(placement, holderKey(jobId, n), { createRefused: true });
         deps.log.warn(`job ${jobId}: attempt ${n} refused by ${placement.id} (${err.code}); it cools down until ${breaker.until}, trying the next placement`);
         const moved = await unplace(deps, jobId, n, placement.id, err.code);
         if (!moved) return nothing;

@@ -8,9 +8,11 @@
  */
 import type { TableClient } from "@azure/data-tables";
 import {
+  PROBE_SECONDS,
   WINDOW_MARGIN_SECONDS,
   cooldownSeconds,
   countCall,
+  uncountCall,
   createsFrom,
   createsIn,
   deleteRoom,
@@ -49,9 +51,14 @@ export interface PlacementStore {
    * there take it now; else says when they will. ACI answers a delete past its windows
    * with 429, and the group keeps its quota until it is gone.
    */
-  reserveDelete(placement: Placement, now: Date): Promise<RoomVerdict>;
+  reserveDelete(placement: Placement, key: string, now: Date): Promise<RoomVerdict>;
   /** Gives an attempt's room back; harmless to repeat, or when it held none. */
-  release(placement: Pick<Placement, "id" | "subscriptionId" | "region">, key: string): Promise<void>;
+  /** `createRefused`: ACI refused its PUT outright, so its create is taken out of the windows too. */
+  release(
+    placement: Pick<Placement, "id" | "subscriptionId" | "region">,
+    key: string,
+    options?: { createRefused?: boolean },
+  ): Promise<void>;
   /** A capacity or quota refusal: the placement is not tried again until its cooldown ends. */
   refused(placement: Placement, reason: string, now: Date): Promise<Breaker>;
   /** A create went through where a breaker had opened (a probe): the breaker closes. */
@@ -169,7 +176,9 @@ export class TablePlacementStore implements PlacementStore {
           if (held) return { write: false, value: held.placement === p.id ? { verdict: { ok: true } as RoomVerdict, probing } : undefined };
           const v = room(use, p, cores, nowMs);
           if (!v.ok) return { write: false, value: { verdict: v, probing } };
-          use.holders[key] = { cores, placement: p.id };
+          use.holders[key] = { cores, placement: p.id, createdAt: Math.floor(nowMs / 1000) };
+          // Half-open: this launch is the probe; the others leave the placement alone until its answer.
+          if (probing) use.breakers[p.id] = { ...use.breakers[p.id]!, probeUntil: new Date(nowMs + PROBE_SECONDS * 1000).toISOString() };
           countCall(use.creates, Math.floor(nowMs / 1000));
           return { write: true, value: { verdict: v, probing } };
         },
@@ -181,24 +190,37 @@ export class TablePlacementStore implements PlacementStore {
     return { ok: false, verdicts };
   }
 
-  async reserveDelete(p: Placement, now: Date): Promise<RoomVerdict> {
+  async reserveDelete(p: Placement, key: string, now: Date): Promise<RoomVerdict> {
     const nowS = Math.floor(now.getTime() / 1000);
     return this.#change(
       rowKey(p),
-      `placement ${p.id}: counting a delete`,
+      `placement ${p.id}: counting the delete of ${key}`,
       (use) => {
+        const held = use.holders[key];
+        // Counted once per group: a repeated finish step (a crash, two polls) finds it counted. Without
+        // room held, the group is gone (room goes back only after the delete), and ACI counts no second delete.
+        if (!held || held.deleting) return { write: false, value: { ok: true } as RoomVerdict };
         const v = deleteRoom(use, p, now.getTime());
-        if (v.ok) countCall(use.deletes, nowS);
-        return { write: v.ok, value: v };
+        if (!v.ok) return { write: false, value: v };
+        countCall(use.deletes, nowS);
+        held.deleting = true;
+        return { write: true, value: v };
       },
       nowS,
     );
   }
 
-  async release(placement: Pick<Placement, "id" | "subscriptionId" | "region">, key: string): Promise<void> {
+  async release(
+    placement: Pick<Placement, "id" | "subscriptionId" | "region">,
+    key: string,
+    options: { createRefused?: boolean } = {},
+  ): Promise<void> {
     await this.#change(rowKey(placement), `placement ${placement.id}: releasing ${key}`, (use) => {
-      if (!use.holders[key]) return { write: false, value: undefined };
+      const held = use.holders[key];
+      if (!held) return { write: false, value: undefined };
       delete use.holders[key];
+      // ACI refused the PUT before making anything, and counts such a create in no window (as the emulator models it).
+      if (options.createRefused && held.createdAt !== undefined) uncountCall(use.creates, held.createdAt);
       return { write: true, value: undefined };
     });
   }
@@ -206,8 +228,8 @@ export class TablePlacementStore implements PlacementStore {
   async refused(placement: Placement, reason: string, now: Date): Promise<Breaker> {
     return this.#change(rowKey(placement), `placement ${placement.id}: cooling down`, (use) => {
       const open = use.breakers[placement.id];
-      // Already cooling: this refusal answers a create sent before the breaker opened, not a probe.
-      if (open && Date.parse(open.until) > now.getTime()) return { write: false, value: open };
+      // Already cooling and no probe out: this refusal answers a create sent before the breaker opened.
+      if (open && Date.parse(open.until) > now.getTime() && !open.probeUntil) return { write: false, value: open };
       const failures = (use.breakers[placement.id]?.failures ?? 0) + 1;
       const b: Breaker = { failures, reason, until: new Date(now.getTime() + cooldownSeconds(failures) * 1000).toISOString() };
       use.breakers[placement.id] = b;

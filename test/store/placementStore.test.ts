@@ -38,6 +38,11 @@ describe("the placement store", () => {
     await s.release(a, `j${holder}#1`);
     await s.release(a, `j${holder}#1`);
     expect((await s.status(a, now)).groups.inUse).toBe(3);
+    // A create ACI refused outright gives its place in the windows back too; a released one does not.
+    expect((await s.status(a, now)).createsLeft.per5Min).toBe(96);
+    const refused = got.findIndex((r, i) => r.ok && i !== holder);
+    await s.release(a, `j${refused}#1`, { createRefused: true });
+    expect(await s.status(a, now)).toMatchObject({ groups: { inUse: 2 }, createsLeft: { per5Min: 97, perHour: 297 } });
   });
 
   it("takes a burst of 400 reservations from two instances at once in its stride, and grants exactly the limit", async () => {
@@ -54,15 +59,26 @@ describe("the placement store", () => {
     expect(await instances[0]!.status(p, now)).toMatchObject({ groups: { inUse: 300 }, createsLeft: { per5Min: 0, perHour: 600 } });
   });
 
-  it("counts deletes against the placement's windows apart from creates, and says when the next may go", async () => {
+  it("counts each group's delete once against the placement's windows, apart from creates, and says when the next may go", async () => {
     const s = store();
     const p = placement("rg-deletes", { createsPer5Min: 2 });
     const now = new Date("2026-12-02T10:00:00Z");
-    expect((await s.reserveDelete(p, now)).ok).toBe(true);
-    expect((await s.reserveDelete(p, now)).ok).toBe(true);
-    expect(await s.reserveDelete(p, now)).toMatchObject({ ok: false, why: "deletes", retryAt: Date.parse("2026-12-02T10:05:02Z") });
-    expect(await s.reserve([p], "j#1", 1, now)).toMatchObject({ ok: true });
-    expect((await s.reserveDelete(p, new Date("2026-12-02T10:05:02Z"))).ok).toBe(true);
+    for (const [key, at] of [
+      ["a#1", "09:40"],
+      ["b#1", "09:40"],
+      ["c#1", "09:55"],
+    ] as const) {
+      expect(await s.reserve([p], key, 1, new Date(`2026-12-02T${at}:00Z`))).toMatchObject({ ok: true });
+    }
+    expect((await s.reserveDelete(p, "a#1", now)).ok).toBe(true);
+    // The same group's delete again (a repeated finish step): not counted twice.
+    expect((await s.reserveDelete(p, "a#1", now)).ok).toBe(true);
+    expect((await s.reserveDelete(p, "b#1", now)).ok).toBe(true);
+    expect(await s.reserveDelete(p, "c#1", now)).toMatchObject({ ok: false, why: "deletes", retryAt: Date.parse("2026-12-02T10:05:02Z") });
+    // A group whose room went back is gone already: nothing to count.
+    await s.release(p, "a#1");
+    expect((await s.reserveDelete(p, "a#1", now)).ok).toBe(true);
+    expect((await s.reserveDelete(p, "c#1", new Date("2026-12-02T10:05:02Z"))).ok).toBe(true);
   });
 
   it("skips a placement while its breaker cools, moves to the next, and closes the breaker when a probe's create goes through", async () => {
@@ -86,5 +102,31 @@ describe("the placement store", () => {
     await s.accepted(first);
     expect((await s.status(first, later)).cooldown).toBeNull();
     expect(await s.refused(first, "capacity", later)).toMatchObject({ failures: 1 });
+  });
+
+  it("lets one launch at a time probe a placement whose cooldown is over, and cools it down again when the probe is refused", async () => {
+    const s = store();
+    const first = placement("rg-probe");
+    const second = {
+      ...placement("rg-other", { groups: 100 }),
+      subscriptionId: "33333333-3333-3333-3333-333333333333",
+      id: "33333333-3333-3333-3333-333333333333/rg-other/eastus/Regular",
+    };
+    const t0 = new Date("2026-12-02T10:00:00Z");
+    await s.refused(first, "capacity", t0);
+    const after = new Date("2026-12-02T10:00:31Z");
+    // Ten launches at once once the cooldown is over: one probes, nine go elsewhere.
+    const got = await Promise.all(Array.from({ length: 10 }, (_, i) => s.reserve([first, second], `p${i}#1`, 1, after)));
+    expect(got.filter((r) => r.ok && r.placement.id === first.id)).toHaveLength(1);
+    expect(got.filter((r) => r.ok && r.placement.id === second.id)).toHaveLength(9);
+    // The probe is refused: a second failure, a doubled cooldown, and no probe out any more.
+    expect(await s.refused(first, "capacity", after)).toMatchObject({ failures: 2, until: "2026-12-02T10:01:31.000Z" });
+    expect((await s.reserve([first], "q#1", 1, new Date("2026-12-02T10:01:00Z"))).ok).toBe(false);
+    // A probe whose launcher never answers is overdue after PROBE_SECONDS, and another may go.
+    await s.refused(first, "capacity", t0);
+    const probe = await s.reserve([first], "r#1", 1, new Date("2026-12-02T10:01:32Z"));
+    expect(probe).toMatchObject({ ok: true, probing: true });
+    expect((await s.reserve([first], "t#1", 1, new Date("2026-12-02T10:02:00Z"))).ok).toBe(false);
+    expect(await s.reserve([first], "u#1", 1, new Date("2026-12-02T10:02:33Z"))).toMatchObject({ ok: true, probing: true });
   });
 });
