@@ -1,0 +1,50 @@
+/**
+ * The pump against real Table storage (Azurite), no ARM: one pump admits more jobs than a
+ * Table transaction can hold. A transaction holds at most 100 operations, and admission
+ * is the admission row plus one line deletion per job, so the pump admits at most 99 per
+ * transaction, round after round. (All in one transaction, it was refused every time, and
+ * a pool with free slots and a long line wedged.)
+ */
+import { randomBytes } from "node:crypto";
+import { describe, expect, inject, it } from "vitest";
+import { loadConfig } from "../../src/config.js";
+import { buildDeps } from "../../src/composition.js";
+import { validateSpec } from "../../src/jobSpec.js";
+import { applyPool } from "../../src/poolRules.js";
+import { createJob } from "../../src/jobState.js";
+import { lineEntry } from "../../src/scheduler/lineEntry.js";
+import { ADMIT_PER_TRANSACTION, pumpPool } from "../../src/scheduler/pump.js";
+
+const quiet = { info: () => {}, warn: () => {}, error: () => {} };
+
+describe("the pump", () => {
+  it("admits 150 waiting jobs in one pump, in rounds that each fit one Table transaction", async () => {
+    const env = {
+      AzureWebJobsStorage: inject("storageConnectionString"),
+      BURST_STORAGE_PREFIX: `p${randomBytes(5).toString("hex")}`,
+      BURST_SECRET_KEY: randomBytes(32).toString("base64"),
+      BURST_POOLS: JSON.stringify({ pools: { big: { maxConcurrency: 300 } } }),
+    };
+    const deps = buildDeps(loadConfig(env), quiet);
+    const pool = deps.config.pools.get("big")!;
+    const checked = validateSpec({ image: "alpine", command: ["true"], pool: "big" });
+    if (!checked.ok) throw new Error(JSON.stringify(checked.errors));
+    const pooled = applyPool(checked.spec, deps.config.pools, deps.config.secrets);
+    if (!pooled.ok) throw new Error(JSON.stringify(pooled.errors));
+    const ids = Array.from({ length: 150 }, (_, i) => `jround${String(i).padStart(3, "0")}`);
+    for (const id of ids) {
+      const job = await createJob(deps, "Waiting", { id, pool: "big", spec: pooled.spec, labels: {}, attempts: [] });
+      await deps.ledger.addWaiting("big", lineEntry({ ...job!, spec: pooled.spec }, pool));
+    }
+    expect(ADMIT_PER_TRANSACTION).toBeLessThan(100);
+
+    const pumped = await pumpPool(deps, "big");
+    expect([...pumped.admitted].sort()).toEqual(ids);
+    const snap = await deps.ledger.snapshot("big", new Date());
+    expect(Object.keys(snap.holders).sort()).toEqual(ids);
+    expect(await deps.ledger.countWaiting("big", 1000)).toBe(0);
+    // Each admitted job is marked Admitted, and its launch is handed on (here not run: no ARM).
+    expect(await pumped.marked).toHaveLength(150);
+    expect((await deps.jobs.get(ids[149]!))!.value.state).toBe("Admitted");
+  });
+});
