@@ -93,7 +93,7 @@ export function noPlacementFor(
 /** What is held and created in one subscription and region, as stored. */
 export interface QuotaUse {
   /** Per attempt (`jobId#n`): the vCPU it holds there, and which placement holds it. */
-  holders: Record<string, { cores: number; placement: string; createdAt?: number; deleting?: boolean }>;
+  holders: Record<string, { cores: number; placement: string; createdAt?: number; deleteCountedAt?: number }>;
   /**
    * The creates sent in the last hour, as `[epoch second, how many]`, oldest first: one entry
    * per second however high a raised quota lets the rate go (at most 3,600).
@@ -149,11 +149,12 @@ function countIn(calls: [number, number][], nowS: number, windowS: number): numb
   return n;
 }
 
-/** Counts one call at `nowS` (whole epoch seconds) in a creates or deletes list. */
+/** Counts one call at `nowS` (whole epoch seconds) in a creates or deletes list, kept oldest first. */
 export function countCall(calls: [number, number][], nowS: number): void {
-  const last = calls[calls.length - 1];
-  if (last && last[0] === nowS) last[1]++;
-  else calls.push([nowS, 1]);
+  let i = calls.length;
+  while (i > 0 && calls[i - 1]![0] > nowS) i--;
+  if (i > 0 && calls[i - 1]![0] === nowS) calls[i - 1]![1]++;
+  else calls.splice(i, 0, [nowS, 1]);
 }
 
 /** Takes back one call counted at `atS` (a create ACI refused outright). */

@@ -144,7 +144,7 @@ export async function finishJob(deps: Deps, jobId: string): Promise<Next[]> {
   await deps.aci.delete(refFor(deps, job, attempt.n));
   if (attempt.noCapacity && attempt.placement) await deps.placements.refused(placementOf(pool, attempt), "capacity (provisioning failed: InsufficientCapacity)", deps.clock.now());
   // The group is gone: its room in the placement goes back (every placement's, for an attempt that held room but recorded none).
-  if (attempt.placement) await deps.placements.release(placementOf(pool, attempt), holderKey(job.id, attempt.n));
+  if (attempt.placement) await deps.placements.release(placementOf(pool, attempt), holderKey(job.id, attempt.n), { deletedAt: deps.clock.now() });
   else for (const p of pool.placements) await deps.placements.release(p, holderKey(job.id, attempt.n));
   await deps.ledger.settle(pool.name, job.id, attempt.n, attempt.costUsd ?? 0, attempt.billedSeconds ?? 0, deps.clock.now());
   // The spend just settled may cross a budget threshold the pool asked to hear of (events/poolEvents.ts).

@@ -52,12 +52,15 @@ export interface PlacementStore {
    * with 429, and the group keeps its quota until it is gone.
    */
   reserveDelete(placement: Placement, key: string, now: Date): Promise<RoomVerdict>;
-  /** Gives an attempt's room back; harmless to repeat, or when it held none. */
-  /** `createRefused`: ACI refused its PUT outright, so its create is taken out of the windows too. */
+  /**
+   * Gives an attempt's room back; harmless to repeat, or when it held none. `createRefused`:
+   * ACI refused its PUT outright, so its create is taken out of the windows too. `deletedAt`:
+   * its group's delete is done, and counts in the windows from then.
+   */
   release(
     placement: Pick<Placement, "id" | "subscriptionId" | "region">,
     key: string,
-    options?: { createRefused?: boolean },
+    options?: { createRefused?: boolean; deletedAt?: Date },
   ): Promise<void>;
   /** A capacity or quota refusal: the placement is not tried again until its cooldown ends. */
   refused(placement: Placement, reason: string, now: Date): Promise<Breaker>;
@@ -199,11 +202,11 @@ export class TablePlacementStore implements PlacementStore {
         const held = use.holders[key];
         // Counted once per group: a repeated finish step (a crash, two polls) finds it counted. Without
         // room held, the group is gone (room goes back only after the delete), and ACI counts no second delete.
-        if (!held || held.deleting) return { write: false, value: { ok: true } as RoomVerdict };
+        if (!held || held.deleteCountedAt !== undefined) return { write: false, value: { ok: true } as RoomVerdict };
         const v = deleteRoom(use, p, now.getTime());
         if (!v.ok) return { write: false, value: v };
         countCall(use.deletes, nowS);
-        held.deleting = true;
+        held.deleteCountedAt = nowS;
         return { write: true, value: v };
       },
       nowS,
@@ -213,7 +216,7 @@ export class TablePlacementStore implements PlacementStore {
   async release(
     placement: Pick<Placement, "id" | "subscriptionId" | "region">,
     key: string,
-    options: { createRefused?: boolean } = {},
+    options: { createRefused?: boolean; deletedAt?: Date } = {},
   ): Promise<void> {
     await this.#change(rowKey(placement), `placement ${placement.id}: releasing ${key}`, (use) => {
       const held = use.holders[key];
@@ -221,6 +224,12 @@ export class TablePlacementStore implements PlacementStore {
       delete use.holders[key];
       // ACI refused the PUT before making anything, and counts such a create in no window (as the emulator models it).
       if (options.createRefused && held.createdAt !== undefined) uncountCall(use.creates, held.createdAt);
+      // The delete was counted before it was sent, and ARM's pacing may have held it back for seconds: ACI counted it
+      // when it arrived, by the time it was done at the latest. Counted from then, the window reopens no sooner than ACI's.
+      if (options.deletedAt && held.deleteCountedAt !== undefined) {
+        uncountCall(use.deletes, held.deleteCountedAt);
+        countCall(use.deletes, Math.max(held.deleteCountedAt, Math.floor(options.deletedAt.getTime() / 1000)));
+      }
       return { write: true, value: undefined };
     });
   }

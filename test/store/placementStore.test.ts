@@ -81,6 +81,21 @@ describe("the placement store", () => {
     expect((await s.reserveDelete(p, "c#1", new Date("2026-12-02T10:05:02Z"))).ok).toBe(true);
   });
 
+  it("counts a delete from when it was done, since ARM's pacing may hold it back after it was counted", async () => {
+    const s = store();
+    const p = placement("rg-late-delete", { createsPer5Min: 1 });
+    await s.reserve([p], "x#1", 1, new Date("2026-12-02T09:40:00Z"));
+    await s.reserve([p], "y#1", 1, new Date("2026-12-02T09:50:00Z"));
+    expect((await s.reserveDelete(p, "x#1", new Date("2026-12-02T10:00:00Z"))).ok).toBe(true);
+    await s.release(p, "x#1", { deletedAt: new Date("2026-12-02T10:00:20Z") });
+    // Counted from 10:00:00 it would have left the window by 10:05:03; counted from 10:00:20, not before 10:05:22.
+    expect(await s.reserveDelete(p, "y#1", new Date("2026-12-02T10:05:03Z"))).toMatchObject({
+      ok: false,
+      retryAt: Date.parse("2026-12-02T10:05:22Z"),
+    });
+    expect((await s.reserveDelete(p, "y#1", new Date("2026-12-02T10:05:22Z"))).ok).toBe(true);
+  });
+
   it("skips a placement while its breaker cools, moves to the next, and closes the breaker when a probe's create goes through", async () => {
     const s = store();
     const [first, second] = [
