@@ -16,6 +16,7 @@ import type { JobRecord } from "../../src/model.js";
 import type { Deps } from "../../src/scheduler/deps.js";
 import type { JobStore } from "../../src/store/jobStore.js";
 import { quietLog, startStack, type Stack } from "../support/harness.js";
+import { waitUntil } from "../support/wait.js";
 import { startEventGridTopic } from "../support/eventGridTopic.js";
 
 const SECRET = "a-webhook-secret-of-some-length";
@@ -338,7 +339,8 @@ describe("completion events", () => {
   it("tells a pool of a launch deferred because no placement has room, from the launch step itself", async () => {
     await submitJob(deps, { ...HI, pool: "tight" });
     const { job } = await submitJob(deps, { ...HI, pool: "tight" });
-    expect((await deps.jobs.get(job.id))!.value.reason).toMatch(/^capacity: no placement has room/);
+    // The submission answers once the job is admitted; its launch, deferred for want of room, follows.
+    await waitUntil(async () => (await deps.jobs.get(job.id))!.value.reason ?? "", { what: `job ${job.id}'s launch to wait for capacity`, until: (r) => /^capacity: no placement has room/.test(r) });
     expect(await drainEvents()).toEqual(["delivered"]);
     const { receivedMessageItems: got } = await queues.getQueueClient("tight-pool-events").receiveMessages({ numberOfMessages: 32 });
     expect(got.map((m) => JSON.parse(Buffer.from(m.messageText, "base64").toString("utf8")))).toMatchObject([
