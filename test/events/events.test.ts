@@ -340,7 +340,10 @@ describe("completion events", () => {
     await submitJob(deps, { ...HI, pool: "tight" });
     const { job } = await submitJob(deps, { ...HI, pool: "tight" });
     // The submission answers once the job is admitted; its launch, deferred for want of room, follows.
-    await waitUntil(async () => (await deps.jobs.get(job.id))!.value.reason ?? "", { what: `job ${job.id}'s launch to wait for capacity`, until: (r) => /^capacity: no placement has room/.test(r) });
+    await waitUntil(async () => (await deps.jobs.get(job.id))!.value.reason ?? "", {
+      what: `job ${job.id}'s launch to wait for capacity`,
+      until: (r) => /^capacity: no placement has room/.test(r),
+    });
     expect(await drainEvents()).toEqual(["delivered"]);
     const { receivedMessageItems: got } = await queues.getQueueClient("tight-pool-events").receiveMessages({ numberOfMessages: 32 });
     expect(got.map((m) => JSON.parse(Buffer.from(m.messageText, "base64").toString("utf8")))).toMatchObject([
