@@ -139,13 +139,14 @@ export type RoomVerdict =
  */
 export const WINDOW_MARGIN_SECONDS = 2;
 
-export function createsIn(use: QuotaUse, nowS: number, windowS: number): number {
-  return countIn(use.creates, nowS, windowS);
+/** Whether a call counted at `t` (epoch seconds) still counts in a window of `windowS` at `nowS`, margin included. */
+export function inWindow(t: number, nowS: number, windowS: number): boolean {
+  return t > nowS - windowS - WINDOW_MARGIN_SECONDS;
 }
 
-function countIn(calls: [number, number][], nowS: number, windowS: number): number {
+export function createsIn(use: QuotaUse, nowS: number, windowS: number): number {
   let n = 0;
-  for (const [t, k] of calls) if (t > nowS - windowS - WINDOW_MARGIN_SECONDS) n += k;
+  for (const [t, k] of use.creates) if (inWindow(t, nowS, windowS)) n += k;
   return n;
 }
 
@@ -165,8 +166,8 @@ export function uncountCall(calls: [number, number][], atS: number): void {
   else calls.splice(i, 1);
 }
 
-/** The creates as stored: `[second, count]` pairs, or (rows written before) one epoch second per create. */
-export function createsFrom(stored: unknown): [number, number][] {
+/** Creates or deletes as stored: `[second, count]` pairs, or (creates in rows written before) one epoch second per call. */
+export function callsFrom(stored: unknown): [number, number][] {
   if (!Array.isArray(stored)) return [];
   const pairs = stored.map((c): [number, number] => (Array.isArray(c) ? [Number(c[0]), Number(c[1])] : [Number(c), 1]));
   return pairs.sort((a, b) => a[0] - b[0]);
@@ -215,13 +216,13 @@ function windowRoom(
     [300, p.limits.createsPer5Min],
     [3600, p.limits.createsPerHour],
   ] as const) {
-    const inWindow = calls.filter(([t]) => t > nowS - windowS - WINDOW_MARGIN_SECONDS);
-    const count = inWindow.reduce((n, [, k]) => n + k, 0);
+    const counted = calls.filter(([t]) => inWindow(t, nowS, windowS));
+    const count = counted.reduce((n, [, k]) => n + k, 0);
     if (count + 1 > limit) {
       // The window has room again when enough of its oldest calls have left it for one more.
       let toLeave = count + 1 - limit;
       let leaves = nowS;
-      for (const [t, k] of inWindow) {
+      for (const [t, k] of counted) {
         toLeave -= k;
         if (toLeave <= 0) {
           leaves = t + windowS + WINDOW_MARGIN_SECONDS;

@@ -132,19 +132,20 @@ export async function finishJob(deps: Deps, jobId: string): Promise<Next[]> {
   const attempt = job.attempts.at(-1)!;
   const pool = poolOf(deps, job.pool);
 
+  const placement = attempt.placement ? placementOf(pool, attempt) : undefined;
   // ACI's delete windows bind as its create windows do: wait for room rather than for a 429.
   // The group keeps its slot and quota until it is gone; a monitor message brings the job back here.
-  if (attempt.placement) {
-    const room = await deps.placements.reserveDelete(placementOf(pool, attempt), holderKey(job.id, attempt.n), deps.clock.now());
+  if (placement) {
+    const room = await deps.placements.reserveDelete(placement, holderKey(job.id, attempt.n), deps.clock.now());
     if (!room.ok) {
       await deps.outbox.send("monitor", { jobId, attempt: attempt.n, seq: job.monitorSeq }, Math.max(1, (room.retryAt - deps.clock.now().getTime()) / 1000));
       return [];
     }
   }
   await deps.aci.delete(refFor(deps, job, attempt.n));
-  if (attempt.noCapacity && attempt.placement) await deps.placements.refused(placementOf(pool, attempt), "capacity (provisioning failed: InsufficientCapacity)", deps.clock.now());
+  if (attempt.noCapacity && placement) await deps.placements.refused(placement, "capacity (provisioning failed: InsufficientCapacity)", deps.clock.now());
   // The group is gone: its room in the placement goes back (every placement's, for an attempt that held room but recorded none).
-  if (attempt.placement) await deps.placements.release(placementOf(pool, attempt), holderKey(job.id, attempt.n), { deletedAt: deps.clock.now() });
+  if (placement) await deps.placements.release(placement, holderKey(job.id, attempt.n), { deletedAt: deps.clock.now() });
   else for (const p of pool.placements) await deps.placements.release(p, holderKey(job.id, attempt.n));
   await deps.ledger.settle(pool.name, job.id, attempt.n, attempt.costUsd ?? 0, attempt.billedSeconds ?? 0, deps.clock.now());
   // The spend just settled may cross a budget threshold the pool asked to hear of (events/poolEvents.ts).

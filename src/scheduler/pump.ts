@@ -53,10 +53,10 @@ export async function pumpPool(deps: Deps, poolName: string): Promise<{ admitted
     const read = pLimit(READS_AT_ONCE);
     const jobs = await Promise.all(candidates.map((entry) => read(() => deps.jobs.get(entry.jobId))));
     const stale: WaitingEntry[] = line.filter((e) => e.jobId in snap.holders);
+    const { day, month } = windowsOf(now);
     candidates.forEach((entry, i) => {
       const job = jobs[i];
       if (!job || job.value.state !== "Waiting") return void stale.push(entry);
-      const { day, month } = windowsOf(now);
       chosen.push({ entry, job, holder: { attempt: job.value.attempts.length + 1, reservedUsd: entry.worstUsd, day, month, since: now.toISOString(), ...(entry.worstSeconds === undefined ? {} : { worstSeconds: entry.worstSeconds }) } });
     });
     await Promise.all(stale.map((e) => read(() => deps.ledger.removeWaiting(pool.name, e.key))));

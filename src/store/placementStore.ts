@@ -9,12 +9,12 @@
 import type { TableClient } from "@azure/data-tables";
 import {
   PROBE_SECONDS,
-  WINDOW_MARGIN_SECONDS,
   cooldownSeconds,
   countCall,
   uncountCall,
-  createsFrom,
+  callsFrom,
   createsIn,
+  inWindow,
   deleteRoom,
   room,
   type Breaker,
@@ -105,8 +105,8 @@ export class TablePlacementStore implements PlacementStore {
   /** Writes the row if nobody changed it since it was read; false when somebody did. */
   async #write(key: string, row: Row, nowS?: number): Promise<boolean> {
     if (nowS !== undefined) {
-      row.use.creates = row.use.creates.filter(([t]) => t > nowS - HOUR_S - WINDOW_MARGIN_SECONDS);
-      row.use.deletes = row.use.deletes.filter(([t]) => t > nowS - HOUR_S - WINDOW_MARGIN_SECONDS);
+      row.use.creates = row.use.creates.filter(([t]) => inWindow(t, nowS, HOUR_S));
+      row.use.deletes = row.use.deletes.filter(([t]) => inWindow(t, nowS, HOUR_S));
     }
     const entity = {
       partitionKey: PLACEMENTS_PARTITION,
@@ -287,5 +287,5 @@ export class TablePlacementStore implements PlacementStore {
 
 function useFrom(e: Record<string, unknown>): QuotaUse {
   const use = JSON.parse(gatherString(e, "use") ?? "{}") as Partial<QuotaUse> & { creates?: unknown };
-  return { holders: use.holders ?? {}, creates: createsFrom(use.creates), deletes: createsFrom(use.deletes), breakers: use.breakers ?? {} };
+  return { holders: use.holders ?? {}, creates: callsFrom(use.creates), deletes: callsFrom(use.deletes), breakers: use.breakers ?? {} };
 }

@@ -3,7 +3,7 @@ import { loadConfig } from "../../src/config.js";
 import {
   cooldownSeconds,
   countCall,
-  createsFrom,
+  callsFrom,
   deleteRoom,
   placementOrder,
   room,
@@ -133,7 +133,7 @@ describe("room in a placement", () => {
     });
     expect(room(use, placement({ createsPer5Min: 2 }), 1, 100_000)).toMatchObject({ ok: false, retryAt: 322_000 });
     expect(room(use, placement({ createsPer5Min: 6 }), 1, 100_000).ok).toBe(true);
-    expect(createsFrom([20, 10, [30, 4]])).toEqual([
+    expect(callsFrom([20, 10, [30, 4]])).toEqual([
       [10, 1],
       [20, 1],
       [30, 4],
