@@ -16,6 +16,8 @@ export interface StorageCounts {
   byService: Record<Service, number>;
   /** "<service> <operation>", e.g. "queue get-messages", "table query". */
   byOperation: Record<string, number>;
+  /** "<service> <table, queue or container> <operation>", e.g. "table burstJobs update": where the transactions go. */
+  byResource: Record<string, number>;
 }
 
 export interface StorageProxy {
@@ -23,6 +25,12 @@ export interface StorageProxy {
   counts(): StorageCounts;
   reset(): void;
   stop(): Promise<void>;
+}
+
+/** The table, queue or blob container a request is about (the first path segment, less a table's key). */
+export function resourceOf(rawUrl: string): string {
+  const first = decodeURIComponent(new URL(rawUrl, "http://x").pathname).split("/").filter(Boolean)[1] ?? "";
+  return first.replace(/\(.*$/, "") || "-";
 }
 
 /** The operation a request is, by REST shape (Azure Storage REST API: Table, Queue and Blob service operations). */
@@ -55,7 +63,7 @@ export function operationOf(service: Service, method: string, rawUrl: string): s
 }
 
 export async function startStorageProxy(target: AzuritePorts): Promise<StorageProxy> {
-  const empty = (): StorageCounts => ({ total: 0, byService: { table: 0, queue: 0, blob: 0 }, byOperation: {} });
+  const empty = (): StorageCounts => ({ total: 0, byService: { table: 0, queue: 0, blob: 0 }, byOperation: {}, byResource: {} });
   let counts = empty();
   const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
   const servers: http.Server[] = [];
@@ -66,6 +74,8 @@ export async function startStorageProxy(target: AzuritePorts): Promise<StoragePr
       counts.total++;
       counts.byService[service]++;
       counts.byOperation[op] = (counts.byOperation[op] ?? 0) + 1;
+      const where = `${service} ${resourceOf(req.url ?? "/")} ${op.slice(service.length + 1)}`;
+      counts.byResource[where] = (counts.byResource[where] ?? 0) + 1;
       const upstream = http.request(
         { host: "127.0.0.1", port: target[service], method: req.method, path: req.url, headers: req.headers, agent },
         (up) => {

@@ -5,8 +5,9 @@
  * either schedules the next poll or records the attempt's end.
  *
  * The job's `monitorSeq` is the chain token: a poll acts only if its message carries
- * the current value, and bumps it when it schedules the next. Duplicated or
- * redelivered messages therefore never fork the chain into two.
+ * the current value, and bumps it whenever it writes the record. A poll that has nothing
+ * to record keeps the token (worthWriting); a duplicated or redelivered message can then
+ * fork the chain, but only until the next write, which one fork loses.
  */
 import type { JobRecord } from "../model.js";
 import { changeJob } from "../jobState.js";
@@ -65,6 +66,28 @@ export async function captureLogs(deps: Deps, job: JobRecord, ref: GroupRef, sto
 }
 
 /**
+ * How stale `lastPolledAt` may get before a poll that changed nothing else writes it
+ * anyway. The reconciler takes a Running job unpolled for max(60 s, 3 × maxPollSeconds) as
+ * a broken chain, and a group that disappears is costed up to the last poll written.
+ */
+export const POLL_REFRESH_SECONDS = 15;
+
+/**
+ * Whether a poll's record is worth a write. A poll that saw nothing new (no log lines, no
+ * start, no restart, the same turn for the log) would write only its chain token and
+ * `lastPolledAt`: one Table transaction per poll, most of a running job's storage cost.
+ * It skips the write and sends the next message with the same token instead. A message
+ * delivered twice then forks the chain until the next write, which bumps the token: the
+ * fork whose write loses finds the token moved on and stops, so a fork lives at most
+ * POLL_REFRESH_SECONDS and never doubles again.
+ */
+export function worthWriting(before: JobRecord, after: JobRecord, now: Date): boolean {
+  const settled = (j: JobRecord) => JSON.stringify({ ...j, monitorSeq: 0, lastPolledAt: "" });
+  if (settled(before) !== settled(after)) return true;
+  return !before.lastPolledAt || now.getTime() - Date.parse(before.lastPolledAt) >= POLL_REFRESH_SECONDS * 1000;
+}
+
+/**
  * One poll of a running job; answers what follows (finishing it, once it has ended).
  * `via` is what caused it: its chain's monitor message, or the container's exit report
  * (which passes the record it has just written, `read`, to save a read).
@@ -105,8 +128,7 @@ export async function pollJob(deps: Deps, msg: MonitorMessage, via: "poll" | "re
   const captured = decision.readLog ? await captureLogs(deps, job, ref, false) : none;
   const { delaySeconds, nextLogAt } = nextPoll(input, decision.logDue, captured);
   const g = view!;
-  const r = await changeJob(deps, job.id, (j) => {
-    if (j.state !== "Running" || j.monitorSeq !== msg.seq) return countOnly(j, captured);
+  const watched = (j: JobRecord): JobRecord => {
     const a = j.attempts.at(-1)!;
     return {
       ...j,
@@ -126,7 +148,14 @@ export async function pollJob(deps: Deps, msg: MonitorMessage, via: "poll" | "re
         reason: decision.restarted ? `the platform restarted the container (restartCount ${g.restartCount})` : a.reason,
       }],
     };
-  }, got);
+  };
+  if (via === "poll" && !worthWriting(job, watched(job), now)) {
+    // Nothing to record: the next poll carries the same chain token (see worthWriting). A report's poll always
+    // writes, so that the chain's own pending message, which carries the same token, stops.
+    await deps.outbox.send("monitor", { jobId: job.id, attempt: msg.attempt, seq: msg.seq }, delaySeconds);
+    return [];
+  }
+  const r = await changeJob(deps, job.id, (j) => (j.state !== "Running" || j.monitorSeq !== msg.seq ? countOnly(j, captured) : watched(j)), got);
   if (decision.restarted) deps.log.warn(`job ${job.id}: ACI restarted the container (restartCount ${g.restartCount})`);
   if (r?.changed && r.after.monitorSeq !== r.before.monitorSeq) await deps.outbox.send("monitor", { jobId: job.id, attempt: msg.attempt, seq: r.after.monitorSeq }, delaySeconds);
   return [];

@@ -44,7 +44,8 @@ export function deadlineOf(job: JobRecord, pool: PoolConfig): { at?: number; why
  * else the last poll that saw it alive — never the moment Burst noticed. After downtime (a
  * restarted `npm start`, hosts that were all away) the noticing comes late, and billing up
  * to it charged the whole gap (41 s for a job that ran 6). For a group deleted between
- * polls this may fall short of ACI's meter by up to one poll interval; the true-up from
+ * polls this may fall short of ACI's meter by up to one poll interval plus the
+ * POLL_REFRESH_SECONDS a quiet poll may leave `lastPolledAt` unwritten (monitor.ts); the true-up from
  * Cost Management (trueUp.ts) then records the real bill, and budgets count the larger.
  */
 function lastAlive(job: JobRecord, view: GroupView | undefined, now: Date): string {

@@ -113,6 +113,28 @@ describe("the transitions the scheduler makes", () => {
     expect(edgesOf(children[0]!)).not.toContain("Succeeded->Waiting");
   });
 
+  it("writes a quiet poll only every 15 s, and a duplicated poll's second chain stops at that write", async () => {
+    const { job } = await submitJob(deps, { image: "alpine", command: ["sleep", "120"], timeoutSeconds: 300 });
+    const started = await pollUntil(job.id, (j) => j.state === "Running" && !!j.startedAt && !!j.lastLogReadAt && !!j.lastPolledAt);
+    const later = (seconds: number): Deps => ({ ...deps, clock: { now: () => new Date(Date.parse(started.lastPolledAt!) + seconds * 1000) } });
+    const before = (await deps.jobs.get(job.id))!;
+    const msg = { jobId: job.id, attempt: before.value.attempts.at(-1)!.n, seq: before.value.monitorSeq };
+    // The same message twice, as a redelivery would bring it: neither writes, both go on with the same token.
+    await poll(later(1), msg);
+    await poll(later(1), msg);
+    expect((await deps.jobs.get(job.id))!.etag).toBe(before.etag);
+    // The next poll that has something to write (here: the 15 s refresh) moves the token on.
+    await poll(later(16), msg);
+    const refreshed = (await deps.jobs.get(job.id))!;
+    expect(refreshed.value.monitorSeq).toBe(msg.seq + 1);
+    expect(refreshed.value.lastPolledAt).toBe(later(16).clock.now().toISOString());
+    // The other chain's next message carries the old token and stops there.
+    await poll(later(17), msg);
+    expect((await deps.jobs.get(job.id))!.etag).toBe(refreshed.etag);
+    await cancelJob(deps, job.id);
+    await pollUntil(job.id, (j) => j.state === "Canceled");
+  });
+
   it("has heard every edge of the state table, and no other", () => {
     const table = Object.entries(TRANSITIONS).flatMap(([from, tos]) => tos.map((to) => `${from}->${to}`));
     expect([...new Set(heard.map((e) => `${e.from}->${e.to}`))].sort()).toEqual(table.sort());

@@ -3,6 +3,7 @@ import { loadConfig } from "../../src/config.js";
 import type { GroupView } from "../../src/aci/backend.js";
 import type { JobRecord } from "../../src/model.js";
 import { decidePoll, nextPoll, type PollInput } from "../../src/scheduler/pollDecision.js";
+import { POLL_REFRESH_SECONDS, worthWriting } from "../../src/scheduler/monitor.js";
 
 const pool = loadConfig({ AzureWebJobsStorage: "UseDevelopmentStorage=true" }).pools.get("default")!;
 const launchedAt = "2026-12-02T10:00:00.000Z";
@@ -114,5 +115,28 @@ describe("polling a job whose container reports its exit (notifyExit)", () => {
     const report = (secondsAgo: number) => reporting({ exitReport: { at: at(20 - secondsAgo).toISOString(), exitCode: 0 } });
     expect([next(report(0), 20), next(report(1), 20)]).toEqual([0.5, 1]);
     expect(next(report(30), 20)).toBe(next(long, 20));
+  });
+});
+
+describe("whether a poll's record is worth a write", () => {
+  const polled = (j: JobRecord, seconds: number) => ({ ...j, monitorSeq: j.monitorSeq + 1, lastPolledAt: at(seconds).toISOString() });
+
+  it("skips a poll that would change only its chain token and poll time, while the last written poll is under 15 s old", () => {
+    const j = job();
+    expect(worthWriting(j, polled(j, 34), at(34))).toBe(false);
+  });
+
+  it("writes once the last written poll is 15 s old, so the reconciler and a vanished group's cost see a recent poll", () => {
+    const j = job();
+    expect(POLL_REFRESH_SECONDS).toBe(15);
+    expect(worthWriting(j, polled(j, 35), at(35))).toBe(true);
+    expect(worthWriting(job({ lastPolledAt: undefined }), polled(j, 21), at(21))).toBe(true);
+  });
+
+  it("writes a poll that stored log lines, saw the start or moved the log's next turn", () => {
+    const j = job();
+    expect(worthWriting(j, { ...polled(j, 22), log: { lines: 2, bytes: 10 } }, at(22))).toBe(true);
+    expect(worthWriting(j, { ...polled(j, 22), startedAt: running.startTime }, at(22))).toBe(true);
+    expect(worthWriting(j, { ...polled(j, 22), nextLogReadAt: at(40).toISOString() }, at(22))).toBe(true);
   });
 });
