@@ -8,9 +8,9 @@
  * and job ids are not (idempotent jobs hash their key): each job has a row in partition
  * `newest` keyed by inverted creation time, and one in `oldest` keyed by creation time,
  * holding its pool and state. A listing reads a page of index rows and then the records
- * themselves, so the records stay the truth; the index is rewritten on every change of
- * state, and what a crash or a reordered write leaves stale is repaired by the next
- * listing that sees it and by the reconciler (reindexActive).
+ * themselves, so the records stay the truth; the index is rewritten when the job's
+ * indexed state changes (indexedState), and what a crash or a reordered write leaves stale
+ * is repaired by the next listing that sees it and by the reconciler (reindexActive).
  *
  * A finished job also has a retention row (see retentionRow), so the reconciler finds what
  * is due for deletion by reading from the front of a partition instead of every job.
@@ -73,10 +73,21 @@ export interface JobStore {
 }
 
 const ROW = "job";
+
+/**
+ * The state an index row holds: the job's, with the states a job passes through in a
+ * second or two folded into their neighbours (Admitted and Launching into Waiting,
+ * Finishing into Running). Rewriting the two listing rows on each of those moves was six
+ * of a job's Table writes, for states a listing almost never catches a job in; a listing
+ * asks the index for the folded state and keeps the records whose own state matches.
+ */
+export function indexedState(state: JobState): JobState {
+  return state === "Admitted" || state === "Launching" ? "Waiting" : state === "Finishing" ? "Running" : state;
+}
 const BACKFILL = { partitionKey: "meta", rowKey: "backfilled" };
 
 function indexRows(job: JobRecord) {
-  const columns = { jobId: job.id, pool: job.pool, state: job.state, createdAt: job.createdAt };
+  const columns = { jobId: job.id, pool: job.pool, state: indexedState(job.state), createdAt: job.createdAt };
   const retention = retentionRow(job);
   return [...listingRows(job.id, job.createdAt), ...(retention ? [retention] : [])].map((k) => ({ ...k, ...columns }));
 }
@@ -134,7 +145,7 @@ export class TableJobStore implements JobStore {
       if (isConflict(err) || isNotFound(err)) throw new StaleWrite(`job ${job.id} changed since it was read`);
       throw err;
     }
-    if (!before || before.state !== job.state) await this.#index(job);
+    if (!before || indexedState(before.state) !== indexedState(job.state)) await this.#index(job);
     return r.etag!;
   }
 
@@ -153,8 +164,10 @@ export class TableJobStore implements JobStore {
 
   #filter(q: { state?: JobState; states?: JobState[]; pool?: string }, partition?: string): string {
     const parts = [partition ? `PartitionKey eq ${odataString(partition)}` : `RowKey eq '${ROW}'`];
-    if (q.state) parts.push(`state eq ${odataString(q.state)}`);
-    if (q.states?.length) parts.push(`(${q.states.map((s) => `state eq ${odataString(s)}`).join(" or ")})`);
+    // The index holds folded states (indexedState); the job table the real ones.
+    const fold = (s: JobState) => (partition ? indexedState(s) : s);
+    if (q.state) parts.push(`state eq ${odataString(fold(q.state))}`);
+    if (q.states?.length) parts.push(`(${[...new Set(q.states.map(fold))].map((s) => `state eq ${odataString(s)}`).join(" or ")})`);
     if (q.pool) parts.push(`pool eq ${odataString(q.pool)}`);
     return parts.join(" and ");
   }
@@ -172,7 +185,7 @@ export class TableJobStore implements JobStore {
     const read = pLimit(16);
     const records = await Promise.all(page.map((row) => read(async () => ({ row, job: (await this.get(row.jobId))?.value }))));
     // The record decides: an index row a crash or a reordered write left stale is mended here.
-    const stale = records.filter((r) => r.job && r.job.state !== r.row.state).map((r) => r.job!);
+    const stale = records.filter((r) => r.job && indexedState(r.job.state) !== r.row.state).map((r) => r.job!);
     await Promise.all(stale.map((j) => this.#index(j)));
     const jobs = records.map((r) => r.job).filter((j): j is JobRecord => j !== undefined && (!query.state || j.state === query.state) && matchesLabel(j));
     return { jobs, continuationToken: page.continuationToken };
@@ -229,7 +242,8 @@ export class TableJobStore implements JobStore {
     const unseen = new Map(active);
     const rows = this.index.listEntities<{ jobId: string; state: JobState }>({ queryOptions: { filter: this.#filter({ states: [...ACTIVE_STATES] }, "newest") } });
     for await (const row of rows) {
-      if (unseen.get(row.jobId) === row.state) unseen.delete(row.jobId);
+      const state = unseen.get(row.jobId);
+      if (state && indexedState(state) === row.state) unseen.delete(row.jobId);
       else await reindex(row.jobId);
     }
     for (const id of unseen.keys()) await reindex(id);
