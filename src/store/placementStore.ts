@@ -88,6 +88,14 @@ const HOUR_S = 3600;
 export class TablePlacementStore implements PlacementStore {
   /** Per row: the changes asked for while its current write is under way. */
   readonly #pending = new Map<string, PendingChange[]>();
+  /**
+   * Per row: the version this process last read or wrote. A change starts from it instead
+   * of reading the row again (a launch changes its row three times: the create, the
+   * delete, the release); if another instance wrote since, the ETag refuses the write and
+   * the change runs again on a fresh read. A change that decides to write nothing is
+   * decided again on a fresh read, since no ETag would catch a stale "no".
+   */
+  readonly #known = new Map<string, Row>();
 
   constructor(private readonly table: TableClient) {}
 
@@ -116,10 +124,12 @@ export class TablePlacementStore implements PlacementStore {
       groups: Object.keys(row.use.holders).length,
     };
     try {
-      if (row.etag) await this.table.updateEntity(entity, "Replace", { etag: row.etag });
-      else await this.table.createEntity(entity);
+      const r = row.etag ? await this.table.updateEntity(entity, "Replace", { etag: row.etag }) : await this.table.createEntity(entity);
+      if (r.etag) this.#known.set(key, { use: row.use, etag: r.etag });
+      else this.#known.delete(key);
       return true;
     } catch (err) {
+      this.#known.delete(key);
       if (isConflict(err)) return false;
       throw err;
     }
@@ -151,8 +161,13 @@ export class TablePlacementStore implements PlacementStore {
         const values = await retryOnConflict<unknown[]>(
           batch.length === 1 ? batch[0]!.what : `${batch[0]!.what} and ${batch.length - 1} more changes`,
           async () => {
-            const row = await this.#read(key);
-            const results = batch.map((c) => c.f(row.use));
+            const known = this.#known.get(key);
+            let row = known ? { use: structuredClone(known.use), etag: known.etag } : await this.#read(key);
+            let results = batch.map((c) => c.f(row.use));
+            if (known && !results.some((r) => r.write)) {
+              row = await this.#read(key);
+              results = batch.map((c) => c.f(row.use));
+            }
             if (!results.some((r) => r.write) || (await this.#write(key, row, times.length ? Math.max(...times) : undefined)))
               return { done: true, value: results.map((r) => r.value) };
             return { done: false };

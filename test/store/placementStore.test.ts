@@ -4,7 +4,7 @@
  * breaker opens on a refusal, is skipped while it cools, and closes on a probe that works.
  */
 import { randomBytes } from "node:crypto";
-import { describe, expect, inject, it } from "vitest";
+import { describe, expect, inject, it, vi } from "vitest";
 import { TablePlacementStore } from "../../src/store/placementStore.js";
 import { tableClient } from "../../src/store/tables.js";
 import type { Placement } from "../../src/placements.js";
@@ -57,6 +57,29 @@ describe("the placement store", () => {
       verdicts: [{ verdict: { why: "creates", detail: "300 of 300 creates in the last 5 minutes" } }],
     });
     expect(await instances[0]!.status(p, now)).toMatchObject({ groups: { inUse: 300 }, createsLeft: { per5Min: 0, perHour: 600 } });
+  });
+
+  it("changes a row it wrote last without reading it again, and notices another instance's write by its ETag", async () => {
+    const table = tableClient(inject("storageConnectionString"), `placements${randomBytes(6).toString("hex")}`);
+    const [mine, theirs] = [new TablePlacementStore(table), new TablePlacementStore(table)];
+    const p = placement("rg-known", { groups: 2 });
+    const now = new Date();
+    const reads = vi.spyOn(table, "getEntity");
+    expect(await mine.reserve([p], "a#1", 1, now)).toMatchObject({ ok: true });
+    const afterFirst = reads.mock.calls.length;
+    await mine.reserveDelete(p, "a#1", now);
+    await mine.release(p, "a#1", { deletedAt: now });
+    expect(await mine.reserve([p], "b#1", 1, now)).toMatchObject({ ok: true });
+    // Three changes after the first, none of them a read: each started from the version this instance wrote.
+    expect(reads.mock.calls.length).toBe(afterFirst);
+    // Another instance fills the placement; this one's stale "room for one more" is refused by the ETag and decided again.
+    expect(await theirs.reserve([p], "c#1", 1, now)).toMatchObject({ ok: true });
+    expect(await mine.reserve([p], "d#1", 1, now)).toMatchObject({ ok: false, verdicts: [{ verdict: { why: "groups" } }] });
+    // And a stale "no room" is decided again on a fresh read: the other instance's release is seen.
+    await theirs.release(p, "c#1");
+    expect(await mine.reserve([p], "d#1", 1, now)).toMatchObject({ ok: true });
+    expect(await mine.status(p, now)).toMatchObject({ groups: { inUse: 2, limit: 2 } });
+    reads.mockRestore();
   });
 
   it("counts each group's delete once against the placement's windows, apart from creates, and says when the next may go", async () => {
