@@ -36,7 +36,8 @@ export async function pumpPool(deps: Deps, poolName: string): Promise<{ admitted
   const marking: Promise<Next[]>[] = [];
   for (let round = 0; round < 50; round++) {
     const now = deps.clock.now();
-    const snap = await deps.ledger.snapshot(pool.name, now);
+    // A window without a budget needs no spending total: a pump in a pool without budgets reads one row, not three.
+    const snap = await deps.ledger.snapshot(pool.name, now, { day: pool.budget.dailyUsd !== undefined, month: pool.budget.monthlyUsd !== undefined });
     const free = pool.maxConcurrency - Object.keys(snap.holders).length;
     if (free <= 0) break;
     // Read a little past the free slots: entries in backoff are skipped, not waited on.

@@ -33,7 +33,11 @@ type Row = { e: Record<string, unknown>; etag: string };
 
 /** The pool ledger, as the scheduler and the API use it. */
 export interface LedgerStore {
-  snapshot(pool: string, now: Date): Promise<LedgerSnapshot>;
+  /**
+   * The admission entity and today's spending. `spent` says which windows' totals to read
+   * (both by default); one left out reads as $0, for a caller whose pool has no budget there.
+   */
+  snapshot(pool: string, now: Date, spent?: { day: boolean; month: boolean }): Promise<LedgerSnapshot>;
   /** The first `limit` entries of the waiting line, in admission order. */
   waiting(pool: string, limit: number): Promise<WaitingEntry[]>;
   /** The line's length, counted up to `upTo`. */
@@ -103,10 +107,14 @@ export class TableLedgerStore implements LedgerStore {
     }
   }
 
-  async snapshot(pool: string, now: Date): Promise<LedgerSnapshot> {
+  async snapshot(pool: string, now: Date, spent = { day: true, month: true }): Promise<LedgerSnapshot> {
     await ensureTable(this.table);
     const { day, month } = windowsOf(now);
-    const [adm, d, m] = await Promise.all([this.#row(pool, ADMISSION), this.#row(pool, `day-${day}`), this.#row(pool, `month-${month}`)]);
+    const [adm, d, m] = await Promise.all([
+      this.#row(pool, ADMISSION),
+      spent.day ? this.#row(pool, `day-${day}`) : undefined,
+      spent.month ? this.#row(pool, `month-${month}`) : undefined,
+    ]);
     const snap: LedgerSnapshot = {
       pool,
       // A Table string property holds about 200 holders; a larger pool's spread over more (spreadString).
@@ -116,7 +124,10 @@ export class TableLedgerStore implements LedgerStore {
       spentDayUsd: Number(d?.e.spentUsd ?? 0),
       spentMonthUsd: Number(m?.e.spentUsd ?? 0),
     };
-    this.#read.set(snap, { etag: adm?.etag, windowRows: new Map([[`day-${day}`, d], [`month-${month}`, m]]) });
+    const windowRows = new Map<string, Row | undefined>();
+    if (spent.day) windowRows.set(`day-${day}`, d);
+    if (spent.month) windowRows.set(`month-${month}`, m);
+    this.#read.set(snap, { etag: adm?.etag, windowRows });
     return snap;
   }
 

@@ -4,7 +4,7 @@
  * most 32K characters, and settling or admitting afterwards still sees them all.
  */
 import { randomBytes } from "node:crypto";
-import { describe, expect, inject, it } from "vitest";
+import { describe, expect, inject, it, vi } from "vitest";
 import { TableLedgerStore, type WaitingEntry } from "../../src/store/ledgerStore.js";
 import { tableClient } from "../../src/store/tables.js";
 import type { Holder } from "../../src/admission.js";
@@ -65,5 +65,22 @@ describe("the pool ledger", () => {
     const entity = await table.getEntity<Record<string, unknown>>("shrinks", "admission");
     expect(Object.keys(entity).filter((k) => k.startsWith("holders"))).toEqual(["holders"]);
     expect((await ledger.snapshot("shrinks", now)).holders).toEqual(few);
+  });
+
+  it("reads only the spending windows asked for, and admits from such a snapshot as from a full one", async () => {
+    const table = tableClient(inject("storageConnectionString"), unique("ledger"));
+    const ledger = new TableLedgerStore(table);
+    const now = new Date();
+    expect(await ledger.replaceHolders(await ledger.snapshot("nobudget", now), { first: holder(now) })).toBe(true);
+    expect(await ledger.settle("nobudget", "first", 1, 0.02, 10, now)).toBe("settled");
+    const reads = vi.spyOn(table, "getEntity");
+    const light = await ledger.snapshot("nobudget", now, { day: false, month: true });
+    expect(reads.mock.calls.map((c) => c[1])).toEqual(["admission", `month-${now.toISOString().slice(0, 7)}`]);
+    reads.mockRestore();
+    expect(light).toMatchObject({ spentDayUsd: 0, spentMonthUsd: 0.02 });
+    const entry = { key: "wait-5-second", jobId: "second", worstUsd: 0.01 } as WaitingEntry;
+    await ledger.addWaiting("nobudget", entry);
+    expect(await ledger.admit(light, [{ entry, holder: holder(now) }])).toBe(true);
+    expect(Object.keys((await ledger.snapshot("nobudget", now)).holders)).toEqual(["second"]);
   });
 });
