@@ -44,6 +44,11 @@ export type JobOrder = (typeof JOB_ORDERS)[number];
 
 export interface JobStore {
   get(id: string): Promise<Versioned<JobRecord> | undefined>;
+  /**
+   * The version of the job this process last read or wrote, if it still remembers it: a
+   * starting point for a guarded change (mutateJob), never an answer on its own.
+   */
+  recent?(id: string): Versioned<JobRecord> | undefined;
   /** Inserts; returns undefined when a job with that id already exists. */
   create(job: JobRecord): Promise<string | undefined>;
   /** Replaces if the ETag is still current; throws StaleWrite otherwise. `before` is the record replaced, when known. */
@@ -73,6 +78,8 @@ export interface JobStore {
 }
 
 const ROW = "job";
+/** How many jobs' last versions a store remembers (recent): a pool's worth of running jobs, a few MB. */
+const RECENT_JOBS = 1000;
 
 /**
  * The state an index row holds: the job's, with the states a job passes through in a
@@ -105,19 +112,39 @@ function toEntity(job: JobRecord) {
 }
 
 export class TableJobStore implements JobStore {
+  readonly #recent = new Map<string, Versioned<JobRecord>>();
+
   constructor(
     private readonly table: TableClient,
     private readonly index: TableClient,
     private readonly warn: (message: string) => void = (m) => console.warn(m),
   ) {}
 
+  // Copies in and out: a caller that changes the record it holds must not change what is remembered.
+  recent(id: string): Versioned<JobRecord> | undefined {
+    const v = this.#recent.get(id);
+    return v && { value: structuredClone(v.value), etag: v.etag };
+  }
+
+  #remember(id: string, version: Versioned<JobRecord> | undefined): void {
+    this.#recent.delete(id);
+    if (!version) return;
+    this.#recent.set(id, { value: structuredClone(version.value), etag: version.etag });
+    if (this.#recent.size > RECENT_JOBS) this.#recent.delete(this.#recent.keys().next().value!);
+  }
+
   async get(id: string): Promise<Versioned<JobRecord> | undefined> {
     await ensureTable(this.table);
     try {
       const e = await this.table.getEntity<Record<string, unknown>>(id, ROW);
-      return { value: JSON.parse(joinDoc(e)) as JobRecord, etag: e.etag };
+      const got = { value: JSON.parse(joinDoc(e)) as JobRecord, etag: e.etag };
+      this.#remember(id, got);
+      return got;
     } catch (err) {
-      if (isNotFound(err)) return undefined;
+      if (isNotFound(err)) {
+        this.#remember(id, undefined);
+        return undefined;
+      }
       throw err;
     }
   }
@@ -126,6 +153,7 @@ export class TableJobStore implements JobStore {
     await ensureTable(this.table);
     try {
       const r = await this.table.createEntity(toEntity(job));
+      this.#remember(job.id, r.etag ? { value: job, etag: r.etag } : undefined);
       await this.#index(job);
       return r.etag!;
     } catch (err) {
@@ -142,9 +170,11 @@ export class TableJobStore implements JobStore {
     try {
       r = await this.table.updateEntity(toEntity(job), "Replace", { etag });
     } catch (err) {
+      this.#remember(job.id, undefined);
       if (isConflict(err) || isNotFound(err)) throw new StaleWrite(`job ${job.id} changed since it was read`);
       throw err;
     }
+    this.#remember(job.id, r.etag ? { value: job, etag: r.etag } : undefined);
     if (!before || indexedState(before.state) !== indexedState(job.state)) await this.#index(job);
     return r.etag!;
   }
@@ -204,6 +234,7 @@ export class TableJobStore implements JobStore {
   }
 
   async remove(id: string, etag: string): Promise<boolean> {
+    this.#remember(id, undefined);
     try {
       await this.table.deleteEntity(id, ROW, { etag });
       return true;
@@ -254,7 +285,10 @@ export class TableJobStore implements JobStore {
 /**
  * Read-modify-write with optimistic concurrency: `change` gets the current record and
  * returns the new one (or undefined to leave it); on a lost race it runs again on the
- * fresh record.
+ * fresh record. Without `known`, the first try starts from the version this process last
+ * read or wrote (the store's `recent`), which the ETag checks like any read; a change
+ * that decides to write nothing from it is decided again on a fresh read, since no ETag
+ * would catch a stale "nothing to do".
  */
 export async function mutateJob(
   store: JobStore,
@@ -265,9 +299,15 @@ export async function mutateJob(
   known?: Versioned<JobRecord>,
 ): Promise<{ before: JobRecord; after: JobRecord; changed: boolean } | undefined> {
   for (let i = 0; i < tries; i++) {
-    const current = i === 0 && known ? known : await store.get(id);
+    const remembered = i === 0 && !known ? store.recent?.(id) : undefined;
+    let current = i === 0 && known ? known : (remembered ?? (await store.get(id)));
     if (!current) return undefined;
-    const next = change(current.value);
+    let next = change(current.value);
+    if (!next && remembered) {
+      current = await store.get(id);
+      if (!current) return undefined;
+      next = change(current.value);
+    }
     if (!next) return { before: current.value, after: current.value, changed: false };
     try {
       await store.replace(next, current.etag, current.value);
