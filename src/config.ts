@@ -101,9 +101,12 @@ export interface PoolConfig extends Omit<z.output<typeof poolSchema>, "prices" |
 
 export interface StorageNames {
   jobsQueue: string;
-  launchQueue: string;
+  /**
+   * The scheduler's own delayed steps, one queue so that an idle host polls one queue for
+   * them instead of three: polls `{jobId, attempt, seq}`, launches `{step: "launch", jobId}`
+   * and pool wake-ups `{step: "pump", pool}` (store/outbox.ts).
+   */
   monitorQueue: string;
-  pumpQueue: string;
   /** Exit reports that containers post themselves (notifyExit, see exitReport.ts). */
   exitsQueue: string;
   /** Completion events waiting for delivery (events/deliver.ts). */
@@ -165,9 +168,7 @@ export function storageNames(prefix: string): StorageNames {
   const table = prefix.replace(/-/g, "");
   return {
     jobsQueue: `${prefix}-jobs`,
-    launchQueue: `${prefix}-launch`,
     monitorQueue: `${prefix}-monitor`,
-    pumpQueue: `${prefix}-pump`,
     exitsQueue: `${prefix}-exits`,
     eventsQueue: `${prefix}-events`,
     jobsTable: `${table}Jobs`,

@@ -112,7 +112,7 @@ function toEntity(job: JobRecord) {
 }
 
 export class TableJobStore implements JobStore {
-  readonly #recent = new Map<string, Versioned<JobRecord>>();
+  private readonly recentVersions = new Map<string, Versioned<JobRecord>>();
 
   constructor(
     private readonly table: TableClient,
@@ -122,15 +122,15 @@ export class TableJobStore implements JobStore {
 
   // Copies in and out: a caller that changes the record it holds must not change what is remembered.
   recent(id: string): Versioned<JobRecord> | undefined {
-    const v = this.#recent.get(id);
+    const v = this.recentVersions.get(id);
     return v && { value: structuredClone(v.value), etag: v.etag };
   }
 
-  #remember(id: string, version: Versioned<JobRecord> | undefined): void {
-    this.#recent.delete(id);
+  private remember(id: string, version: Versioned<JobRecord> | undefined): void {
+    this.recentVersions.delete(id);
     if (!version) return;
-    this.#recent.set(id, { value: structuredClone(version.value), etag: version.etag });
-    if (this.#recent.size > RECENT_JOBS) this.#recent.delete(this.#recent.keys().next().value!);
+    this.recentVersions.set(id, { value: structuredClone(version.value), etag: version.etag });
+    if (this.recentVersions.size > RECENT_JOBS) this.recentVersions.delete(this.recentVersions.keys().next().value!);
   }
 
   async get(id: string): Promise<Versioned<JobRecord> | undefined> {
@@ -138,11 +138,11 @@ export class TableJobStore implements JobStore {
     try {
       const e = await this.table.getEntity<Record<string, unknown>>(id, ROW);
       const got = { value: JSON.parse(joinDoc(e)) as JobRecord, etag: e.etag };
-      this.#remember(id, got);
+      this.remember(id, got);
       return got;
     } catch (err) {
       if (isNotFound(err)) {
-        this.#remember(id, undefined);
+        this.remember(id, undefined);
         return undefined;
       }
       throw err;
@@ -153,7 +153,7 @@ export class TableJobStore implements JobStore {
     await ensureTable(this.table);
     try {
       const r = await this.table.createEntity(toEntity(job));
-      this.#remember(job.id, r.etag ? { value: job, etag: r.etag } : undefined);
+      this.remember(job.id, r.etag ? { value: job, etag: r.etag } : undefined);
       await this.#index(job);
       return r.etag!;
     } catch (err) {
@@ -170,11 +170,11 @@ export class TableJobStore implements JobStore {
     try {
       r = await this.table.updateEntity(toEntity(job), "Replace", { etag });
     } catch (err) {
-      this.#remember(job.id, undefined);
+      this.remember(job.id, undefined);
       if (isConflict(err) || isNotFound(err)) throw new StaleWrite(`job ${job.id} changed since it was read`);
       throw err;
     }
-    this.#remember(job.id, r.etag ? { value: job, etag: r.etag } : undefined);
+    this.remember(job.id, r.etag ? { value: job, etag: r.etag } : undefined);
     if (!before || indexedState(before.state) !== indexedState(job.state)) await this.#index(job);
     return r.etag!;
   }
@@ -234,7 +234,7 @@ export class TableJobStore implements JobStore {
   }
 
   async remove(id: string, etag: string): Promise<boolean> {
-    this.#remember(id, undefined);
+    this.remember(id, undefined);
     try {
       await this.table.deleteEntity(id, ROW, { etag });
       return true;

@@ -1,7 +1,13 @@
 /**
- * Burst's own queue messages (launch, monitor, pump), written with the encoding the
+ * Burst's own queue messages (launch, monitor, pump, events), written with the encoding the
  * Functions host expects (base64, host.json messageEncoding) and an optional delay —
  * delayed messages are how Burst waits without an invocation outliving one step.
+ *
+ * Launches and pool wake-ups travel on the monitor queue beside the polls, tagged with
+ * their `step` (a poll carries none): the Functions host polls every queue trigger at
+ * host.json's maxPollingInterval when it is idle, so each queue costs the deployment
+ * about four Storage transactions a second and host CPU to match, and these two steps are
+ * rare next to polls. Events keep their own queue: a slow webhook must not hold polls up.
  */
 import type { QueueServiceClient } from "@azure/storage-queue";
 import type { StorageNames } from "../config.js";
@@ -34,10 +40,11 @@ export class QueueOutbox implements Outbox {
   constructor(private readonly service: QueueServiceClient, private readonly names: StorageNames) {}
 
   queueName(queue: InternalQueue): string {
-    return { launch: this.names.launchQueue, monitor: this.names.monitorQueue, pump: this.names.pumpQueue, events: this.names.eventsQueue }[queue];
+    return queue === "events" ? this.names.eventsQueue : this.names.monitorQueue;
   }
 
-  async send(queue: InternalQueue, body: object, delaySeconds = 0): Promise<void> {
+  async send(queue: InternalQueue, message: object, delaySeconds = 0): Promise<void> {
+    const body = queue === "launch" || queue === "pump" ? { step: queue, ...message } : message;
     const client = this.service.getQueueClient(this.queueName(queue));
     let ready = this.#created.get(client.name);
     if (!ready) {

@@ -11,7 +11,7 @@
 import type { QueueClient, QueueServiceClient } from "@azure/storage-queue";
 import type { StorageNames } from "../config.js";
 
-export const BURST_QUEUES = ["jobs", "launch", "monitor", "pump", "exits", "events"] as const;
+export const BURST_QUEUES = ["jobs", "monitor", "exits", "events"] as const;
 export type BurstQueue = (typeof BURST_QUEUES)[number];
 
 export interface PoisonMessage {
@@ -57,7 +57,7 @@ export class StoragePoisonQueues implements PoisonQueues {
   constructor(private readonly service: QueueServiceClient, private readonly names: StorageNames) {}
 
   #source(queue: BurstQueue): QueueClient {
-    const name = { jobs: this.names.jobsQueue, launch: this.names.launchQueue, monitor: this.names.monitorQueue, pump: this.names.pumpQueue, exits: this.names.exitsQueue, events: this.names.eventsQueue }[queue];
+    const name = { jobs: this.names.jobsQueue, monitor: this.names.monitorQueue, exits: this.names.exitsQueue, events: this.names.eventsQueue }[queue];
     return this.service.getQueueClient(name);
   }
 

@@ -18,7 +18,21 @@ describe("the job index", () => {
     const jobs = new TableJobStore(tableClient(connection, unique("jobs")), index, () => {});
     const createdAt = new Date().toISOString();
     const record = (id: string, state: JobState): JobRecord =>
-      ({ id, pool: "p", priority: 0, labels: {}, state, createdAt, updatedAt: createdAt, attempts: [], platformFailures: 0, ownFailures: 0, monitorSeq: 0, log: { lines: 0, bytes: 0 }, costUsd: 0 }) as JobRecord;
+      ({
+        id,
+        pool: "p",
+        priority: 0,
+        labels: {},
+        state,
+        createdAt,
+        updatedAt: createdAt,
+        attempts: [],
+        platformFailures: 0,
+        ownFailures: 0,
+        monitorSeq: 0,
+        log: { lines: 0, bytes: 0 },
+        costUsd: 0,
+      }) as JobRecord;
     const rowsOf = async (id: string) => {
       const out: { rowKey?: string; state: string; etag: string }[] = [];
       for await (const e of index.listEntities<{ state: string }>({ queryOptions: { filter: `jobId eq '${id}'` } })) out.push(e);

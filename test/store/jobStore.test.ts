@@ -20,7 +20,21 @@ describe("job records", () => {
     const theirs = new TableJobStore(tableClient(connection, jobsName), tableClient(connection, indexName), () => {});
     const id = `jrecent${randomBytes(4).toString("hex")}`;
     const at = new Date().toISOString();
-    await mine.create({ id, pool: "p", priority: 0, labels: {}, state: "Waiting", createdAt: at, updatedAt: at, attempts: [], platformFailures: 0, ownFailures: 0, monitorSeq: 0, log: { lines: 0, bytes: 0 }, costUsd: 0 } as JobRecord);
+    await mine.create({
+      id,
+      pool: "p",
+      priority: 0,
+      labels: {},
+      state: "Waiting",
+      createdAt: at,
+      updatedAt: at,
+      attempts: [],
+      platformFailures: 0,
+      ownFailures: 0,
+      monitorSeq: 0,
+      log: { lines: 0, bytes: 0 },
+      costUsd: 0,
+    } as JobRecord);
     const reads = vi.spyOn(table, "getEntity");
     const bump = (j: JobRecord) => ({ ...j, monitorSeq: j.monitorSeq + 1 });
     await mutateJob(mine, id, bump);
