@@ -45,8 +45,19 @@ export interface LogStore {
   deleteJob(jobId: string): Promise<number>;
 }
 
+/** How many attempts' segment lists a store remembers (#known). */
+const KNOWN_ATTEMPTS = 1000;
+
 export class BlobLogStore implements LogStore {
   #ready?: Promise<unknown>;
+  /**
+   * Per attempt: its segments as this process last saw or wrote them, so a capture (a
+   * tail, then an append) does not ask the blobs' sizes twice, nor again at the next poll.
+   * A list another writer made stale costs nothing wrong: appends are conditional on
+   * their position, so the append is refused, the list forgotten, and the caller reads
+   * the tail again. Readers (read) always ask.
+   */
+  readonly #known = new Map<string, Segment[]>();
   constructor(private readonly container: ContainerClient, private readonly maxBlocks = MAX_BLOCKS_PER_SEGMENT) {}
 
   #ensure(): Promise<unknown> {
@@ -78,10 +89,26 @@ export class BlobLogStore implements LogStore {
     }
   }
 
+  async #knownSegments(jobId: string, attempt: number): Promise<Segment[]> {
+    const key = `${jobId}/${attempt}`;
+    const known = this.#known.get(key);
+    if (known) return known.map((s) => ({ ...s }));
+    const segments = await this.#segments(jobId, attempt);
+    this.#remember(key, segments);
+    return segments.map((s) => ({ ...s }));
+  }
+
+  #remember(key: string, segments: Segment[] | undefined): void {
+    this.#known.delete(key);
+    if (!segments) return;
+    this.#known.set(key, segments.map((s) => ({ ...s })));
+    if (this.#known.size > KNOWN_ATTEMPTS) this.#known.delete(this.#known.keys().next().value!);
+  }
+
   /** The stream's length and the cursor after its last line. */
   async tail(jobId: string, attempt: number): Promise<{ size: number; cursor?: Cursor }> {
     await this.#ensure();
-    const segments = await this.#segments(jobId, attempt);
+    const segments = await this.#knownSegments(jobId, attempt);
     const size = segments.reduce((t, s) => t + s.size, 0);
     // The last line is in the last segment that holds anything.
     const last = [...segments].reverse().find((s) => s.size > 0);
@@ -100,9 +127,13 @@ export class BlobLogStore implements LogStore {
    */
   async append(jobId: string, attempt: number, lines: string[], expectedSize: number): Promise<boolean> {
     await this.#ensure();
-    const segments = await this.#segments(jobId, attempt);
+    const key = `${jobId}/${attempt}`;
+    const segments = await this.#knownSegments(jobId, attempt);
     const total = segments.reduce((t, s) => t + s.size, 0);
-    if (total !== expectedSize) return false;
+    if (total !== expectedSize) {
+      this.#remember(key, undefined);
+      return false;
+    }
     let seg = segments.at(-1);
     let pos = seg ? expectedSize - seg.start : 0;
     const chunks = [...blocks(lines)];
@@ -115,6 +146,7 @@ export class BlobLogStore implements LogStore {
         if (!isConflict(err)) throw err;
       }
       seg = { index, start: expectedSize, size: 0, blocks: 0 };
+      segments.push(seg);
       pos = 0;
     }
     const blob = this.#blob(jobId, attempt, seg.index);
@@ -122,11 +154,15 @@ export class BlobLogStore implements LogStore {
       try {
         await blob.appendBlock(chunk, chunk.length, { conditions: { appendPosition: pos } });
       } catch (err) {
+        this.#remember(key, undefined);
         if (statusOf(err) === 412) return false;
         throw err;
       }
       pos += chunk.length;
+      seg.size += chunk.length;
+      seg.blocks++;
     }
+    this.#remember(key, segments);
     return true;
   }
 
@@ -152,6 +188,7 @@ export class BlobLogStore implements LogStore {
 
   async deleteJob(jobId: string): Promise<number> {
     await this.#ensure();
+    for (const key of [...this.#known.keys()]) if (key.startsWith(`${jobId}/`)) this.#known.delete(key);
     return deleteUnder(this.container, jobId);
   }
 }

@@ -43,4 +43,26 @@ describe("a log past an append blob's block limit", () => {
     const again = newLinesSince(parseTimestamped(all.slice(-3).join(""), false), tail.cursor);
     expect(again.lines).toEqual([]);
   });
+
+  it("never stores a line twice or skips one when two instances append, each remembering the blobs as it last wrote them", async () => {
+    const container = BlobServiceClient.fromConnectionString(inject("storageConnectionString")).getContainerClient(`seg${randomBytes(4).toString("hex")}`);
+    const [mine, theirs] = [new BlobLogStore(container, 3), new BlobLogStore(container, 3)];
+    const id = `jtwo${randomBytes(4).toString("hex")}`;
+    const window = (upTo: number) => parseTimestamped(Array.from({ length: upTo }, (_, i) => `${ts(i)} line ${i}`).join("\n") + "\n", false);
+    const capture = async (store: BlobLogStore, upTo: number) => {
+      for (let i = 0; i < 5; i++) {
+        const tail = await store.tail(id, 1);
+        const { lines } = newLinesSince(window(upTo), tail.cursor);
+        if (lines.length === 0 || (await store.append(id, 1, lines.map((l) => `${l.ts} ${l.text}\n`), tail.size))) return;
+      }
+      throw new Error("no append after 5 tries");
+    };
+    await capture(mine, 2);
+    await capture(theirs, 4);
+    // This instance remembers the log at 2 lines: its append is refused, and it reads the tail again.
+    await capture(mine, 6);
+    await capture(theirs, 7);
+    await capture(mine, 8);
+    expect((await mine.read(id, 1)).text).toBe(window(8).map((l) => `${l.ts} ${l.text}\n`).join(""));
+  });
 });
