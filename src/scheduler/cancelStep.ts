@@ -63,7 +63,7 @@ export async function cancelStep(deps: Deps, jobId: string): Promise<{ result: C
     next.push({ step: "launch", jobId });
   } else if (job.state === "Running") {
     // The current chain token: whichever of this and the scheduled poll runs first acts; the other is stale.
-    await deps.outbox.send("monitor", { jobId, attempt: job.attempts.at(-1)!.n, seq: job.monitorSeq });
+    await deps.outbox.send("monitor", { jobId, attempt: job.attempts.at(-1)!.n, seq: job.monitorSeq, fresh: true });
   }
   return { result: { outcome: "canceling", job }, next };
 }

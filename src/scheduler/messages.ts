@@ -7,7 +7,7 @@ import type { LaunchMessage, MonitorMessage, PumpMessage } from "../store/outbox
 const id = z.string().regex(/^[a-z0-9]{1,40}(?:-[0-9]{5})?$/);
 const schemas = {
   launch: z.strictObject({ jobId: id }),
-  monitor: z.strictObject({ jobId: id, attempt: z.number().int().min(1), seq: z.number().int().min(0) }),
+  monitor: z.strictObject({ jobId: id, attempt: z.number().int().min(1), seq: z.number().int().min(0), fresh: z.literal(true).optional() }),
   pump: z.strictObject({ pool: z.string().regex(/^[a-z0-9-]{1,32}$/) }),
 };
 

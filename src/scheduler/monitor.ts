@@ -93,8 +93,15 @@ export function worthWriting(before: JobRecord, after: JobRecord, now: Date): bo
  * (which passes the record it has just written, `read`, to save a read).
  */
 export async function pollJob(deps: Deps, msg: MonitorMessage, via: "poll" | "report" = "poll", read?: JobRecord): Promise<Next[]> {
-  // The chain's own poll reads the record (and passes its version to the change below); a report brings it.
-  const got = read ? undefined : await deps.jobs.get(msg.jobId);
+  // A report brings the record. The chain's own poll starts from the version this process
+  // remembers when that version carries the message's token: only the monitor writes a
+  // Running job without a fresh poll following (a cancel sends one, marked `fresh`), and
+  // every monitor write moves the token, so a remembered version with the token is what is
+  // stored, unless the message is a duplicate whose chain another instance moved on (a
+  // fork, which the next write ends, as for any duplicate). Otherwise it reads, and passes
+  // the version it read to the change below.
+  const remembered = read || msg.fresh ? undefined : deps.jobs.recent?.(msg.jobId);
+  const got = read ? undefined : remembered?.value.state === "Running" && remembered.value.monitorSeq === msg.seq ? remembered : await deps.jobs.get(msg.jobId);
   const job = read ?? got?.value;
   if (!job) return [];
   const finish: Next[] = [{ step: "finish", jobId: job.id }];

@@ -125,7 +125,7 @@ export async function reconcile(deps: Deps, opts: ReconcileOptions = {}): Promis
         // A create that ARM throttled is not stuck: its launch message comes back at deferredUntil.
         if ((await launch(deps, job.id)) === "acted") r.relaunched++;
       } else if (job.state === "Running" && age(now, job.lastPolledAt) > (stuck ?? Math.max(60, 3 * pool.maxPollSeconds))) {
-        await deps.outbox.send("monitor", { jobId: job.id, attempt: job.attempts.at(-1)!.n, seq: job.monitorSeq });
+        await deps.outbox.send("monitor", { jobId: job.id, attempt: job.attempts.at(-1)!.n, seq: job.monitorSeq, fresh: true });
         r.repolled++;
       } else if (job.state === "Finishing" && age(now, job.updatedAt) > (stuck ?? 30)) {
         await finish(deps, job.id);
@@ -176,7 +176,7 @@ export async function reconcile(deps: Deps, opts: ReconcileOptions = {}): Promis
   await safely("placement holders", async () => { r.holdersRepaired += await releaseStaleRoom(deps); });
   if (scan) {
     lastScan.set(deps, { at: now.getTime(), jobs: active.size });
-    await safely("job index", async () => { r.indexRepaired = await deps.jobs.reindexActive(active); });
+    await safely("job index", async () => { r.indexRepaired = await deps.jobs.reindexActive(active, now); });
   }
   await safely("bills", async () => { r.billsRecorded = (await trueUpBills(deps)).billsRecorded; });
   await safely("retention", async () => {

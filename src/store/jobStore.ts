@@ -62,7 +62,7 @@ export interface JobStore {
    * reconciler's scan of them), and indexes jobs stored before the index existed, once.
    * Returns how many index rows it rewrote.
    */
-  reindexActive(active: Map<string, JobState>): Promise<number>;
+  reindexActive(active: Map<string, JobState>, scanStartedAt?: Date): Promise<number>;
   /**
    * The retention rows due, soonest first, at most `limit`: of each pool in `cutoffs`,
    * those that finished before its cutoff (ms); of jobs with their own time to live, those
@@ -256,7 +256,7 @@ export class TableJobStore implements JobStore {
     });
   }
 
-  async reindexActive(active: Map<string, JobState>): Promise<number> {
+  async reindexActive(active: Map<string, JobState>, scanStartedAt?: Date): Promise<number> {
     await ensureTable(this.index);
     let rewritten = 0;
     const reindex = async (id: string) => {
@@ -271,8 +271,10 @@ export class TableJobStore implements JobStore {
       return rewritten;
     }
     const unseen = new Map(active);
-    const rows = this.index.listEntities<{ jobId: string; state: JobState }>({ queryOptions: { filter: this.#filter({ states: [...ACTIVE_STATES] }, "newest") } });
+    const rows = this.index.listEntities<{ jobId: string; state: JobState; createdAt: string }>({ queryOptions: { filter: this.#filter({ states: [...ACTIVE_STATES] }, "newest") } });
     for await (const row of rows) {
+      // A job made since the scan began is not in `active`, and was indexed when it was made.
+      if (scanStartedAt && !active.has(row.jobId) && Date.parse(row.createdAt) >= scanStartedAt.getTime()) continue;
       const state = unseen.get(row.jobId);
       if (state && indexedState(state) === row.state) unseen.delete(row.jobId);
       else await reindex(row.jobId);

@@ -15,7 +15,12 @@ import type { StorageNames } from "../config.js";
 export type InternalQueue = "launch" | "monitor" | "pump" | "events";
 
 export interface LaunchMessage { jobId: string }
-export interface MonitorMessage { jobId: string; attempt: number; seq: number }
+/**
+ * `fresh`: the poll must read the job's record from storage. A chain's own poll may start
+ * from the version this process remembers (monitor.ts); a poll sent because something else
+ * changed the record (a cancel, the reconciler) must see that change.
+ */
+export interface MonitorMessage { jobId: string; attempt: number; seq: number; fresh?: true }
 export interface PumpMessage { pool: string }
 /** One completion event for one sink, and the delivery try it is (events/deliver.ts). */
 /** One event for one sink: a job's (its `events` say where), or a pool's (BURST_POOLS `events` say where). */

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { TRANSITIONS, type TransitionEvent } from "../../src/jobState.js";
 import type { JobRecord } from "../../src/model.js";
 import { submitJob } from "../../src/scheduler/submit.js";
@@ -31,7 +31,9 @@ describe("the transitions the scheduler makes", () => {
     deps = stack.deps;
     deps.events.on((e) => heard.push(e));
   });
-  afterAll(async () => { await stack?.stop(); });
+  afterAll(async () => {
+    await stack?.stop();
+  });
 
   const edgesOf = (id: string) => heard.filter((e) => e.jobId === id).map((e) => `${e.from}->${e.to}`);
   const current = async (id: string) => (await deps.jobs.get(id))!.value;
@@ -50,7 +52,14 @@ describe("the transitions the scheduler makes", () => {
   it("runs a job through each state once, telling each move once, in order", async () => {
     const { job } = await submitJob(deps, { image: "alpine", command: ["echo", "hi"], timeoutSeconds: 60 });
     await pollUntil(job.id, (j) => j.state === "Succeeded");
-    expect(edgesOf(job.id)).toEqual(["New->Waiting", "Waiting->Admitted", "Admitted->Launching", "Launching->Running", "Running->Finishing", "Finishing->Succeeded"]);
+    expect(edgesOf(job.id)).toEqual([
+      "New->Waiting",
+      "Waiting->Admitted",
+      "Admitted->Launching",
+      "Launching->Running",
+      "Running->Finishing",
+      "Finishing->Succeeded",
+    ]);
     expect(heard.filter((e) => e.jobId === job.id).map((e) => e.attempt)).toEqual([undefined, undefined, 1, 1, 1, 1]);
   });
 
@@ -65,8 +74,17 @@ describe("the transitions the scheduler makes", () => {
     await pollUntil(retried, (j) => j.state === "Failed");
     await pollUntil(slow, (j) => j.state === "TimedOut");
     expect(edgesOf(retried)).toEqual([
-      "New->Waiting", "Waiting->Admitted", "Admitted->Launching", "Launching->Running", "Running->Finishing", "Finishing->Waiting",
-      "Waiting->Admitted", "Admitted->Launching", "Launching->Running", "Running->Finishing", "Finishing->Failed",
+      "New->Waiting",
+      "Waiting->Admitted",
+      "Admitted->Launching",
+      "Launching->Running",
+      "Running->Finishing",
+      "Finishing->Waiting",
+      "Waiting->Admitted",
+      "Admitted->Launching",
+      "Launching->Running",
+      "Running->Finishing",
+      "Finishing->Failed",
     ]);
     expect(edgesOf(slow).slice(-2)).toEqual(["Running->Finishing", "Finishing->TimedOut"]);
     expect(edgesOf(bad)).toEqual(["New->Rejected"]);
@@ -85,12 +103,25 @@ describe("the transitions the scheduler makes", () => {
     stack.emulator.setFaults({ inaccessibleImages: ["refused.example/*"] });
     const refused = (await submitJob(deps, { image: "refused.example/app", timeoutSeconds: 60 })).job.id;
     await pollUntil(refused, (j) => j.state === "Failed");
-    expect(edgesOf(refused)).toEqual(["New->Waiting", "Waiting->Admitted", "Admitted->Launching", "Launching->Finishing", "Finishing->Failed"]);
+    expect(edgesOf(refused)).toEqual([
+      "New->Waiting",
+      "Waiting->Admitted",
+      "Admitted->Launching",
+      "Launching->Finishing",
+      "Finishing->Failed",
+    ]);
 
     // The launch message cannot be sent after admission (a queue outage): the job stays Admitted
     // (the submission has answered already; the reconciler relaunches such a job), and once its
     // launch has failed on every try, it is ended.
-    const outage = { ...deps, outbox: { send: async () => { throw new Error("queue unavailable"); } } };
+    const outage = {
+      ...deps,
+      outbox: {
+        send: async () => {
+          throw new Error("queue unavailable");
+        },
+      },
+    };
     const admitted = (await submitJob(outage, { image: "alpine", command: ["echo", "x"], timeoutSeconds: 60 })).job.id;
     await pollUntil(admitted, (j) => j.state === "Admitted");
     await abandonJob(deps, admitted, "launch", new Error("queue unavailable"));
@@ -98,16 +129,30 @@ describe("the transitions the scheduler makes", () => {
   });
 
   it("takes an array parent from Waiting to Running to its end, and back to Running for a retry of its failed children", async () => {
-    const failing = (await submitJob(deps, { image: "alpine", command: ["sh", "-c", "exit $BURST_ARRAY_INDEX"], timeoutSeconds: 60, array: { count: 2 } })).job.id;
+    const failing = (
+      await submitJob(deps, { image: "alpine", command: ["sh", "-c", "exit $BURST_ARRAY_INDEX"], timeoutSeconds: 60, array: { count: 2 } })
+    ).job.id;
     const slow = (await submitJob(deps, { image: "alpine", command: ["sleep", "60"], timeoutSeconds: 1, array: { count: 1 } })).job.id;
     const children = [childId(failing, 0), childId(failing, 1), childId(slow, 0)];
-    const parentsFailed = () => waitUntil(async () => (await current(failing)).state === "Failed" && (await current(slow)).state === "Failed", { what: "both arrays to fail", timeoutMs: 30_000 });
+    const parentsFailed = () =>
+      waitUntil(async () => (await current(failing)).state === "Failed" && (await current(slow)).state === "Failed", {
+        what: "both arrays to fail",
+        timeoutMs: 30_000,
+      });
     for (const id of children) await pollUntil(id, (j) => isFinal(j.state));
     await parentsFailed();
-    for (const id of [failing, slow]) await runAll(deps, (await retryFailedStep(deps, id) as { next: Next[] }).next);
+    for (const id of [failing, slow]) await runAll(deps, ((await retryFailedStep(deps, id)) as { next: Next[] }).next);
     for (const id of children.slice(1)) await pollUntil(id, (j) => isFinal(j.state) && j.attempts.length === 2);
     await parentsFailed();
-    expect(edgesOf(failing)).toEqual(["New->Waiting", "Waiting->Running", "Running->Finishing", "Finishing->Failed", "Failed->Running", "Running->Finishing", "Finishing->Failed"]);
+    expect(edgesOf(failing)).toEqual([
+      "New->Waiting",
+      "Waiting->Running",
+      "Running->Finishing",
+      "Finishing->Failed",
+      "Failed->Running",
+      "Running->Finishing",
+      "Finishing->Failed",
+    ]);
     expect(edgesOf(children[1]!)).toContain("Failed->Waiting");
     expect(edgesOf(children[2]!)).toContain("TimedOut->Waiting");
     expect(edgesOf(children[0]!)).not.toContain("Succeeded->Waiting");
@@ -116,7 +161,10 @@ describe("the transitions the scheduler makes", () => {
   it("writes a quiet poll only every 15 s, and a duplicated poll's second chain stops at that write", async () => {
     const { job } = await submitJob(deps, { image: "alpine", command: ["sleep", "120"], timeoutSeconds: 300 });
     const started = await pollUntil(job.id, (j) => j.state === "Running" && !!j.startedAt && !!j.lastLogReadAt && !!j.lastPolledAt);
-    const later = (seconds: number): Deps => ({ ...deps, clock: { now: () => new Date(Date.parse(started.lastPolledAt!) + seconds * 1000) } });
+    const later = (seconds: number): Deps => ({
+      ...deps,
+      clock: { now: () => new Date(Date.parse(started.lastPolledAt!) + seconds * 1000) },
+    });
     const before = (await deps.jobs.get(job.id))!;
     const msg = { jobId: job.id, attempt: before.value.attempts.at(-1)!.n, seq: before.value.monitorSeq };
     // The same message twice, as a redelivery would bring it: neither writes, both go on with the same token.
@@ -133,6 +181,32 @@ describe("the transitions the scheduler makes", () => {
     expect((await deps.jobs.get(job.id))!.etag).toBe(refreshed.etag);
     await cancelJob(deps, job.id);
     await pollUntil(job.id, (j) => j.state === "Canceled");
+  });
+
+  it("starts a chain's poll from the version it remembers, and a cancel's poll from the stored one", async () => {
+    const { job } = await submitJob(deps, { image: "alpine", command: ["sleep", "120"], timeoutSeconds: 300 });
+    const running = await pollUntil(job.id, (j) => j.state === "Running" && !!j.startedAt && !!j.lastLogReadAt);
+    const msg = { jobId: job.id, attempt: running.attempts.at(-1)!.n, seq: running.monitorSeq };
+    const reads = vi.spyOn(deps.jobs, "get");
+    await poll(deps, msg);
+    expect(reads).not.toHaveBeenCalled();
+    // Another instance asks for the cancel (its own store): this process's remembered version does not have it.
+    const { TableJobStore } = await import("../../src/store/jobStore.js");
+    const { tableClient } = await import("../../src/store/tables.js");
+    const other = new TableJobStore(
+      tableClient(stack.env.AzureWebJobsStorage!, deps.config.names.jobsTable),
+      tableClient(stack.env.AzureWebJobsStorage!, deps.config.names.jobIndexTable),
+      () => {},
+    );
+    const stored = (await other.get(job.id))!;
+    await other.replace({ ...stored.value, cancelRequested: true }, stored.etag, stored.value);
+    reads.mockClear();
+    // The cancel's poll is marked fresh: it reads the record, sees the cancel and stops the container.
+    await poll(deps, { ...msg, seq: stored.value.monitorSeq, fresh: true });
+    expect(reads).toHaveBeenCalled();
+    reads.mockRestore();
+    const canceled = await pollUntil(job.id, (j) => isFinal(j.state));
+    expect(canceled.state).toBe("Canceled");
   });
 
   it("has heard every edge of the state table, and no other", () => {
