@@ -172,3 +172,23 @@ export async function exitReported(deps: Deps, report: ExitReport): Promise<void
 export async function poll(deps: Deps, msg: MonitorMessage): Promise<void> {
   await runAll(deps, await pollJob(deps, msg));
 }
+
+/** How long a poll that failed inside a message of several waits before it is tried again on its own (host.json's visibilityTimeout). */
+export const FAILED_POLL_RETRY_SECONDS = 5;
+
+/**
+ * The polls of one message (the outbox sends polls due together as one), side by side. A
+ * poll that fails goes back on the queue as a message of its own, so the host's tries
+ * and the last-try handling (a job whose polls keep failing ends) apply to it alone, and
+ * the polls that worked are not run again. Only if that send fails does the message fail.
+ */
+export async function pollAll(deps: Deps, polls: MonitorMessage[]): Promise<void> {
+  const results = await Promise.allSettled(polls.map((m) => poll(deps, m)));
+  const failed = polls.filter((_, i) => results[i]!.status === "rejected");
+  for (const [i, m] of polls.entries()) {
+    const r = results[i]!;
+    if (r.status === "rejected") deps.log.warn(`job ${m.jobId}: poll failed, tried again on its own in ${FAILED_POLL_RETRY_SECONDS} s: ${errorMessage(r.reason)}`);
+  }
+  // Sent one by one, never coalesced again: each must count its own tries.
+  await Promise.all(failed.map((m) => deps.outbox.send("monitor", m, FAILED_POLL_RETRY_SECONDS, { alone: true })));
+}

@@ -12,7 +12,13 @@ const schemas = {
 };
 
 /** A message of the monitor queue: a poll (no `step`), a launch or a pool's wake-up (see store/outbox.ts). */
-export type StepMessage = ({ step: "poll" } & MonitorMessage) | ({ step: "launch" } & LaunchMessage) | ({ step: "pump" } & PumpMessage);
+export type StepMessage =
+  | ({ step: "poll" } & MonitorMessage)
+  | { step: "polls"; polls: MonitorMessage[] }
+  | ({ step: "launch" } & LaunchMessage)
+  | ({ step: "pump" } & PumpMessage);
+
+const MAX_POLLS = 100;
 
 export function readStep(body: unknown): StepMessage {
   const step = body !== null && typeof body === "object" && "step" in body ? (body as { step: unknown }).step : undefined;
@@ -21,6 +27,13 @@ export function readStep(body: unknown): StepMessage {
   delete rest.step;
   if (step === "launch") return { step, ...readInternal("launch", rest) };
   if (step === "pump") return { step, ...readInternal("pump", rest) };
+  if (step === "polls") {
+    const polls = (rest as { polls?: unknown }).polls;
+    if (!Array.isArray(polls) || polls.length === 0 || polls.length > MAX_POLLS || Object.keys(rest).length !== 1) {
+      throw new UnreadableMessage(`not a polls message (1 to ${MAX_POLLS} polls): ${JSON.stringify(body)?.slice(0, 200)}`);
+    }
+    return { step, polls: polls.map((p) => readInternal("monitor", p)) };
+  }
   throw new UnreadableMessage(`not a step Burst knows: ${JSON.stringify(body)?.slice(0, 200)}`);
 }
 

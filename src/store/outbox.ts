@@ -9,7 +9,7 @@
  * about four Storage transactions a second and host CPU to match, and these two steps are
  * rare next to polls. Events keep their own queue: a slow webhook must not hold polls up.
  */
-import type { QueueServiceClient } from "@azure/storage-queue";
+import type { QueueClient, QueueServiceClient } from "@azure/storage-queue";
 import type { StorageNames } from "../config.js";
 
 export type InternalQueue = "launch" | "monitor" | "pump" | "events";
@@ -32,7 +32,8 @@ export type EventMessage = ({ jobId: string; pool?: undefined } | { pool: string
 
 export interface Outbox {
   send(queue: "launch", body: LaunchMessage, delaySeconds?: number): Promise<void>;
-  send(queue: "monitor", body: MonitorMessage, delaySeconds?: number): Promise<void>;
+  /** `alone`: as a message of its own, never travelling with other polls (see QueueOutbox's #coalesce). */
+  send(queue: "monitor", body: MonitorMessage, delaySeconds?: number, options?: { alone?: boolean }): Promise<void>;
   send(queue: "pump", body: PumpMessage, delaySeconds?: number): Promise<void>;
   send(queue: "events", body: EventMessage, delaySeconds?: number): Promise<void>;
 }
@@ -40,24 +41,84 @@ export interface Outbox {
 /** Queue messages can be delayed by at most 7 days. */
 const MAX_DELAY_SECONDS = 7 * 24 * 3600;
 
+/** How long a poll waits for others due in the same second before its message goes (see #coalesce). */
+export const POLL_COALESCE_MS = 25;
+/** The most polls one message carries: about 6 KB of JSON, far inside a queue message's 64 KB. */
+export const MAX_POLLS_PER_MESSAGE = 64;
+
+interface PollBatch {
+  polls: MonitorMessage[];
+  waiters: { resolve(): void; reject(err: unknown): void }[];
+}
+
 export class QueueOutbox implements Outbox {
   readonly #created = new Map<string, Promise<unknown>>();
-  constructor(private readonly service: QueueServiceClient, private readonly names: StorageNames) {}
+  readonly #clients = new Map<string, QueueClient>();
+  /** Polls waiting to go, by the whole second they are delayed to. */
+  readonly #polls = new Map<number, PollBatch>();
+
+  constructor(
+    private readonly service: QueueServiceClient,
+    private readonly names: StorageNames,
+    /** 0: every poll is its own message. */
+    private readonly coalesceMs = POLL_COALESCE_MS,
+  ) {}
 
   queueName(queue: InternalQueue): string {
     return queue === "events" ? this.names.eventsQueue : this.names.monitorQueue;
   }
 
-  async send(queue: InternalQueue, message: object, delaySeconds = 0): Promise<void> {
-    const body = queue === "launch" || queue === "pump" ? { step: queue, ...message } : message;
-    const client = this.service.getQueueClient(this.queueName(queue));
-    let ready = this.#created.get(client.name);
+  async send(queue: InternalQueue, message: object, delaySeconds = 0, options: { alone?: boolean } = {}): Promise<void> {
+    const seconds = Math.min(MAX_DELAY_SECONDS, Math.max(0, Math.ceil(delaySeconds)));
+    if (queue === "monitor" && this.coalesceMs > 0 && !options.alone) return this.#coalesce(message as MonitorMessage, seconds);
+    await this.#put(queue, queue === "launch" || queue === "pump" ? { step: queue, ...message } : message, seconds);
+  }
+
+  /**
+   * Polls due in the same whole second (a queue message's delay is whole seconds anyway)
+   * that are sent within a few milliseconds of each other travel as one message,
+   * `{step: "polls", polls: […]}`. A poll is most of a running job's queue traffic (a send,
+   * a receive and a delete, each a billed transaction, and an invocation), and the polls of
+   * one batch end together and are sent together, so a full pool's polls soon travel in a
+   * few messages. Each send resolves once its message is on the queue.
+   */
+  #coalesce(poll: MonitorMessage, seconds: number): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      let batch = this.#polls.get(seconds);
+      if (!batch) {
+        const b: PollBatch = { polls: [], waiters: [] };
+        this.#polls.set(seconds, (batch = b));
+        setTimeout(() => void this.#flush(seconds, b), this.coalesceMs);
+      }
+      batch.polls.push(poll);
+      batch.waiters.push({ resolve, reject });
+      if (batch.polls.length >= MAX_POLLS_PER_MESSAGE) void this.#flush(seconds, batch);
+    });
+  }
+
+  async #flush(seconds: number, batch: PollBatch): Promise<void> {
+    if (this.#polls.get(seconds) !== batch) return;
+    this.#polls.delete(seconds);
+    try {
+      await this.#put("monitor", batch.polls.length === 1 ? batch.polls[0]! : { step: "polls", polls: batch.polls }, seconds);
+      for (const w of batch.waiters) w.resolve();
+    } catch (err) {
+      for (const w of batch.waiters) w.reject(err);
+    }
+  }
+
+  async #put(queue: InternalQueue, body: object, seconds: number): Promise<void> {
+    const name = this.queueName(queue);
+    let client = this.#clients.get(name);
+    if (!client) this.#clients.set(name, (client = this.service.getQueueClient(name)));
+    let ready = this.#created.get(name);
     if (!ready) {
-      ready = client.createIfNotExists().catch((err) => { this.#created.delete(client.name); throw err; });
-      this.#created.set(client.name, ready);
+      const c = client;
+      ready = c.createIfNotExists().catch((err) => { this.#created.delete(name); throw err; });
+      this.#created.set(name, ready);
     }
     await ready;
     const text = Buffer.from(JSON.stringify(body), "utf8").toString("base64");
-    await client.sendMessage(text, { visibilityTimeout: Math.min(MAX_DELAY_SECONDS, Math.max(0, Math.ceil(delaySeconds))) });
+    await client.sendMessage(text, { visibilityTimeout: seconds });
   }
 }

@@ -4,7 +4,7 @@ import type { JobRecord } from "../../src/model.js";
 import { submitJob } from "../../src/scheduler/submit.js";
 import { cancelJob } from "../../src/scheduler/cancel.js";
 import { abandonJob } from "../../src/scheduler/abandon.js";
-import { poll, pump, runAll, type Next } from "../../src/scheduler/flow.js";
+import { FAILED_POLL_RETRY_SECONDS, poll, pollAll, pump, runAll, type Next } from "../../src/scheduler/flow.js";
 import { childId } from "../../src/scheduler/array.js";
 import { retryFailedStep } from "../../src/scheduler/arrayRetry.js";
 import { isFinal } from "../../src/jobState.js";
@@ -207,6 +207,30 @@ describe("the transitions the scheduler makes", () => {
     reads.mockRestore();
     const canceled = await pollUntil(job.id, (j) => isFinal(j.state));
     expect(canceled.state).toBe("Canceled");
+  });
+
+  it("runs the polls of one message side by side, and sends a poll that failed back alone", async () => {
+    const [a, b] = await Promise.all(
+      [0, 1].map(async () => (await submitJob(deps, { image: "alpine", command: ["sleep", "120"], timeoutSeconds: 300 })).job.id),
+    );
+    const [ra, rb] = await Promise.all([a!, b!].map((id) => pollUntil(id, (j) => j.state === "Running" && !!j.startedAt)));
+    const msgs = [ra!, rb!].map((j) => ({ jobId: j.id, attempt: j.attempts.at(-1)!.n, seq: j.monitorSeq }));
+    // ARM answers for one group and fails for the other.
+    const failing: Deps = {
+      ...deps,
+      aci: Object.assign(Object.create(deps.aci), {
+        get: (ref: { name: string }) =>
+          ref.name.includes(b!) ? Promise.reject(new Error("ARM is down for this one")) : deps.aci.get(ref as never),
+      }),
+    };
+    const sends = vi.spyOn(deps.outbox, "send");
+    await pollAll(failing, msgs);
+    expect(sends.mock.calls.filter((c) => c[3]?.alone)).toEqual([["monitor", msgs[1], FAILED_POLL_RETRY_SECONDS, { alone: true }]]);
+    // The poll that worked went on as usual (its next poll sent with the others).
+    expect(sends.mock.calls.some((c) => c[0] === "monitor" && (c[1] as { jobId: string }).jobId === a && !c[3])).toBe(true);
+    sends.mockRestore();
+    for (const id of [a!, b!]) await cancelJob(deps, id);
+    await Promise.all([a!, b!].map((id) => pollUntil(id, (j) => j.state === "Canceled")));
   });
 
   it("has heard every edge of the state table, and no other", () => {

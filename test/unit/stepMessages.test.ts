@@ -26,3 +26,26 @@ describe("the monitor queue's step messages", () => {
     }
   });
 });
+
+describe("a message of several polls", () => {
+  it("reads every poll it carries, fresh ones included", () => {
+    const polls = [
+      { jobId: "ja", attempt: 1, seq: 3 },
+      { jobId: "jb", attempt: 2, seq: 0, fresh: true },
+    ];
+    expect(readStep({ step: "polls", polls })).toEqual({ step: "polls", polls });
+  });
+
+  it("refuses an empty list, a list of more than 100, a bad poll among good ones, and extra fields", () => {
+    const one = { jobId: "ja", attempt: 1, seq: 3 };
+    for (const body of [
+      { step: "polls", polls: [] },
+      { step: "polls", polls: Array(101).fill(one) },
+      { step: "polls", polls: [one, { jobId: "jb" }] },
+      { step: "polls", polls: [one], extra: 1 },
+      { step: "polls" },
+    ]) {
+      expect(() => readStep(body), JSON.stringify(body).slice(0, 80)).toThrow(UnreadableMessage);
+    }
+  });
+});
