@@ -173,22 +173,33 @@ export async function poll(deps: Deps, msg: MonitorMessage): Promise<void> {
   await runAll(deps, await pollJob(deps, msg));
 }
 
-/** How long a poll that failed inside a message of several waits before it is tried again on its own (host.json's visibilityTimeout). */
+/** How long a poll or launch that failed inside a message of several waits before it is tried again on its own (host.json's visibilityTimeout). */
 export const FAILED_POLL_RETRY_SECONDS = 5;
 
 /**
- * The polls of one message (the outbox sends polls due together as one), side by side. A
- * poll that fails goes back on the queue as a message of its own, so the host's tries
- * and the last-try handling (a job whose polls keep failing ends) apply to it alone, and
- * the polls that worked are not run again. Only if that send fails does the message fail.
+ * The steps of one message that carries several (the outbox sends polls, and launches,
+ * due together as one), side by side. A step that fails goes back on the queue as a
+ * message of its own, so the host's tries and the last-try handling (a job whose polls or
+ * launch keep failing ends) apply to it alone, and the steps that worked are not run
+ * again. Only if that send fails does the message fail.
  */
-export async function pollAll(deps: Deps, polls: MonitorMessage[]): Promise<void> {
-  const results = await Promise.allSettled(polls.map((m) => poll(deps, m)));
-  const failed = polls.filter((_, i) => results[i]!.status === "rejected");
-  for (const [i, m] of polls.entries()) {
+async function runEach<T extends { jobId: string }>(deps: Deps, items: T[], what: string, run: (item: T) => Promise<unknown>, again: (item: T) => Promise<void>): Promise<void> {
+  const results = await Promise.allSettled(items.map(run));
+  const failed = items.filter((item, i) => {
     const r = results[i]!;
-    if (r.status === "rejected") deps.log.warn(`job ${m.jobId}: poll failed, tried again on its own in ${FAILED_POLL_RETRY_SECONDS} s: ${errorMessage(r.reason)}`);
-  }
-  // Sent one by one, never coalesced again: each must count its own tries.
-  await Promise.all(failed.map((m) => deps.outbox.send("monitor", m, FAILED_POLL_RETRY_SECONDS, { alone: true })));
+    if (r.status === "fulfilled") return false;
+    deps.log.warn(`job ${item.jobId}: ${what} failed, tried again on its own in ${FAILED_POLL_RETRY_SECONDS} s: ${errorMessage(r.reason)}`);
+    return true;
+  });
+  await Promise.all(failed.map(again));
+}
+
+/** The polls of one message. */
+export function pollAll(deps: Deps, polls: MonitorMessage[]): Promise<void> {
+  return runEach(deps, polls, "poll", (m) => poll(deps, m), (m) => deps.outbox.send("monitor", m, FAILED_POLL_RETRY_SECONDS, { alone: true }));
+}
+
+/** The launches of one message. */
+export function launchAll(deps: Deps, jobIds: string[]): Promise<void> {
+  return runEach(deps, jobIds.map((jobId) => ({ jobId })), "launch", (m) => launch(deps, m.jobId), (m) => deps.outbox.send("launch", m, FAILED_POLL_RETRY_SECONDS, { alone: true }));
 }

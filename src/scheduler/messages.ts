@@ -15,6 +15,7 @@ const schemas = {
 export type StepMessage =
   | ({ step: "poll" } & MonitorMessage)
   | { step: "polls"; polls: MonitorMessage[] }
+  | { step: "launches"; jobIds: string[] }
   | ({ step: "launch" } & LaunchMessage)
   | ({ step: "pump" } & PumpMessage);
 
@@ -27,6 +28,13 @@ export function readStep(body: unknown): StepMessage {
   delete rest.step;
   if (step === "launch") return { step, ...readInternal("launch", rest) };
   if (step === "pump") return { step, ...readInternal("pump", rest) };
+  if (step === "launches") {
+    const jobIds = (rest as { jobIds?: unknown }).jobIds;
+    if (!Array.isArray(jobIds) || jobIds.length === 0 || jobIds.length > MAX_POLLS || Object.keys(rest).length !== 1) {
+      throw new UnreadableMessage(`not a launches message (1 to ${MAX_POLLS} job ids): ${JSON.stringify(body)?.slice(0, 200)}`);
+    }
+    return { step, jobIds: jobIds.map((jobId) => readInternal("launch", { jobId }).jobId) };
+  }
   if (step === "polls") {
     const polls = (rest as { polls?: unknown }).polls;
     if (!Array.isArray(polls) || polls.length === 0 || polls.length > MAX_POLLS || Object.keys(rest).length !== 1) {

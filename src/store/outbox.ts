@@ -31,7 +31,7 @@ export type EventMessage = ({ jobId: string; pool?: undefined } | { pool: string
 };
 
 export interface Outbox {
-  send(queue: "launch", body: LaunchMessage, delaySeconds?: number): Promise<void>;
+  send(queue: "launch", body: LaunchMessage, delaySeconds?: number, options?: { alone?: boolean }): Promise<void>;
   /** `alone`: as a message of its own, never travelling with other polls (see QueueOutbox's #coalesce). */
   send(queue: "monitor", body: MonitorMessage, delaySeconds?: number, options?: { alone?: boolean }): Promise<void>;
   send(queue: "pump", body: PumpMessage, delaySeconds?: number): Promise<void>;
@@ -41,26 +41,28 @@ export interface Outbox {
 /** Queue messages can be delayed by at most 7 days. */
 const MAX_DELAY_SECONDS = 7 * 24 * 3600;
 
-/** How long a poll waits for others due in the same second before its message goes (see #coalesce). */
+/** How long a poll (or launch) waits for others due in the same second before its message goes (see #coalesce). */
 export const POLL_COALESCE_MS = 25;
-/** The most polls one message carries: about 6 KB of JSON, far inside a queue message's 64 KB. */
+/** The most polls or launches one message carries: a few KB of JSON, far inside a queue message's 64 KB. */
 export const MAX_POLLS_PER_MESSAGE = 64;
 
-interface PollBatch {
-  polls: MonitorMessage[];
+type Coalesced = { kind: "poll"; body: MonitorMessage } | { kind: "launch"; body: LaunchMessage };
+
+interface Batch {
+  items: Coalesced[];
   waiters: { resolve(): void; reject(err: unknown): void }[];
 }
 
 export class QueueOutbox implements Outbox {
   readonly #created = new Map<string, Promise<unknown>>();
   readonly #clients = new Map<string, QueueClient>();
-  /** Polls waiting to go, by the whole second they are delayed to. */
-  readonly #polls = new Map<number, PollBatch>();
+  /** Polls and launches waiting to go, by kind and the whole second they are delayed to. */
+  readonly #batches = new Map<string, Batch>();
 
   constructor(
     private readonly service: QueueServiceClient,
     private readonly names: StorageNames,
-    /** 0: every poll is its own message. */
+    /** 0: every poll and launch is its own message. */
     private readonly coalesceMs = POLL_COALESCE_MS,
   ) {}
 
@@ -70,37 +72,48 @@ export class QueueOutbox implements Outbox {
 
   async send(queue: InternalQueue, message: object, delaySeconds = 0, options: { alone?: boolean } = {}): Promise<void> {
     const seconds = Math.min(MAX_DELAY_SECONDS, Math.max(0, Math.ceil(delaySeconds)));
-    if (queue === "monitor" && this.coalesceMs > 0 && !options.alone) return this.#coalesce(message as MonitorMessage, seconds);
+    if (this.coalesceMs > 0 && !options.alone) {
+      if (queue === "monitor") return this.#coalesce({ kind: "poll", body: message as MonitorMessage }, seconds);
+      if (queue === "launch") return this.#coalesce({ kind: "launch", body: message as LaunchMessage }, seconds);
+    }
     await this.#put(queue, queue === "launch" || queue === "pump" ? { step: queue, ...message } : message, seconds);
   }
 
   /**
    * Polls due in the same whole second (a queue message's delay is whole seconds anyway)
    * that are sent within a few milliseconds of each other travel as one message,
-   * `{step: "polls", polls: […]}`. A poll is most of a running job's queue traffic (a send,
-   * a receive and a delete, each a billed transaction, and an invocation), and the polls of
-   * one batch end together and are sent together, so a full pool's polls soon travel in a
-   * few messages. Each send resolves once its message is on the queue.
+   * `{step: "polls", polls: […]}`, and so do launches (`{step: "launches", jobIds: […]}`:
+   * the backup launch messages of the jobs one pump admits). A poll is most of a running
+   * job's queue traffic (a send, a receive and a delete, each a billed transaction, and an
+   * invocation), and the polls of one batch end together and are sent together, so a full
+   * pool's polls soon travel in a few messages. Each send resolves once its message is on
+   * the queue; a batch of one is sent as the single message it always was.
    */
-  #coalesce(poll: MonitorMessage, seconds: number): Promise<void> {
+  #coalesce(item: Coalesced, seconds: number): Promise<void> {
+    const key = `${item.kind}:${seconds}`;
     return new Promise<void>((resolve, reject) => {
-      let batch = this.#polls.get(seconds);
+      let batch = this.#batches.get(key);
       if (!batch) {
-        const b: PollBatch = { polls: [], waiters: [] };
-        this.#polls.set(seconds, (batch = b));
-        setTimeout(() => void this.#flush(seconds, b), this.coalesceMs);
+        const b: Batch = { items: [], waiters: [] };
+        this.#batches.set(key, (batch = b));
+        setTimeout(() => void this.#flush(key, b, seconds), this.coalesceMs);
       }
-      batch.polls.push(poll);
+      batch.items.push(item);
       batch.waiters.push({ resolve, reject });
-      if (batch.polls.length >= MAX_POLLS_PER_MESSAGE) void this.#flush(seconds, batch);
+      if (batch.items.length >= MAX_POLLS_PER_MESSAGE) void this.#flush(key, batch, seconds);
     });
   }
 
-  async #flush(seconds: number, batch: PollBatch): Promise<void> {
-    if (this.#polls.get(seconds) !== batch) return;
-    this.#polls.delete(seconds);
+  async #flush(key: string, batch: Batch, seconds: number): Promise<void> {
+    if (this.#batches.get(key) !== batch) return;
+    this.#batches.delete(key);
+    const [first] = batch.items;
+    const body =
+      first!.kind === "poll"
+        ? batch.items.length === 1 ? first!.body : { step: "polls", polls: batch.items.map((i) => i.body) }
+        : batch.items.length === 1 ? { step: "launch", ...first!.body } : { step: "launches", jobIds: batch.items.map((i) => (i.body as LaunchMessage).jobId) };
     try {
-      await this.#put("monitor", batch.polls.length === 1 ? batch.polls[0]! : { step: "polls", polls: batch.polls }, seconds);
+      await this.#put("monitor", body, seconds);
       for (const w of batch.waiters) w.resolve();
     } catch (err) {
       for (const w of batch.waiters) w.reject(err);

@@ -36,6 +36,12 @@ describe("a message of several polls", () => {
     expect(readStep({ step: "polls", polls })).toEqual({ step: "polls", polls });
   });
 
+  it("reads a message of several launches, and refuses a bad job id among them", () => {
+    expect(readStep({ step: "launches", jobIds: ["ja", "jb-00001"] })).toEqual({ step: "launches", jobIds: ["ja", "jb-00001"] });
+    expect(() => readStep({ step: "launches", jobIds: ["ja", "../x"] })).toThrow(UnreadableMessage);
+    expect(() => readStep({ step: "launches", jobIds: [] })).toThrow(UnreadableMessage);
+  });
+
   it("refuses an empty list, a list of more than 100, a bad poll among good ones, and extra fields", () => {
     const one = { jobId: "ja", attempt: 1, seq: 3 };
     for (const body of [
