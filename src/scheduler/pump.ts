@@ -34,12 +34,22 @@ export async function pumpPool(deps: Deps, poolName: string): Promise<{ admitted
   const pool = poolOf(deps, poolName);
   const admittedIds: string[] = [];
   const marking: Promise<Next[]>[] = [];
+  const spent = { day: pool.budget.dailyUsd !== undefined, month: pool.budget.monthlyUsd !== undefined };
+  // In a pool without budgets the first round starts from the admission entity as this process last saw it: an admission
+  // is conditional on its ETag, and a "nothing to admit" concluded from it is checked on a fresh read. With a budget, the
+  // spending totals are read: a bill recorded elsewhere changes them without touching the admission entity.
+  let known = !spent.day && !spent.month;
   for (let round = 0; round < 50; round++) {
     const now = deps.clock.now();
     // A window without a budget needs no spending total: a pump in a pool without budgets reads one row, not three.
-    const snap = await deps.ledger.snapshot(pool.name, now, { day: pool.budget.dailyUsd !== undefined, month: pool.budget.monthlyUsd !== undefined });
+    const snap = await deps.ledger.snapshot(pool.name, now, spent, known);
+    const fromKnown = known;
+    known = false;
     const free = pool.maxConcurrency - Object.keys(snap.holders).length;
-    if (free <= 0) break;
+    if (free <= 0) {
+      if (fromKnown) continue;
+      break;
+    }
     // Read a little past the free slots: entries in backoff are skipped, not waited on.
     const line = await deps.ledger.waiting(pool.name, free + 16);
     if (line.length === 0) break;
@@ -53,7 +63,8 @@ export async function pumpPool(deps: Deps, poolName: string): Promise<{ admitted
     // Read side by side: a first wave of a hundred jobs is a hundred reads, not a hundred round trips one after another.
     const read = pLimit(READS_AT_ONCE);
     const jobs = await Promise.all(candidates.map((entry) => read(() => deps.jobs.get(entry.jobId))));
-    const stale: WaitingEntry[] = line.filter((e) => e.jobId in snap.holders);
+    // Line entries of slot holders are left over from a pump that died mid-way; only a fresh read of the holders may say so.
+    const stale: WaitingEntry[] = fromKnown ? [] : line.filter((e) => e.jobId in snap.holders);
     const { day, month } = windowsOf(now);
     candidates.forEach((entry, i) => {
       const job = jobs[i];
@@ -63,7 +74,7 @@ export async function pumpPool(deps: Deps, poolName: string): Promise<{ admitted
     await Promise.all(stale.map((e) => read(() => deps.ledger.removeWaiting(pool.name, e.key))));
     dropped += stale.length;
     if (chosen.length === 0) {
-      if (dropped > 0) continue;
+      if (dropped > 0 || fromKnown) continue;
       await scheduleNextDue(deps, pool.name, line, now);
       break;
     }

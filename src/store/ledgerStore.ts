@@ -36,8 +36,10 @@ export interface LedgerStore {
   /**
    * The admission entity and today's spending. `spent` says which windows' totals to read
    * (both by default); one left out reads as $0, for a caller whose pool has no budget there.
+   * `known`: the rows as this process last read or wrote them, where it has them, for a
+   * caller that concludes nothing from the snapshot without an ETag-guarded write.
    */
-  snapshot(pool: string, now: Date, spent?: { day: boolean; month: boolean }): Promise<LedgerSnapshot>;
+  snapshot(pool: string, now: Date, spent?: { day: boolean; month: boolean }, known?: boolean): Promise<LedgerSnapshot>;
   /** The first `limit` entries of the waiting line, in admission order. */
   waiting(pool: string, limit: number): Promise<WaitingEntry[]>;
   /** The line's length, counted up to `upTo`. */
@@ -95,25 +97,40 @@ export class TableLedgerStore implements LedgerStore {
   /** Per snapshot: the admission entity's ETag and the window rows as read (undefined: absent), so settling in the same windows need not read them again. */
   readonly #read = new WeakMap<LedgerSnapshot, { etag?: string; windowRows: Map<string, Row | undefined> }>();
 
+  /**
+   * The admission entity and the day and month totals as this process last read or wrote
+   * them (every write goes through #submit, which keeps this up to date). A settle starts
+   * from them: its transaction is conditional on the ETag of each, so a version another
+   * instance made stale is refused and the settle reads again. The other readers read.
+   */
+  readonly #known = new Map<string, Row>();
+
   constructor(private readonly table: TableClient) {}
 
-  async #row(pool: string, rowKey: string): Promise<Row | undefined> {
+  async #row(pool: string, rowKey: string, known = false): Promise<Row | undefined> {
+    const k = knownKey(pool, rowKey);
+    if (known && this.#known.has(k)) return this.#known.get(k);
     try {
       const e = await this.table.getEntity<Record<string, unknown>>(pool, rowKey);
-      return { e, etag: e.etag };
+      const row = { e, etag: e.etag };
+      if (tracked(rowKey)) this.#known.set(k, row);
+      return row;
     } catch (err) {
-      if (isNotFound(err)) return undefined;
+      if (isNotFound(err)) {
+        this.#known.delete(k);
+        return undefined;
+      }
       throw err;
     }
   }
 
-  async snapshot(pool: string, now: Date, spent = { day: true, month: true }): Promise<LedgerSnapshot> {
+  async snapshot(pool: string, now: Date, spent = { day: true, month: true }, known = false): Promise<LedgerSnapshot> {
     await ensureTable(this.table);
     const { day, month } = windowsOf(now);
     const [adm, d, m] = await Promise.all([
-      this.#row(pool, ADMISSION),
-      spent.day ? this.#row(pool, `day-${day}`) : undefined,
-      spent.month ? this.#row(pool, `month-${month}`) : undefined,
+      this.#row(pool, ADMISSION, known),
+      spent.day ? this.#row(pool, `day-${day}`, known) : undefined,
+      spent.month ? this.#row(pool, `month-${month}`, known) : undefined,
     ]);
     const snap: LedgerSnapshot = {
       pool,
@@ -205,8 +222,12 @@ export class TableLedgerStore implements LedgerStore {
    */
   async settle(pool: string, jobId: string, attempt: number, costUsd: number, billedSeconds: number, now: Date): Promise<SettleResult> {
     await ensureTable(this.table);
+    let first = true;
     return retryOnConflict<SettleResult>(`pool ${pool}: settling job ${jobId} attempt ${attempt}`, async () => {
-      const snap = await this.snapshot(pool, now);
+      // The first try starts from the rows as last seen here; nothing is concluded from them without a write.
+      let snap = await this.snapshot(pool, now, undefined, first);
+      if (first && snap.holders[jobId]?.attempt !== attempt) snap = await this.snapshot(pool, now);
+      first = false;
       const holder = snap.holders[jobId];
       if (!holder || holder.attempt !== attempt) {
         return { done: true, value: (await this.#row(pool, costKey(jobId, attempt))) ? "alreadySettled" : "notHolder" };
@@ -319,14 +340,52 @@ export class TableLedgerStore implements LedgerStore {
 
   async #submit(actions: TransactionAction[]): Promise<boolean> {
     try {
-      await this.table.submitTransaction(actions);
+      const r = await this.table.submitTransaction(actions);
+      this.#wrote(actions, r.subResponses);
       return true;
     } catch (err) {
+      for (const [, entity] of actions) this.#known.delete(knownKey(entity.partitionKey, entity.rowKey));
       const s = statusOf(err);
       if (s === 412 || s === 409 || s === 404) return false;
       throw err;
     }
   }
+
+  /** Keeps #known as written: each tracked row's new content and ETag (a row whose ETag did not come back is forgotten). */
+  #wrote(actions: TransactionAction[], answers: { rowKey?: string; etag?: string }[]): void {
+    for (const [i, action] of actions.entries()) {
+      const [kind, entity] = action;
+      if (!tracked(entity.rowKey)) continue;
+      const k = knownKey(entity.partitionKey, entity.rowKey);
+      const etag = (answers.find((a) => a.rowKey === entity.rowKey) ?? answers[i])?.etag;
+      if (kind === "delete" || !etag) {
+        this.#known.delete(k);
+        continue;
+      }
+      let content: Record<string, unknown> = { ...entity };
+      if (kind === "update" && action[2] === "Merge") {
+        // A merge is known only on top of the very version it was conditional on; anything else is forgotten, never guessed.
+        const before = this.#known.get(k);
+        const on = (action[3] as { etag?: string } | undefined)?.etag;
+        if (!before || !on || before.etag !== on) {
+          this.#known.delete(k);
+          continue;
+        }
+        content = { ...before.e, ...entity };
+      }
+      // A Replace drops the spread holder properties a shorter write no longer has; so does this copy.
+      this.#known.set(k, { e: content, etag });
+    }
+  }
+}
+
+/** The rows #known keeps: those a settle reads. */
+function tracked(rowKey: string): boolean {
+  return rowKey === ADMISSION || rowKey.startsWith("day-") || rowKey.startsWith("month-");
+}
+
+function knownKey(pool: string, rowKey: string): string {
+  return `${pool}\u0000${rowKey}`;
 }
 
 function costRowOf(pool: string, e: Record<string, unknown>): CostRow {

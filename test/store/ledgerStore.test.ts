@@ -83,4 +83,28 @@ describe("the pool ledger", () => {
     expect(await ledger.admit(light, [{ entry, holder: holder(now) }])).toBe(true);
     expect(Object.keys((await ledger.snapshot("nobudget", now)).holders)).toEqual(["second"]);
   });
+
+  it("settles from the rows it wrote last without reading them, and after another instance's write reads again, keeping the totals exact", async () => {
+    const table = tableClient(inject("storageConnectionString"), unique("ledger"));
+    const [mine, theirs] = [new TableLedgerStore(table), new TableLedgerStore(table)];
+    const now = new Date();
+    const holders = Object.fromEntries(["j1", "j2", "j3", "j4"].map((id) => [id, holder(now)]));
+    expect(await mine.replaceHolders(await mine.snapshot("known", now), holders)).toBe(true);
+    expect(await mine.settle("known", "j1", 1, 0.01, 10, now)).toBe("settled");
+    const reads = vi.spyOn(table, "getEntity");
+    expect(await mine.settle("known", "j2", 1, 0.02, 10, now)).toBe("settled");
+    expect(reads).not.toHaveBeenCalled();
+    // Another instance settles: this one's rows are stale now, its transaction is refused, and it reads again.
+    expect(await theirs.settle("known", "j3", 1, 0.04, 10, now)).toBe("settled");
+    reads.mockClear();
+    expect(await mine.settle("known", "j4", 1, 0.08, 10, now)).toBe("settled");
+    expect(reads).toHaveBeenCalled();
+    reads.mockRestore();
+    // Settling again is recognised from storage, not concluded from what this instance remembers.
+    expect(await mine.settle("known", "j4", 1, 0.08, 10, now)).toBe("alreadySettled");
+    const snap = await theirs.snapshot("known", now);
+    expect(snap.holders).toEqual({});
+    expect(snap.spentDayUsd).toBe(0.15);
+    expect(Number((await table.getEntity<Record<string, unknown>>("known", `day-${now.toISOString().slice(0, 10)}`)).jobs)).toBe(4);
+  });
 });
