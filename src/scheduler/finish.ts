@@ -123,7 +123,10 @@ export function decideEnd(j: JobRecord, maxPlatformRetries: number) {
 
 /** Deletes the group, settles the slot and ends (or retries) the job; the pool's pump follows, to hand the slot on. */
 export async function finishJob(deps: Deps, jobId: string): Promise<Next[]> {
-  const got = await deps.jobs.get(jobId);
+  // A Finishing version this process remembers (the one the poll just wrote) is a starting point: every step below is
+  // idempotent, and the final write is ETag-guarded. Anything else is read: a "nothing to do" must be fresh.
+  const remembered = deps.jobs.recent?.(jobId);
+  const got = remembered?.value.state === "Finishing" ? remembered : await deps.jobs.get(jobId);
   if (!got || got.value.state !== "Finishing") {
     // A repeat after a crash: its parent and dependents may not have heard of the end yet (both are idempotent).
     return got && isFinal(got.value.state) ? endedSteps(got.value) : [];

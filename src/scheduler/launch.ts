@@ -41,7 +41,10 @@ const toFinish = (jobId: string): LaunchResult => ({ outcome: "acted", next: [{ 
 
 export async function launchJob(deps: Deps, jobId: string): Promise<LaunchResult> {
   const now = deps.clock.now();
-  const before = await deps.jobs.get(jobId);
+  // An Admitted version this process remembers (the pump's, just written) is a starting point: the claim below is
+  // ETag-guarded, and runs again on a fresh read if it is stale. Anything else is read: a "nothing to do" must be fresh.
+  const remembered = deps.jobs.recent?.(jobId);
+  const before = remembered?.value.state === "Admitted" ? remembered : await deps.jobs.get(jobId);
   if (!before) return nothing;
   // A Waiting job may launch only if the ledger shows it admitted for its next attempt
   // (the pump died before recording it); a stale launch message must never bypass admission.

@@ -31,15 +31,43 @@ function parse(e: Record<string, unknown>): ShapeDurations {
   };
 }
 
+/** How many shapes' rows a store remembers (#known). */
+const KNOWN_SHAPES = 1000;
+
+type ShapeRow = Record<string, unknown> & { etag: string };
+
 export class TableDurationStore implements DurationStore {
+  /**
+   * Each shape's row as this process last read or wrote it (null: it had none). Learning
+   * starts from it, since its write is conditional (an update on the ETag, a first row an
+   * insert that fails if another instance made one), and a refused write reads again. So a
+   * job's estimate at submission and its sample at the end read the row once between them.
+   */
+  readonly #known = new Map<string, ShapeRow | null>();
+
   constructor(private readonly table: TableClient) {}
 
-  async #get(pool: string, shape: string) {
+  #remember(pool: string, shape: string, row: ShapeRow | null | undefined): void {
+    const key = `${pool}\u0000${shape}`;
+    this.#known.delete(key);
+    if (row === undefined) return;
+    this.#known.set(key, row);
+    if (this.#known.size > KNOWN_SHAPES) this.#known.delete(this.#known.keys().next().value!);
+  }
+
+  async #get(pool: string, shape: string, known = false): Promise<ShapeRow | undefined> {
+    const key = `${pool}\u0000${shape}`;
+    if (known && this.#known.has(key)) return this.#known.get(key) ?? undefined;
     await ensureTable(this.table);
     try {
-      return await this.table.getEntity<Record<string, unknown>>(pool, shape);
+      const e = (await this.table.getEntity<Record<string, unknown>>(pool, shape)) as ShapeRow;
+      this.#remember(pool, shape, e);
+      return e;
     } catch (err) {
-      if (isNotFound(err)) return undefined;
+      if (isNotFound(err)) {
+        this.#remember(pool, shape, null);
+        return undefined;
+      }
       throw err;
     }
   }
@@ -50,10 +78,16 @@ export class TableDurationStore implements DurationStore {
   }
 
   async record(pool: string, shape: string, image: string, seconds: number, estimateSeconds?: number): Promise<RecordResult> {
+    let first = true;
     return retryOnConflict<RecordResult>(`durations of shape ${shape} in pool ${pool}`, async () => {
-      const e = await this.#get(pool, shape);
+      const fromKnown = first;
+      first = false;
+      const e = await this.#get(pool, shape, fromKnown);
       // Two first runs of different shapes may both pass this count at once: the bound can be passed by the writers racing, never more.
-      if (!e && (await this.#countShapes(pool)) >= MAX_SHAPES_PER_POOL) return { done: true, value: "poolFull" as const };
+      if (!e && (await this.#countShapes(pool)) >= MAX_SHAPES_PER_POOL) {
+        // Not learning is decided on the stored row: another instance may have made this shape's.
+        return fromKnown ? { done: false } : { done: true, value: "poolFull" as const };
+      }
       const next = addRun(e ? parse(e) : emptyShape(), seconds, estimateSeconds);
       const row = {
         partitionKey: pool,
@@ -64,9 +98,10 @@ export class TableDurationStore implements DurationStore {
         absRelErrorSum: next.absRelErrorSum,
       };
       try {
-        if (e) await this.table.updateEntity(row, "Replace", { etag: e.etag });
-        else await this.table.createEntity(row);
+        const r = e ? await this.table.updateEntity(row, "Replace", { etag: e.etag }) : await this.table.createEntity(row);
+        this.#remember(pool, shape, r.etag ? { ...row, etag: r.etag } : undefined);
       } catch (err) {
+        this.#remember(pool, shape, undefined);
         if (isConflict(err)) return { done: false };
         throw err;
       }

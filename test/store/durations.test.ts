@@ -7,8 +7,8 @@ import { describe, expect, inject, it } from "vitest";
 import { TableDurationStore } from "../../src/store/durationStore.js";
 import { tableClient } from "../../src/store/tables.js";
 
-const freshStore = () =>
-  new TableDurationStore(tableClient(inject("storageConnectionString"), `durations${randomBytes(6).toString("hex")}`));
+const freshTable = () => `durations${randomBytes(6).toString("hex")}`;
+const freshStore = (table = freshTable()) => new TableDurationStore(tableClient(inject("storageConnectionString"), table));
 
 describe("the duration store", () => {
   it("keeps every sample when many finishes of one shape update it at once", async () => {
@@ -33,5 +33,16 @@ describe("the duration store", () => {
     expect(await store.estimate("b", "shape0000000002")).toBeUndefined();
     expect(await store.summary("b")).toEqual({ shapes: 0, estimatedRuns: 0, meanAbsRelError: null });
     expect(await store.summary("a")).toEqual({ shapes: 1, estimatedRuns: 0, meanAbsRelError: null });
+  });
+
+  it("keeps every sample when two instances take turns, each starting from the row it saw last", async () => {
+    const table = freshTable();
+    const [a, b] = [freshStore(table), freshStore(table)];
+    // Each has seen the shape absent; then each writes in turn, so each one's remembered row is stale by the other's write.
+    expect(await a.estimate("default", "shape0000000004")).toBeUndefined();
+    expect(await b.estimate("default", "shape0000000004")).toBeUndefined();
+    for (const [i, store] of [a, b, a, b, a].entries())
+      expect(await store.record("default", "shape0000000004", "alpine", 10 + i)).toBe("recorded");
+    expect(await freshStore(table).estimate("default", "shape0000000004")).toMatchObject({ runs: 5, medianSeconds: 12 });
   });
 });

@@ -6,9 +6,10 @@
  * a pool with free slots and a long line wedged.)
  */
 import { randomBytes } from "node:crypto";
-import { describe, expect, inject, it } from "vitest";
+import { describe, expect, inject, it, vi } from "vitest";
 import { loadConfig } from "../../src/config.js";
 import { buildDeps } from "../../src/composition.js";
+import { storageClients } from "../../src/storage.js";
 import { validateSpec } from "../../src/jobSpec.js";
 import { applyPool } from "../../src/poolRules.js";
 import { createJob } from "../../src/jobState.js";
@@ -46,5 +47,43 @@ describe("the pump", () => {
     // Each admitted job is marked Admitted, and its launch is handed on (here not run: no ARM).
     expect(await pumped.marked).toHaveLength(150);
     expect((await deps.jobs.get(ids[149]!))!.value.state).toBe("Admitted");
+  });
+
+  it("in a pool without budgets, admits from the admission entity it wrote last, and checks a full pool on a fresh read", async () => {
+    const env = {
+      AzureWebJobsStorage: inject("storageConnectionString"),
+      BURST_STORAGE_PREFIX: `p${randomBytes(5).toString("hex")}`,
+      BURST_SECRET_KEY: randomBytes(32).toString("base64"),
+      BURST_POOLS: JSON.stringify({ pools: { small: { maxConcurrency: 2 } } }),
+    };
+    const config = loadConfig(env);
+    // One client per table, so that this instance's ledger reads can be counted.
+    const base = storageClients(config.storage);
+    const ledgerTable = base.table(config.names.ledgerTable);
+    const storage = { ...base, table: (name: string) => (name === config.names.ledgerTable ? ledgerTable : base.table(name)) };
+    const [deps, other] = [buildDeps(config, quiet, { storage }), buildDeps(loadConfig(env), quiet)];
+    const pool = deps.config.pools.get("small")!;
+    const checked = validateSpec({ image: "alpine", command: ["true"], pool: "small" });
+    if (!checked.ok) throw new Error(JSON.stringify(checked.errors));
+    const pooled = applyPool(checked.spec, deps.config.pools, deps.config.secrets);
+    if (!pooled.ok) throw new Error(JSON.stringify(pooled.errors));
+    const wait = async (id: string) => {
+      const job = await createJob(deps, "Waiting", { id, pool: "small", spec: pooled.spec, labels: {}, attempts: [] });
+      await deps.ledger.addWaiting("small", lineEntry({ ...job!, spec: pooled.spec }, pool));
+    };
+    await wait("jfirst");
+    expect((await pumpPool(deps, "small")).admitted).toEqual(["jfirst"]);
+    // The admission entity is the one this instance just wrote: the next pump admits without reading it, and reads it
+    // once only to see that the pool it filled is full.
+    await wait("jsecond");
+    const reads = vi.spyOn(ledgerTable, "getEntity");
+    expect((await pumpPool(deps, "small")).admitted).toEqual(["jsecond"]);
+    expect(reads.mock.calls.filter((c) => c[1] === "admission")).toHaveLength(1);
+    // Another instance frees a slot: the remembered entity says the pool is full, and a fresh read says otherwise.
+    expect(await other.ledger.settle("small", "jfirst", 1, 0, 0, new Date())).toBe("settled");
+    await wait("jthird");
+    expect((await pumpPool(deps, "small")).admitted).toEqual(["jthird"]);
+    expect(reads.mock.calls.filter((c) => c[1] === "admission").length).toBeGreaterThan(0);
+    reads.mockRestore();
   });
 });
