@@ -36,6 +36,13 @@ const KNOWN_SHAPES = 1000;
 
 type ShapeRow = Record<string, unknown> & { etag: string };
 
+/**
+ * How long an instance uses a pool's shape count before counting again. The count is a
+ * query over the pool's rows (up to MAX_SHAPES_PER_POOL of them); run for every new shape, it
+ * made a job's storage work grow with the number of shapes seen.
+ */
+const SHAPE_COUNT_SECONDS = 60;
+
 export class TableDurationStore implements DurationStore {
   /**
    * Each shape's row as this process last read or wrote it (null: it had none). Learning
@@ -44,8 +51,13 @@ export class TableDurationStore implements DurationStore {
    * job's estimate at submission and its sample at the end read the row once between them.
    */
   readonly #known = new Map<string, ShapeRow | null>();
+  /** Per pool: its shape count when last counted (at, in ms), plus the shapes this instance has made since. */
+  readonly #shapeCounts = new Map<string, { n: number; at: number }>();
 
-  constructor(private readonly table: TableClient) {}
+  constructor(
+    private readonly table: TableClient,
+    private readonly now: () => number = Date.now,
+  ) {}
 
   #remember(pool: string, shape: string, row: ShapeRow | null | undefined): void {
     const key = `${pool}\u0000${shape}`;
@@ -83,8 +95,8 @@ export class TableDurationStore implements DurationStore {
       const fromKnown = first;
       first = false;
       const e = await this.#get(pool, shape, fromKnown);
-      // Two first runs of different shapes may both pass this count at once: the bound can be passed by the writers racing, never more.
-      if (!e && (await this.#countShapes(pool)) >= MAX_SHAPES_PER_POOL) {
+      // The count may be up to SHAPE_COUNT_SECONDS old: shapes other instances made in that time can pass the bound, never more.
+      if (!e && (await this.#shapesIn(pool)) >= MAX_SHAPES_PER_POOL) {
         // Not learning is decided on the stored row: another instance may have made this shape's.
         return fromKnown ? { done: false } : { done: true, value: "poolFull" as const };
       }
@@ -100,6 +112,8 @@ export class TableDurationStore implements DurationStore {
       try {
         const r = e ? await this.table.updateEntity(row, "Replace", { etag: e.etag }) : await this.table.createEntity(row);
         this.#remember(pool, shape, r.etag ? { ...row, etag: r.etag } : undefined);
+        const counted = this.#shapeCounts.get(pool);
+        if (!e && counted) counted.n++;
       } catch (err) {
         this.#remember(pool, shape, undefined);
         if (isConflict(err)) return { done: false };
@@ -107,6 +121,14 @@ export class TableDurationStore implements DurationStore {
       }
       return { done: true, value: "recorded" as const };
     });
+  }
+
+  async #shapesIn(pool: string): Promise<number> {
+    const counted = this.#shapeCounts.get(pool);
+    if (counted && this.now() - counted.at < SHAPE_COUNT_SECONDS * 1000) return counted.n;
+    const n = await this.#countShapes(pool);
+    this.#shapeCounts.set(pool, { n, at: this.now() });
+    return n;
   }
 
   async #countShapes(pool: string): Promise<number> {

@@ -3,7 +3,7 @@
  * shape each add their sample (ETag-guarded), and the pool's summary adds the shapes up.
  */
 import { randomBytes } from "node:crypto";
-import { describe, expect, inject, it } from "vitest";
+import { describe, expect, inject, it, vi } from "vitest";
 import { TableDurationStore } from "../../src/store/durationStore.js";
 import { tableClient } from "../../src/store/tables.js";
 
@@ -44,5 +44,21 @@ describe("the duration store", () => {
     for (const [i, store] of [a, b, a, b, a].entries())
       expect(await store.record("default", "shape0000000004", "alpine", 10 + i)).toBe("recorded");
     expect(await freshStore(table).estimate("default", "shape0000000004")).toMatchObject({ runs: 5, medianSeconds: 12 });
+  });
+
+  it("counts a pool's shapes for a new shape at most once a minute, adding the shapes it made itself", async () => {
+    let now = Date.parse("2026-12-02T10:00:00Z");
+    const client = tableClient(inject("storageConnectionString"), freshTable());
+    const store = new TableDurationStore(client, () => now);
+    const counts = vi.spyOn(client, "listEntities");
+    for (const i of [1, 2, 3]) expect(await store.record("default", `shape000000001${i}`, "alpine", 5)).toBe("recorded");
+    expect(counts).toHaveBeenCalledTimes(1);
+    now += 61_000;
+    expect(await store.record("default", "shape0000000014", "alpine", 5)).toBe("recorded");
+    expect(counts).toHaveBeenCalledTimes(2);
+    // A known shape needs no count at all.
+    expect(await store.record("default", "shape0000000014", "alpine", 6)).toBe("recorded");
+    expect(counts).toHaveBeenCalledTimes(2);
+    expect((await store.summary("default")).shapes).toBe(4);
   });
 });
