@@ -15,7 +15,6 @@ import { randomBytes } from "node:crypto";
 import { QueueServiceClient } from "@azure/storage-queue";
 import { connectionStringFor, startAzurite, type RunningAzurite } from "../tools/launcher/azurite.js";
 import { startStorageProxy } from "./storageProxy.js";
-import { freePort } from "../tools/launcher/net.js";
 import { ROOT, startHostProcess, type HostProcess } from "../tools/launcher/hostProcess.js";
 import { startEmulator, type FaultsInput } from "@burst/aci-emulator";
 import { loadConfig } from "../src/config.js";
@@ -69,8 +68,9 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
   const random = rng(o.seed);
   const secret = `chaos-secret-${randomBytes(8).toString("hex")}`;
   const dir = mkdtempSync(path.join(os.tmpdir(), "burst-chaos-"));
-  const ports = { blob: await freePort(), queue: await freePort(), table: await freePort() };
-  let azurite: RunningAzurite = await startAzurite({ ports, location: dir });
+  let azurite: RunningAzurite = await startAzurite({ location: dir });
+  // A restart comes back on the same ports: the fault proxy and the hosts point at them.
+  const ports = azurite.ports;
   // The hosts reach Storage through the fault proxy; the checks below go straight to Azurite.
   const proxy = await startStorageProxy(ports, rng(o.seed ^ 0x5bd1e995));
   const viaProxy = connectionStringFor(proxy.ports);

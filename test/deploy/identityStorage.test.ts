@@ -18,7 +18,6 @@ import path from "node:path";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startAzurite, DEV_ACCOUNT, DEV_ACCOUNT_KEY, type RunningAzurite } from "../../tools/launcher/azurite.js";
-import { freePort } from "../../tools/launcher/net.js";
 import { startEmulator, type RunningEmulator } from "@burst/aci-emulator";
 import { ROOT, startHostProcess, uniqueName, type HostProcess } from "../support/hostProcess.js";
 import { runOneJob } from "./oneJob.js";
@@ -74,8 +73,7 @@ describe("identity-based storage", () => {
       ],
       { stdio: "ignore" },
     );
-    const ports = { blob: await freePort(), queue: await freePort(), table: await freePort() };
-    azurite = await startAzurite({ ports, extraArgs: ["--oauth", "basic", "--cert", cert, "--key", path.join(dir, "key.pem")] });
+    azurite = await startAzurite({ extraArgs: ["--oauth", "basic", "--cert", cert, "--key", path.join(dir, "key.pem")] });
     // The App Service managed identity endpoint: GET ?resource=…&api-version=2019-08-01[&client_id=…] with X-IDENTITY-HEADER.
     tokens = http.createServer((req, res) => {
       const q = new URL(req.url ?? "/", "http://x").searchParams;
@@ -98,9 +96,9 @@ describe("identity-based storage", () => {
     const uri = (port: number) => `https://127.0.0.1:${port}/${DEV_ACCOUNT}`;
     env = {
       AzureWebJobsStorage: "",
-      AzureWebJobsStorage__blobServiceUri: uri(ports.blob),
-      AzureWebJobsStorage__queueServiceUri: uri(ports.queue),
-      AzureWebJobsStorage__tableServiceUri: uri(ports.table),
+      AzureWebJobsStorage__blobServiceUri: uri(azurite.ports.blob),
+      AzureWebJobsStorage__queueServiceUri: uri(azurite.ports.queue),
+      AzureWebJobsStorage__tableServiceUri: uri(azurite.ports.table),
       AzureWebJobsStorage__credential: "managedidentity",
       AzureWebJobsStorage__clientId: clientId,
       IDENTITY_ENDPOINT: `http://127.0.0.1:${(tokens.address() as AddressInfo).port}/msi/token`,

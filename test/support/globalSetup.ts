@@ -1,17 +1,14 @@
 /**
- * Starts one in-memory Azurite on free ports for the whole run. Each test isolates
+ * Starts one in-memory Azurite, on ports it picks, for the whole run. Each test isolates
  * itself with unique queue, table and container names, so they can share it.
  */
 import type { TestProject } from "vitest/node";
 import { startAzurite, type RunningAzurite } from "../../tools/launcher/azurite.js";
-import { freePort } from "../../tools/launcher/net.js";
 
 let azurite: RunningAzurite | undefined;
 
 export async function setup(project: TestProject): Promise<void> {
-  azurite = await startAzurite({
-    ports: { blob: await freePort(), queue: await freePort(), table: await freePort() },
-  });
+  azurite = await startAzurite({});
   project.provide("storageConnectionString", azurite.connectionString);
 }
 

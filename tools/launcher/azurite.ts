@@ -5,7 +5,6 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { createRequire } from "node:module";
-import { waitForPort } from "./net.js";
 
 const require = createRequire(import.meta.url);
 
@@ -21,7 +20,12 @@ export interface AzuritePorts {
 }
 
 export interface AzuriteOptions {
-  ports: AzuritePorts;
+  /**
+   * Fixed ports (`npm start`, or a restart that must come back where it was). Without
+   * them Azurite binds port 0 and reports the ports it got: asking the OS for a free port
+   * and passing it on leaves a gap in which another process can take it.
+   */
+  ports?: AzuritePorts;
   host?: string;
   /** Folder for persistent data. Without it Azurite keeps everything in memory. */
   location?: string;
@@ -54,13 +58,16 @@ export function connectionStringFor(ports: AzuritePorts, host = "127.0.0.1"): st
   ].join(";");
 }
 
+const LISTENING = /Azurite (Blob|Queue|Table) service is successfully listening at https?:\/\/[^\s]*:(\d+)/g;
+
 export async function startAzurite(options: AzuriteOptions): Promise<RunningAzurite> {
   const host = options.host ?? "127.0.0.1";
+  const asked = options.ports ?? { blob: 0, queue: 0, table: 0 };
   const args = [
     require.resolve("azurite/dist/src/azurite.js"),
-    "--blobHost", host, "--blobPort", String(options.ports.blob),
-    "--queueHost", host, "--queuePort", String(options.ports.queue),
-    "--tableHost", host, "--tablePort", String(options.ports.table),
+    "--blobHost", host, "--blobPort", String(asked.blob),
+    "--queueHost", host, "--queuePort", String(asked.queue),
+    "--tableHost", host, "--tablePort", String(asked.table),
     // Telemetry would try to reach the internet; the API version check would refuse
     // SDKs newer than this Azurite release.
     "--disableTelemetry", "--skipApiVersionCheck", "--silent",
@@ -69,22 +76,44 @@ export async function startAzurite(options: AzuriteOptions): Promise<RunningAzur
   if (options.location) args.push("--location", options.location);
   else args.push("--inMemoryPersistence");
 
-  const child = spawn(process.execPath, args, { stdio: options.stdio ?? "ignore", detached: options.detached ?? false });
+  // stdout is always read: it is where Azurite says which ports it listens on.
+  const child = spawn(process.execPath, args, {
+    stdio: ["ignore", "pipe", options.stdio ?? "ignore"],
+    detached: options.detached ?? false,
+  });
+  let out = "";
+  child.stdout!.on("data", (d: Buffer) => {
+    if (out.length < 20_000) out += d.toString();
+    if (options.stdio === "inherit") process.stdout.write(d);
+  });
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  const listening = new Promise<AzuritePorts>((resolve) => {
+    const check = () => {
+      const got: Partial<Record<string, number>> = {};
+      for (const m of out.matchAll(LISTENING)) got[m[1]!.toLowerCase()] = Number(m[2]);
+      if (got.blob && got.queue && got.table) {
+        child.stdout!.off("data", check);
+        resolve({ blob: got.blob, queue: got.queue, table: got.table });
+      }
+    };
+    child.stdout!.on("data", check);
+  });
+  let ports: AzuritePorts;
   try {
-    await Promise.race([
-      Promise.all(Object.values(options.ports).map((p) => waitForPort(p, host, 30_000))),
-      exited.then(() => {
-        throw new Error(`Azurite exited during start-up (exit code ${child.exitCode}); is a port already in use?`);
+    ports = await Promise.race([
+      listening,
+      exited.then((): never => {
+        throw new Error(`Azurite exited during start-up (exit code ${child.exitCode}); is a port already in use?\n${out}`);
       }),
+      new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`Azurite did not listen within 30 s:\n${out}`)), 30_000).unref()),
     ]);
   } catch (err) {
     child.kill("SIGKILL");
     throw err;
   }
   return {
-    connectionString: connectionStringFor(options.ports, host),
-    ports: options.ports,
+    connectionString: connectionStringFor(ports, host),
+    ports,
     process: child,
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return;

@@ -14,21 +14,6 @@ export async function freePort(host = "127.0.0.1"): Promise<number> {
   });
 }
 
-/** Resolves once something accepts TCP connections on host:port. */
-export async function waitForPort(port: number, host = "127.0.0.1", timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const socket = net.connect({ port, host });
-      socket.once("connect", () => { socket.destroy(); resolve(true); });
-      socket.once("error", () => { socket.destroy(); resolve(false); });
-    });
-    if (ok) return;
-    if (Date.now() > deadline) throw new Error(`nothing listened on ${host}:${port} within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 /** Whether host:port can be listened on now (nothing else holds it). */
 export async function portIsFree(port: number, host = "127.0.0.1"): Promise<boolean> {
   return new Promise((resolve) => {
