@@ -138,6 +138,8 @@ export async function reconcile(deps: Deps, opts: ReconcileOptions = {}): Promis
     await safely(`pool ${pool.name} ledger`, async () => {
       const snap = await deps.ledger.snapshot(pool.name, now);
       for (const [jobId, holder] of Object.entries(snap.holders)) {
+        // No branch below acts on a holder this young, so its job is not worth a read.
+        if (age(now, holder.since) < (stuck ?? 30)) continue;
         // Read the job after the ledger, never from the earlier scan: a job may have moved on to a new attempt since.
         const job = (await deps.jobs.get(jobId))?.value;
         if (!scan && job?.state === "Waiting" && !job.waitingFor?.length && !job.array && holder.attempt === job.attempts.length + 1 && age(now, holder.since) >= (stuck ?? 30)) {
@@ -173,7 +175,7 @@ export async function reconcile(deps: Deps, opts: ReconcileOptions = {}): Promis
     });
     await safely(`pool ${pool.name} pump`, async () => { await pump(deps, pool.name); });
   }
-  await safely("placement holders", async () => { r.holdersRepaired += await releaseStaleRoom(deps); });
+  await safely("placement holders", async () => { r.holdersRepaired += await releaseStaleRoom(deps, now, stuck ?? 30); });
   if (scan) {
     lastScan.set(deps, { at: now.getTime(), jobs: active.size });
     await safely("job index", async () => { r.indexRepaired = await deps.jobs.reindexActive(active, now); });
@@ -206,11 +208,13 @@ export async function reconcile(deps: Deps, opts: ReconcileOptions = {}): Promis
  * Gives back room that no live attempt holds: a launcher that died between reserving and
  * recording, or a finish that died between deleting the group and releasing. An attempt
  * holds room while it is its job's current one and the job is launching, running or
- * finishing there.
+ * finishing there. A holder younger than `graceSeconds` is left for the next pass
+ * without reading its job: keeping room a little longer never breaks a quota.
  */
-async function releaseStaleRoom(deps: Deps): Promise<number> {
+async function releaseStaleRoom(deps: Deps, now: Date, graceSeconds: number): Promise<number> {
   let released = 0;
   for (const h of await deps.placements.holders()) {
+    if (h.createdAt !== undefined && now.getTime() / 1000 - h.createdAt < graceSeconds) continue;
     const [jobId = "", n = ""] = h.key.split("#");
     const job = (await deps.jobs.get(jobId))?.value;
     const last = job?.attempts.at(-1);

@@ -40,6 +40,13 @@ export interface PlacementStatus {
   cooldown: { until: string; reason: string; failures: number } | null;
 }
 
+export interface PlacementHolder {
+  placement: string;
+  key: string;
+  subscriptionRegion: string;
+  createdAt?: number;
+}
+
 export interface PlacementStore {
   /**
    * Reserves room for one attempt (`key`) in the first of `placements` that has it, and
@@ -68,7 +75,8 @@ export interface PlacementStore {
   accepted(placement: Placement): Promise<void>;
   status(placement: Placement, now: Date): Promise<PlacementStatus>;
   /** Every attempt holding room anywhere, by placement id (the reconciler's repair). */
-  holders(): Promise<{ placement: string; key: string; subscriptionRegion: string }[]>;
+  /** Every holder of room, with when it reserved (epoch seconds; absent on rows written before it was kept). */
+  holders(): Promise<PlacementHolder[]>;
 }
 
 type Row = { use: QuotaUse; etag?: string };
@@ -287,14 +295,14 @@ export class TablePlacementStore implements PlacementStore {
     };
   }
 
-  async holders(): Promise<{ placement: string; key: string; subscriptionRegion: string }[]> {
+  async holders(): Promise<PlacementHolder[]> {
     await ensureTable(this.table);
-    const out: { placement: string; key: string; subscriptionRegion: string }[] = [];
+    const out: PlacementHolder[] = [];
     for await (const e of this.table.listEntities<Record<string, unknown>>({
       queryOptions: { filter: `PartitionKey eq '${PLACEMENTS_PARTITION}'` },
     })) {
       const use = useFrom(e);
-      for (const [key, h] of Object.entries(use.holders)) out.push({ placement: h.placement, key, subscriptionRegion: e.rowKey! });
+      for (const [key, h] of Object.entries(use.holders)) out.push({ placement: h.placement, key, subscriptionRegion: e.rowKey!, createdAt: h.createdAt });
     }
     return out;
   }

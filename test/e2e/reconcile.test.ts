@@ -90,6 +90,18 @@ describe("the reconciler", () => {
     expect(Object.keys((await stack.deps.ledger.snapshot("default", new Date())).holders)).not.toContain("jghost");
   });
 
+  it("gives back placement room no live attempt holds once it is older than the stuck time, and leaves a younger one", async () => {
+    const placement = stack.deps.config.pools.get("default")!.placements[0]!;
+    const held = async () => (await stack.deps.placements.holders()).map((h) => h.key);
+    const reserved = await stack.deps.placements.reserve([placement], "jroomghost#1", 0.5, new Date());
+    expect(reserved.ok).toBe(true);
+    await reconcile(stack.deps, { stuckAfterSeconds: 3600 });
+    expect(await held()).toContain("jroomghost#1");
+    const report = await reconcile(stack.deps, { stuckAfterSeconds: 0 });
+    expect(report.holdersRepaired).toBeGreaterThanOrEqual(1);
+    expect(await held()).not.toContain("jroomghost#1");
+  });
+
   it("is safe to run many times at once while jobs run", async () => {
     const ids = await Promise.all(Array.from({ length: 6 }, (_, i) => stack.enqueue({ image: "alpine", command: ["sh", "-c", `sleep 1; echo ${i}`], timeoutSeconds: 60 })));
     const runs: Promise<unknown>[] = [];
