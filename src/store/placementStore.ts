@@ -302,7 +302,8 @@ export class TablePlacementStore implements PlacementStore {
       queryOptions: { filter: `PartitionKey eq '${PLACEMENTS_PARTITION}'` },
     })) {
       const use = useFrom(e);
-      for (const [key, h] of Object.entries(use.holders)) out.push({ placement: h.placement, key, subscriptionRegion: e.rowKey!, createdAt: h.createdAt });
+      for (const [key, h] of Object.entries(use.holders))
+        out.push({ placement: h.placement, key, subscriptionRegion: e.rowKey!, createdAt: h.createdAt });
     }
     return out;
   }
