@@ -1,12 +1,13 @@
 /**
  * Learned run times at the two ends of a job (durations.ts): at submission, which
  * estimate orders its place in line; when it succeeds, what its shape learns. Both are
- * best-effort: the store being unreachable costs an estimate or a sample, never a job.
+ * best-effort: an error the store answers with costs an estimate or a sample, never a job.
  */
 import type { JobSpec } from "../jobSpec.js";
 import type { JobEstimate, JobRecord } from "../model.js";
 import { runningSeconds, shapeOf } from "../durations.js";
 import type { Deps } from "./deps.js";
+import { statusOf } from "../store/tables.js";
 
 /** The job's own hint, else its shape's learned median, else none. */
 export async function estimateFor(deps: Deps, pool: string, spec: JobSpec): Promise<JobEstimate> {
@@ -16,6 +17,9 @@ export async function estimateFor(deps: Deps, pool: string, spec: JobSpec): Prom
     const learned = await deps.durations.estimate(pool, shape);
     if (learned) return { source: "learned", seconds: learned.medianSeconds, shape };
   } catch (err) {
+    // Storage that does not answer at all fails the job's insert next anyway: fail now, and
+    // spare a submission its second round of retries (the message is tried again).
+    if (statusOf(err) === undefined) throw err;
     deps.log.warn(
       `pool ${pool}: no learned estimate for shape ${shape} (${(err as Error).message}); the job waits as one without an estimate`,
     );

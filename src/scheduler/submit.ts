@@ -77,13 +77,14 @@ function displayFields(input: unknown): Partial<JobRecord> {
   return { name: str(o.name, 128), pool: str(o.pool, 32) ?? "default" };
 }
 
-async function reject(deps: Deps, id: string, input: unknown, all: SpecError[], reason: string, origin: SubmitOrigin): Promise<SubmitResult> {
+async function reject(deps: Deps, id: string, input: unknown, all: SpecError[], reason: string, origin: SubmitOrigin, givenDigest?: string): Promise<SubmitResult> {
   const now = deps.clock.now();
   // Kept small: the record must always be storable, whatever the spec held.
   const errors = capErrors(all);
   reason = reason.length > 2000 ? `${reason.slice(0, 2000)}…` : reason;
   const job = await createJob(deps, "Rejected", { ...baseRecord(id, now.toISOString()), ...displayFields(input), errors, reason, source: origin.source });
-  if (!job) return { job: (await deps.jobs.get(id))!.value, created: false };
+  // The job exists (a redelivery, or the same idempotencyKey): it answers, whatever this spec's faults.
+  if (!job) return found(deps, (await deps.jobs.get(id))!.value, givenDigest);
   deps.log.warn(`job ${id} rejected: ${reason}`);
   return { job, created: true };
 }
@@ -103,17 +104,18 @@ export async function submitJob(deps: Deps, input: unknown, origin: SubmitOrigin
   // The digest is of the spec as the pool completes it, as the API computes it too.
   const pooled = applyPool(checked.spec, deps.config.pools, deps.config.secrets);
   const digest = specDigest(pooled.ok ? pooled.spec : spec, deps.config.secrets);
-  const existing = await deps.jobs.get(id);
-  if (existing) return found(deps, existing.value, spec.idempotencyKey && !origin.internalKey ? digest : undefined);
+  const givenDigest = spec.idempotencyKey && !origin.internalKey ? digest : undefined;
+  // No read first: a job that exists already (a redelivery, the same idempotencyKey) refuses
+  // the insert, and answers then. Submissions are mostly new, so this saves a read per job.
 
   if (!pooled.ok) {
-    return reject(deps, id, input, pooled.errors, `not accepted in pool ${JSON.stringify(spec.pool)}: ${pooled.errors.map((e) => `${e.field} ${e.rule}`).join("; ")}`, origin);
+    return reject(deps, id, input, pooled.errors, `not accepted in pool ${JSON.stringify(spec.pool)}: ${pooled.errors.map((e) => `${e.field} ${e.rule}`).join("; ")}`, origin, givenDigest);
   }
   const { pool } = pooled;
   spec = pooled.spec;
   const depErrors = await dependencyErrors(deps, spec, id);
   if (depErrors.length > 0) {
-    return reject(deps, id, input, depErrors, `dependsOn not accepted: ${depErrors.map((e) => `${e.field} ${e.rule}`).join("; ")}`, origin);
+    return reject(deps, id, input, depErrors, `dependsOn not accepted: ${depErrors.map((e) => `${e.field} ${e.rule}`).join("; ")}`, origin, givenDigest);
   }
   const waitingFor = [...new Set(wholeDependencies(spec).map((d) => d.job))];
   let sealed: string | undefined;
@@ -122,7 +124,7 @@ export async function submitJob(deps: Deps, input: unknown, origin: SubmitOrigin
       sealed = seal(spec.secureEnv, deps.config.secrets, id);
     } catch (err) {
       if (!(err instanceof SecretKeyMissing)) throw err;
-      return reject(deps, id, input, [{ field: "secureEnv", rule: err.message }], err.message, origin);
+      return reject(deps, id, input, [{ field: "secureEnv", rule: err.message }], err.message, origin, givenDigest);
     }
   }
 
@@ -145,8 +147,8 @@ export async function submitJob(deps: Deps, input: unknown, origin: SubmitOrigin
     array: spec.array ? newArrayProgress(spec.array.count) : undefined,
   });
   if (!job) {
-    // Lost a race with a concurrent submission of the same job: that one stands.
-    return found(deps, (await deps.jobs.get(id))!.value, spec.idempotencyKey && !origin.internalKey ? digest : undefined);
+    // The job exists (a redelivery, the same idempotencyKey, a concurrent submission): that one stands.
+    return found(deps, (await deps.jobs.get(id))!.value, givenDigest);
   }
   await resumeSubmission(deps, job);
   return { job, created: true };

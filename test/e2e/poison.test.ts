@@ -28,6 +28,7 @@ describe("the poison queues", () => {
   it("parks a submission that keeps failing with its secure values sealed, and redrives it to the job it would have made", async () => {
     const secret = `token-${Date.now()}-never-in-clear`;
     // A host whose table storage is unreachable: every submission fails, as in a long storage outage.
+    // Five tries, each through the Storage SDK's own retries, take about a minute; more on a busy machine.
     await Promise.all(stack.hosts.map((h) => h.stop()));
     const dead = await freePort();
     const connection = stack.env.AzureWebJobsStorage!.replace(/TableEndpoint=http:\/\/[^:]+:\d+/, `TableEndpoint=http://127.0.0.1:${dead}`);
@@ -38,7 +39,7 @@ describe("the poison queues", () => {
     const parked = await waitUntil(async () => {
       const peek = await stack.deps.poison.peek("jobs");
       return peek.find((m) => m.text.includes(sent.messageId));
-    }, { what: `message ${sent.messageId} to be parked in the jobs poison queue`, timeoutMs: 60_000, intervalMs: 250 });
+    }, { what: `message ${sent.messageId} to be parked in the jobs poison queue`, timeoutMs: 120_000, intervalMs: 250 });
     // What sits in the poison queue names the original message and holds the secure value sealed.
     expect(parked.text).not.toContain(secret);
     expect(JSON.parse(parked.text)).toMatchObject({ burstParked: { messageId: sent.messageId, tries: 5 }, specs: [{ image: "alpine", sealedSecureEnv: expect.any(String) }] });
@@ -63,7 +64,7 @@ describe("the poison queues", () => {
     expect(job.state).toBe("Succeeded");
     expect(job.spec).toMatchObject({ secureEnvNames: ["TOKEN"] });
     expect((await api.get("/api/poison/jobs")).json.messages).toEqual([]);
-  }, 150_000);
+  }, 210_000);
 
   it("shows, purges and refuses what it should, naming the queue", async () => {
     await stack.deps.poison.park("monitor", JSON.stringify({ jobId: "jdoesnotexist", attempt: 1, seq: 0 }));
