@@ -18,14 +18,17 @@ import { ADMIT_PER_TRANSACTION, pumpPool } from "../../src/scheduler/pump.js";
 
 const quiet = { info: () => {}, warn: () => {}, error: () => {} };
 
+/** App settings for a fresh storage prefix with these pools. */
+const settingsFor = (pools: Record<string, object>) => ({
+  AzureWebJobsStorage: inject("storageConnectionString"),
+  BURST_STORAGE_PREFIX: `p${randomBytes(5).toString("hex")}`,
+  BURST_SECRET_KEY: randomBytes(32).toString("base64"),
+  BURST_POOLS: JSON.stringify({ pools }),
+});
+
 describe("the pump", () => {
   it("admits 150 waiting jobs in one pump, in rounds that each fit one Table transaction", async () => {
-    const env = {
-      AzureWebJobsStorage: inject("storageConnectionString"),
-      BURST_STORAGE_PREFIX: `p${randomBytes(5).toString("hex")}`,
-      BURST_SECRET_KEY: randomBytes(32).toString("base64"),
-      BURST_POOLS: JSON.stringify({ pools: { big: { maxConcurrency: 300 } } }),
-    };
+    const env = settingsFor({ big: { maxConcurrency: 300 } });
     const deps = buildDeps(loadConfig(env), quiet);
     const pool = deps.config.pools.get("big")!;
     const checked = validateSpec({ image: "alpine", command: ["true"], pool: "big" });
@@ -50,12 +53,7 @@ describe("the pump", () => {
   });
 
   it("in a pool without budgets, admits from the admission entity it wrote last, and checks a full pool on a fresh read", async () => {
-    const env = {
-      AzureWebJobsStorage: inject("storageConnectionString"),
-      BURST_STORAGE_PREFIX: `p${randomBytes(5).toString("hex")}`,
-      BURST_SECRET_KEY: randomBytes(32).toString("base64"),
-      BURST_POOLS: JSON.stringify({ pools: { small: { maxConcurrency: 2 } } }),
-    };
+    const env = settingsFor({ small: { maxConcurrency: 2 } });
     const config = loadConfig(env);
     // One client per table, so that this instance's ledger reads can be counted.
     const base = storageClients(config.storage);
