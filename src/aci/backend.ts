@@ -139,16 +139,23 @@ export function toView(g: ContainerGroup): GroupView {
 }
 
 export class AciBackend implements ContainerBackend {
-  readonly #limit: ReturnType<typeof pLimit>;
+  /**
+   * Reads and changes (creates, stops, deletes) queue apart: a read waits inside the call
+   * for its token in the subscription's read bucket, and a create queued behind such reads
+   * would wait for the read bucket too.
+   */
+  readonly #reads: ReturnType<typeof pLimit>;
+  readonly #changes: ReturnType<typeof pLimit>;
   readonly #clients = new Map<string, ContainerInstanceManagementClient>();
 
   /**
    * `clientFor(subscriptionId, retries)` builds an SDK client; `retries: false` means one
    * without the SDK's retry policy. `maxConcurrent` bounds this process's own parallel
-   * ARM calls; it is not the pool's slot limit.
+   * ARM reads, and its changes apart; it is not the pool's slot limit.
    */
   constructor(private readonly clientFor: (subscriptionId: string, retries: boolean) => ContainerInstanceManagementClient, maxConcurrent: number) {
-    this.#limit = pLimit(maxConcurrent);
+    this.#reads = pLimit(maxConcurrent);
+    this.#changes = pLimit(maxConcurrent);
   }
 
   #client(subscriptionId: string, retries = true): ContainerInstanceManagementClient {
@@ -161,21 +168,38 @@ export class AciBackend implements ContainerBackend {
     return c;
   }
 
-  async #call<T>(f: () => Promise<T>): Promise<T> {
+  async #call<T>(limit: ReturnType<typeof pLimit>, f: () => Promise<T>): Promise<T> {
     try {
-      return await this.#limit(f);
+      return await limit(f);
     } catch (err) {
       throw classifyArmError(err);
     }
   }
 
+  /**
+   * Sends the PUT and returns on its answer. The SDK's `beginCreateOrUpdate` reads the
+   * operation's status once before it returns a poller, a read-bucket call Burst never
+   * used: the group's own polls follow it from here. So the call is aborted once the PUT
+   * is answered 200 or 201, and that poll is never sent.
+   */
   async create(ref: GroupRef, group: ContainerGroup): Promise<"created" | "existed"> {
     for (let attempt = 1; ; attempt++) {
       let status = 0;
+      const answered = new AbortController();
       try {
-        await this.#call(() => this.#client(ref.subscriptionId, false).containerGroups.beginCreateOrUpdate(ref.resourceGroup, ref.name, group, {
-          onResponse: (raw) => { status ||= raw.status; },
-        }));
+        await this.#call(this.#changes, async () => {
+          try {
+            await this.#client(ref.subscriptionId, false).containerGroups.beginCreateOrUpdate(ref.resourceGroup, ref.name, group, {
+              abortSignal: answered.signal,
+              onResponse: (raw) => {
+                status ||= raw.status;
+                if (status === 200 || status === 201) answered.abort();
+              },
+            });
+          } catch (err) {
+            if (!(answered.signal.aborted && (status === 200 || status === 201))) throw err;
+          }
+        });
         return status === 201 ? "created" : "existed";
       } catch (err) {
         if (!(err instanceof RetryablePlatformError) || !err.transient || attempt >= CREATE_TRIES) throw err;
@@ -186,7 +210,7 @@ export class AciBackend implements ContainerBackend {
 
   async get(ref: GroupRef): Promise<GroupView | undefined> {
     try {
-      return toView(await this.#limit(() => this.#client(ref.subscriptionId).containerGroups.get(ref.resourceGroup, ref.name)));
+      return toView(await this.#reads(() => this.#client(ref.subscriptionId).containerGroups.get(ref.resourceGroup, ref.name)));
     } catch (err) {
       if ((err as { statusCode?: number }).statusCode === 404) return undefined;
       throw classifyArmError(err);
@@ -194,13 +218,13 @@ export class AciBackend implements ContainerBackend {
   }
 
   async logs(ref: GroupRef, container: string, tail?: number): Promise<string> {
-    const r = await this.#call(() => this.#client(ref.subscriptionId).containers.listLogs(ref.resourceGroup, ref.name, container, { tail, timestamps: true }));
+    const r = await this.#call(this.#reads, () => this.#client(ref.subscriptionId).containers.listLogs(ref.resourceGroup, ref.name, container, { tail, timestamps: true }));
     return r.content ?? "";
   }
 
   async stop(ref: GroupRef): Promise<void> {
     try {
-      await this.#limit(() => this.#client(ref.subscriptionId).containerGroups.stop(ref.resourceGroup, ref.name));
+      await this.#changes(() => this.#client(ref.subscriptionId).containerGroups.stop(ref.resourceGroup, ref.name));
     } catch (err) {
       if ((err as { statusCode?: number }).statusCode === 404) return;
       throw classifyArmError(err);
@@ -209,7 +233,7 @@ export class AciBackend implements ContainerBackend {
 
   async delete(ref: GroupRef): Promise<void> {
     try {
-      await this.#limit(() => this.#client(ref.subscriptionId).containerGroups.beginDeleteAndWait(ref.resourceGroup, ref.name, { updateIntervalInMs: 1000 }));
+      await this.#changes(() => this.#client(ref.subscriptionId).containerGroups.beginDeleteAndWait(ref.resourceGroup, ref.name, { updateIntervalInMs: 1000 }));
     } catch (err) {
       if ((err as { statusCode?: number }).statusCode === 404) return;
       throw classifyArmError(err);

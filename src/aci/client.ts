@@ -60,6 +60,8 @@ export function usePacer(pipeline: Pipeline, pacer: ArmPacer, subscriptionId: st
   pipeline.addPolicy({
     name: "armPacer",
     sendRequest: async (request, next) => {
+      // An aborted request is never sent (the HTTP client refuses it): it takes no token.
+      if (request.abortSignal?.aborted) return next(request);
       const kind = kindOf(request.method);
       await pacer.acquire(subscriptionId, kind);
       const response = await next(request);
