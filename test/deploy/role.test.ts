@@ -1,5 +1,6 @@
 /**
- * The custom role in infra/azuredeploy.json holds exactly the ARM actions Burst calls.
+ * The custom role in infra/azuredeploy.json holds exactly the ARM actions Burst calls, and
+ * the operation read an asynchronous answer of ACI would need.
  * Burst runs end to end against the ACI emulator, which records every call by the action
  * ARM would authorize it as (stats().actions): a job that succeeds, one that times out
  * (a stop), a group whose job record vanished (the reconciler lists and deletes it), and
@@ -64,6 +65,11 @@ describe("the Burst role", () => {
     });
 
     const performed = Object.keys(stack.emulator.stats().actions).sort();
-    expect(performed).toEqual([...roleActions].sort());
+    // Kept for an operation ACI answers asynchronously: its spec lets a DELETE answer 202, to
+    // be polled, where the live recordings (and so the emulator) answer 200. A create's own
+    // operation read is never sent (AciBackend.create).
+    const ifAsynchronous = ["Microsoft.ContainerInstance/locations/operations/read"];
+    expect(performed).toEqual(roleActions.filter((a) => !ifAsynchronous.includes(a)).sort());
+    expect(roleActions).toEqual(expect.arrayContaining(ifAsynchronous));
   });
 });
