@@ -197,7 +197,8 @@ export class AciBackend implements ContainerBackend {
               },
             });
           } catch (err) {
-            if (!(answered.signal.aborted && (status === 200 || status === 201))) throw err;
+            // Aborted only once the PUT was answered 200 or 201: the abort is the success.
+            if (!answered.signal.aborted) throw err;
           }
         });
         return status === 201 ? "created" : "existed";

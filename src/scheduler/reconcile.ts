@@ -142,7 +142,7 @@ export async function reconcile(deps: Deps, opts: ReconcileOptions = {}): Promis
         if (age(now, holder.since) < (stuck ?? 30)) continue;
         // Read the job after the ledger, never from the earlier scan: a job may have moved on to a new attempt since.
         const job = (await deps.jobs.get(jobId))?.value;
-        if (!scan && job?.state === "Waiting" && !job.waitingFor?.length && !job.array && holder.attempt === job.attempts.length + 1 && age(now, holder.since) >= (stuck ?? 30)) {
+        if (!scan && job?.state === "Waiting" && !job.waitingFor?.length && !job.array && holder.attempt === job.attempts.length + 1) {
           // Admitted in the ledger, but the pump died before marking and launching it (the scan's case, between scans).
           if ((await launch(deps, jobId)) === "acted") r.relaunched++;
           continue;

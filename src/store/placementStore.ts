@@ -74,8 +74,10 @@ export interface PlacementStore {
   /** A create went through where a breaker had opened (a probe): the breaker closes. */
   accepted(placement: Placement): Promise<void>;
   status(placement: Placement, now: Date): Promise<PlacementStatus>;
-  /** Every attempt holding room anywhere, by placement id (the reconciler's repair). */
-  /** Every holder of room, with when it reserved (epoch seconds; absent on rows written before it was kept). */
+  /**
+   * Every attempt holding room anywhere, by placement id, with when it reserved (epoch
+   * seconds; absent on rows written before it was kept): the reconciler's repair.
+   */
   holders(): Promise<PlacementHolder[]>;
 }
 

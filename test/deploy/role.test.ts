@@ -66,8 +66,10 @@ describe("the Burst role", () => {
 
     const performed = Object.keys(stack.emulator.stats().actions).sort();
     // Kept for an operation ACI answers asynchronously: its spec lets a DELETE answer 202, to
-    // be polled, where the live recordings (and so the emulator) answer 200. A create's own
-    // operation read is never sent (AciBackend.create).
+    // be polled (shared/reference/aci/containerInstance.2023-05-01.json: DELETE 200, 202, 204),
+    // where the live recordings (azure-sdk-for-net Delete_RegularPriority; the emulator's
+    // README, "Live behaviours") and so the emulator answer 200. A create's own operation read is
+    // never sent (AciBackend.create).
     const ifAsynchronous = ["Microsoft.ContainerInstance/locations/operations/read"];
     expect(performed).toEqual(roleActions.filter((a) => !ifAsynchronous.includes(a)).sort());
     expect(roleActions).toEqual(expect.arrayContaining(ifAsynchronous));

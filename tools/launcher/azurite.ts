@@ -99,17 +99,22 @@ export async function startAzurite(options: AzuriteOptions): Promise<RunningAzur
     child.stdout!.on("data", check);
   });
   let ports: AzuritePorts;
+  let timer: NodeJS.Timeout | undefined;
   try {
     ports = await Promise.race([
       listening,
       exited.then((): never => {
         throw new Error(`Azurite exited during start-up (exit code ${child.exitCode}); is a port already in use?\n${out}`);
       }),
-      new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`Azurite did not listen within 30 s:\n${out}`)), 30_000).unref()),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`Azurite did not listen within 30 s:\n${out}`)), 30_000);
+      }),
     ]);
   } catch (err) {
     child.kill("SIGKILL");
     throw err;
+  } finally {
+    clearTimeout(timer);
   }
   return {
     connectionString: connectionStringFor(ports, host),
