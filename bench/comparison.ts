@@ -104,7 +104,7 @@ export async function runComparison(options: BenchOptions, log: Log): Promise<Co
   const provisioning = (options.pullDelayMs + options.pullJitterMs + options.startDelayMs) / 1000;
   const timeoutMs = (5 * fifoMakespan(jobs.map((j) => j.durationSeconds + provisioning), options.cap) + 120) * 1000;
 
-  const storage = await startStorage();
+  const storage = await startStorage(options.azuriteCpuProfDir);
   const proxy = await startStorageProxy(storage.ports);
   const emulators: EmulatorProcess[] = [];
   const cleanups: (() => Promise<void> | void)[] = [() => proxy.stop()];

@@ -36,6 +36,7 @@ export interface BenchOptions {
   kedaPollSeconds: number;
   /** Write a V8 CPU profile of Burst's host into this folder (node --cpu-prof), to see where its CPU goes. */
   hostCpuProfDir?: string;
+  azuriteCpuProfDir?: string;
   /** The regions run: one pool over 10 placements with live quotas and windows, and a 2-region outage (regions.ts). */
   regions: boolean;
   regionsJobs: number;
@@ -111,6 +112,7 @@ Peers and submission
   --keda-poll S         the KEDA-like peer's pollingInterval, seconds (default ${DEFAULTS.kedaPollSeconds})
 
   --host-cpu-prof DIR   write a CPU profile of Burst's host there (node --cpu-prof; open it in Chrome DevTools)
+  --azurite-cpu-prof DIR  write a CPU profile of Azurite (Burst's storage) there, the same way
 
 Modes
   --workload budget-blocked
@@ -163,7 +165,7 @@ export function parseOptions(argv: string[]): BenchOptions | "help" {
         "scale-sizes": { type: "string" }, "scale-cap": { type: "string" },
         regions: { type: "boolean" }, "regions-jobs": { type: "string" }, "regions-cap": { type: "string" }, "regions-outage-s": { type: "string" },
         out: { type: "string" }, "no-write": { type: "boolean" },
-        submit: { type: "string" }, "no-keda": { type: "boolean" }, "keda-poll": { type: "string" }, "host-cpu-prof": { type: "string" },
+        submit: { type: "string" }, "no-keda": { type: "boolean" }, "keda-poll": { type: "string" }, "host-cpu-prof": { type: "string" }, "azurite-cpu-prof": { type: "string" },
         help: { type: "boolean", short: "h" },
       },
     }));
@@ -215,6 +217,7 @@ export function parseOptions(argv: string[]): BenchOptions | "help" {
     keda: !values["no-keda"],
     kedaPollSeconds: num("keda-poll", DEFAULTS.kedaPollSeconds, (n) => n > 0, "seconds > 0"),
     hostCpuProfDir: values["host-cpu-prof"] as string | undefined,
+    azuriteCpuProfDir: values["azurite-cpu-prof"] as string | undefined,
     regions: Boolean(values.regions),
     regionsJobs: num("regions-jobs", DEFAULTS.regionsJobs, whole, "a whole number ≥ 1"),
     regionsCap: num("regions-cap", DEFAULTS.regionsCap, (n) => whole(n) && n <= 1000, "a whole number 1–1000 (a pool's maxConcurrency)"),

@@ -204,7 +204,7 @@ export function writeComparison(r: ComparisonReport, outDir: string): { json: st
 
 export function scaleRows(r: ScaleReport): string[][] {
   return [
-    ["N", "makespan (s)", "jobs/s", "efficiency", "detect p50/p99 (s)", "reads/job", "all reads/job", "429s", "failed", "host CPU (s)", "CPU ms/job", "peak RSS (MB)", "cost err max (s)", "Azurite CPU ms/job"],
+    ["N", "makespan (s)", "jobs/s", "efficiency", "detect p50/p99 (s)", "reads/job", "all reads/job", "429s", "failed", "host CPU (s)", "CPU ms/job", "peak RSS (MB)", "cost err max (s)", "Azurite CPU ms/job", "storage tx/job", "storage ms/job"],
     ...r.steps.map((s) => [
       String(s.jobs),
       f(s.summary.makespanSeconds, 1),
@@ -220,6 +220,8 @@ export function scaleRows(r: ScaleReport): string[][] {
       f(s.summary.process.peakRssMb, 1),
       f(s.summary.cost.maxAbsSecondsError, 0),
       s.azuriteCpuSeconds === null ? "–" : f((s.azuriteCpuSeconds * 1000) / s.jobs, 0),
+      s.storage ? f(s.storage.total / s.jobs, 1) : "–",
+      s.storage ? f(Object.values(s.storage.msByResource).reduce((a, b) => a + b, 0) / s.jobs, 0) : "–",
     ]),
   ];
 }

@@ -12,6 +12,7 @@ import { burstOutcomes, metersByName, summarise, type RunSummary } from "./metri
 import type { BenchOptions } from "./options.js";
 import { tryProcUsage } from "./procStats.js";
 import { startStorage } from "./services.js";
+import { startStorageProxy, type StorageCounts } from "./storageProxy.js";
 import { BURST_RG, SUBSCRIPTION, windowsOf, type Log } from "./comparison.js";
 import { JOB_CPU, LINES_PER_JOB, planWorkload, type DurationModel } from "./workload.js";
 
@@ -21,6 +22,8 @@ export interface ScaleStep {
   summary: RunSummary;
   /** Context: Azurite's CPU (Burst's storage) during the step, seconds. */
   azuriteCpuSeconds: number | null;
+  /** Burst's host's storage transactions during the step, counted at a proxy in front of Azurite. */
+  storage: StorageCounts;
 }
 
 export interface ScaleReport {
@@ -62,15 +65,18 @@ export async function runScale(options: BenchOptions, log: Log): Promise<ScaleRe
     const jobs = planWorkload(n, options.seed, SCALE_MODEL);
     const provisioning = (setup.pullDelayMs + setup.pullJitterMs + setup.startDelayMs) / 1000;
     const timeoutMs = (10 * fifoMakespan(jobs.map((j) => j.durationSeconds + provisioning), options.scaleCap) + 300) * 1000;
-    const storage = await startStorage();
+    const storage = await startStorage(options.azuriteCpuProfDir);
+    const proxy = await startStorageProxy(storage.ports);
     const emulator = await startEmulatorProcess(setup);
     try {
-      const burst = await startBurst({ storageConnection: storage.connectionString, armEndpoint: emulator.url, cap: options.scaleCap, subscriptionId: SUBSCRIPTION, resourceGroup: BURST_RG, notifyExit: options.notifyExit, emulatorLimits: setup.limits });
+      const burst = await startBurst({ storageConnection: storage.connectionString, hostStorageConnection: proxy.connectionString, armEndpoint: emulator.url, cap: options.scaleCap, subscriptionId: SUBSCRIPTION, resourceGroup: BURST_RG, notifyExit: options.notifyExit, emulatorLimits: setup.limits,
+        nodeArgs: options.hostCpuProfDir ? ["--cpu-prof", `--cpu-prof-dir=${options.hostCpuProfDir}`] : undefined });
       try {
         log(`scaling: N = ${n}, cap ${options.scaleCap}…`);
         let shown = 0;
         const out = await burst.run(jobs, {
           timeoutMs,
+          onStart: () => proxy.reset(),
           groupsDeleted: () => emulator.deletes(),
           onProgress: (done) => {
             if (done - shown >= n / 5 || done === n) {
@@ -79,6 +85,7 @@ export async function runScale(options: BenchOptions, log: Log): Promise<ScaleRe
             }
           },
         });
+        const storageCounts = proxy.counts();
         const stats = await emulator.stats();
         const azuriteCpuSeconds = tryProcUsage(storage.process.pid)?.cpuSeconds ?? null;
         const summary = summarise({
@@ -92,7 +99,7 @@ export async function runScale(options: BenchOptions, log: Log): Promise<ScaleRe
           expectedLinesPerJob: LINES_PER_JOB,
           process: { what: "local Functions host process", atStart: out.usageAtStart, atEnd: out.usageAtEnd },
         });
-        steps.push({ jobs: n, wallSeconds: (Date.now() - stepBegan) / 1000, summary, azuriteCpuSeconds });
+        steps.push({ jobs: n, wallSeconds: (Date.now() - stepBegan) / 1000, summary, azuriteCpuSeconds, storage: storageCounts });
         // Each step as it ends, so a run cut short still says what it measured.
         log(`  N = ${n}: ${(n / summary.makespanSeconds).toFixed(2)} jobs/s, efficiency ${summary.efficiency.toFixed(2)}, detection p99 ${summary.detectionSeconds.p99.toFixed(2)} s, ` +
           `429s ${summary.throttled429}, host CPU ${summary.process.cpuMsPerJob.toFixed(1)} ms/job, Azurite CPU ${azuriteCpuSeconds === null ? "–" : ((azuriteCpuSeconds * 1000) / n).toFixed(0)} ms/job`);
@@ -101,6 +108,7 @@ export async function runScale(options: BenchOptions, log: Log): Promise<ScaleRe
       }
     } finally {
       await emulator.stop();
+      await proxy.stop();
       await storage.stop();
     }
   }

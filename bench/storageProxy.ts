@@ -18,6 +18,16 @@ export interface StorageCounts {
   byOperation: Record<string, number>;
   /** "<service> <table, queue or container> <operation>", e.g. "table burstJobs update": where the transactions go. */
   byResource: Record<string, number>;
+  /** The same keys as byResource: milliseconds from request to response, summed. Azurite's time per operation, as seen from the host. */
+  msByResource: Record<string, number>;
+  /** Keyed table operations by the kind of row (its RowKey's leading letters), e.g. "table burstLedger[admission] get". */
+  byRow: Record<string, number>;
+}
+
+/** A keyed table request's row kind: the leading letters of its RowKey ("admission", "cost", "wait", "job"), or "". */
+export function rowKindOf(rawUrl: string): string {
+  const m = /RowKey='([^']*)'/.exec(decodeURIComponent(new URL(rawUrl, "http://x").pathname));
+  return m ? (/^[A-Za-z~]*/.exec(m[1]!)?.[0] ?? "") || "#" : "";
 }
 
 export interface StorageProxy {
@@ -63,7 +73,14 @@ export function operationOf(service: Service, method: string, rawUrl: string): s
 }
 
 export async function startStorageProxy(target: AzuritePorts): Promise<StorageProxy> {
-  const empty = (): StorageCounts => ({ total: 0, byService: { table: 0, queue: 0, blob: 0 }, byOperation: {}, byResource: {} });
+  const empty = (): StorageCounts => ({
+    total: 0,
+    byService: { table: 0, queue: 0, blob: 0 },
+    byOperation: {},
+    byResource: {},
+    msByResource: {},
+    byRow: {},
+  });
   let counts = empty();
   const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
   const servers: http.Server[] = [];
@@ -76,6 +93,16 @@ export async function startStorageProxy(target: AzuritePorts): Promise<StoragePr
       counts.byOperation[op] = (counts.byOperation[op] ?? 0) + 1;
       const where = `${service} ${resourceOf(req.url ?? "/")} ${op.slice(service.length + 1)}`;
       counts.byResource[where] = (counts.byResource[where] ?? 0) + 1;
+      const row = service === "table" ? rowKindOf(req.url ?? "/") : "";
+      if (row) {
+        const key = `${service} ${resourceOf(req.url ?? "/")}[${row}] ${op.slice(service.length + 1)}`;
+        counts.byRow[key] = (counts.byRow[key] ?? 0) + 1;
+      }
+      const began = performance.now();
+      const tally = counts;
+      res.once("finish", () => {
+        tally.msByResource[where] = (tally.msByResource[where] ?? 0) + performance.now() - began;
+      });
       const upstream = http.request(
         { host: "127.0.0.1", port: target[service], method: req.method, path: req.url, headers: req.headers, agent },
         (up) => {

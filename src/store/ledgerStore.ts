@@ -93,6 +93,28 @@ export interface CostRow {
 
 export type SettleResult = "settled" | "alreadySettled" | "notHolder";
 
+/**
+ * Settles in one transaction at most: its 100 operations hold the admission entity, a cost
+ * row per settle and the day and month totals of each holder's windows (two per settle
+ * at worst).
+ */
+const SETTLES_PER_TRANSACTION = 32;
+
+interface PendingSettle {
+  jobId: string;
+  attempt: number;
+  costUsd: number;
+  billedSeconds: number;
+  now: Date;
+  resolve(r: SettleResult): void;
+  reject(err: unknown): void;
+}
+
+interface SettleQueue {
+  pending: PendingSettle[];
+  running: boolean;
+}
+
 export class TableLedgerStore implements LedgerStore {
   /** Per snapshot: the admission entity's ETag and the window rows as read (undefined: absent), so settling in the same windows need not read them again. */
   readonly #read = new WeakMap<LedgerSnapshot, { etag?: string; windowRows: Map<string, Row | undefined> }>();
@@ -104,6 +126,9 @@ export class TableLedgerStore implements LedgerStore {
    * instance made stale is refused and the settle reads again. The other readers read.
    */
   readonly #known = new Map<string, Row>();
+
+  /** Per pool, the settles waiting for the transaction under way to end (settle). */
+  readonly #settling = new Map<string, SettleQueue>();
 
   constructor(private readonly table: TableClient) {}
 
@@ -219,36 +244,91 @@ export class TableLedgerStore implements LedgerStore {
    * Releases a job's slot and settles its reservation to the actual cost: removes the
    * holder, adds the cost to its day and month totals, and writes the attempt's cost
    * row — all or nothing. Running it twice is harmless.
+   *
+   * Settles of one pool in one process are committed together: every one asked for while
+   * a transaction is under way joins the next. Jobs ending side by side all write the
+   * admission entity, so settled one by one they lose to each other's ETag and read the
+   * ledger again for each loss (about six tries a job when 50 short jobs end at once);
+   * together they cost one transaction, and a loss is one group's retry.
    */
-  async settle(pool: string, jobId: string, attempt: number, costUsd: number, billedSeconds: number, now: Date): Promise<SettleResult> {
-    await ensureTable(this.table);
+  settle(pool: string, jobId: string, attempt: number, costUsd: number, billedSeconds: number, now: Date): Promise<SettleResult> {
+    let group = this.#settling.get(pool);
+    if (!group) this.#settling.set(pool, (group = { pending: [], running: false }));
+    const g = group;
+    return new Promise<SettleResult>((resolve, reject) => {
+      g.pending.push({ jobId, attempt, costUsd, billedSeconds, now, resolve, reject });
+      if (!g.running) void this.#drainSettles(pool, g);
+    });
+  }
+
+  async #drainSettles(pool: string, g: SettleQueue): Promise<void> {
+    g.running = true;
+    try {
+      await ensureTable(this.table);
+      while (g.pending.length > 0) {
+        // A repeat of a settle already in this group waits for the next, where it finds the cost row.
+        const batch: PendingSettle[] = [];
+        const rest: PendingSettle[] = [];
+        for (const p of g.pending) (batch.length < SETTLES_PER_TRANSACTION && !batch.some((b) => b.jobId === p.jobId) ? batch : rest).push(p);
+        g.pending = rest;
+        try {
+          const results = await this.#settleGroup(pool, batch);
+          batch.forEach((p, i) => p.resolve(results[i]!));
+        } catch (err) {
+          for (const p of batch) p.reject(err);
+        }
+      }
+    } catch (err) {
+      for (const p of g.pending.splice(0)) p.reject(err);
+    } finally {
+      g.running = false;
+    }
+  }
+
+  async #settleGroup(pool: string, group: PendingSettle[]): Promise<SettleResult[]> {
+    const now = new Date(Math.max(...group.map((p) => p.now.getTime())));
     let first = true;
-    return retryOnConflict<SettleResult>(`pool ${pool}: settling job ${jobId} attempt ${attempt}`, async () => {
+    const what = group.length === 1 ? `job ${group[0]!.jobId} attempt ${group[0]!.attempt}` : `${group.length} jobs`;
+    return retryOnConflict<SettleResult[]>(`pool ${pool}: settling ${what}`, async () => {
       // The first try starts from the rows as last seen here; nothing is concluded from them without a write.
       let snap = await this.snapshot(pool, now, undefined, first);
-      if (first && snap.holders[jobId]?.attempt !== attempt) snap = await this.snapshot(pool, now);
+      if (first && group.some((p) => snap.holders[p.jobId]?.attempt !== p.attempt)) snap = await this.snapshot(pool, now);
       first = false;
-      const holder = snap.holders[jobId];
-      if (!holder || holder.attempt !== attempt) {
-        return { done: true, value: (await this.#row(pool, costKey(jobId, attempt))) ? "alreadySettled" : "notHolder" };
-      }
       const holders = { ...snap.holders };
-      delete holders[jobId];
-      const actions: TransactionAction[] = [this.#admissionWrite(snap, holders)];
-      for (const w of [{ key: `day-${holder.day}` }, { key: `month-${holder.month}` }]) {
-        // The holder's windows are usually today's, already read with the snapshot.
-        const rows = this.#readOf(snap).windowRows;
-        const row = rows.has(w.key) ? rows.get(w.key) : await this.#row(pool, w.key);
-        const spent = roundUsd(Number(row?.e.spentUsd ?? 0) + costUsd);
-        const jobs = Number(row?.e.jobs ?? 0) + 1;
-        actions.push(row
-          ? ["update", { partitionKey: pool, rowKey: w.key, spentUsd: spent, jobs }, "Merge", { etag: row.etag }]
-          : ["create", { partitionKey: pool, rowKey: w.key, spentUsd: spent, jobs }]);
+      const results: (SettleResult | undefined)[] = [];
+      const added = new Map<string, { usd: number; jobs: number }>();
+      const costs: TransactionAction[] = [];
+      for (const [i, p] of group.entries()) {
+        const holder = holders[p.jobId];
+        if (!holder || holder.attempt !== p.attempt) continue;
+        delete holders[p.jobId];
+        results[i] = "settled";
+        for (const key of [`day-${holder.day}`, `month-${holder.month}`]) {
+          const sum = added.get(key) ?? { usd: 0, jobs: 0 };
+          added.set(key, { usd: sum.usd + roundUsd(p.costUsd), jobs: sum.jobs + 1 });
+        }
+        const cost: CostRow = { jobId: p.jobId, attempt: p.attempt, pool, costUsd: roundUsd(p.costUsd), billedSeconds: p.billedSeconds, day: holder.day, month: holder.month, settledAt: p.now.toISOString(), countedUsd: roundUsd(p.costUsd) };
+        // billOpen: the reconciler's true-up reads Cost Management for it until the bill is final.
+        costs.push(["create", { partitionKey: pool, rowKey: costKey(p.jobId, p.attempt), ...cost, billOpen: true }]);
       }
-      const cost: CostRow = { jobId, attempt, pool, costUsd: roundUsd(costUsd), billedSeconds, day: holder.day, month: holder.month, settledAt: now.toISOString(), countedUsd: roundUsd(costUsd) };
-      // billOpen: the reconciler's true-up reads Cost Management for it until the bill is final.
-      actions.push(["create", { partitionKey: pool, rowKey: costKey(jobId, attempt), ...cost, billOpen: true }]);
-      return (await this.#submit(actions)) ? { done: true, value: "settled" } : { done: false };
+      // Not a holder (any more): settled before when its cost row is there.
+      await Promise.all(group.map(async (p, i) => {
+        if (!results[i]) results[i] = (await this.#row(pool, costKey(p.jobId, p.attempt))) ? "alreadySettled" : "notHolder";
+      }));
+      if (costs.length === 0) return { done: true, value: results as SettleResult[] };
+      const actions: TransactionAction[] = [this.#admissionWrite(snap, holders)];
+      const rows = this.#readOf(snap).windowRows;
+      for (const [key, sum] of added) {
+        // The holders' windows are usually today's, already read with the snapshot.
+        const row = rows.has(key) ? rows.get(key) : await this.#row(pool, key);
+        const spent = roundUsd(Number(row?.e.spentUsd ?? 0) + sum.usd);
+        const jobs = Number(row?.e.jobs ?? 0) + sum.jobs;
+        actions.push(row
+          ? ["update", { partitionKey: pool, rowKey: key, spentUsd: spent, jobs }, "Merge", { etag: row.etag }]
+          : ["create", { partitionKey: pool, rowKey: key, spentUsd: spent, jobs }]);
+      }
+      actions.push(...costs);
+      return (await this.#submit(actions)) ? { done: true, value: results as SettleResult[] } : { done: false };
     });
   }
 

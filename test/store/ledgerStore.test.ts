@@ -107,4 +107,34 @@ describe("the pool ledger", () => {
     expect(snap.spentDayUsd).toBe(0.15);
     expect(Number((await table.getEntity<Record<string, unknown>>("known", `day-${now.toISOString().slice(0, 10)}`)).jobs)).toBe(4);
   });
+
+  it("settles fifty jobs ending at once in a few shared transactions, each once, with exact totals, and knows a repeat", async () => {
+    const table = tableClient(inject("storageConnectionString"), unique("ledger"));
+    const ledger = new TableLedgerStore(table);
+    const now = new Date();
+    const ids = Array.from({ length: 50 }, (_, i) => `j${i}`);
+    expect(await ledger.replaceHolders(await ledger.snapshot("group", now), Object.fromEntries(ids.map((id) => [id, holder(now)])))).toBe(
+      true,
+    );
+    const transactions = vi.spyOn(table, "submitTransaction");
+    // One of them twice, as an at-least-once delivery may ask: the repeat is told it was settled already.
+    const results = await Promise.all([
+      ...ids.map((id) => ledger.settle("group", id, 1, 0.001, 5, now)),
+      ledger.settle("group", "j7", 1, 0.001, 5, now),
+    ]);
+    expect(results.filter((r) => r === "settled")).toHaveLength(50);
+    expect(results.filter((r) => r === "alreadySettled")).toHaveLength(1);
+    // One by one they would be 50 transactions at least; grouped, the first settles alone and the rest join at most 32 a time.
+    expect(transactions.mock.calls.length).toBeLessThanOrEqual(4);
+    transactions.mockRestore();
+    const snap = await ledger.snapshot("group", now);
+    expect(snap.holders).toEqual({});
+    expect(snap.spentDayUsd).toBe(0.05);
+    expect(snap.spentMonthUsd).toBe(0.05);
+    expect(Number((await table.getEntity<Record<string, unknown>>("group", `day-${now.toISOString().slice(0, 10)}`)).jobs)).toBe(50);
+    let rows = 0;
+    for await (const row of ledger.costRows("group")) rows += row.costUsd === 0.001 && row.billedSeconds === 5 ? 1 : 0;
+    expect(rows).toBe(50);
+    await table.deleteTable();
+  });
 });

@@ -38,6 +38,8 @@ export interface AzuriteOptions {
   detached?: boolean;
   /** More Azurite flags, e.g. `--oauth basic --cert … --key …` for HTTPS with bearer tokens. */
   extraArgs?: string[];
+  /** Flags for Azurite's Node.js itself, e.g. `--cpu-prof` (the benchmark's `--azurite-cpu-prof`). */
+  nodeArgs?: string[];
 }
 
 export interface RunningAzurite {
@@ -64,6 +66,7 @@ export async function startAzurite(options: AzuriteOptions): Promise<RunningAzur
   const host = options.host ?? "127.0.0.1";
   const asked = options.ports ?? { blob: 0, queue: 0, table: 0 };
   const args = [
+    ...(options.nodeArgs ?? []),
     require.resolve("azurite/dist/src/azurite.js"),
     "--blobHost", host, "--blobPort", String(asked.blob),
     "--queueHost", host, "--queuePort", String(asked.queue),
