@@ -36,6 +36,7 @@ export interface BenchOptions {
   kedaPollSeconds: number;
   /** Write a V8 CPU profile of Burst's host into this folder (node --cpu-prof), to see where its CPU goes. */
   hostCpuProfDir?: string;
+  /** The same for Azurite, the stand-in for Storage, to see where its work per job goes. */
   azuriteCpuProfDir?: string;
   /** The regions run: one pool over 10 placements with live quotas and windows, and a 2-region outage (regions.ts). */
   regions: boolean;
