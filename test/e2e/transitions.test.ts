@@ -38,11 +38,15 @@ describe("the transitions the scheduler makes", () => {
   const edgesOf = (id: string) => heard.filter((e) => e.jobId === id).map((e) => `${e.from}->${e.to}`);
   const current = async (id: string) => (await deps.jobs.get(id))!.value;
 
-  /** Polls as the monitor's messages would, until `done`. */
+  /**
+   * Polls as the monitor's messages would, until `done` — and until the move into the state
+   * it stopped at has been heard: storage answers a read with the new record a moment
+   * before the write's own answer comes back to the step that then tells of the move.
+   */
   async function pollUntil(id: string, done: (j: JobRecord) => boolean, clock = deps): Promise<JobRecord> {
     for (let i = 0; i < 300; i++) {
       const job = await current(id);
-      if (done(job)) return job;
+      if (done(job) && heard.some((e) => e.jobId === id && e.to === job.state)) return job;
       if (job.state === "Running") await poll(clock, { jobId: id, attempt: job.attempts.at(-1)!.n, seq: job.monitorSeq });
       await new Promise((r) => setTimeout(r, 100));
     }
