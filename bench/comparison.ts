@@ -15,7 +15,7 @@ import { machine, type Machine } from "./machine.js";
 import { burstOutcomes, metersByName, summarise, type JobOutcome, type RunSummary } from "./metrics.js";
 import type { BenchOptions } from "./options.js";
 import { tryProcUsage } from "./procStats.js";
-import { startStorage } from "./services.js";
+import { cpuProfArgs, startStorage } from "./services.js";
 import { startStorageProxy, type StorageCounts } from "./storageProxy.js";
 import { spread, type Spread } from "./stats.js";
 import type { JobRecord } from "../src/model.js";
@@ -134,7 +134,7 @@ export async function runComparison(options: BenchOptions, log: Log): Promise<Co
       }
     }
     const burst = await startBurst({ storageConnection: storage.connectionString, armEndpoint: burstEmulator.url, cap: options.cap, subscriptionId: SUBSCRIPTION, resourceGroup: BURST_RG, hintDurations: options.durations === "hinted", pool, prefix, notifyExit: options.notifyExit, emulatorLimits: limits,
-      hostStorageConnection: proxy.connectionString, nodeArgs: options.hostCpuProfDir ? ["--cpu-prof", `--cpu-prof-dir=${options.hostCpuProfDir}`] : undefined });
+      hostStorageConnection: proxy.connectionString, nodeArgs: cpuProfArgs(options.hostCpuProfDir) });
     cleanups.push(() => burst.stop());
     const peerSettings = { location: "eastus", image: JOB_IMAGE, cpu: JOB_CPU, memoryInGB: JOB_MEMORY_GB, cap: options.cap, pollMs: 2000 };
     const baseline = await startBaselineProcess({

@@ -220,8 +220,8 @@ export function scaleRows(r: ScaleReport): string[][] {
       f(s.summary.process.peakRssMb, 1),
       f(s.summary.cost.maxAbsSecondsError, 0),
       s.azuriteCpuSeconds === null ? "–" : f((s.azuriteCpuSeconds * 1000) / s.jobs, 0),
-      s.storage ? f(s.storage.total / s.jobs, 1) : "–",
-      s.storage ? f(Object.values(s.storage.msByResource).reduce((a, b) => a + b, 0) / s.jobs, 0) : "–",
+      f(s.storage.total / s.jobs, 1),
+      f(Object.values(s.storage.msByResource).reduce((a, b) => a + b, 0) / s.jobs, 0),
     ]),
   ];
 }

@@ -11,7 +11,7 @@ import { machine, type Machine } from "./machine.js";
 import { burstOutcomes, metersByName, summarise, type RunSummary } from "./metrics.js";
 import type { BenchOptions } from "./options.js";
 import { tryProcUsage } from "./procStats.js";
-import { startStorage } from "./services.js";
+import { cpuProfArgs, startStorage } from "./services.js";
 import { startStorageProxy, type StorageCounts } from "./storageProxy.js";
 import { BURST_RG, SUBSCRIPTION, windowsOf, type Log } from "./comparison.js";
 import { JOB_CPU, LINES_PER_JOB, planWorkload, type DurationModel } from "./workload.js";
@@ -70,7 +70,7 @@ export async function runScale(options: BenchOptions, log: Log): Promise<ScaleRe
     const emulator = await startEmulatorProcess(setup);
     try {
       const burst = await startBurst({ storageConnection: storage.connectionString, hostStorageConnection: proxy.connectionString, armEndpoint: emulator.url, cap: options.scaleCap, subscriptionId: SUBSCRIPTION, resourceGroup: BURST_RG, notifyExit: options.notifyExit, emulatorLimits: setup.limits,
-        nodeArgs: options.hostCpuProfDir ? ["--cpu-prof", `--cpu-prof-dir=${options.hostCpuProfDir}`] : undefined });
+        nodeArgs: cpuProfArgs(options.hostCpuProfDir) });
       try {
         log(`scaling: N = ${n}, cap ${options.scaleCap}…`);
         let shown = 0;

@@ -72,6 +72,10 @@ export function operationOf(service: Service, method: string, rawUrl: string): s
   return method === "GET" ? "read" : method === "PUT" ? "write" : method === "DELETE" ? "delete" : method.toLowerCase();
 }
 
+function add(to: Record<string, number>, key: string, n: number): void {
+  to[key] = (to[key] ?? 0) + n;
+}
+
 export async function startStorageProxy(target: AzuritePorts): Promise<StorageProxy> {
   const empty = (): StorageCounts => ({
     total: 0,
@@ -87,22 +91,21 @@ export async function startStorageProxy(target: AzuritePorts): Promise<StoragePr
   const ports = {} as AzuritePorts;
   for (const service of ["blob", "queue", "table"] as const) {
     const server = http.createServer((req, res) => {
-      const op = `${service} ${operationOf(service, req.method ?? "GET", req.url ?? "/")}`;
+      const url = req.url ?? "/";
+      const operation = operationOf(service, req.method ?? "GET", url);
+      const op = `${service} ${operation}`;
+      const resource = resourceOf(url);
       counts.total++;
       counts.byService[service]++;
-      counts.byOperation[op] = (counts.byOperation[op] ?? 0) + 1;
-      const where = `${service} ${resourceOf(req.url ?? "/")} ${op.slice(service.length + 1)}`;
-      counts.byResource[where] = (counts.byResource[where] ?? 0) + 1;
-      const row = service === "table" ? rowKindOf(req.url ?? "/") : "";
-      if (row) {
-        const key = `${service} ${resourceOf(req.url ?? "/")}[${row}] ${op.slice(service.length + 1)}`;
-        counts.byRow[key] = (counts.byRow[key] ?? 0) + 1;
-      }
+      add(counts.byOperation, op, 1);
+      const where = `${service} ${resource} ${operation}`;
+      add(counts.byResource, where, 1);
+      const row = service === "table" ? rowKindOf(url) : "";
+      if (row) add(counts.byRow, `${service} ${resource}[${row}] ${operation}`, 1);
       const began = performance.now();
+      // Into the counts this request was counted in, should they be reset before it ends.
       const tally = counts;
-      res.once("finish", () => {
-        tally.msByResource[where] = (tally.msByResource[where] ?? 0) + performance.now() - began;
-      });
+      res.once("finish", () => add(tally.msByResource, where, performance.now() - began));
       const upstream = http.request(
         { host: "127.0.0.1", port: target[service], method: req.method, path: req.url, headers: req.headers, agent },
         (up) => {
