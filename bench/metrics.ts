@@ -27,6 +27,8 @@ export interface JobOutcome {
   doneAt?: number;
   /** When it decided to launch (Burst: the attempt's launch claim); undefined when it has no such step. */
   launchedAt?: number;
+  /** Burst: when the job's record was written (its createdAt); undefined for schedulers that keep none. */
+  recordedAt?: number;
   /** When its concurrency slot was released, if the scheduler says (the baseline's p-limit); else the group's deletion. */
   slotFreedAt?: number;
   succeeded: boolean;
@@ -93,6 +95,12 @@ export interface RunSummary {
   lifecycle: {
     /** Launch decision → PUT received (Burst only). */
     launchToPutSeconds: Spread | null;
+    /**
+     * Where the first wave's enqueue → PUT goes (Burst only): submission sent → the job's
+     * record written (the host's pick-up, parsing, the estimate), record → launch claim
+     * (index, line, admission, marking), claim → PUT received.
+     */
+    firstWave: { enqueueToRecordSeconds: Spread; recordToLaunchSeconds: Spread; launchToPutSeconds: Spread } | null;
     detectToDeleteSeconds: Spread;
     /** Group deleted → the scheduler records the job done. */
     deleteToDoneSeconds: Spread;
@@ -159,6 +167,7 @@ export function burstOutcomes(submitted: { index: number; jobId: string; submitt
       detectedByReport: last?.detectedBy === "report",
       doneAt: final ? ms(r!.updatedAt) : undefined,
       launchedAt: ms(attempts[0]?.launchedAt),
+      recordedAt: ms(r?.createdAt),
       succeeded: r?.state === "Succeeded",
       error: r && r.state !== "Succeeded" ? `${r.state}: ${r.reason ?? ""}` : r ? undefined : "no job record",
       failedBy429: r?.state !== "Succeeded" && /\b429\b|throttl/i.test(why),
@@ -211,10 +220,11 @@ export function summarise(input: SummaryInput): RunSummary {
   const enqueueToCreate = enqueueToCreateOf(outcomes);
   // The jobs that got the first `cap` PUTs never waited for a slot (schedulers may reorder a batch, so not "the first submitted").
   const putAt = (o: JobOutcome) => ms(firstGroup(o)?.createdAt) ?? Infinity;
-  const firstWave = enqueueToCreateOf([...outcomes].sort((a, b) => putAt(a) - putAt(b)).slice(0, cap));
+  const firstWaveJobs = [...outcomes].sort((a, b) => putAt(a) - putAt(b)).slice(0, cap);
+  const firstWave = enqueueToCreateOf(firstWaveJobs);
   const deletedAt = (o: JobOutcome) => ms(lastGroup(o)?.deletedAt);
-  const between = (from: (o: JobOutcome) => number | undefined, to: (o: JobOutcome) => number | undefined) =>
-    outcomes.map((o) => {
+  const between = (from: (o: JobOutcome) => number | undefined, to: (o: JobOutcome) => number | undefined, of = outcomes) =>
+    of.map((o) => {
       const a = from(o);
       const b = to(o);
       return a !== undefined && b !== undefined ? (b - a) / 1000 : NaN;
@@ -287,6 +297,13 @@ export function summarise(input: SummaryInput): RunSummary {
     firstWaveEnqueueToCreateSeconds: spread(firstWave),
     lifecycle: {
       launchToPutSeconds: hasLaunch ? spread(between((o) => o.launchedAt, (o) => ms(firstGroup(o)?.createdAt))) : null,
+      firstWave: hasLaunch
+        ? {
+            enqueueToRecordSeconds: spread(between((o) => o.submittedAt, (o) => o.recordedAt, firstWaveJobs)),
+            recordToLaunchSeconds: spread(between((o) => o.recordedAt, (o) => o.launchedAt, firstWaveJobs)),
+            launchToPutSeconds: spread(between((o) => o.launchedAt, (o) => ms(firstGroup(o)?.createdAt), firstWaveJobs)),
+          }
+        : null,
       detectToDeleteSeconds: spread(between((o) => o.detectedAt, deletedAt)),
       deleteToDoneSeconds: spread(between(deletedAt, (o) => o.doneAt)),
       handoffSeconds: spread(handoff),

@@ -14,7 +14,7 @@ import { errorMessage } from "../errors.js";
 import type { MonitorMessage } from "../store/outbox.js";
 import type { Deps } from "./deps.js";
 import { pumpPool } from "./pump.js";
-import { launchJob } from "./launch.js";
+import { launchClaimed, launchJob } from "./launch.js";
 import { pollJob, startMonitoring } from "./monitor.js";
 import { finishJob } from "./finish.js";
 import { expandArray, noteChildEnded } from "./array.js";
@@ -22,11 +22,15 @@ import { cancelStep } from "./cancelStep.js";
 import { checkDependencies } from "./dependencies.js";
 import { takeExitReport } from "./exitReport.js";
 import type { ExitReport } from "../exitReport.js";
+import type { JobRecord } from "../model.js";
 
 export type Next =
   | { step: "pump"; pool: string }
-  /** `backedUp`: a launch message is on its way too, so a failure here is only warned about. */
-  | { step: "launch"; jobId: string; backedUp?: boolean }
+  /**
+   * `backedUp`: a launch message is on its way too, so a failure here is only warned about.
+   * `claimed`: the job as this process has just written it, its attempt claimed (the pump's marking).
+   */
+  | { step: "launch"; jobId: string; backedUp?: boolean; claimed?: JobRecord }
   | { step: "watch"; jobId: string; attempt: number }
   | { step: "finish"; jobId: string }
   /** Make an array's next children (array.ts). */
@@ -104,7 +108,7 @@ async function runOne(deps: Deps, next: Next): Promise<void> {
       return;
     case "launch":
       try {
-        after = (await launchJob(deps, next.jobId)).next;
+        after = (await (next.claimed ? launchClaimed(deps, next.claimed) : launchJob(deps, next.jobId))).next;
       } catch (err) {
         if (!next.backedUp) throw err;
         deps.log.warn(`job ${next.jobId}: inline launch failed, the backup launch message will retry: ${errorMessage(err)}`);

@@ -6,12 +6,13 @@
  * again.
  */
 import { sendPoolBlocked } from "../events/poolEvents.js";
-import type { Attempt, JobRecord } from "../model.js";
+import type { JobRecord } from "../model.js";
 import { changeJob } from "../jobState.js";
+import { claimAttempt } from "./claim.js";
 import { open, SecureValuesUnopenable } from "../secrets.js";
 import { buildGroup } from "../aci/groupSpec.js";
 import { movesPlacement, PermanentLaunchError, RetryablePlatformError, ThrottledError } from "../errors.js";
-import { groupName, refFor } from "./ids.js";
+import { refFor } from "./ids.js";
 import type { Deps } from "./deps.js";
 import { holderKey, placementOf, poolOf } from "./pools.js";
 import { placementOrder } from "../placements.js";
@@ -20,7 +21,7 @@ import { toFinishing } from "./finish.js";
 import type { Next } from "./flow.js";
 import type { GroupRef } from "../aci/backend.js";
 import { wrapCommand } from "../exitReport.js";
-import { deadlineOf, notifies } from "./pollDecision.js";
+import { deadlineOf } from "./pollDecision.js";
 
 /** A launch claim older than this is taken over (its launcher is presumed dead). */
 export const LAUNCH_CLAIM_SECONDS = 45;
@@ -57,12 +58,7 @@ export async function launchJob(deps: Deps, jobId: string): Promise<LaunchResult
   const r = await changeJob(deps, jobId, (job, move) => {
     claimed = undefined;
     if ((job.state === "Waiting" && job.attempts.length === before.value.attempts.length) || job.state === "Admitted") {
-      const admitted = job.state === "Waiting" ? move(job, "Admitted") : job;
-      const n = admitted.attempts.length + 1;
-      const at = now.toISOString();
-      const reportsExit = notifies(job, poolOf(deps, job.pool)) && deps.exitReports !== undefined;
-      const attempt: Attempt = { n, group: groupName(job.id, n), launchedAt: at, claimedAt: at, acceptedAt: at, ...(reportsExit ? { reportsExit } : {}) };
-      claimed = move(admitted, "Launching", { attempts: [...admitted.attempts, attempt], reason: "creating the container group" });
+      claimed = claimAttempt(deps, job, move, now);
       takeover = false;
       return claimed;
     }
@@ -82,6 +78,17 @@ export async function launchJob(deps: Deps, jobId: string): Promise<LaunchResult
   if (!r) return nothing;
   if (r.after.state === "Finishing") return toFinish(jobId);
   if (!r.changed || !claimed) return nothing;
+  return launchClaimed(deps, claimed, takeover);
+}
+
+/**
+ * Goes on with an attempt whose claim this process has just written (launchJob's, or the
+ * pump's, which claims as it admits): places it, creates its group, and answers what
+ * follows. `takeover`: the claim was taken over from a launcher presumed dead, which may
+ * have reserved room or created the group already.
+ */
+export async function launchClaimed(deps: Deps, claimed: JobRecord, takeover = false): Promise<LaunchResult> {
+  const jobId = claimed.id;
   let job = claimed;
   const n = job.attempts.at(-1)!.n;
 

@@ -7,8 +7,10 @@
  * may run at once: admission is one ETag-guarded ledger transaction.
  */
 import pLimit from "p-limit";
+import { errorMessage } from "../errors.js";
 import { decideAdmission, windowsOf, type Holder } from "../admission.js";
 import { changeJob, isFinal } from "../jobState.js";
+import { claimAttempt } from "./claim.js";
 import type { WaitingEntry } from "../store/ledgerStore.js";
 import type { Versioned } from "../store/jobStore.js";
 import type { JobRecord } from "../model.js";
@@ -94,19 +96,34 @@ export async function pumpPool(deps: Deps, poolName: string): Promise<{ admitted
   return { admitted: admittedIds, marked: Promise.all(marking).then((all) => all.flat()) };
 }
 
-/** Waiting → Admitted; the launch follows inline (flow.ts), and a delayed launch message backs it up should this instance die. */
+/**
+ * Waiting → Admitted → Launching in one write: the marking claims the attempt (claim.ts),
+ * so the inline launch that follows (flow.ts) goes straight to placing and creating the
+ * group, one Table write and one round trip fewer before the PUT than marking and then
+ * claiming. A delayed launch message backs it up should this instance die: it finds the
+ * claim stale and takes it over (LAUNCH_CLAIM_SECONDS), looking for the group first.
+ * Without the message (a queue outage), the reconciler does the same.
+ */
 async function markAdmitted(deps: Deps, known: Versioned<JobRecord>, pool: string, how: string): Promise<Next[]> {
   const now = deps.clock.now();
   const jobId = known.value.id;
-  const r = await changeJob(deps, jobId, (job, move) => (job.state === "Waiting" ? move(job, "Admitted", { reason: `admitted to pool ${pool}${how}`, notBefore: undefined }) : undefined), known);
+  const r = await changeJob(
+    deps,
+    jobId,
+    (job, move) => (job.state === "Waiting" ? claimAttempt(deps, job, move, now, { reason: `admitted to pool ${pool}${how}`, notBefore: undefined }) : undefined),
+    known,
+  );
   if (!r || isFinal(r.after.state)) {
     // Canceled (or gone) between the check and the admission: give the slot straight back.
     const attempt = (r?.after.attempts.length ?? 0) + 1;
     await deps.ledger.settle(pool, jobId, attempt, 0, 0, now);
     return [];
   }
-  await deps.outbox.send("launch", { jobId }, BACKUP_LAUNCH_DELAY_SECONDS);
-  return [{ step: "launch", jobId, backedUp: true }];
+  // The backup goes alongside the inline launch, not before it: the first PUT of a wave need not wait for a queue send
+  // (and the outbox's coalescing). Should the send fail, or this process die first, the reconciler takes the stale claim over.
+  deps.outbox.send("launch", { jobId }, BACKUP_LAUNCH_DELAY_SECONDS).catch((err: unknown) =>
+    deps.log.warn(`job ${jobId}: its backup launch message could not be sent; if the inline launch fails too, the reconciler takes the claim over once it is stale: ${errorMessage(err)}`));
+  return [{ step: "launch", jobId, backedUp: true, ...(r.changed ? { claimed: r.after } : {}) }];
 }
 
 /** When the line holds only jobs in retry backoff, wake the pool when the first is due. */

@@ -7,7 +7,7 @@ import { abandonJob } from "../../src/scheduler/abandon.js";
 import { FAILED_POLL_RETRY_SECONDS, poll, pollAll, pump, runAll, type Next } from "../../src/scheduler/flow.js";
 import { childId } from "../../src/scheduler/array.js";
 import { retryFailedStep } from "../../src/scheduler/arrayRetry.js";
-import { isFinal } from "../../src/jobState.js";
+import { changeJob, createJob, isFinal } from "../../src/jobState.js";
 import { waitUntil } from "../support/wait.js";
 import type { Deps } from "../../src/scheduler/deps.js";
 import { startStack, type Stack } from "../support/harness.js";
@@ -94,7 +94,7 @@ describe("the transitions the scheduler makes", () => {
     expect(edgesOf(bad)).toEqual(["New->Rejected"]);
   });
 
-  it("cancels waiting and running jobs, fails a launch ACI refuses, and ends an admitted job whose launch keeps failing", async () => {
+  it("cancels waiting and running jobs, fails a launch ACI refuses, launches without its backup message, and ends an admitted job whose launch keeps failing", async () => {
     const running = (await submitJob(deps, { image: "alpine", command: ["sleep", "60"], timeoutSeconds: 120, pool: "one" })).job.id;
     await pollUntil(running, (j) => j.state === "Running");
     const waiting = (await submitJob(deps, { image: "alpine", command: ["sleep", "60"], timeoutSeconds: 120, pool: "one" })).job.id;
@@ -115,21 +115,33 @@ describe("the transitions the scheduler makes", () => {
       "Finishing->Failed",
     ]);
 
-    // The launch message cannot be sent after admission (a queue outage): the job stays Admitted
-    // (the submission has answered already; the reconciler relaunches such a job), and once its
-    // launch has failed on every try, it is ended.
-    const outage = {
+    // The backup launch message cannot be sent at admission (a queue outage): the inline
+    // launch goes ahead beside it all the same (were it to fail too, the reconciler would
+    // take the stale claim over), and the job runs to its end.
+    const warned: string[] = [];
+    const outage: Deps = {
       ...deps,
+      log: { ...deps.log, warn: (m: string) => void warned.push(m) },
       outbox: {
-        send: async () => {
-          throw new Error("queue unavailable");
+        send: async (queue: string, ...rest: unknown[]) => {
+          if (queue === "launch") throw new Error("queue unavailable");
+          return (deps.outbox.send as (...a: unknown[]) => Promise<void>)(queue, ...rest);
         },
-      },
+      } as Deps["outbox"],
     };
-    const admitted = (await submitJob(outage, { image: "alpine", command: ["echo", "x"], timeoutSeconds: 60 })).job.id;
-    await pollUntil(admitted, (j) => j.state === "Admitted");
-    await abandonJob(deps, admitted, "launch", new Error("queue unavailable"));
-    expect(edgesOf(admitted)).toEqual(["New->Waiting", "Waiting->Admitted", "Admitted->Finishing", "Finishing->Failed"]);
+    const launched = (await submitJob(outage, { image: "alpine", command: ["echo", "x"], timeoutSeconds: 60 })).job.id;
+    const ran = await pollUntil(launched, (j) => isFinal(j.state));
+    expect(ran.state).toBe("Succeeded");
+    expect(edgesOf(launched)).toEqual(["New->Waiting", "Waiting->Admitted", "Admitted->Launching", "Launching->Running", "Running->Finishing", "Finishing->Succeeded"]);
+    expect(warned.some((m) => m.includes(launched) && m.includes("backup launch message could not be sent"))).toBe(true);
+
+    // A job that an earlier version of Burst left Admitted (it marked, then claimed in a
+    // second write) and whose launch failed on every try is ended from Admitted.
+    const older = `older-${Date.now()}`;
+    await createJob(deps, "Waiting", { id: older, pool: "default", spec: ran.spec, labels: {}, attempts: [] });
+    await changeJob(deps, older, (j, move) => (j.state === "Waiting" ? move(j, "Admitted", { reason: "admitted to pool default" }) : undefined));
+    await abandonJob(deps, older, "launch", new Error("queue unavailable"));
+    expect(edgesOf(older)).toEqual(["New->Waiting", "Waiting->Admitted", "Admitted->Finishing", "Finishing->Failed"]);
   });
 
   it("takes an array parent from Waiting to Running to its end, and back to Running for a retry of its failed children", async () => {

@@ -47,9 +47,14 @@ describe("the pump", () => {
     const snap = await deps.ledger.snapshot("big", new Date());
     expect(Object.keys(snap.holders).sort()).toEqual(ids);
     expect(await deps.ledger.countWaiting("big", 1000)).toBe(0);
-    // Each admitted job is marked Admitted, and its launch is handed on (here not run: no ARM).
-    expect(await pumped.marked).toHaveLength(150);
-    expect((await deps.jobs.get(ids[149]!))!.value.state).toBe("Admitted");
+    // Each admitted job's attempt is claimed in the same write (Launching, attempt 1, not yet
+    // placed), and its launch is handed on with the record claimed (here not run: no ARM).
+    const next = await pumped.marked;
+    expect(next).toHaveLength(150);
+    expect(next.every((s) => s.step === "launch" && s.claimed?.state === "Launching")).toBe(true);
+    const last = (await deps.jobs.get(ids[149]!))!.value;
+    expect(last.state).toBe("Launching");
+    expect(last.attempts.map((a) => [a.n, a.placement])).toEqual([[1, undefined]]);
   });
 
   it("in a pool without budgets, admits from the admission entity it wrote last, and checks a full pool on a fresh read", async () => {
