@@ -20,6 +20,13 @@ export function claimAttempt(deps: Deps, job: JobRecord, move: Move, now: Date, 
   const n = admitted.attempts.length + 1;
   const at = now.toISOString();
   const reportsExit = notifies(job, poolOf(deps, job.pool)) && deps.exitReports !== undefined;
-  const attempt: Attempt = { n, group: groupName(job.id, n), launchedAt: at, claimedAt: at, acceptedAt: at, ...(reportsExit ? { reportsExit } : {}) };
+  const attempt: Attempt = {
+    n,
+    group: groupName(job.id, n),
+    launchedAt: at,
+    claimedAt: at,
+    acceptedAt: at,
+    ...(reportsExit ? { reportsExit } : {}),
+  };
   return move(admitted, "Launching", { attempts: [...admitted.attempts, attempt], reason: "creating the container group" });
 }
