@@ -97,10 +97,11 @@ export interface RunSummary {
     launchToPutSeconds: Spread | null;
     /**
      * Where the first wave's enqueue → PUT goes (Burst only): submission sent → the job's
-     * record written (the host's pick-up, parsing, the estimate), record → launch claim
-     * (index, line, admission, marking), claim → PUT received.
+     * record written (the host's pick-up, parsing, the estimate), record → the attempt
+     * placed (index, line, admission and claim, room reserved: the attempt's `launchedAt`,
+     * which placing sets), placed → PUT received.
      */
-    firstWave: { enqueueToRecordSeconds: Spread; recordToLaunchSeconds: Spread; launchToPutSeconds: Spread } | null;
+    firstWave: { enqueueToRecordSeconds: Spread; recordToPlacedSeconds: Spread; placedToPutSeconds: Spread } | null;
     detectToDeleteSeconds: Spread;
     /** Group deleted → the scheduler records the job done. */
     deleteToDoneSeconds: Spread;
@@ -300,8 +301,8 @@ export function summarise(input: SummaryInput): RunSummary {
       firstWave: hasLaunch
         ? {
             enqueueToRecordSeconds: spread(between((o) => o.submittedAt, (o) => o.recordedAt, firstWaveJobs)),
-            recordToLaunchSeconds: spread(between((o) => o.recordedAt, (o) => o.launchedAt, firstWaveJobs)),
-            launchToPutSeconds: spread(between((o) => o.launchedAt, (o) => ms(firstGroup(o)?.createdAt), firstWaveJobs)),
+            recordToPlacedSeconds: spread(between((o) => o.recordedAt, (o) => o.launchedAt, firstWaveJobs)),
+            placedToPutSeconds: spread(between((o) => o.launchedAt, (o) => ms(firstGroup(o)?.createdAt), firstWaveJobs)),
           }
         : null,
       detectToDeleteSeconds: spread(between((o) => o.detectedAt, deletedAt)),

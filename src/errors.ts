@@ -61,7 +61,13 @@ export class UnreadableMessage extends Error {
 }
 
 export function errorMessage(err: unknown): string {
-  if (err instanceof Error) return err.message;
+  if (err instanceof Error) {
+    if (err.message) return err.message;
+    // The SDKs' RestError comes without a message when the service answered with no body (or the socket dropped): say what is known.
+    const e = err as { statusCode?: number; code?: string };
+    const known = [e.statusCode !== undefined ? `status ${e.statusCode}` : "", e.code ? `code ${e.code}` : ""].filter(Boolean).join(", ");
+    return `${err.name} without a message${known ? ` (${known})` : ""}`;
+  }
   if (typeof err === "string") return err;
   try {
     return JSON.stringify(err);

@@ -156,10 +156,30 @@ export async function changeJob(w: JobWriter, jobId: string, change: (job: JobRe
 }
 
 /** A new job, stored in its first state; undefined when a job with that id exists already. */
-export async function createJob(w: JobWriter, to: "Waiting" | "Rejected", record: Partial<JobRecord> & { id: string }): Promise<JobRecord | undefined> {
+export async function createJob(
+  w: JobWriter,
+  to: "Waiting" | "Rejected",
+  record: Partial<JobRecord> & { id: string },
+  then?: (job: JobRecord) => Promise<void>,
+): Promise<JobRecord | undefined> {
   const { job, event } = transition(undefined, to, record, w.clock.now());
-  if (!(await w.jobs.create(job))) return undefined;
-  w.events.emit(event);
+  // `then` (a submission's line entry and pump) runs once the record is in, beside its index
+  // writes, one round trip sooner than after them; the creation is told before anything it leads to.
+  let told = false;
+  const tell = () => {
+    if (!told) w.events.emit(event);
+    told = true;
+  };
+  const created = await w.jobs.create(
+    job,
+    then &&
+      (async () => {
+        tell();
+        await then(job);
+      }),
+  );
+  if (!created) return undefined;
+  tell();
   return job;
 }
 

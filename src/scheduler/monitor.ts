@@ -22,6 +22,7 @@ import { refFor } from "./ids.js";
 import { addCaptured, countOnly, toFinishing, type Captured } from "./finish.js";
 import { decidePoll, endOf, nextPoll, type PollInput } from "./pollDecision.js";
 import type { Next } from "./flow.js";
+import { errorMessage } from "../errors.js";
 
 /** Launching → Running, and the first poll. */
 export async function startMonitoring(deps: Deps, jobId: string, attemptN: number): Promise<Next[]> {
@@ -34,8 +35,32 @@ export async function startMonitoring(deps: Deps, jobId: string, attemptN: numbe
   const pool = poolOf(deps, r.after.pool);
   // A container that already reported its exit is looked at now.
   const delay = r.after.attempts.at(-1)?.exitReport ? 0 : pollDelaySeconds(pool, 0, true);
-  await deps.outbox.send("monitor", { jobId, attempt: attemptN, seq: r.after.monitorSeq }, delay);
+  await sendFirstPoll(deps, { jobId, attempt: attemptN, seq: r.after.monitorSeq }, delay);
   return [];
+}
+
+/** Waits before each new try of a first poll's send, seconds: about 15 s in all, as long as Azurite has been seen to stall. */
+export const FIRST_POLL_RETRY_SECONDS = [1, 2, 4, 8];
+
+/**
+ * Sends a chain's first poll. Nothing else starts a chain: the backup launch message finds
+ * the job Running and leaves it, so a first poll lost to a storage error would leave the job
+ * unwatched until the reconciler sees it unpolled (a minute or more). Measured at 5,000
+ * jobs: a send failing while storage answered slowly took a coalesced message of 13 first
+ * polls with it. So a failed send is tried again, alone, a few times before it fails the step.
+ */
+async function sendFirstPoll(deps: Deps, msg: MonitorMessage, delay: number): Promise<void> {
+  for (let tried = 0; ; tried++) {
+    try {
+      await deps.outbox.send("monitor", msg, delay, tried > 0 ? { alone: true } : {});
+      return;
+    } catch (err) {
+      const wait = FIRST_POLL_RETRY_SECONDS[tried];
+      if (wait === undefined) throw err;
+      deps.log.warn(`job ${msg.jobId}: the first poll of attempt ${msg.attempt} could not be sent, trying again in ${wait} s: ${errorMessage(err)}`);
+      await new Promise((resolve) => setTimeout(resolve, wait * 1000));
+    }
+  }
 }
 
 /**

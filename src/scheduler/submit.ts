@@ -145,12 +145,11 @@ export async function submitJob(deps: Deps, input: unknown, origin: SubmitOrigin
     reason: waitingFor.length ? waitingText(waitingFor) : spec.array ? `making its ${spec.array.count} children` : "waiting for a slot",
     waitingFor: waitingFor.length ? waitingFor : undefined,
     array: spec.array ? newArrayProgress(spec.array.count) : undefined,
-  });
+  }, (created) => resumeSubmission(deps, created));
   if (!job) {
     // The job exists (a redelivery, the same idempotencyKey, a concurrent submission): that one stands.
     return found(deps, (await deps.jobs.get(id))!.value, givenDigest);
   }
-  await resumeSubmission(deps, job);
   return { job, created: true };
 }
 

@@ -49,8 +49,12 @@ export interface JobStore {
    * starting point for a guarded change (mutateJob), never an answer on its own.
    */
   recent?(id: string): Versioned<JobRecord> | undefined;
-  /** Inserts; returns undefined when a job with that id already exists. */
-  create(job: JobRecord): Promise<string | undefined>;
+  /**
+   * Inserts; returns undefined when a job with that id already exists. `beside`, if given,
+   * runs once the record is in, alongside the index writes (a submission puts the job in
+   * its pool's line meanwhile); create resolves when both are done, and rejects with its error.
+   */
+  create(job: JobRecord, beside?: () => Promise<void>): Promise<string | undefined>;
   /** Replaces if the ETag is still current; throws StaleWrite otherwise. `before` is the record replaced, when known. */
   replace(job: JobRecord, etag: string, before?: JobRecord): Promise<string>;
   /** One page of jobs in creation order; a page may hold fewer than `limit` (filters apply to the records) while the token goes on. */
@@ -149,13 +153,11 @@ export class TableJobStore implements JobStore {
     }
   }
 
-  async create(job: JobRecord): Promise<string | undefined> {
+  async create(job: JobRecord, beside?: () => Promise<void>): Promise<string | undefined> {
     await ensureTable(this.table);
+    let r;
     try {
-      const r = await this.table.createEntity(toEntity(job));
-      this.remember(job.id, r.etag ? { value: job, etag: r.etag } : undefined);
-      await this.#index(job);
-      return r.etag!;
+      r = await this.table.createEntity(toEntity(job));
     } catch (err) {
       if (!isConflict(err)) throw err;
       // A repeated submission: the job's index rows may be what its first try never wrote.
@@ -163,6 +165,10 @@ export class TableJobStore implements JobStore {
       if (existing) await this.#index(existing.value);
       return undefined;
     }
+    this.remember(job.id, r.etag ? { value: job, etag: r.etag } : undefined);
+    // #index never rejects (it warns), so a failure of `beside` is the one create answers with.
+    await Promise.all([this.#index(job), beside?.()]);
+    return r.etag!;
   }
 
   async replace(job: JobRecord, etag: string, before?: JobRecord): Promise<string> {

@@ -249,6 +249,32 @@ describe("the transitions the scheduler makes", () => {
     await Promise.all([a!, b!].map((id) => pollUntil(id, (j) => j.state === "Canceled")));
   });
 
+  it("sends a chain's first poll again, alone, when storage refuses its send, so the job is still watched", async () => {
+    const warned: string[] = [];
+    const sent: unknown[][] = [];
+    let refusals = 2;
+    const flaky: Deps = {
+      ...deps,
+      log: { ...deps.log, warn: (m: string) => void warned.push(m) },
+      outbox: {
+        send: async (queue: string, ...rest: unknown[]) => {
+          if (queue === "monitor" && refusals > 0) {
+            refusals--;
+            throw new Error("storage is slow to answer");
+          }
+          sent.push([queue, ...rest]);
+          return (deps.outbox.send as (...a: unknown[]) => Promise<void>)(queue, ...rest);
+        },
+      } as Deps["outbox"],
+    };
+    const id = (await submitJob(flaky, { image: "alpine", command: ["echo", "watched"], timeoutSeconds: 60 })).job.id;
+    await waitUntil(async () => sent.some(([q, m]) => q === "monitor" && (m as { jobId: string }).jobId === id), { what: "the first poll sent", timeoutMs: 20_000 });
+    const first = sent.find(([q, m]) => q === "monitor" && (m as { jobId: string }).jobId === id)!;
+    expect(first[3]).toEqual({ alone: true });
+    expect(warned.filter((m) => m.includes(id) && m.includes("first poll of attempt 1 could not be sent"))).toHaveLength(2);
+    expect((await pollUntil(id, (j) => isFinal(j.state))).state).toBe("Succeeded");
+  });
+
   it("has heard every edge of the state table, and no other", () => {
     const table = Object.entries(TRANSITIONS).flatMap(([from, tos]) => tos.map((to) => `${from}->${to}`));
     expect([...new Set(heard.map((e) => `${e.from}->${e.to}`))].sort()).toEqual(table.sort());
