@@ -5,7 +5,7 @@
  */
 import type { JobSpec } from "../jobSpec.js";
 import type { JobEstimate, JobRecord } from "../model.js";
-import { runningSeconds, shapeOf } from "../durations.js";
+import { MAX_SHAPES_PER_POOL, runningSeconds, shapeOf } from "../durations.js";
 import type { Deps } from "./deps.js";
 import { statusOf } from "../store/tables.js";
 
@@ -46,8 +46,24 @@ export async function learnFrom(deps: Deps, job: JobRecord): Promise<void> {
       seconds,
       estimate && estimate.source !== "none" ? estimate.seconds : undefined,
     );
-    if (r === "poolFull") deps.log.warn(`pool ${job.pool}: not learning shape ${shape}: the pool already has the most shapes kept`);
+    if (r === "poolFull") warnFull(deps, job.pool, shape);
   } catch (err) {
     deps.log.warn(`job ${job.id}: its run time was not learned (${(err as Error).message})`);
   }
+}
+
+/** How often an instance says that a pool learns no new shapes: a pool of unique commands would otherwise say it for every job. */
+export const FULL_WARNING_EVERY_MS = 3600_000;
+const fullWarnedAt = new WeakMap<Deps, Map<string, number>>();
+
+function warnFull(deps: Deps, pool: string, shape: string): void {
+  let warned = fullWarnedAt.get(deps);
+  if (!warned) fullWarnedAt.set(deps, (warned = new Map()));
+  const now = deps.clock.now().getTime();
+  const last = warned.get(pool);
+  if (last !== undefined && now - last < FULL_WARNING_EVERY_MS) return;
+  warned.set(pool, now);
+  deps.log.warn(
+    `pool ${pool}: not learning shape ${shape}, nor any other new shape: the pool already has the most shapes kept (${MAX_SHAPES_PER_POOL}); said at most once an hour`,
+  );
 }

@@ -5,6 +5,10 @@
 import { randomBytes } from "node:crypto";
 import { describe, expect, inject, it, vi } from "vitest";
 import { TableDurationStore } from "../../src/store/durationStore.js";
+import { MAX_SHAPES_PER_POOL } from "../../src/durations.js";
+import { FULL_WARNING_EVERY_MS, learnFrom } from "../../src/scheduler/learn.js";
+import type { JobRecord } from "../../src/model.js";
+import type { Deps } from "../../src/scheduler/deps.js";
 import { tableClient } from "../../src/store/tables.js";
 
 const freshTable = () => `durations${randomBytes(6).toString("hex")}`;
@@ -60,5 +64,43 @@ describe("the duration store", () => {
     expect(await store.record("default", "shape0000000014", "alpine", 6)).toBe("recorded");
     expect(counts).toHaveBeenCalledTimes(2);
     expect((await store.summary("default")).shapes).toBe(4);
+  });
+
+  it("learns no new shape in a pool that keeps the most shapes, and says so once an hour, not once a job", async () => {
+    let now = Date.parse("2026-12-03T10:00:00Z");
+    const store = new TableDurationStore(tableClient(inject("storageConnectionString"), freshTable()), () => now);
+    const shapes = Array.from({ length: MAX_SHAPES_PER_POOL }, (_, i) => `shapefull${String(i).padStart(6, "0")}`);
+    for (let i = 0; i < shapes.length; i += 25)
+      await Promise.all(shapes.slice(i, i + 25).map((shape) => store.record("full", shape, "alpine", 5)));
+    // The store counts a pool's shapes afresh once its count is a minute old.
+    now += 61_000;
+    const warned: string[] = [];
+    const deps = {
+      durations: store,
+      log: { warn: (m: string) => void warned.push(m) },
+      clock: { now: () => new Date(now) },
+    } as unknown as Deps;
+    const succeeded = (id: string, shape: string): JobRecord =>
+      ({
+        id,
+        pool: "full",
+        state: "Succeeded",
+        spec: { image: "alpine", command: ["echo", id] },
+        estimate: { source: "none", shape },
+        attempts: [{ n: 1, group: `g-${id}`, outcome: "Succeeded", startedAt: "2026-12-03T09:59:50Z", finishedAt: "2026-12-03T09:59:57Z" }],
+      }) as unknown as JobRecord;
+    for (const i of [1, 2, 3]) await learnFrom(deps, succeeded(`j${i}`, `shapenew00000${i}`));
+    expect(warned).toEqual([
+      expect.stringMatching(
+        /^pool full: not learning shape shapenew000001, nor any other new shape: .*\(500\); said at most once an hour$/,
+      ),
+    ]);
+    expect(await store.estimate("full", "shapenew000001")).toBeUndefined();
+    now += FULL_WARNING_EVERY_MS;
+    await learnFrom(deps, succeeded("j4", "shapenew000004"));
+    expect(warned).toHaveLength(2);
+    // A shape the pool keeps still learns.
+    await learnFrom(deps, succeeded("j5", shapes[0]!));
+    expect(await store.estimate("full", shapes[0]!)).toMatchObject({ runs: 2 });
   });
 });
