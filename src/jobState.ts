@@ -165,21 +165,14 @@ export async function createJob(
   const { job, event } = transition(undefined, to, record, w.clock.now());
   // `then` (a submission's line entry and pump) runs once the record is in, beside its index
   // writes, one round trip sooner than after them; the creation is told before anything it leads to.
-  let told = false;
-  const tell = () => {
-    if (!told) w.events.emit(event);
-    told = true;
-  };
-  const created = await w.jobs.create(
-    job,
+  const beside =
     then &&
-      (async () => {
-        tell();
-        await then(job);
-      }),
-  );
-  if (!created) return undefined;
-  tell();
+    (async () => {
+      w.events.emit(event);
+      await then(job);
+    });
+  if (!(await w.jobs.create(job, beside))) return undefined;
+  if (!beside) w.events.emit(event);
   return job;
 }
 
