@@ -17,6 +17,8 @@ export interface Holder {
   since: string;
   /** The longest the slot can be held from `since` (see lineEntry.ts worstHoldSeconds); absent on holders admitted before it was recorded. */
   worstSeconds?: number;
+  /** Its expected run time as its line entry had it (slotPlan.ts); absent when it had none. */
+  expectedSeconds?: number;
 }
 
 export interface Budget {
@@ -37,6 +39,8 @@ export interface Candidate {
   key: string;
   /** The longest it would hold a slot once admitted; absent: unbounded (it is then never backfilled). */
   worstSeconds?: number;
+  /** Its expected run time (`expectedSeconds`, else its shape's learned median); absent when it has neither. */
+  expectedSeconds?: number;
 }
 
 export { windowsOf };
@@ -134,4 +138,9 @@ export function decideAdmission(
 /** The waiting-line row key: higher priority first, then first come, first served. */
 export function waitKey(priority: number, createdAt: string, jobId: string): string {
   return `wait-${String(1000 - priority).padStart(4, "0")}-${createdAt}-${jobId}`;
+}
+
+/** The priority part of a waiting-line row key (`wait-<1000 − priority>`): the entries of one priority share it. */
+export function priorityOf(key: string): string {
+  return key.slice(0, "wait-0000".length);
 }

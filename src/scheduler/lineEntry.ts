@@ -11,7 +11,7 @@
  *   among themselves: guessing them long would let an unknown crowd out known long work,
  *   guessing them short would let it jump known short work.
  * The entry also carries the job's worst cases — money and slot time — for admission and
- * EASY backfill (admission.ts, backfill.ts). Those come from the time limit, never from a
+ * EASY backfill (admission.ts, backfill.ts), and its expected run time for the tail plan (slotPlan.ts). Those come from the time limit, never from a
  * hint or a learned estimate: an estimate is a typical run, not a bound, and the budget
  * and the backfill guarantee must hold for the run that goes long.
  */
@@ -30,13 +30,18 @@ const MS_MAX = 10 ** MS_DIGITS - 1;
 export function lineKey(job: Waiter, order: PoolConfig["order"]): string {
   const prio = String(1000 - job.priority).padStart(4, "0");
   if (order === "fifo") return `wait-${prio}-${job.createdAt}-${job.id}`;
-  const expected = job.spec?.expectedSeconds ?? (job.estimate?.source === "learned" ? job.estimate.seconds : undefined);
+  const expected = expectedOf(job);
   let part = "u";
   if (expected !== undefined) {
     const ms = Math.min(MS_MAX, Math.round(expected * 1000));
     part = `k${String(order === "longest-first" ? MS_MAX - ms : ms).padStart(MS_DIGITS, "0")}`;
   }
   return `wait-${prio}-${part}-${job.createdAt}-${job.id}`;
+}
+
+/** The job's expected run time: its hint, else the median its shape had learned when it was submitted. */
+function expectedOf(job: Waiter): number | undefined {
+  return job.spec?.expectedSeconds ?? (job.estimate?.source === "learned" ? job.estimate.seconds : undefined);
 }
 
 /**
@@ -59,6 +64,7 @@ export function lineEntry(
     jobId: job.id,
     worstUsd: worstCaseUsd(job.spec, pool.prices, pool.enforcementSlackSeconds) ?? 0,
     worstSeconds: worstHoldSeconds(job.spec, pool),
+    expectedSeconds: expectedOf(job),
     notBefore,
   };
 }

@@ -8,10 +8,12 @@
  */
 import pLimit from "p-limit";
 import { errorMessage } from "../errors.js";
-import { decideAdmission, windowsOf, type Holder } from "../admission.js";
+import { decideAdmission, priorityOf, windowsOf, type Holder } from "../admission.js";
 import { changeJob, isFinal } from "../jobState.js";
 import { claimAttempt } from "./claim.js";
-import type { WaitingEntry } from "../store/ledgerStore.js";
+import type { LedgerSnapshot, WaitingEntry } from "../store/ledgerStore.js";
+import type { PoolConfig } from "../config.js";
+import { planSlots } from "../slotPlan.js";
 import type { Versioned } from "../store/jobStore.js";
 import type { JobRecord } from "../model.js";
 import type { Deps } from "./deps.js";
@@ -53,10 +55,10 @@ export async function pumpPool(deps: Deps, poolName: string): Promise<{ admitted
       break;
     }
     // Read a little past the free slots: entries in backoff are skipped, not waited on.
-    const line = await deps.ledger.waiting(pool.name, free + 16);
+    const line = await readLine(deps, pool, free + 16);
     if (line.length === 0) break;
 
-    const decision = decideAdmission(snap, pool, line, now);
+    const decision = decideAdmission(snap, pool, inPlannedOrder(pool, snap, line, now), now);
     // Entries whose job no longer waits (admitted, canceled, finished) are dropped, not admitted.
     const chosen: { entry: WaitingEntry; holder: Holder; job: Versioned<JobRecord> }[] = [];
     let dropped = 0;
@@ -71,7 +73,10 @@ export async function pumpPool(deps: Deps, poolName: string): Promise<{ admitted
     candidates.forEach((entry, i) => {
       const job = jobs[i];
       if (!job || job.value.state !== "Waiting") return void stale.push(entry);
-      chosen.push({ entry, job, holder: { attempt: job.value.attempts.length + 1, reservedUsd: entry.worstUsd, day, month, since: now.toISOString(), ...(entry.worstSeconds === undefined ? {} : { worstSeconds: entry.worstSeconds }) } });
+      const holder: Holder = { attempt: job.value.attempts.length + 1, reservedUsd: entry.worstUsd, day, month, since: now.toISOString() };
+      if (entry.worstSeconds !== undefined) holder.worstSeconds = entry.worstSeconds;
+      if (entry.expectedSeconds !== undefined) holder.expectedSeconds = entry.expectedSeconds;
+      chosen.push({ entry, job, holder });
     });
     await Promise.all(stale.map((e) => read(() => deps.ledger.removeWaiting(pool.name, e.key))));
     dropped += stale.length;
@@ -124,6 +129,45 @@ async function markAdmitted(deps: Deps, known: Versioned<JobRecord>, pool: strin
   deps.outbox.send("launch", { jobId }, BACKUP_LAUNCH_DELAY_SECONDS).catch((err: unknown) =>
     deps.log.warn(`job ${jobId}: its backup launch message could not be sent; if the inline launch fails too, the reconciler takes the claim over once it is stale: ${errorMessage(err)}`));
   return [{ step: "launch", jobId, backedUp: true, ...(r.changed ? { claimed: r.after } : {}) }];
+}
+
+/**
+ * The head of the line, `wanted` entries at most; in a `longest-first` pool whose head has
+ * expected run times, as much more as the tail plan looks at (`planView`): the plan needs
+ * the whole rest of the line, and its length shows only in a read that comes back short.
+ */
+async function readLine(deps: Deps, pool: PoolConfig, wanted: number): Promise<WaitingEntry[]> {
+  const line = await deps.ledger.waiting(pool.name, wanted);
+  const view = planView(pool);
+  if (pool.order !== "longest-first" || line.length < wanted || view <= wanted || line.at(-1)?.expectedSeconds === undefined) return line;
+  return deps.ledger.waiting(pool.name, view);
+}
+
+/** How many entries a tail plan looks at: three per slot, and no more than 300, so a large pool's pump reads a bounded page. */
+function planView(pool: PoolConfig): number {
+  return Math.min(3 * pool.maxConcurrency, 300) + 1;
+}
+
+/**
+ * The line in the order the free slots should take it: the tail plan's (slotPlan.ts) when
+ * the read saw the whole line of a `longest-first` pool, else the line's own. Only jobs of
+ * the head's priority that may start now are planned; the rest keep their places after them.
+ */
+function inPlannedOrder(pool: PoolConfig, snap: LedgerSnapshot, line: WaitingEntry[], now: Date): WaitingEntry[] {
+  if (pool.order !== "longest-first" || line.length >= planView(pool)) return line;
+  const nowMs = now.getTime();
+  const ready = line.filter((e) => !(e.jobId in snap.holders) && !(e.notBefore && Date.parse(e.notBefore) > nowMs));
+  const top = ready[0] && priorityOf(ready[0].key);
+  const group = ready.filter((e) => priorityOf(e.key) === top);
+  const holdOver = snap.holdOverSeconds ?? 0;
+  const planned = planSlots({
+    line: group,
+    slots: pool.maxConcurrency,
+    holderEnds: Object.values(snap.holders).map((h) => (h.expectedSeconds === undefined ? undefined : Date.parse(h.since) + (h.expectedSeconds + holdOver) * 1000)),
+    nowMs,
+    holdOverSeconds: snap.holdOverSeconds,
+  });
+  return planned ? [...planned, ...line.filter((e) => !group.includes(e))] : line;
 }
 
 /** When the line holds only jobs in retry backoff, wake the pool when the first is due. */

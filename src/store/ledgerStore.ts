@@ -27,6 +27,13 @@ export interface LedgerSnapshot {
   readonly month: string;
   readonly spentDayUsd: number;
   readonly spentMonthUsd: number;
+  /**
+   * How much longer than expected the pool's jobs held their slots, seconds, averaged over
+   * the recent ones (each admission to its settle, less its expected run time); undefined
+   * until a job with an expected run time has been settled. The tail plan adds it to each
+   * expected run time (slotPlan.ts).
+   */
+  readonly holdOverSeconds?: number;
 }
 
 type Row = { e: Record<string, unknown>; etag: string };
@@ -100,6 +107,32 @@ export type SettleResult = "settled" | "alreadySettled" | "notHolder";
  */
 const SETTLES_PER_TRANSACTION = 32;
 
+/** Each settle's weight in the pool's hold-over average: the last twenty or so jobs count. */
+const HOLD_OVER_WEIGHT = 0.1;
+/** The most one settle moves the average by, seconds: a job whose hint was far off (an hour's run expected in a minute) is one outlier, not the pool's new hold-over. */
+const HOLD_OVER_MAX_STEP = 3;
+
+/**
+ * The pool's hold-over once this holder is settled: how much longer than its expected run
+ * time it held its slot (admission to settle) moves the running average. A holder without
+ * an expected run time, or with a settle time before its admission (clock skew between
+ * instances), teaches nothing.
+ */
+function holdOverAfter(before: number | undefined, holder: Holder, settle: { now: Date }): number | undefined {
+  if (holder.expectedSeconds === undefined) return before;
+  const held = (settle.now.getTime() - Date.parse(holder.since)) / 1000;
+  if (!Number.isFinite(held) || held < 0) return before;
+  const sample = held - holder.expectedSeconds;
+  const step = HOLD_OVER_WEIGHT * (sample - (before ?? sample));
+  // The first sample starts the average no lower than zero: a job that failed or was canceled early would start it far below.
+  const next = before === undefined ? Math.max(0, sample) : before + Math.max(-HOLD_OVER_MAX_STEP, Math.min(HOLD_OVER_MAX_STEP, step));
+  return Math.round(next * 1000) / 1000;
+}
+
+function numberOrNot(v: unknown): number | undefined {
+  return v === undefined || v === null ? undefined : Number(v);
+}
+
 interface PendingSettle {
   jobId: string;
   attempt: number;
@@ -165,6 +198,7 @@ export class TableLedgerStore implements LedgerStore {
       month,
       spentDayUsd: Number(d?.e.spentUsd ?? 0),
       spentMonthUsd: Number(m?.e.spentUsd ?? 0),
+      ...(adm?.e.holdOverSeconds === undefined ? {} : { holdOverSeconds: Number(adm.e.holdOverSeconds) }),
     };
     const windowRows = new Map<string, Row | undefined>();
     if (spent.day) windowRows.set(`day-${day}`, d);
@@ -187,7 +221,7 @@ export class TableLedgerStore implements LedgerStore {
     const out: WaitingEntry[] = [];
     for await (const page of pages) {
       for (const e of page) {
-        out.push({ key: e.rowKey!, jobId: String(e.jobId), worstUsd: Number(e.worstUsd ?? 0), worstSeconds: e.worstSeconds === undefined ? undefined : Number(e.worstSeconds), notBefore: (e.notBefore as string) || undefined });
+        out.push({ key: e.rowKey!, jobId: String(e.jobId), worstUsd: Number(e.worstUsd ?? 0), worstSeconds: numberOrNot(e.worstSeconds), expectedSeconds: numberOrNot(e.expectedSeconds), notBefore: (e.notBefore as string) || undefined });
         if (out.length >= limit) return out;
       }
     }
@@ -210,7 +244,15 @@ export class TableLedgerStore implements LedgerStore {
   async addWaiting(pool: string, entry: WaitingEntry): Promise<void> {
     await ensureTable(this.table);
     try {
-      await this.table.createEntity({ partitionKey: pool, rowKey: entry.key, jobId: entry.jobId, worstUsd: entry.worstUsd, notBefore: entry.notBefore ?? "", ...(entry.worstSeconds === undefined ? {} : { worstSeconds: entry.worstSeconds }) });
+      await this.table.createEntity({
+        partitionKey: pool,
+        rowKey: entry.key,
+        jobId: entry.jobId,
+        worstUsd: entry.worstUsd,
+        notBefore: entry.notBefore ?? "",
+        ...(entry.worstSeconds === undefined ? {} : { worstSeconds: entry.worstSeconds }),
+        ...(entry.expectedSeconds === undefined ? {} : { expectedSeconds: entry.expectedSeconds }),
+      });
     } catch (err) {
       if (!isConflict(err)) throw err;
     }
@@ -298,10 +340,12 @@ export class TableLedgerStore implements LedgerStore {
       const results: (SettleResult | undefined)[] = [];
       const added = new Map<string, { usd: number; jobs: number }>();
       const costs: TransactionAction[] = [];
+      let holdOver = snap.holdOverSeconds;
       for (const [i, p] of group.entries()) {
         const holder = holders[p.jobId];
         if (!holder || holder.attempt !== p.attempt) continue;
         delete holders[p.jobId];
+        holdOver = holdOverAfter(holdOver, holder, p);
         results[i] = "settled";
         for (const key of [`day-${holder.day}`, `month-${holder.month}`]) {
           const sum = added.get(key) ?? { usd: 0, jobs: 0 };
@@ -316,7 +360,7 @@ export class TableLedgerStore implements LedgerStore {
         if (!results[i]) results[i] = (await this.#row(pool, costKey(p.jobId, p.attempt))) ? "alreadySettled" : "notHolder";
       }));
       if (costs.length === 0) return { done: true, value: results as SettleResult[] };
-      const actions: TransactionAction[] = [this.#admissionWrite(snap, holders)];
+      const actions: TransactionAction[] = [this.#admissionWrite(snap, holders, holdOver)];
       const rows = this.#readOf(snap).windowRows;
       for (const [key, sum] of added) {
         // The holders' windows are usually today's, already read with the snapshot.
@@ -412,8 +456,14 @@ export class TableLedgerStore implements LedgerStore {
     return retiredSums(this.table, pool);
   }
 
-  #admissionWrite(snap: LedgerSnapshot, holders: Record<string, Holder>): TransactionAction {
-    const entity = { partitionKey: snap.pool, rowKey: ADMISSION, ...spreadString("holders", JSON.stringify(holders)), slotsInUse: Object.keys(holders).length };
+  #admissionWrite(snap: LedgerSnapshot, holders: Record<string, Holder>, holdOverSeconds = snap.holdOverSeconds): TransactionAction {
+    const entity = {
+      partitionKey: snap.pool,
+      rowKey: ADMISSION,
+      ...spreadString("holders", JSON.stringify(holders)),
+      slotsInUse: Object.keys(holders).length,
+      ...(holdOverSeconds === undefined ? {} : { holdOverSeconds }),
+    };
     const { etag } = this.#readOf(snap);
     return etag ? ["update", entity, "Replace", { etag }] : ["create", entity];
   }

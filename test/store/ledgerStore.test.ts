@@ -52,6 +52,48 @@ describe("the pool ledger", () => {
     expect(after.spentDayUsd).toBe(0.01);
   });
 
+  it("keeps a waiting job's expected run time, and learns how much longer than expected the pool's jobs hold their slots", async () => {
+    const table = tableClient(inject("storageConnectionString"), unique("ledger"));
+    const ledger = new TableLedgerStore(table);
+    const admittedAt = new Date("2026-12-03T10:00:00Z");
+    const entries: WaitingEntry[] = [
+      { key: "wait-0995-k9999989999-a", jobId: "a", worstUsd: 0.01, worstSeconds: 600, expectedSeconds: 10 },
+      { key: "wait-0995-k9999991999-b", jobId: "b", worstUsd: 0.01, worstSeconds: 600, expectedSeconds: 8 },
+      { key: "wait-0995-u-c", jobId: "c", worstUsd: 0.01, worstSeconds: 600 },
+    ];
+    await Promise.all(entries.map((e) => ledger.addWaiting("batch", e)));
+    const line = await ledger.waiting("batch", 10);
+    expect(line.map((e) => [e.jobId, e.expectedSeconds])).toEqual([
+      ["a", 10],
+      ["b", 8],
+      ["c", undefined],
+    ]);
+
+    const snap = await ledger.snapshot("batch", admittedAt);
+    expect(snap.holdOverSeconds).toBeUndefined();
+    const held = (e: WaitingEntry): Holder => ({
+      ...holder(admittedAt),
+      ...(e.expectedSeconds === undefined ? {} : { expectedSeconds: e.expectedSeconds }),
+    });
+    expect(
+      await ledger.admit(
+        snap,
+        line.map((entry) => ({ entry, holder: held(entry) })),
+      ),
+    ).toBe(true);
+    const after = (s: number) => new Date(admittedAt.getTime() + s * 1000);
+
+    // a held its slot 15 s for 10 expected: 5 s over, the first sample.
+    expect(await ledger.settle("batch", "a", 1, 0.001, 15, after(15))).toBe("settled");
+    expect((await ledger.snapshot("batch", after(15))).holdOverSeconds).toBe(5);
+    // c had no expected run time: it teaches nothing.
+    await ledger.settle("batch", "c", 1, 0.001, 40, after(40));
+    expect((await ledger.snapshot("batch", after(40))).holdOverSeconds).toBe(5);
+    // b held 60 s for 8 expected: 52 s over moves the average a tenth of the way, but by 3 s at most.
+    await ledger.settle("batch", "b", 1, 0.001, 60, after(60));
+    expect((await ledger.snapshot("batch", after(60))).holdOverSeconds).toBe(8);
+  });
+
   it("drops the extra holder properties when a pool shrinks back to a few holders", async () => {
     const table = tableClient(inject("storageConnectionString"), unique("ledger"));
     const ledger = new TableLedgerStore(table);

@@ -89,4 +89,53 @@ describe("the pump", () => {
     expect(reads.mock.calls.filter((c) => c[1] === "admission").length).toBeGreaterThan(0);
     reads.mockRestore();
   });
+
+  it("in a longest-first pool whose whole line it sees, starts the job the tail plan gives the free slot, once the pool's hold-over is measured", async () => {
+    const env = settingsFor({ measured: { maxConcurrency: 2 }, unmeasured: { maxConcurrency: 2 } });
+    const deps = buildDeps(loadConfig(env), quiet);
+    const now = Date.now();
+    const day = new Date(now).toISOString().slice(0, 10);
+    const holder = (expectedSeconds: number, sinceAgo: number) => ({
+      attempt: 1,
+      reservedUsd: 0,
+      day,
+      month: day.slice(0, 7),
+      since: new Date(now - sinceAgo * 1000).toISOString(),
+      expectedSeconds,
+    });
+    const wait = async (pool: string, id: string, expectedSeconds: number) => {
+      const checked = validateSpec({ image: "alpine", command: ["true"], pool, expectedSeconds });
+      if (!checked.ok) throw new Error(JSON.stringify(checked.errors));
+      const pooled = applyPool(checked.spec, deps.config.pools, deps.config.secrets);
+      if (!pooled.ok) throw new Error(JSON.stringify(pooled.errors));
+      const job = await createJob(deps, "Waiting", { id, pool, spec: pooled.spec, labels: {}, attempts: [] });
+      await deps.ledger.addWaiting(pool, lineEntry({ ...job!, spec: pooled.spec }, deps.config.pools.get(pool)!));
+    };
+    for (const pool of ["measured", "unmeasured"]) {
+      // One slot is held by a job expected to run 2 s, admitted 9 s ago.
+      const entry = { key: `wait-0995-busy-${pool}`, jobId: `jbusy-${pool}`, worstUsd: 0 };
+      await deps.ledger.addWaiting(pool, entry);
+      expect(await deps.ledger.admit(await deps.ledger.snapshot(pool, new Date(now)), [{ entry, holder: holder(2, 9) }])).toBe(true);
+    }
+    // In one pool a job expected to run 10 s held its slot 20 s: the pool's jobs hold theirs 10 s longer than expected, so
+    // the busy slot should free in about 3 s.
+    const warm = { key: "wait-0995-warm", jobId: "jwarm", worstUsd: 0 };
+    await deps.ledger.addWaiting("measured", warm);
+    expect(await deps.ledger.admit(await deps.ledger.snapshot("measured", new Date(now)), [{ entry: warm, holder: holder(10, 20) }])).toBe(
+      true,
+    );
+    expect(await deps.ledger.settle("measured", "jwarm", 1, 0, 0, new Date(now))).toBe("settled");
+    expect((await deps.ledger.snapshot("measured", new Date(now))).holdOverSeconds).toBe(10);
+
+    for (const pool of ["measured", "unmeasured"]) {
+      await wait(pool, `jlong-${pool}`, 2);
+      await wait(pool, `jshort1-${pool}`, 1);
+      await wait(pool, `jshort2-${pool}`, 1);
+    }
+    // Longest-first would start the 2 s job now (done at 12 s), a 1 s job on the busy slot at 3 s (14 s) and the other at
+    // 12 s (23 s). Planned, the free slot takes both 1 s jobs (10 + 1 s each: done at 22 s) and the busy one the 2 s job (15 s).
+    expect((await pumpPool(deps, "measured")).admitted).toEqual(["jshort1-measured"]);
+    // Without a measured hold-over there is no plan: longest first.
+    expect((await pumpPool(deps, "unmeasured")).admitted).toEqual(["jlong-unmeasured"]);
+  });
 });
