@@ -23,6 +23,14 @@ import { percentile, runningSeconds } from "../src/durations.js";
 import { JOB_CPU, JOB_IMAGE, JOB_MEMORY_GB, LINES_PER_JOB, planWorkload, type DurationModel } from "./workload.js";
 
 export const SUBSCRIPTION = "00000000-0000-0000-0000-0000000b0001";
+/**
+ * The learning pass's subscription. Burst paces its creates within each subscription's and
+ * region's create windows, which it keeps in storage; the learning pass shares the measured
+ * pass's storage (its learned run times are the point), so on the same subscription the
+ * measured pass would inherit its creates and wait for the windows to roll over, though its
+ * emulator is a fresh one.
+ */
+const LEARNING_SUBSCRIPTION = "00000000-0000-0000-0000-0000000b0002";
 export const BURST_RG = "bench-burst";
 export const BASELINE_RG = "bench-baseline";
 export const KEDA_RG = "bench-keda";
@@ -123,7 +131,7 @@ export async function runComparison(options: BenchOptions, log: Log): Promise<Co
       log(`learning pass: ${options.jobs} jobs on Burst alone…`);
       const learningEmulator = await startEmulatorProcess(setup);
       try {
-        const learner = await startBurst({ storageConnection: storage.connectionString, armEndpoint: learningEmulator.url, cap: options.cap, subscriptionId: SUBSCRIPTION, resourceGroup: BURST_RG, pool, prefix, emulatorLimits: limits });
+        const learner = await startBurst({ storageConnection: storage.connectionString, armEndpoint: learningEmulator.url, cap: options.cap, subscriptionId: LEARNING_SUBSCRIPTION, resourceGroup: BURST_RG, pool, prefix, emulatorLimits: limits });
         try {
           await learner.run(jobs, { timeoutMs, groupsDeleted: () => learningEmulator.deletes() });
         } finally {

@@ -107,7 +107,7 @@ export type SettleResult = "settled" | "alreadySettled" | "notHolder";
  */
 const SETTLES_PER_TRANSACTION = 32;
 
-/** Each settle's weight in the pool's hold-over average: the last twenty or so jobs count. */
+/** Each settle's weight in the pool's hold-over average: the last ten or so jobs count most. */
 const HOLD_OVER_WEIGHT = 0.1;
 /** The most one settle moves the average by, seconds: a job whose hint was far off (an hour's run expected in a minute) is one outlier, not the pool's new hold-over. */
 const HOLD_OVER_MAX_STEP = 3;
