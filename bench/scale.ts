@@ -76,6 +76,7 @@ export async function runScale(options: BenchOptions, log: Log): Promise<ScaleRe
         let shown = 0;
         const out = await burst.run(jobs, {
           timeoutMs,
+          submit: options.submit,
           onStart: () => proxy.reset(),
           groupsDeleted: () => emulator.deletes(),
           onProgress: (done) => {

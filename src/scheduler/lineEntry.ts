@@ -11,9 +11,10 @@
  *   among themselves: guessing them long would let an unknown crowd out known long work,
  *   guessing them short would let it jump known short work.
  * The entry also carries the job's worst cases — money and slot time — for admission and
- * EASY backfill (admission.ts, backfill.ts), and its expected run time for the tail plan (slotPlan.ts). Those come from the time limit, never from a
+ * EASY backfill (admission.ts, backfill.ts). Those come from the time limit, never from a
  * hint or a learned estimate: an estimate is a typical run, not a bound, and the budget
- * and the backfill guarantee must hold for the run that goes long.
+ * and the backfill guarantee must hold for the run that goes long. The expected run time
+ * it carries too is only for ordering: the tail plan (slotPlan.ts).
  */
 import type { JobRecord } from "../model.js";
 import type { PoolConfig } from "../config.js";

@@ -210,6 +210,8 @@ describe("retention", () => {
     expect(again).toMatchObject({ created: true, job: { id: first.id } });
     const second = await stack.waitFor(first.id);
     expect(second.createdAt > first.createdAt).toBe(true);
+    // The index rows follow the record's final write: wait for them, as for the first run.
+    await retained(first.id);
     expect(await indexRowsOf(first.id)).toEqual(["finished-short", "newest", "oldest"]);
   });
 });
