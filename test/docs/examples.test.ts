@@ -128,22 +128,30 @@ describe("the docs' examples, run as written", () => {
     for (const [name, text] of Object.entries(FILES)) writeFileSync(path.join(work, name), text);
     mkdirSync(path.join(work, "bin"));
     writeFileSync(path.join(work, "bin", "burst"), `#!/bin/sh\nexec node '${path.join(ROOT, "dist/src/cli/main.js")}' "$@"\n`, { mode: 0o755 });
-    const ports = {
-      BURST_API_PORT: await freePort(), BURST_EMULATOR_PORT: await freePort(),
-      BURST_AZURITE_BLOB_PORT: await freePort(), BURST_AZURITE_QUEUE_PORT: await freePort(), BURST_AZURITE_TABLE_PORT: await freePort(),
-    };
-    apiPort = ports.BURST_API_PORT;
-    stackPorts = Object.values(ports);
-    mkdirSync(path.join(work, "curl"));
-    writeFileSync(path.join(work, "curl", ".curlrc"), `connect-to = "localhost:7071:127.0.0.1:${apiPort}"\n`);
-
     const base = { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: process.env.HOME ?? work, LANG: "C.UTF-8" };
     const quickStart = examples.find((ex) => ex.doc === "README.md" && ex.heading === "Quick start" && ex.steps.some((s) => withoutComment(s.command) === "npm start"));
     if (!quickStart) throw new Error("README.md's quick start has no `npm start`");
     const npmStart = quickStart.steps.find((s) => withoutComment(s.command) === "npm start")!.command;
-    stack = new Background(npmStart, work, { ...base, ...Object.fromEntries(Object.entries(ports).map(([k, v]) => [k, String(v)])), BURST_DATA_DIR: path.join(work, ".burst") });
     const starting = Date.now();
-    await stack.waitFor((o) => o.includes("Burst is running."), 120_000);
+    // A free port can be taken by another test (or an outgoing connection's ephemeral port) during `npm start`'s build,
+    // before the stack binds it; `npm start` then says which port is in use and exits. Try again on new ports.
+    for (let attempt = 1; ; attempt++) {
+      const ports = {
+        BURST_API_PORT: await freePort(), BURST_EMULATOR_PORT: await freePort(),
+        BURST_AZURITE_BLOB_PORT: await freePort(), BURST_AZURITE_QUEUE_PORT: await freePort(), BURST_AZURITE_TABLE_PORT: await freePort(),
+      };
+      apiPort = ports.BURST_API_PORT;
+      stackPorts = Object.values(ports);
+      stack = new Background(npmStart, work, { ...base, ...Object.fromEntries(Object.entries(ports).map(([k, v]) => [k, String(v)])), BURST_DATA_DIR: path.join(work, ".burst") });
+      try {
+        await stack.waitFor((o) => o.includes("Burst is running."), 120_000);
+        break;
+      } catch (err) {
+        if (attempt >= 3 || !/is already in use/.test(stack.output())) throw err;
+      }
+    }
+    mkdirSync(path.join(work, "curl"));
+    writeFileSync(path.join(work, "curl", ".curlrc"), `connect-to = "localhost:7071:127.0.0.1:${apiPort}"\n`);
     if (process.env.DOCS_EXAMPLES_VERBOSE) console.log(`npm start took ${((Date.now() - starting) / 1000).toFixed(1)} s`);
     const env = Object.fromEntries(readFileSync(path.join(work, ".burst", "env"), "utf8").trim().split("\n").map((l) => {
       const m = /^export (\w+)='(.*)'$/.exec(l)!;
