@@ -14,7 +14,7 @@
  *
  * A plan is only as good as the times it adds up, so it counts a job's slot time as its
  * expected run time plus the hold-over the pool measured (how much longer than expected its
- * jobs held their slots: provisioning, dispatch, detection; see ledgerStore.ts settle).
+ * succeeded jobs held their slots: provisioning, dispatch, detection; see ledgerStore.ts settle).
  * Counting jobs too short packs too many onto one slot, which is worse than longest-first,
  * so without a measured hold-over there is no plan. Nor is there one when a waiting job or a
  * holder has no expected run time. The plan only orders jobs that may all start now; the

@@ -150,7 +150,7 @@ export async function finishJob(deps: Deps, jobId: string): Promise<Next[]> {
   // The group is gone: its room in the placement goes back (every placement's, for an attempt that held room but recorded none).
   if (placement) await deps.placements.release(placement, holderKey(job.id, attempt.n), { deletedAt: deps.clock.now() });
   else for (const p of pool.placements) await deps.placements.release(p, holderKey(job.id, attempt.n));
-  await deps.ledger.settle(pool.name, job.id, attempt.n, attempt.costUsd ?? 0, attempt.billedSeconds ?? 0, deps.clock.now());
+  await deps.ledger.settle(pool.name, job.id, attempt.n, attempt.costUsd ?? 0, attempt.billedSeconds ?? 0, deps.clock.now(), attempt.outcome === "Succeeded");
   // The spend just settled may cross a budget threshold the pool asked to hear of (events/poolEvents.ts).
   await sendBudgetEvents(deps, pool, deps.clock.now());
 

@@ -56,8 +56,12 @@ export interface LedgerStore {
   removeWaiting(pool: string, key: string): Promise<boolean>;
   /** Gives the candidates slots, all or nothing; false when the ledger changed since the snapshot. */
   admit(snapshot: LedgerSnapshot, admitted: { entry: WaitingEntry; holder: Holder }[]): Promise<boolean>;
-  /** Frees a job's slot and settles its reservation to the cost; harmless to repeat. */
-  settle(pool: string, jobId: string, attempt: number, costUsd: number, billedSeconds: number, now: Date): Promise<SettleResult>;
+  /**
+   * Frees a job's slot and settles its reservation to the cost; harmless to repeat. With
+   * `learnHoldOver`, the slot's hold also moves the pool's hold-over (holdOverSeconds): only
+   * for an attempt that succeeded, whose run is what its expected run time describes.
+   */
+  settle(pool: string, jobId: string, attempt: number, costUsd: number, billedSeconds: number, now: Date, learnHoldOver?: boolean): Promise<SettleResult>;
   /** Replaces the holders wholesale (reconciler repair); false when the ledger changed since the snapshot. */
   replaceHolders(snapshot: LedgerSnapshot, holders: Record<string, Holder>): Promise<boolean>;
   costRows(pool: string | undefined, options?: { openBillsOnly?: boolean }): AsyncIterable<CostRow>;
@@ -124,7 +128,7 @@ function holdOverAfter(before: number | undefined, holder: Holder, settle: { now
   if (!Number.isFinite(held) || held < 0) return before;
   const sample = held - holder.expectedSeconds;
   const step = HOLD_OVER_WEIGHT * (sample - (before ?? sample));
-  // The first sample starts the average no lower than zero: a job that failed or was canceled early would start it far below.
+  // The first sample starts the average no lower than zero: a hint far longer than the run would start it far below.
   const next = before === undefined ? Math.max(0, sample) : before + Math.max(-HOLD_OVER_MAX_STEP, Math.min(HOLD_OVER_MAX_STEP, step));
   return Math.round(next * 1000) / 1000;
 }
@@ -139,6 +143,7 @@ interface PendingSettle {
   costUsd: number;
   billedSeconds: number;
   now: Date;
+  learnHoldOver: boolean;
   resolve(r: SettleResult): void;
   reject(err: unknown): void;
 }
@@ -293,12 +298,12 @@ export class TableLedgerStore implements LedgerStore {
    * ledger again for each loss (about six tries a job when 50 short jobs end at once);
    * together they cost one transaction, and a loss is one group's retry.
    */
-  settle(pool: string, jobId: string, attempt: number, costUsd: number, billedSeconds: number, now: Date): Promise<SettleResult> {
+  settle(pool: string, jobId: string, attempt: number, costUsd: number, billedSeconds: number, now: Date, learnHoldOver = false): Promise<SettleResult> {
     let group = this.#settling.get(pool);
     if (!group) this.#settling.set(pool, (group = { pending: [], running: false }));
     const g = group;
     return new Promise<SettleResult>((resolve, reject) => {
-      g.pending.push({ jobId, attempt, costUsd, billedSeconds, now, resolve, reject });
+      g.pending.push({ jobId, attempt, costUsd, billedSeconds, now, learnHoldOver, resolve, reject });
       if (!g.running) void this.#drainSettles(pool, g);
     });
   }
@@ -345,7 +350,7 @@ export class TableLedgerStore implements LedgerStore {
         const holder = holders[p.jobId];
         if (!holder || holder.attempt !== p.attempt) continue;
         delete holders[p.jobId];
-        holdOver = holdOverAfter(holdOver, holder, p);
+        if (p.learnHoldOver) holdOver = holdOverAfter(holdOver, holder, p);
         results[i] = "settled";
         for (const key of [`day-${holder.day}`, `month-${holder.month}`]) {
           const sum = added.get(key) ?? { usd: 0, jobs: 0 };

@@ -59,5 +59,10 @@ describe("learned run times", () => {
       meanAbsRelError: Math.round((Math.abs(learned - actual) / Math.max(1, actual)) * 1000) / 1000,
     });
     expect(await stack.deps.durations.estimate("default", shapeOf(work))).toMatchObject({ runs: 2 });
+    // The second job's hold taught the pool how much longer than expected its slots are held (the tail plan's
+    // hold-over): settled before its record said Succeeded. The canceled blocker had no expected run time.
+    const holdOver = (await stack.deps.ledger.snapshot("default", new Date())).holdOverSeconds;
+    expect(holdOver).toBeGreaterThanOrEqual(0);
+    expect(holdOver).toBeLessThan(60);
   });
 });

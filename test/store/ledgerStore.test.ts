@@ -59,12 +59,14 @@ describe("the pool ledger", () => {
     const entries: WaitingEntry[] = [
       { key: "wait-0995-k9999989999-a", jobId: "a", worstUsd: 0.01, worstSeconds: 600, expectedSeconds: 10 },
       { key: "wait-0995-k9999991999-b", jobId: "b", worstUsd: 0.01, worstSeconds: 600, expectedSeconds: 8 },
+      { key: "wait-0995-k9999989999-d", jobId: "d", worstUsd: 0.01, worstSeconds: 600, expectedSeconds: 10 },
       { key: "wait-0995-u-c", jobId: "c", worstUsd: 0.01, worstSeconds: 600 },
     ];
     await Promise.all(entries.map((e) => ledger.addWaiting("batch", e)));
     const line = await ledger.waiting("batch", 10);
     expect(line.map((e) => [e.jobId, e.expectedSeconds])).toEqual([
       ["a", 10],
+      ["d", 10],
       ["b", 8],
       ["c", undefined],
     ]);
@@ -84,13 +86,16 @@ describe("the pool ledger", () => {
     const after = (s: number) => new Date(admittedAt.getTime() + s * 1000);
 
     // a held its slot 15 s for 10 expected: 5 s over, the first sample.
-    expect(await ledger.settle("batch", "a", 1, 0.001, 15, after(15))).toBe("settled");
+    expect(await ledger.settle("batch", "a", 1, 0.001, 15, after(15), true)).toBe("settled");
     expect((await ledger.snapshot("batch", after(15))).holdOverSeconds).toBe(5);
     // c had no expected run time: it teaches nothing.
-    await ledger.settle("batch", "c", 1, 0.001, 40, after(40));
+    await ledger.settle("batch", "c", 1, 0.001, 40, after(40), true);
     expect((await ledger.snapshot("batch", after(40))).holdOverSeconds).toBe(5);
+    // d was canceled a second in: its settle is not told to learn (only a succeeded attempt's is), so it teaches nothing.
+    await ledger.settle("batch", "d", 1, 0, 1, after(41));
+    expect((await ledger.snapshot("batch", after(41))).holdOverSeconds).toBe(5);
     // b held 60 s for 8 expected: 52 s over moves the average a tenth of the way, but by 3 s at most.
-    await ledger.settle("batch", "b", 1, 0.001, 60, after(60));
+    await ledger.settle("batch", "b", 1, 0.001, 60, after(60), true);
     expect((await ledger.snapshot("batch", after(60))).holdOverSeconds).toBe(8);
   });
 

@@ -124,7 +124,7 @@ describe("the pump", () => {
     expect(await deps.ledger.admit(await deps.ledger.snapshot("measured", new Date(now)), [{ entry: warm, holder: holder(10, 20) }])).toBe(
       true,
     );
-    expect(await deps.ledger.settle("measured", "jwarm", 1, 0, 0, new Date(now))).toBe("settled");
+    expect(await deps.ledger.settle("measured", "jwarm", 1, 0, 0, new Date(now), true)).toBe("settled");
     expect((await deps.ledger.snapshot("measured", new Date(now))).holdOverSeconds).toBe(10);
 
     for (const pool of ["measured", "unmeasured"]) {
