@@ -148,10 +148,20 @@ export async function pollJob(deps: Deps, msg: MonitorMessage, via: "poll" | "re
   }
   if (decision.kind === "stop") {
     const before = decision.readLogFirst ? await captureLogs(deps, job, ref, false) : none;
-    await deps.aci.stop(ref);
-    const stoppedAt = deps.clock.now().toISOString();
-    // Lines written between the read above and the stop are still in ACI's after-stop window.
-    const last = await captureLogs(deps, job, ref, true);
+    let last: Captured;
+    let stoppedAt: string;
+    try {
+      await deps.aci.stop(ref);
+      stoppedAt = deps.clock.now().toISOString();
+      // Lines written between the read above and the stop are still in ACI's after-stop window.
+      last = await captureLogs(deps, job, ref, true);
+    } catch (err) {
+      // The lines stored above are in the log whatever happens next (another poll's finish may have deleted the group
+      // under this one): the record counts them before this poll fails.
+      await changeJob(deps, job.id, (j) => countOnly(j, before)).catch((e: unknown) =>
+        deps.log.warn(`job ${job.id}: ${before.lines} log lines were stored but could not be counted in its record: ${errorMessage(e)}`));
+      throw err;
+    }
     const captured = { lines: before.lines + last.lines, bytes: before.bytes + last.bytes, gap: before.gap || last.gap };
     await toFinishing(deps, job.id, msg.attempt, { ...endOf(view!, decision.outcome, decision.reason, stoppedAt), log: captured, detectedBy: via });
     return finish;
