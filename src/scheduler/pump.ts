@@ -152,6 +152,10 @@ function planView(pool: PoolConfig): number {
  * The line in the order the free slots should take it: the tail plan's (slotPlan.ts) when
  * the read saw the whole line of a `longest-first` pool, else the line's own. Only jobs of
  * the head's priority that may start now are planned; the rest keep their places after them.
+ * A read shorter than `planView` shows every job of the head's priority with an expected run
+ * time even when readLine did not read further: it stopped at an entry without one, which
+ * sorts after all of them, so either that entry is in the group (and there is no plan) or it
+ * is of a lower priority (and the group is whole).
  */
 function inPlannedOrder(pool: PoolConfig, snap: LedgerSnapshot, line: WaitingEntry[], now: Date): WaitingEntry[] {
   if (pool.order !== "longest-first" || line.length >= planView(pool)) return line;

@@ -127,8 +127,8 @@ function holdOverAfter(before: number | undefined, holder: Holder, settle: { now
   const held = (settle.now.getTime() - Date.parse(holder.since)) / 1000;
   if (!Number.isFinite(held) || held < 0) return before;
   const sample = held - holder.expectedSeconds;
-  const step = HOLD_OVER_WEIGHT * (sample - (before ?? sample));
   // The first sample starts the average no lower than zero: a hint far longer than the run would start it far below.
+  const step = HOLD_OVER_WEIGHT * (sample - (before ?? 0));
   const next = before === undefined ? Math.max(0, sample) : before + Math.max(-HOLD_OVER_MAX_STEP, Math.min(HOLD_OVER_MAX_STEP, step));
   return Math.round(next * 1000) / 1000;
 }
